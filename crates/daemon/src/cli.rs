@@ -1,0 +1,56 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// anyns: an anycast authoritative DNS server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve zones over UDP and TCP.
+    Serve(ServeArgs),
+    /// Check a zone file like named-checkzone: exit 0 when valid, 1 with FILE:LINE errors.
+    CheckZone(CheckZoneArgs),
+}
+
+/// `anyns serve`: either `--config FILE`, or zones and listeners on the command line.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (see README). Cannot be combined with --zone/--listen.
+    #[arg(long, short = 'c', conflicts_with_all = ["zone", "listen"])]
+    pub config: Option<PathBuf>,
+    /// A zone to serve, as ORIGIN=FILE (e.g. example.com.=example.com.zone). Repeatable.
+    #[arg(long, value_name = "ORIGIN=FILE")]
+    pub zone: Vec<String>,
+    /// An address to listen on, as ADDR:PORT ([V6]:PORT for IPv6). Repeatable.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Vec<String>,
+    /// The site identity sent in NSID and CHAOS id.server / hostname.bind.
+    #[arg(long)]
+    pub nsid: Option<String>,
+    /// Largest UDP answer, and the payload size advertised in OPT.
+    #[arg(long)]
+    pub udp_payload: Option<u16>,
+    /// UDP sockets (and threads) per listener; default: one per CPU.
+    #[arg(long)]
+    pub udp_workers: Option<usize>,
+}
+
+/// `anyns check-zone`.
+#[derive(Debug, Args)]
+pub struct CheckZoneArgs {
+    /// The zone's origin; default: the file name without a .zone/.db suffix.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// The zone file.
+    pub file: PathBuf,
+}

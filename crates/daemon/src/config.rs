@@ -1,0 +1,326 @@
+//! Configuration: the TOML file (or the `serve` flags) parsed into validated types.
+//!
+//! `RawConfig` mirrors the file with `deny_unknown_fields`, so a misspelt key is an error
+//! that names it; `Config` holds only values that passed validation.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+use crate::error::Error;
+
+/// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
+/// timeouts of "at least a few seconds".
+pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on concurrent TCP connections per server.
+pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+
+/// What a listener's address is for (DESIGN.md: everything stateful uses the unicast one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The shared service address announced by every site of a cloud.
+    Anycast,
+    /// The site's own address: transfers, NOTIFY, management.
+    Unicast,
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    listen: Vec<RawListen>,
+    #[serde(default)]
+    zone: Vec<RawZone>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawServer {
+    identity: Option<String>,
+    version: Option<String>,
+    udp_payload: Option<u16>,
+    udp_workers: Option<usize>,
+    tcp_idle_timeout: Option<u64>,
+    tcp_max_connections: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawListen {
+    address: String,
+    role: Option<Role>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawZone {
+    name: String,
+    file: PathBuf,
+}
+
+/// A validated listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listen {
+    /// Address and port.
+    pub address: SocketAddr,
+    /// What the address is for.
+    pub role: Role,
+}
+
+/// A validated zone entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// Origin in wire form, lowercased.
+    pub origin: Vec<u8>,
+    /// The zone file.
+    pub file: PathBuf,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// NSID / id.server identity.
+    pub identity: Option<String>,
+    /// version.bind answer; hidden when `None`.
+    pub version: Option<String>,
+    /// Largest UDP answer.
+    pub udp_payload: u16,
+    /// UDP sockets per listener.
+    pub udp_workers: usize,
+    /// TCP idle timeout.
+    pub tcp_idle_timeout: Duration,
+    /// Concurrent TCP connections.
+    pub tcp_max_connections: usize,
+    /// Listeners.
+    pub listen: Vec<Listen>,
+    /// Zones.
+    pub zones: Vec<ZoneConfig>,
+}
+
+impl Config {
+    /// Reads and validates a TOML file; relative zone paths are taken from its directory.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        Self::from_toml(&text, base).map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses TOML text; relative zone paths are joined to `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, Error> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        Self::try_from_raw(raw, base)
+    }
+
+    /// Builds the configuration for `anyns serve`.
+    pub fn from_serve_args(args: &ServeArgs) -> Result<Self, Error> {
+        let mut config = match &args.config {
+            Some(path) => Self::from_file(path)?,
+            None => {
+                let raw = RawConfig {
+                    server: RawServer::default(),
+                    listen: args
+                        .listen
+                        .iter()
+                        .map(|a| RawListen {
+                            address: a.clone(),
+                            role: None,
+                        })
+                        .collect(),
+                    zone: args
+                        .zone
+                        .iter()
+                        .map(|z| {
+                            let (name, file) = z.split_once('=').ok_or_else(|| {
+                                Error::Config(format!("--zone {z}: expected ORIGIN=FILE"))
+                            })?;
+                            Ok(RawZone {
+                                name: name.into(),
+                                file: file.into(),
+                            })
+                        })
+                        .collect::<Result<_, Error>>()?,
+                };
+                Self::try_from_raw(raw, Path::new("."))?
+            }
+        };
+        if let Some(nsid) = &args.nsid {
+            config.identity = Some(validate_identity(nsid, "--nsid")?);
+        }
+        if let Some(payload) = args.udp_payload {
+            config.udp_payload = validate_payload(payload, "--udp-payload")?;
+        }
+        if let Some(workers) = args.udp_workers {
+            config.udp_workers = workers.max(1);
+        }
+        Ok(config)
+    }
+
+    fn try_from_raw(raw: RawConfig, base: &Path) -> Result<Self, Error> {
+        let server = raw.server;
+        let listen = raw
+            .listen
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let address = l.address.parse().map_err(|_| {
+                    Error::Config(format!(
+                        "listen[{i}].address: {:?} is not ADDR:PORT",
+                        l.address
+                    ))
+                })?;
+                Ok(Listen {
+                    address,
+                    role: l.role.unwrap_or(Role::Anycast),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        if listen.is_empty() {
+            return Err(Error::Config(
+                "no listen addresses (add [[listen]] or --listen)".into(),
+            ));
+        }
+        let mut zones = Vec::new();
+        for (i, z) in raw.zone.into_iter().enumerate() {
+            let mut origin = dns_wire::name_from_text(&z.name)
+                .map_err(|e| Error::Config(format!("zone[{i}].name: {:?}: {e}", z.name)))?;
+            dns_wire::lowercase_in_place(&mut origin);
+            if zones
+                .iter()
+                .any(|other: &ZoneConfig| other.origin == origin)
+            {
+                return Err(Error::Config(format!(
+                    "zone[{i}].name: {} is listed twice",
+                    z.name
+                )));
+            }
+            let file = if z.file.is_absolute() {
+                z.file
+            } else {
+                base.join(z.file)
+            };
+            zones.push(ZoneConfig { origin, file });
+        }
+        Ok(Self {
+            identity: server
+                .identity
+                .map(|i| validate_identity(&i, "server.identity"))
+                .transpose()?,
+            version: server.version,
+            udp_payload: server
+                .udp_payload
+                .map(|p| validate_payload(p, "server.udp-payload"))
+                .transpose()?
+                .unwrap_or(dns_auth::DEFAULT_UDP_PAYLOAD),
+            udp_workers: server.udp_workers.unwrap_or_else(default_workers).max(1),
+            tcp_idle_timeout: server
+                .tcp_idle_timeout
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_TCP_IDLE_TIMEOUT),
+            tcp_max_connections: server
+                .tcp_max_connections
+                .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS)
+                .max(1),
+            listen,
+            zones,
+        })
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn validate_identity(identity: &str, key: &str) -> Result<String, Error> {
+    if identity.is_empty() || identity.len() > 255 {
+        return Err(Error::Config(format!("{key}: must be 1 to 255 octets")));
+    }
+    Ok(identity.to_string())
+}
+
+/// RFC 6891 §6.2.5: below 512 is not meaningful; above 4096 invites fragmentation.
+fn validate_payload(payload: u16, key: &str) -> Result<u16, Error> {
+    if !(512..=4096).contains(&payload) {
+        return Err(Error::Config(format!(
+            "{key}: {payload} is outside 512..=4096"
+        )));
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+identity = "ams-1"
+udp-payload = 1232
+
+[[listen]]
+address = "127.0.0.1:5353"
+role = "unicast"
+
+[[listen]]
+address = "[::1]:5353"
+
+[[zone]]
+name = "Example.COM."
+file = "example.zone"
+"#;
+
+    #[test]
+    fn parses_a_full_config() {
+        let config = Config::from_toml(GOOD, Path::new("/etc/anyns")).unwrap();
+        assert_eq!(config.identity.as_deref(), Some("ams-1"));
+        assert_eq!(config.listen.len(), 2);
+        assert_eq!(config.listen[0].role, Role::Unicast);
+        assert_eq!(config.listen[1].role, Role::Anycast);
+        assert_eq!(config.zones[0].origin, b"\x07example\x03com\x00");
+        assert_eq!(config.zones[0].file, Path::new("/etc/anyns/example.zone"));
+        assert_eq!(config.tcp_idle_timeout, DEFAULT_TCP_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let text = GOOD.replace("udp-payload", "udp-paylod");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("udp-paylod"), "{err}");
+        let text = GOOD.replace("role = \"unicast\"", "role = \"multicast\"");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("multicast"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let text = GOOD.replace("127.0.0.1:5353", "localhost");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen[0].address"), "{err}");
+        let text = GOOD.replace("1232", "100");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.udp-payload"), "{err}");
+        let text = GOOD.replace("Example.COM.", "a..b");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zone[0].name"), "{err}");
+    }
+}

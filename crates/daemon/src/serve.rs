@@ -1,0 +1,109 @@
+//! `anyns serve`: load zones, open sockets, start UDP threads and the TCP runtime, then
+//! wait for signals (SIGHUP reloads, SIGTERM/SIGINT stop).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use dns_auth::AnswerConfig;
+use dns_zone::ZoneSet;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::tcp::Connections;
+use crate::{sockets, tcp, udp, zones};
+
+/// Counters shared by all workers.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) udp_queries: AtomicU64,
+    pub(crate) udp_truncated: AtomicU64,
+    pub(crate) tcp_queries: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+/// What every worker reads.
+pub(crate) struct Shared {
+    pub(crate) zones: ArcSwap<ZoneSet>,
+    pub(crate) answer: AnswerConfig,
+    pub(crate) stats: Stats,
+    pub(crate) connections: Connections,
+    pub(crate) tcp_idle_timeout: Duration,
+    pub(crate) tcp_max_connections: usize,
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub(crate) fn serve(config: Config) -> Result<(), Error> {
+    let zone_set = zones::load_all(&config.zones)?;
+    let keepalive_units = (config.tcp_idle_timeout.as_millis() / 100).min(u16::MAX as u128) as u16;
+    let shared = Arc::new(Shared {
+        zones: ArcSwap::from_pointee(zone_set),
+        answer: AnswerConfig {
+            udp_payload: config.udp_payload,
+            identity: config.identity.as_ref().map(|i| i.as_bytes().into()),
+            version: config.version.as_ref().map(|v| v.as_bytes().into()),
+            tcp_keepalive: keepalive_units,
+        },
+        stats: Stats::default(),
+        connections: Connections::default(),
+        tcp_idle_timeout: config.tcp_idle_timeout,
+        tcp_max_connections: config.tcp_max_connections,
+    });
+    let mut tcp_listeners = Vec::new();
+    for listen in &config.listen {
+        let sockets = sockets::udp_sockets(listen.address, config.udp_workers)?;
+        let tcp = sockets::tcp_listener(listen.address)?;
+        udp::spawn_workers(sockets, listen.address, &shared);
+        tcp_listeners.push(tcp);
+        info!(address = %listen.address, role = ?listen.role, udp_workers = config.udp_workers, "listening");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("tokio runtime: {e}")))?;
+    runtime.block_on(async move {
+        for listener in tcp_listeners {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| Error::Io(format!("tcp listener: {e}")))?;
+            tokio::spawn(tcp::serve(listener, shared.clone()));
+        }
+        let mut hangup =
+            signal(SignalKind::hangup()).map_err(|e| Error::Io(format!("SIGHUP: {e}")))?;
+        let mut terminate =
+            signal(SignalKind::terminate()).map_err(|e| Error::Io(format!("SIGTERM: {e}")))?;
+        let mut interrupt =
+            signal(SignalKind::interrupt()).map_err(|e| Error::Io(format!("SIGINT: {e}")))?;
+        info!("serving");
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => {
+                    info!("SIGHUP: reloading zones");
+                    let shared = shared.clone();
+                    let zone_configs = config.zones.clone();
+                    let reloaded = tokio::task::spawn_blocking(move || {
+                        let current = shared.zones.load_full();
+                        shared.zones.store(Arc::new(zones::reload(&zone_configs, &current)));
+                    }).await;
+                    if let Err(err) = reloaded {
+                        warn!("reload task failed: {err}");
+                    }
+                }
+                _ = terminate.recv() => break,
+                _ = interrupt.recv() => break,
+            }
+        }
+        let stats = &shared.stats;
+        info!(
+            udp_queries = stats.udp_queries.load(Ordering::Relaxed),
+            udp_truncated = stats.udp_truncated.load(Ordering::Relaxed),
+            tcp_queries = stats.tcp_queries.load(Ordering::Relaxed),
+            dropped = stats.dropped.load(Ordering::Relaxed),
+            "stopping"
+        );
+        Ok(())
+    })
+}

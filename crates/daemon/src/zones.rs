@@ -1,0 +1,136 @@
+//! Loading zones at start-up and on reload, and the `check-zone` command.
+//!
+//! A reload builds a whole new `ZoneSet` beside the serving one and swaps it in at once,
+//! so queries never see half a zone; a zone whose file is broken keeps its old version.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dns_zone::{Severity, Zone, ZoneSet, load_zone_file};
+use tracing::{error, info, warn};
+
+use crate::cli::CheckZoneArgs;
+use crate::config::ZoneConfig;
+use crate::error::Error;
+
+/// Loads one zone, logging its warnings.
+fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
+    let started = Instant::now();
+    let name = dns_wire::name_to_text(&zone.origin);
+    match load_zone_file(&zone.file, &zone.origin) {
+        Ok((loaded, warnings)) => {
+            for warning in warnings {
+                warn!(zone = %name, "{warning}");
+            }
+            info!(
+                zone = %name,
+                serial = loaded.serial(),
+                records = loaded.record_count(),
+                ms = started.elapsed().as_millis() as u64,
+                "zone loaded"
+            );
+            Ok(loaded)
+        }
+        Err(err) => {
+            for problem in &err.problems {
+                error!(zone = %name, "{problem}");
+            }
+            Err(Error::Zone(format!("{name}: {err}")))
+        }
+    }
+}
+
+/// Loads every configured zone; any failure stops start-up.
+pub fn load_all(zones: &[ZoneConfig]) -> Result<ZoneSet, Error> {
+    let mut set = ZoneSet::new();
+    for zone in zones {
+        set.insert(Arc::new(load_one(zone)?));
+    }
+    Ok(set)
+}
+
+/// Reloads every zone; a zone that fails keeps its current version.
+pub fn reload(zones: &[ZoneConfig], current: &ZoneSet) -> ZoneSet {
+    let mut set = ZoneSet::new();
+    for zone in zones {
+        match load_one(zone) {
+            Ok(loaded) => {
+                let unchanged = current
+                    .get(&zone.origin)
+                    .is_some_and(|old| old.serial() == loaded.serial());
+                if unchanged {
+                    info!(zone = %dns_wire::name_to_text(&zone.origin), "serial unchanged");
+                }
+                set.insert(Arc::new(loaded));
+            }
+            Err(_) => match current.get(&zone.origin) {
+                Some(old) => {
+                    warn!(
+                        zone = %dns_wire::name_to_text(&zone.origin),
+                        serial = old.serial(),
+                        "reload failed; keeping the zone that is serving"
+                    );
+                    set.insert(old.clone());
+                }
+                None => {
+                    warn!(zone = %dns_wire::name_to_text(&zone.origin), "reload failed; zone not served")
+                }
+            },
+        }
+    }
+    set
+}
+
+/// `anyns check-zone`: prints problems as FILE:LINE lines; exit code 1 on errors.
+pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
+    let origin_text = match &args.origin {
+        Some(origin) => origin.clone(),
+        None => origin_from_file_name(&args.file),
+    };
+    let origin = dns_wire::name_from_text(&origin_text)
+        .map_err(|e| Error::Config(format!("--origin {origin_text:?}: {e}")))?;
+    match load_zone_file(&args.file, &origin) {
+        Ok((zone, warnings)) => {
+            for warning in &warnings {
+                eprintln!("{warning}");
+            }
+            println!(
+                "{}: zone {} loaded: serial {}, {} records, {} names",
+                args.file.display(),
+                dns_wire::name_to_text(zone.origin()),
+                zone.serial(),
+                zone.record_count(),
+                zone.nodes().len()
+            );
+            Ok(())
+        }
+        Err(err) => {
+            for problem in &err.problems {
+                eprintln!("{problem}");
+            }
+            let errors = err
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            Err(Error::CheckFailed(format!(
+                "{}: {errors} error(s)",
+                args.file.display()
+            )))
+        }
+    }
+}
+
+/// "example.com.zone" -> "example.com."
+fn origin_from_file_name(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = [".zone", ".db", ".txt"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(&name);
+    format!("{}.", stem.trim_end_matches('.'))
+}

@@ -1,0 +1,29 @@
+//! Authoritative answers for anyns: query bytes and the loaded zones in, response bytes out.
+//!
+//! ```text
+//!  bytes ─► Query::parse ─┬─ error ─► FORMERR (or drop: responses, runts)
+//!                         ├─ opcode ≠ QUERY ─► NOTIMP
+//!                         ├─ EDNS version > 0 ─► BADVERS
+//!                         ├─ class CH ─► id.server / hostname.bind / version.bind
+//!                         └─ class IN ─► ZoneSet::find_zone ─► lookup (walk down from the
+//!                              apex: cut? DNAME? exact? wildcard?) ─► sections ─► truncate?
+//!                              ─► OPT (payload, DO, NSID, EDE) ─► bytes
+//! ```
+//!
+//! Follows RFC 1034 §4.3.2 with RFC 4592 (wildcards), RFC 6672 (DNAME), RFC 2308 (negative
+//! answers), RFC 6891 (EDNS) and minimal responses: positive answers carry no NS in the
+//! authority section; the additional section carries only glue and in-zone addresses of
+//! NS, MX and SRV targets.
+//!
+//! What it does not do: no I/O, no clock, no zone transfers (a later responder), no DNSSEC
+//! proofs yet. [`respond`] never panics and does not allocate once `out` has grown.
+#![forbid(unsafe_code)]
+
+mod chaos;
+mod config;
+mod lookup;
+mod resolve;
+mod respond;
+
+pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};
+pub use respond::{Outcome, respond};

@@ -1,0 +1,247 @@
+//! Filling the answer, authority and additional sections for a query in one zone
+//! (RFC 1034 §4.3.2), following CNAME and DNAME chains inside the zone.
+
+use dns_wire::types::{class, rcode, rtype};
+use dns_wire::{MessageWriter, Name, Section, WriteError};
+use dns_zone::{Node, Rrset, Zone, rdata_names_for};
+
+use crate::lookup::{Landing, locate};
+
+/// RFC 1034 §3.6.2 forbids CNAME loops; bound the chain like Knot and NSD do.
+const MAX_CHAIN: usize = 16;
+/// Targets whose addresses may go into the additional section.
+const MAX_ADDITIONAL_TARGETS: usize = 16;
+
+/// What resolving produced, besides the records written.
+pub(crate) struct Resolution {
+    /// The response code.
+    pub(crate) rcode: u16,
+    /// Whether AA is set (cleared for referrals).
+    pub(crate) authoritative: bool,
+    /// The sections did not fit `limit`: answer with TC instead.
+    pub(crate) truncated: bool,
+}
+
+/// Names whose A/AAAA may be added to the additional section.
+struct Additional<'z> {
+    targets: [&'z [u8]; MAX_ADDITIONAL_TARGETS],
+    count: usize,
+    /// The glue of a referral must fit (RFC 9471 §3); other additional data is optional.
+    required: bool,
+}
+
+impl<'z> Additional<'z> {
+    fn new() -> Self {
+        Self {
+            targets: [&[]; MAX_ADDITIONAL_TARGETS],
+            count: 0,
+            required: false,
+        }
+    }
+
+    fn push(&mut self, target: &'z [u8]) {
+        let known = self.targets[..self.count]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(target));
+        if !known && self.count < MAX_ADDITIONAL_TARGETS {
+            self.targets[self.count] = target;
+            self.count += 1;
+        }
+    }
+
+    /// Collects the targets of NS, MX and SRV records (RFC 1035 §3.3.9, RFC 2782).
+    fn collect(&mut self, rrset: &'z Rrset) {
+        let skip = match rrset.rtype {
+            rtype::NS => 0,
+            rtype::MX => 2,
+            rtype::SRV => 6,
+            _ => return,
+        };
+        for rdata in rrset.rdatas() {
+            if let Some(target) = rdata.get(skip..) {
+                self.push(target);
+            }
+        }
+    }
+}
+
+/// Writes the answer to (`qname`, `qtype`) from `zone` into `writer`, keeping the message
+/// within `limit` octets (the caller reserves room for OPT).
+pub(crate) fn resolve(
+    zone: &Zone,
+    qname: &Name,
+    qtype: u16,
+    writer: &mut MessageWriter<'_>,
+    limit: usize,
+) -> Resolution {
+    let mut result = Resolution {
+        rcode: rcode::NOERROR,
+        authoritative: true,
+        truncated: false,
+    };
+    let mut additional = Additional::new();
+    let mut name = qname.clone();
+    let mut authority: Option<(&[u8], &Rrset)> = None;
+    let mut overflow = false;
+    for step in 0..MAX_CHAIN {
+        let landing = locate(zone, &name, qtype);
+        let node = match landing {
+            Landing::Exact(node) | Landing::Wildcard(node) => node,
+            Landing::Referral(cut) => {
+                if let Some(ns) = cut.rrset(rtype::NS) {
+                    // A referral after a CNAME keeps AA for the CNAME part (RFC 1034 §4.3.2).
+                    result.authoritative = step > 0;
+                    authority = Some((&cut.name, ns));
+                    additional.collect(ns);
+                    additional.required = true;
+                }
+                break;
+            }
+            Landing::Dname(owner) => {
+                let Some(dname) = owner.rrset(rtype::DNAME) else {
+                    break;
+                };
+                overflow |= (push_rrset(writer, &owner.name, dname)).is_err();
+                //= https://www.rfc-editor.org/rfc/rfc6672#section-2.2
+                //# the DNAME substitution ... replaces the owner with the target
+                let Ok(target) = Name::from_wire(dname.first()) else {
+                    break;
+                };
+                let Ok(next) = name.replace_suffix(&owner.name, target.as_wire()) else {
+                    result.rcode = rcode::YXDOMAIN;
+                    break;
+                };
+                overflow |= (writer.push_record(
+                    name.as_wire(),
+                    rtype::CNAME,
+                    class::IN,
+                    dname.ttl,
+                    next.as_wire(),
+                    rdata_names_for(rtype::CNAME),
+                ))
+                .is_err();
+                if !next.is_at_or_below(zone.origin()) {
+                    break;
+                }
+                name = next;
+                continue;
+            }
+            Landing::Missing => {
+                //= https://www.rfc-editor.org/rfc/rfc6604#section-2.1
+                //# the RCODE ... reflects the last name in the chain
+                result.rcode = rcode::NXDOMAIN;
+                authority = zone
+                    .apex()
+                    .rrset(rtype::SOA)
+                    .map(|soa| (zone.origin(), soa));
+                break;
+            }
+        };
+        if node.has_cname() && qtype != rtype::CNAME {
+            let Some(cname) = node.rrset(rtype::CNAME) else {
+                break;
+            };
+            overflow |= (push_rrset(writer, name.as_wire(), cname)).is_err();
+            let Ok(target) = Name::from_wire(cname.first()) else {
+                break;
+            };
+            if !target.is_at_or_below(zone.origin()) || target.as_wire() == name.as_wire() {
+                break;
+            }
+            name = target;
+            continue;
+        }
+        match answer_rrset(node, qtype) {
+            Some(rrset) => {
+                overflow |= (push_rrset(writer, name.as_wire(), rrset)).is_err();
+                additional.collect(rrset);
+            }
+            None => {
+                authority = zone
+                    .apex()
+                    .rrset(rtype::SOA)
+                    .map(|soa| (zone.origin(), soa))
+            }
+        }
+        break;
+    }
+    if let Some((owner, rrset)) = authority {
+        writer.set_section(Section::Authority);
+        overflow |= (if rrset.rtype == rtype::SOA {
+            push_negative_soa(writer, zone, rrset)
+        } else {
+            push_rrset(writer, owner, rrset)
+        })
+        .is_err();
+    }
+    if overflow || writer.len() > limit {
+        result.truncated = true;
+        return result;
+    }
+    writer.set_section(Section::Additional);
+    for &target in &additional.targets[..additional.count] {
+        let Ok(target) = Name::from_wire(target) else {
+            continue;
+        };
+        let Some(host) = zone.find(target.as_wire()) else {
+            continue;
+        };
+        for address_type in [rtype::A, rtype::AAAA] {
+            let Some(rrset) = host.rrset(address_type) else {
+                continue;
+            };
+            let checkpoint = writer.checkpoint();
+            if push_rrset(writer, &host.name, rrset).is_err() || writer.len() > limit {
+                writer.rollback(checkpoint);
+                result.truncated |= additional.required && target.is_at_or_below(zone.origin());
+                return result;
+            }
+        }
+    }
+    result
+}
+
+/// The RRset answering `qtype` at `node`. ANY gets one RRset, as Knot answers it
+/// (RFC 8482 §4.2 allows a subset): the first by type, not the SOA.
+fn answer_rrset(node: &Node, qtype: u16) -> Option<&Rrset> {
+    if qtype == rtype::ANY {
+        //= https://www.rfc-editor.org/rfc/rfc8482#section-4.2
+        //# A DNS responder ... can choose to respond with a subset of the RRsets
+        return node
+            .rrsets
+            .iter()
+            .find(|r| r.rtype != rtype::SOA)
+            .or_else(|| node.rrsets.first());
+    }
+    node.rrset(qtype)
+}
+
+fn push_rrset(
+    writer: &mut MessageWriter<'_>,
+    owner: &[u8],
+    rrset: &Rrset,
+) -> Result<(), WriteError> {
+    let names = rdata_names_for(rrset.rtype);
+    for rdata in rrset.rdatas() {
+        writer.push_record(owner, rrset.rtype, class::IN, rrset.ttl, rdata, names)?;
+    }
+    Ok(())
+}
+
+//= https://www.rfc-editor.org/rfc/rfc2308#section-3
+//# the TTL of this record is set from the minimum of the MINIMUM field of the SOA
+//# record and the TTL of the SOA itself
+fn push_negative_soa(
+    writer: &mut MessageWriter<'_>,
+    zone: &Zone,
+    soa: &Rrset,
+) -> Result<(), WriteError> {
+    writer.push_record(
+        zone.origin(),
+        rtype::SOA,
+        class::IN,
+        zone.negative_ttl(),
+        soa.first(),
+        rdata_names_for(rtype::SOA),
+    )
+}

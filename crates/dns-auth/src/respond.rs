@@ -1,0 +1,188 @@
+//! The entry point: one query in, one response (or nothing) out. Every error is mapped to
+//! its response code here and nowhere else.
+
+use dns_wire::types::{class, ede, option, rcode, rtype};
+use dns_wire::{Header, MessageWriter, Opcode, ParseError, Query};
+use dns_zone::ZoneSet;
+
+use crate::chaos::answer_chaos;
+use crate::config::{AnswerConfig, MIN_UDP_PAYLOAD, Transport};
+use crate::resolve::resolve;
+
+/// RFC 1035 §4.2.1: without EDNS, UDP messages are at most 512 octets.
+const CLASSIC_UDP_LIMIT: usize = 512;
+/// RFC 1035 §4.2.2: TCP messages carry a 2-octet length.
+const TCP_LIMIT: usize = u16::MAX as usize;
+/// Flags copied from the query into the response (RFC 1035 §4.1.1, RFC 4035 §3.1.6 for CD).
+const COPIED_FLAGS: u16 = Header::RD | Header::CD | 0x7800;
+
+/// What happened to a query, for counters and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing is sent (a response, or fewer than 12 octets).
+    Dropped,
+    /// A response of this many octets was written to `out`, with this response code
+    /// (extended codes included) and TC flag.
+    Answered {
+        /// Response length.
+        len: usize,
+        /// Response code, extended codes included.
+        rcode: u16,
+        /// Whether TC is set.
+        truncated: bool,
+    },
+}
+
+/// Answers `query` from `zones` into `out` (cleared first).
+pub fn respond(
+    query: &[u8],
+    zones: &ZoneSet,
+    config: &AnswerConfig,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let parsed = match Query::parse(query) {
+        Ok(parsed) => parsed,
+        Err(err) => return respond_to_malformed(query, err, out),
+    };
+    let header = Header {
+        flags: Header::QR | (parsed.header.flags & COPIED_FLAGS),
+        ..parsed.header
+    };
+    let mut writer = MessageWriter::new(out, header, Some(parsed.question_bytes(query)));
+    let limit = match (transport, parsed.edns) {
+        (Transport::Tcp, _) => TCP_LIMIT,
+        (Transport::Udp, None) => CLASSIC_UDP_LIMIT,
+        //= https://www.rfc-editor.org/rfc/rfc6891#section-6.2.5
+        //# Values lower than 512 MUST be treated as equal to 512.
+        (Transport::Udp, Some(edns)) => {
+            edns.udp_payload
+                .max(MIN_UDP_PAYLOAD)
+                .min(config.udp_payload.max(MIN_UDP_PAYLOAD)) as usize
+        }
+    };
+    let nsid = match (parsed.edns, &config.identity) {
+        (Some(edns), Some(identity)) if edns.nsid => Some(&**identity),
+        _ => None,
+    };
+    let keepalive = config.tcp_keepalive.to_be_bytes();
+    let keepalive = match (transport, parsed.edns) {
+        (Transport::Tcp, Some(edns)) if edns.tcp_keepalive => Some(&keepalive[..]),
+        _ => None,
+    };
+    let mut extended_error = None;
+    let mut authoritative = false;
+    let mut truncated = false;
+    let code = if let Some(edns) = parsed.edns.filter(|e| e.version > 0) {
+        //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.3
+        //# If a responder does not implement the VERSION level of the request, then it
+        //# MUST respond with RCODE=BADVERS.
+        let _ = edns;
+        rcode::BADVERS
+    } else if parsed.header.opcode() != Opcode::Query {
+        rcode::NOTIMP
+    } else {
+        match (parsed.qclass, parsed.qtype) {
+            (class::CH, _) => {
+                authoritative = true;
+                answer_chaos(&parsed.qname, parsed.qtype, config, &mut writer)
+            }
+            (class::IN | class::ANY, rtype::AXFR | rtype::IXFR) => {
+                extended_error = Some(ede::NOT_SUPPORTED);
+                rcode::REFUSED
+            }
+            (class::IN | class::ANY, _) => match zones.find_zone(&parsed.qname) {
+                Some(zone) => {
+                    let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
+                    let room = limit.saturating_sub(opt_len);
+                    let result = resolve(zone, &parsed.qname, parsed.qtype, &mut writer, room);
+                    authoritative = result.authoritative;
+                    truncated = result.truncated;
+                    result.rcode
+                }
+                None => {
+                    extended_error = Some(ede::NOT_AUTHORITATIVE);
+                    rcode::REFUSED
+                }
+            },
+            _ => {
+                extended_error = Some(ede::NOT_SUPPORTED);
+                rcode::REFUSED
+            }
+        }
+    };
+    if truncated {
+        //= https://www.rfc-editor.org/rfc/rfc2181#section-9
+        //# the TC bit ... set ... the message is truncated: send header, question and OPT
+        let question_only = MessageWriter::new(out, header, Some(parsed.question_bytes(query)));
+        writer = question_only;
+    }
+    let mut flags = header.flags | (code & 0xf);
+    if authoritative {
+        flags |= Header::AA;
+    }
+    if truncated {
+        flags |= Header::TC;
+    }
+    writer.set_flags(flags);
+    if let Some(edns) = parsed.edns {
+        let ede_data;
+        let mut options: [(u16, &[u8]); 3] = [(0, &[]); 3];
+        let mut count = 0;
+        if let Some(nsid) = nsid {
+            options[count] = (option::NSID, nsid);
+            count += 1;
+        }
+        if let Some(keepalive) = keepalive {
+            options[count] = (option::TCP_KEEPALIVE, keepalive);
+            count += 1;
+        }
+        if let Some(info) = extended_error {
+            ede_data = info.to_be_bytes();
+            options[count] = (option::EDE, &ede_data);
+            count += 1;
+        }
+        let extended = (code >> 4) as u8;
+        let payload = config.udp_payload.max(MIN_UDP_PAYLOAD);
+        if writer
+            .push_opt(payload, extended, edns.dnssec_ok, &options[..count])
+            .is_err()
+        {
+            return Outcome::Dropped;
+        }
+    }
+    let len = writer.finish();
+    Outcome::Answered {
+        len,
+        rcode: code,
+        truncated,
+    }
+}
+
+/// Length of the OPT record we will add.
+fn opt_len(edns: bool, nsid: Option<&[u8]>, keepalive: Option<&[u8]>, ede: Option<u16>) -> usize {
+    if !edns {
+        return 0;
+    }
+    11 + nsid.map_or(0, |n| 4 + n.len())
+        + keepalive.map_or(0, |k| 4 + k.len())
+        + ede.map_or(0, |_| 6)
+}
+
+/// FORMERR with the header only (the question could not be trusted), or nothing.
+fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
+    let (Some(code), Some(header)) = (err.rcode(), Header::parse(query)) else {
+        return Outcome::Dropped;
+    };
+    let flags = Header::QR | (header.flags & (COPIED_FLAGS & !Header::CD)) | code;
+    let writer = MessageWriter::new(out, Header { flags, ..header }, None);
+    let len = writer.finish();
+    Outcome::Answered {
+        len,
+        rcode: code,
+        truncated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

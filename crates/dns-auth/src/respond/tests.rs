@@ -1,0 +1,368 @@
+//! Answers checked record by record against the RFCs' rules, on a small zone.
+
+use dns_wire::Header;
+use dns_zone::load_zone_str;
+use std::sync::Arc;
+
+use super::*;
+
+const ZONE: &str = "$ORIGIN example.
+$TTL 3600
+@       SOA ns1 hostmaster 42 7200 3600 1209600 300
+        NS ns1
+        NS ns2.other.net.
+ns1     A 192.0.2.1
+www     A 192.0.2.10
+        AAAA 2001:db8::10
+alias   CNAME www
+chain   CNAME alias
+out     CNAME www.other.net.
+loop1   CNAME loop2
+loop2   CNAME loop1
+mail    MX 10 www
+*.wild  A 192.0.2.99
+a.b.ent TXT \"x\"
+sub     NS ns.sub
+        NS ns1
+ns.sub  A 192.0.2.53
+big     TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"
+        TXT \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"
+        TXT \"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"
+        TXT \"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"
+        TXT \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"
+        TXT \"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"
+d       DNAME example.net.
+";
+
+fn zones() -> ZoneSet {
+    let (zone, _) = load_zone_str(ZONE, b"\x07example\x00").unwrap();
+    let mut set = ZoneSet::new();
+    set.insert(Arc::new(zone));
+    set
+}
+
+fn config() -> AnswerConfig {
+    AnswerConfig {
+        identity: Some((*b"site-a").into()),
+        ..AnswerConfig::default()
+    }
+}
+
+/// A query in wire form; `edns` is (payload, DO, NSID).
+fn query(name: &str, qtype: u16, edns: Option<(u16, bool, bool)>) -> Vec<u8> {
+    let mut msg = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    msg.extend_from_slice(&dns_wire::name_from_text(name).unwrap());
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&1u16.to_be_bytes());
+    if let Some((payload, dnssec_ok, nsid)) = edns {
+        msg[11] = 1;
+        msg.extend_from_slice(&[0, 0, 41]);
+        msg.extend_from_slice(&payload.to_be_bytes());
+        msg.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
+        if nsid {
+            msg.extend_from_slice(&[0, 4, 0, 3, 0, 0]);
+        } else {
+            msg.extend_from_slice(&[0, 0]);
+        }
+    }
+    msg
+}
+
+/// A decoded response: header and (owner text, type) per section, via our own parser of
+/// names plus a tiny record walker.
+struct Reply {
+    header: Header,
+    answer: Vec<(String, u16)>,
+    authority: Vec<(String, u16, u32)>,
+    additional: Vec<(String, u16)>,
+    raw: Vec<u8>,
+}
+
+fn ask(name: &str, qtype: u16, edns: Option<(u16, bool, bool)>, transport: Transport) -> Reply {
+    let mut out = Vec::new();
+    let outcome = respond(
+        &query(name, qtype, edns),
+        &zones(),
+        &config(),
+        transport,
+        &mut out,
+    );
+    assert!(matches!(outcome, Outcome::Answered { .. }));
+    decode(out)
+}
+
+fn decode(raw: Vec<u8>) -> Reply {
+    let header = Header::parse(&raw).unwrap();
+    let mut at = 12;
+    for _ in 0..header.qdcount {
+        let (_, end) = dns_wire::Name::parse_compressed(&raw, at).unwrap();
+        at = end + 4;
+    }
+    let mut sections = [Vec::new(), Vec::new(), Vec::new()];
+    for (i, count) in [header.ancount, header.nscount, header.arcount]
+        .into_iter()
+        .enumerate()
+    {
+        for _ in 0..count {
+            let (name, end) = dns_wire::Name::parse_compressed(&raw, at).unwrap();
+            let rtype = u16::from_be_bytes([raw[end], raw[end + 1]]);
+            let ttl = u32::from_be_bytes(raw[end + 4..end + 8].try_into().unwrap());
+            let rdlen = u16::from_be_bytes([raw[end + 8], raw[end + 9]]) as usize;
+            sections[i].push((dns_wire::name_to_text(name.as_wire()), rtype, ttl));
+            at = end + 10 + rdlen;
+        }
+    }
+    assert_eq!(at, raw.len(), "trailing bytes in response");
+    let [answer, authority, additional] = sections;
+    Reply {
+        header,
+        answer: answer.into_iter().map(|(n, t, _)| (n, t)).collect(),
+        authority,
+        additional: additional.into_iter().map(|(n, t, _)| (n, t)).collect(),
+        raw,
+    }
+}
+
+fn rcode_of(reply: &Reply) -> u16 {
+    reply.header.flags & 0xf
+}
+
+fn aa(reply: &Reply) -> bool {
+    reply.header.flags & Header::AA != 0
+}
+
+#[test]
+fn test_4_3_2_exact_match_is_authoritative() {
+    let r = ask("www.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert!(aa(&r));
+    assert_eq!(r.answer, vec![("www.example.".into(), rtype::A)]);
+    assert!(r.authority.is_empty() && r.additional.is_empty());
+    assert_eq!(r.header.id, 0xabcd);
+    assert!(r.header.flags & Header::RD != 0);
+}
+
+#[test]
+fn question_case_is_echoed() {
+    let r = ask("WwW.ExAmPlE.", rtype::A, None, Transport::Udp);
+    assert_eq!(&r.raw[12..24], b"\x03WwW\x07ExAmPlE");
+    assert_eq!(r.answer.len(), 1);
+}
+
+#[test]
+fn test_2308_nodata_and_nxdomain_carry_soa_with_minimum_ttl() {
+    let r = ask("www.example.", rtype::MX, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert!(r.answer.is_empty());
+    assert_eq!(r.authority, vec![("example.".into(), rtype::SOA, 300)]);
+    let r = ask("nope.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NXDOMAIN);
+    assert!(aa(&r));
+    assert_eq!(r.authority, vec![("example.".into(), rtype::SOA, 300)]);
+}
+
+#[test]
+fn empty_non_terminal_is_nodata() {
+    let r = ask("b.ent.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert_eq!(r.authority.len(), 1);
+}
+
+#[test]
+fn test_4592_wildcard_synthesis() {
+    let r = ask("x.wild.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(r.answer, vec![("x.wild.example.".into(), rtype::A)]);
+    let r = ask("y.x.wild.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(r.answer, vec![("y.x.wild.example.".into(), rtype::A)]);
+    let r = ask("x.wild.example.", rtype::MX, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert!(r.answer.is_empty());
+}
+
+#[test]
+fn cname_chain_is_followed_in_zone() {
+    let r = ask("chain.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(
+        r.answer,
+        vec![
+            ("chain.example.".into(), rtype::CNAME),
+            ("alias.example.".into(), rtype::CNAME),
+            ("www.example.".into(), rtype::A)
+        ]
+    );
+    let r = ask("out.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(r.answer, vec![("out.example.".into(), rtype::CNAME)]);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    let r = ask("loop1.example.", rtype::A, None, Transport::Udp);
+    assert!(r.answer.len() <= MAX_CHAIN_FOR_TESTS);
+    let r = ask("alias.example.", rtype::CNAME, None, Transport::Udp);
+    assert_eq!(r.answer, vec![("alias.example.".into(), rtype::CNAME)]);
+}
+
+const MAX_CHAIN_FOR_TESTS: usize = 16;
+
+#[test]
+fn test_4_3_2_referral_has_no_aa_and_carries_glue() {
+    let r = ask("host.sub.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert!(!aa(&r));
+    assert!(r.answer.is_empty());
+    assert_eq!(r.authority.len(), 2);
+    assert!(
+        r.authority
+            .iter()
+            .all(|(n, t, _)| n == "sub.example." && *t == rtype::NS)
+    );
+    assert!(r.additional.contains(&("ns.sub.example.".into(), rtype::A)));
+    assert!(r.additional.contains(&("ns1.example.".into(), rtype::A)));
+    // DS is answered from the parent side (here: NODATA, authoritative).
+    let r = ask("sub.example.", rtype::DS, None, Transport::Udp);
+    assert!(aa(&r));
+    assert_eq!(r.authority[0].1, rtype::SOA);
+}
+
+#[test]
+fn mx_targets_in_zone_go_to_additional() {
+    let r = ask("mail.example.", rtype::MX, None, Transport::Udp);
+    assert_eq!(
+        r.additional,
+        vec![
+            ("www.example.".into(), rtype::A),
+            ("www.example.".into(), rtype::AAAA)
+        ]
+    );
+}
+
+#[test]
+fn test_6672_dname_synthesizes_cname() {
+    let r = ask("a.b.d.example.", rtype::A, None, Transport::Udp);
+    assert_eq!(
+        r.answer,
+        vec![
+            ("d.example.".into(), rtype::DNAME),
+            ("a.b.d.example.".into(), rtype::CNAME)
+        ]
+    );
+    let (target, _) = dns_wire::Name::parse_compressed(&r.raw, r.raw.len() - 17).unwrap();
+    assert_eq!(dns_wire::name_to_text(target.as_wire()), "a.b.example.net.");
+}
+
+#[test]
+fn refused_outside_our_zones_with_ede() {
+    let r = ask(
+        "www.example.org.",
+        rtype::A,
+        Some((1232, false, false)),
+        Transport::Udp,
+    );
+    assert_eq!(rcode_of(&r), rcode::REFUSED);
+    assert!(!aa(&r));
+    // OPT carries EDE 20 (Not Authoritative).
+    assert!(r.raw.ends_with(&[0, 15, 0, 2, 0, 20]));
+}
+
+#[test]
+fn test_8482_any_gets_one_rrset() {
+    let r = ask("www.example.", rtype::ANY, None, Transport::Udp);
+    assert_eq!(r.answer, vec![("www.example.".into(), rtype::A)]);
+}
+
+#[test]
+fn truncation_keeps_header_question_and_opt() {
+    let r = ask("big.example.", rtype::TXT, None, Transport::Udp);
+    assert!(r.header.flags & Header::TC != 0);
+    assert!(r.answer.is_empty() && r.authority.is_empty());
+    let r = ask(
+        "big.example.",
+        rtype::TXT,
+        Some((512, true, true)),
+        Transport::Udp,
+    );
+    assert!(r.header.flags & Header::TC != 0);
+    assert_eq!(r.header.arcount, 1);
+    let r = ask(
+        "big.example.",
+        rtype::TXT,
+        Some((1232, false, false)),
+        Transport::Udp,
+    );
+    assert!(r.header.flags & Header::TC == 0);
+    assert_eq!(r.answer.len(), 6);
+    let r = ask("big.example.", rtype::TXT, None, Transport::Tcp);
+    assert!(r.header.flags & Header::TC == 0);
+    assert_eq!(r.answer.len(), 6);
+}
+
+#[test]
+fn test_5001_nsid_and_do_echo() {
+    let r = ask(
+        "www.example.",
+        rtype::A,
+        Some((1232, true, true)),
+        Transport::Udp,
+    );
+    assert!(r.raw.ends_with(b"\x00\x03\x00\x06site-a"));
+    // OPT: payload 1232, DO set.
+    let opt = r.raw.len() - 10 - 11;
+    assert_eq!(&r.raw[opt + 3..opt + 5], &1232u16.to_be_bytes());
+    assert_eq!(r.raw[opt + 7] & 0x80, 0x80);
+}
+
+#[test]
+fn test_4892_chaos_identity() {
+    let mut q = query("id.server.", rtype::TXT, None);
+    let len = q.len();
+    q[len - 1] = 3;
+    let mut out = Vec::new();
+    respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+    let r = decode(out);
+    assert_eq!(r.answer, vec![("id.server.".into(), rtype::TXT)]);
+    assert!(r.raw.ends_with(b"\x06site-a"));
+    let mut q = query("version.bind.", rtype::TXT, None);
+    q[len + 1] = 3;
+    let mut out = Vec::new();
+    respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+    assert_eq!(decode(out).header.flags & 0xf, rcode::REFUSED);
+}
+
+#[test]
+fn test_6891_badvers_and_notimp_and_formerr() {
+    let mut q = query("www.example.", rtype::A, Some((1232, false, false)));
+    let len = q.len();
+    q[len - 5] = 1; // EDNS version 1
+    let mut out = Vec::new();
+    let outcome = respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+    assert!(matches!(
+        outcome,
+        Outcome::Answered {
+            rcode: rcode::BADVERS,
+            ..
+        }
+    ));
+    let mut q = query("www.example.", rtype::A, None);
+    q[2] |= 5 << 3; // opcode UPDATE
+    let outcome = respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+    assert!(matches!(
+        outcome,
+        Outcome::Answered {
+            rcode: rcode::NOTIMP,
+            ..
+        }
+    ));
+    let q = &query("www.example.", rtype::A, None)[..20];
+    let outcome = respond(q, &zones(), &config(), Transport::Udp, &mut out);
+    assert!(matches!(
+        outcome,
+        Outcome::Answered {
+            rcode: rcode::FORMERR,
+            len: 12,
+            ..
+        }
+    ));
+    let mut q = query("www.example.", rtype::A, None);
+    q[2] |= 0x80;
+    assert_eq!(
+        respond(&q, &zones(), &config(), Transport::Udp, &mut out),
+        Outcome::Dropped
+    );
+}

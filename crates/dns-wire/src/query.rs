@@ -1,0 +1,309 @@
+//! Parsing an incoming query: header, the single question, and the OPT record (RFC 6891).
+//!
+//! The question's bytes are kept as a range of the input so that the answer echoes them
+//! verbatim (the client's 0x20 case is preserved for free); the name is also kept lowercased
+//! for lookups.
+
+use core::fmt;
+
+use crate::header::{HEADER_LEN, Header};
+use crate::name::{Name, NameError};
+use crate::types::{option, rtype};
+
+/// Why a query could not be parsed. [`ParseError::rcode`] maps each to the wire in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Fewer than 12 bytes: not even a header to answer.
+    ShortHeader,
+    /// QR set: a response sent to us (answering could loop between servers).
+    IsResponse,
+    /// QDCOUNT other than 1.
+    QuestionCount(u16),
+    /// The question name is malformed.
+    QuestionName(NameError),
+    /// The message ends inside the question or a record.
+    Truncated,
+    /// A malformed name in a record.
+    RecordName(NameError),
+    /// More than one OPT record, or an OPT whose owner is not the root (RFC 6891 §6.1.1).
+    BadOpt,
+    /// An EDNS option whose length runs past the OPT record.
+    BadOption,
+    /// Bytes after the last record.
+    TrailingData,
+}
+
+impl ParseError {
+    /// The response code to answer with, or `None` when the message must be dropped.
+    pub fn rcode(&self) -> Option<u16> {
+        match self {
+            Self::ShortHeader | Self::IsResponse => None,
+            _ => Some(crate::types::rcode::FORMERR),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ShortHeader => f.write_str("message shorter than a header"),
+            Self::IsResponse => f.write_str("QR set in a query"),
+            Self::QuestionCount(n) => write!(f, "QDCOUNT {n}, expected 1"),
+            Self::QuestionName(e) => write!(f, "question name: {e}"),
+            Self::Truncated => f.write_str("message truncated"),
+            Self::RecordName(e) => write!(f, "record name: {e}"),
+            Self::BadOpt => f.write_str("more than one OPT record or OPT not at the root"),
+            Self::BadOption => f.write_str("malformed EDNS option"),
+            Self::TrailingData => f.write_str("bytes after the last record"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// What the client's OPT record said (RFC 6891 §6.1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Edns {
+    /// Requestor's UDP payload size.
+    pub udp_payload: u16,
+    /// EDNS version.
+    pub version: u8,
+    /// The DO bit (RFC 3225).
+    pub dnssec_ok: bool,
+    /// An NSID option was present (RFC 5001).
+    pub nsid: bool,
+    /// An edns-tcp-keepalive option was present (RFC 7828).
+    pub tcp_keepalive: bool,
+}
+
+/// A parsed query.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The header as received.
+    pub header: Header,
+    /// The question name, lowercased.
+    pub qname: Name,
+    /// The question type.
+    pub qtype: u16,
+    /// The question class.
+    pub qclass: u16,
+    /// End of the question in the input; `input[12..question_end]` is echoed verbatim.
+    pub question_end: usize,
+    /// The OPT record, if any.
+    pub edns: Option<Edns>,
+    /// A TSIG record was present (RFC 8945), as the last additional record.
+    pub has_tsig: bool,
+}
+
+impl Query {
+    /// Parses a query. Never panics, whatever the bytes.
+    pub fn parse(msg: &[u8]) -> Result<Self, ParseError> {
+        let header = Header::parse(msg).ok_or(ParseError::ShortHeader)?;
+        if header.is_response() {
+            return Err(ParseError::IsResponse);
+        }
+        if header.qdcount != 1 {
+            return Err(ParseError::QuestionCount(header.qdcount));
+        }
+        let (qname, at) =
+            Name::parse_uncompressed(msg, HEADER_LEN).map_err(ParseError::QuestionName)?;
+        let fixed = msg.get(at..at + 4).ok_or(ParseError::Truncated)?;
+        let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        let question_end = at + 4;
+        let mut query = Self {
+            header,
+            qname,
+            qtype,
+            qclass,
+            question_end,
+            edns: None,
+            has_tsig: false,
+        };
+        if header.ancount == 0 && header.nscount == 0 && header.arcount == 0 {
+            if question_end != msg.len() {
+                return Err(ParseError::TrailingData);
+            }
+            return Ok(query);
+        }
+        let mut pos = question_end;
+        for _ in 0..(header.ancount as u32 + header.nscount as u32) {
+            pos = skip_record(msg, pos)?.end;
+        }
+        for _ in 0..header.arcount {
+            let record = skip_record(msg, pos)?;
+            match record.rtype {
+                rtype::OPT => {
+                    if query.edns.is_some() || !record.owner_is_root {
+                        return Err(ParseError::BadOpt);
+                    }
+                    query.edns = Some(parse_opt(msg, &record)?);
+                }
+                rtype::TSIG => query.has_tsig = true,
+                _ => {}
+            }
+            pos = record.end;
+        }
+        if pos != msg.len() {
+            return Err(ParseError::TrailingData);
+        }
+        Ok(query)
+    }
+
+    /// The question as received (name in the client's case, type, class).
+    pub fn question_bytes<'a>(&self, msg: &'a [u8]) -> &'a [u8] {
+        &msg[HEADER_LEN..self.question_end]
+    }
+}
+
+/// The fixed fields of a record that was skipped over.
+struct SkippedRecord {
+    owner_is_root: bool,
+    rtype: u16,
+    class: u16,
+    ttl: u32,
+    rdata_start: usize,
+    end: usize,
+}
+
+fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, ParseError> {
+    let owner_is_root = msg.get(pos) == Some(&0);
+    let (_, at) = Name::parse_compressed(msg, pos).map_err(ParseError::RecordName)?;
+    let fixed = msg.get(at..at + 10).ok_or(ParseError::Truncated)?;
+    let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
+    let rdata_start = at + 10;
+    let end = rdata_start + rdlen;
+    if end > msg.len() {
+        return Err(ParseError::Truncated);
+    }
+    Ok(SkippedRecord {
+        owner_is_root,
+        rtype: u16::from_be_bytes([fixed[0], fixed[1]]),
+        class: u16::from_be_bytes([fixed[2], fixed[3]]),
+        ttl: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+        rdata_start,
+        end,
+    })
+}
+
+//= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.2
+//# CLASS: requestor's UDP payload size; TTL: extended RCODE and flags
+fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, ParseError> {
+    let mut edns = Edns {
+        udp_payload: record.class,
+        version: (record.ttl >> 16) as u8,
+        dnssec_ok: record.ttl & 0x8000 != 0,
+        ..Edns::default()
+    };
+    let mut at = record.rdata_start;
+    while at < record.end {
+        let head = msg.get(at..at + 4).filter(|_| at + 4 <= record.end);
+        let head = head.ok_or(ParseError::BadOption)?;
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = u16::from_be_bytes([head[2], head[3]]) as usize;
+        if at + 4 + len > record.end {
+            return Err(ParseError::BadOption);
+        }
+        match code {
+            option::NSID => edns.nsid = true,
+            option::TCP_KEEPALIVE => edns.tcp_keepalive = true,
+            _ => {}
+        }
+        at += 4 + len;
+    }
+    Ok(edns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "www.Example." A IN, id 0x1234, RD.
+    const QUERY: &[u8] = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+        \x03www\x07Example\x00\x00\x01\x00\x01";
+
+    fn with_opt(opt_rdata: &[u8], flags_ttl: u32) -> Vec<u8> {
+        let mut msg = QUERY.to_vec();
+        msg[11] = 1;
+        msg.push(0);
+        msg.extend_from_slice(&rtype::OPT.to_be_bytes());
+        msg.extend_from_slice(&1232u16.to_be_bytes());
+        msg.extend_from_slice(&flags_ttl.to_be_bytes());
+        msg.extend_from_slice(&(opt_rdata.len() as u16).to_be_bytes());
+        msg.extend_from_slice(opt_rdata);
+        msg
+    }
+
+    #[test]
+    fn plain_query() {
+        let q = Query::parse(QUERY).unwrap();
+        assert_eq!(q.header.id, 0x1234);
+        assert_eq!(q.qname.as_wire(), b"\x03www\x07example\x00");
+        assert_eq!((q.qtype, q.qclass), (1, 1));
+        assert_eq!(q.question_bytes(QUERY), &QUERY[12..]);
+        assert!(q.edns.is_none());
+    }
+
+    #[test]
+    fn edns_with_nsid_and_do() {
+        let msg = with_opt(b"\x00\x03\x00\x00", 0x0000_8000);
+        let q = Query::parse(&msg).unwrap();
+        let edns = q.edns.unwrap();
+        assert_eq!(edns.udp_payload, 1232);
+        assert!(edns.dnssec_ok && edns.nsid && !edns.tcp_keepalive);
+        assert_eq!(edns.version, 0);
+    }
+
+    #[test]
+    fn test_6_1_1_two_opt_records_are_formerr() {
+        let mut msg = with_opt(b"", 0);
+        let opt = msg[QUERY.len()..].to_vec();
+        msg.extend_from_slice(&opt);
+        msg[11] = 2;
+        assert_eq!(Query::parse(&msg).unwrap_err(), ParseError::BadOpt);
+    }
+
+    #[test]
+    fn malformed_inputs() {
+        assert_eq!(
+            Query::parse(&QUERY[..5]).unwrap_err(),
+            ParseError::ShortHeader
+        );
+        assert_eq!(Query::parse(&QUERY[..20]).unwrap_err().rcode(), Some(1));
+        let mut trailing = QUERY.to_vec();
+        trailing.push(0);
+        assert_eq!(
+            Query::parse(&trailing).unwrap_err(),
+            ParseError::TrailingData
+        );
+        let mut response = QUERY.to_vec();
+        response[2] |= 0x80;
+        assert_eq!(Query::parse(&response).unwrap_err().rcode(), None);
+        let mut two = QUERY.to_vec();
+        two[5] = 2;
+        assert_eq!(
+            Query::parse(&two).unwrap_err(),
+            ParseError::QuestionCount(2)
+        );
+        let bad_option = with_opt(b"\x00\x03\x00\x09", 0);
+        assert_eq!(
+            Query::parse(&bad_option).unwrap_err(),
+            ParseError::BadOption
+        );
+    }
+
+    #[test]
+    fn parse_never_panics_on_prefixes_and_bit_flips() {
+        let full = with_opt(b"\x00\x03\x00\x00\x00\x0b\x00\x00", 0);
+        for len in 0..full.len() {
+            let _ = Query::parse(&full[..len]);
+        }
+        for i in 0..full.len() {
+            for bit in 0..8 {
+                let mut m = full.clone();
+                m[i] ^= 1 << bit;
+                let _ = Query::parse(&m);
+            }
+        }
+    }
+}

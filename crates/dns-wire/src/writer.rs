@@ -1,0 +1,424 @@
+//! Writing a response: header, echoed question, resource records with name compression
+//! (RFC 1035 §4.1.4), the OPT record, and checkpoints to roll back what does not fit.
+//!
+//! The writer appends to a caller-owned `Vec<u8>` that is reused between queries, so a warm
+//! server does not allocate. Compression keeps a small table of offsets where names start;
+//! names are compared case-insensitively by walking the message itself.
+
+use crate::header::{HEADER_LEN, Header};
+
+/// Offsets above this cannot be the target of a compression pointer (14 bits).
+const MAX_POINTER_TARGET: usize = 0x3fff;
+/// How many name positions the compression table remembers; answers are small.
+const COMPRESSION_SLOTS: usize = 48;
+
+/// Which section records are being added to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// Answer section.
+    Answer = 0,
+    /// Authority section.
+    Authority = 1,
+    /// Additional section.
+    Additional = 2,
+}
+
+/// How the names inside a record's RDATA may be compressed. Only the types of RFC 1035
+/// may be (RFC 3597 §4); the others are copied as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RdataNames {
+    /// Copy the RDATA as it is.
+    Opaque,
+    /// One name fills the RDATA (NS, CNAME, PTR).
+    One,
+    /// Two names then 20 octets (SOA).
+    Soa,
+    /// Two octets then one name (MX).
+    AfterTwoOctets,
+}
+
+/// Writing failed: the message would exceed 65535 octets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// No room left in a DNS message.
+    NoSpace,
+}
+
+/// A position to roll back to.
+#[derive(Clone, Copy, Debug)]
+pub struct Checkpoint {
+    len: usize,
+    counts: [u16; 3],
+    names: usize,
+}
+
+/// Builds one response into a reusable buffer.
+pub struct MessageWriter<'a> {
+    buf: &'a mut Vec<u8>,
+    header: Header,
+    counts: [u16; 3],
+    section: Section,
+    names: [u16; COMPRESSION_SLOTS],
+    name_count: usize,
+}
+
+impl<'a> MessageWriter<'a> {
+    /// Starts a response: clears `buf`, writes a header (counts filled in by
+    /// [`Self::finish`]) and, when given, the question bytes verbatim. `question` must be a
+    /// well-formed question (as checked by `Query::parse`).
+    pub fn new(buf: &'a mut Vec<u8>, header: Header, question: Option<&[u8]>) -> Self {
+        buf.clear();
+        buf.resize(HEADER_LEN, 0);
+        let mut writer = Self {
+            buf,
+            header: Header {
+                qdcount: 0,
+                ancount: 0,
+                nscount: 0,
+                arcount: 0,
+                ..header
+            },
+            counts: [0; 3],
+            section: Section::Answer,
+            names: [0; COMPRESSION_SLOTS],
+            name_count: 0,
+        };
+        if let Some(question) = question {
+            writer.buf.extend_from_slice(question);
+            writer.header.qdcount = 1;
+            writer.remember_labels(HEADER_LEN, &question[..question.len().saturating_sub(4)]);
+        }
+        writer
+    }
+
+    /// The header flags as they will be written.
+    pub fn flags(&self) -> u16 {
+        self.header.flags
+    }
+
+    /// Sets the header flags (QR, opcode, AA, TC, RD, RCODE ...).
+    pub fn set_flags(&mut self, flags: u16) {
+        self.header.flags = flags;
+    }
+
+    /// Current length of the message.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing but the header has been written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == HEADER_LEN
+    }
+
+    /// Number of records written to `section` so far.
+    pub fn count(&self, section: Section) -> u16 {
+        self.counts[section as usize]
+    }
+
+    /// Directs the following records to `section`.
+    pub fn set_section(&mut self, section: Section) {
+        self.section = section;
+    }
+
+    /// Marks the current position.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            len: self.buf.len(),
+            counts: self.counts,
+            names: self.name_count,
+        }
+    }
+
+    /// Drops everything written after `checkpoint`.
+    pub fn rollback(&mut self, checkpoint: Checkpoint) {
+        self.buf.truncate(checkpoint.len);
+        self.counts = checkpoint.counts;
+        self.name_count = checkpoint.names;
+    }
+
+    /// Appends a resource record. `owner` is an uncompressed wire name (any case).
+    pub fn push_record(
+        &mut self,
+        owner: &[u8],
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+        names: RdataNames,
+    ) -> Result<(), WriteError> {
+        let start = self.buf.len();
+        self.push_name(owner);
+        self.buf.extend_from_slice(&rtype.to_be_bytes());
+        self.buf.extend_from_slice(&class.to_be_bytes());
+        self.buf.extend_from_slice(&ttl.to_be_bytes());
+        let rdlen_at = self.buf.len();
+        self.buf.extend_from_slice(&[0, 0]);
+        match names {
+            RdataNames::Opaque => self.buf.extend_from_slice(rdata),
+            RdataNames::One => self.push_name(rdata),
+            RdataNames::AfterTwoOctets if rdata.len() > 2 => {
+                self.buf.extend_from_slice(&rdata[..2]);
+                self.push_name(&rdata[2..]);
+            }
+            RdataNames::Soa => {
+                let mname_len = wire_name_len(rdata);
+                let rname_len = wire_name_len(&rdata[mname_len..]);
+                self.push_name(&rdata[..mname_len]);
+                self.push_name(&rdata[mname_len..mname_len + rname_len]);
+                self.buf.extend_from_slice(&rdata[mname_len + rname_len..]);
+            }
+            RdataNames::AfterTwoOctets => self.buf.extend_from_slice(rdata),
+        }
+        let rdlen = self.buf.len() - rdlen_at - 2;
+        if self.buf.len() > u16::MAX as usize {
+            self.buf.truncate(start);
+            return Err(WriteError::NoSpace);
+        }
+        self.buf[rdlen_at..rdlen_at + 2].copy_from_slice(&(rdlen as u16).to_be_bytes());
+        self.counts[self.section as usize] += 1;
+        Ok(())
+    }
+
+    /// Appends the OPT record (RFC 6891 §6.1.2) to the additional section, with the given
+    /// options as (code, data) pairs.
+    pub fn push_opt(
+        &mut self,
+        udp_payload: u16,
+        extended_rcode: u8,
+        dnssec_ok: bool,
+        options: &[(u16, &[u8])],
+    ) -> Result<(), WriteError> {
+        let start = self.buf.len();
+        self.buf.push(0);
+        self.buf
+            .extend_from_slice(&crate::types::rtype::OPT.to_be_bytes());
+        self.buf.extend_from_slice(&udp_payload.to_be_bytes());
+        let ttl = ((extended_rcode as u32) << 24) | if dnssec_ok { 0x8000 } else { 0 };
+        self.buf.extend_from_slice(&ttl.to_be_bytes());
+        let rdlen: usize = options.iter().map(|(_, data)| 4 + data.len()).sum();
+        self.buf.extend_from_slice(&(rdlen as u16).to_be_bytes());
+        for (code, data) in options {
+            self.buf.extend_from_slice(&code.to_be_bytes());
+            self.buf
+                .extend_from_slice(&(data.len() as u16).to_be_bytes());
+            self.buf.extend_from_slice(data);
+        }
+        if self.buf.len() > u16::MAX as usize {
+            self.buf.truncate(start);
+            return Err(WriteError::NoSpace);
+        }
+        self.counts[Section::Additional as usize] += 1;
+        Ok(())
+    }
+
+    /// Writes the header with the final counts. Returns the message length.
+    pub fn finish(self) -> usize {
+        let header = Header {
+            ancount: self.counts[0],
+            nscount: self.counts[1],
+            arcount: self.counts[2],
+            ..self.header
+        };
+        header.emit(&mut self.buf[..HEADER_LEN]);
+        self.buf.len()
+    }
+
+    /// Writes `name` (uncompressed wire, any case), replacing its longest suffix already in
+    /// the message with a pointer, and remembers the new label positions.
+    fn push_name(&mut self, name: &[u8]) {
+        let mut at = 0;
+        while let Some(&len) = name.get(at) {
+            if len == 0 {
+                break;
+            }
+            if let Some(target) = self.find_suffix(&name[at..]) {
+                let written = self.buf.len();
+                self.buf.extend_from_slice(&name[..at]);
+                self.remember_labels(written, &name[..at]);
+                self.buf.extend_from_slice(&(0xc000 | target).to_be_bytes());
+                return;
+            }
+            at += 1 + len as usize;
+        }
+        let written = self.buf.len();
+        self.buf.extend_from_slice(name);
+        self.remember_labels(written, name);
+    }
+
+    /// Records the offset of each non-root label of `labels`, written at `offset`.
+    fn remember_labels(&mut self, offset: usize, labels: &[u8]) {
+        let mut at = 0;
+        while let Some(&len) = labels.get(at) {
+            if len == 0 || self.name_count == COMPRESSION_SLOTS || offset + at > MAX_POINTER_TARGET
+            {
+                return;
+            }
+            self.names[self.name_count] = (offset + at) as u16;
+            self.name_count += 1;
+            at += 1 + len as usize;
+        }
+    }
+
+    fn find_suffix(&self, suffix: &[u8]) -> Option<u16> {
+        self.names[..self.name_count]
+            .iter()
+            .copied()
+            .find(|&offset| name_at_equals(self.buf, offset as usize, suffix))
+    }
+}
+
+/// Whether the (possibly compressed) name at `offset` in `msg` equals `name`, ignoring case.
+fn name_at_equals(msg: &[u8], mut offset: usize, name: &[u8]) -> bool {
+    let mut at = 0;
+    // Pointers in our own output always go backwards; bound the walk anyway.
+    for _ in 0..128 {
+        let Some(&len) = msg.get(offset) else {
+            return false;
+        };
+        if len & 0xc0 == 0xc0 {
+            let Some(&low) = msg.get(offset + 1) else {
+                return false;
+            };
+            offset = (((len & 0x3f) as usize) << 8) | low as usize;
+            continue;
+        }
+        if name.get(at) != Some(&len) {
+            return false;
+        }
+        if len == 0 {
+            return true;
+        }
+        let end = at + 1 + len as usize;
+        let (Some(ours), Some(theirs)) = (
+            name.get(at + 1..end),
+            msg.get(offset + 1..offset + 1 + len as usize),
+        ) else {
+            return false;
+        };
+        if !ours.eq_ignore_ascii_case(theirs) {
+            return false;
+        }
+        at = end;
+        offset += 1 + len as usize;
+    }
+    false
+}
+
+/// Length of the uncompressed wire name at the start of `wire` (up to its end if malformed).
+fn wire_name_len(wire: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(&len) = wire.get(at) {
+        at += 1 + len as usize;
+        if len == 0 {
+            return at.min(wire.len());
+        }
+    }
+    wire.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Name;
+
+    const QUESTION: &[u8] = b"\x03WWW\x07example\x00\x00\x01\x00\x01";
+
+    #[test]
+    fn owner_equal_to_qname_becomes_pointer_to_12() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(
+            &mut buf,
+            Header {
+                id: 7,
+                ..Header::default()
+            },
+            Some(QUESTION),
+        );
+        w.push_record(
+            b"\x03www\x07example\x00",
+            1,
+            1,
+            300,
+            &[192, 0, 2, 1],
+            RdataNames::Opaque,
+        )
+        .unwrap();
+        let len = w.finish();
+        assert_eq!(&buf[12 + QUESTION.len()..][..2], &[0xc0, 0x0c]);
+        assert_eq!(len, 12 + QUESTION.len() + 2 + 10 + 4);
+        assert_eq!(&buf[6..8], &[0, 1]);
+    }
+
+    #[test]
+    fn rdata_names_compress_against_earlier_suffixes() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(QUESTION));
+        w.push_record(
+            b"\x07example\x00",
+            2,
+            1,
+            1,
+            b"\x03ns1\x07EXAMPLE\x00",
+            RdataNames::One,
+        )
+        .unwrap();
+        w.finish();
+        // owner "example." -> pointer to offset 16; rdata "ns1" + pointer to 16.
+        let rr = &buf[12 + QUESTION.len()..];
+        assert_eq!(&rr[..2], &[0xc0, 16]);
+        assert_eq!(&rr[10..12], &[0, 6]);
+        assert_eq!(&rr[12..], b"\x03ns1\xc0\x10");
+        // The whole thing parses back.
+        let (name, _) = Name::parse_compressed(&buf, 12 + QUESTION.len() + 12).unwrap();
+        assert_eq!(name.as_wire(), b"\x03ns1\x07example\x00");
+    }
+
+    #[test]
+    fn rollback_forgets_records_and_names() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(QUESTION));
+        let cp = w.checkpoint();
+        w.push_record(
+            b"\x05other\x03net\x00",
+            1,
+            1,
+            1,
+            &[1, 2, 3, 4],
+            RdataNames::Opaque,
+        )
+        .unwrap();
+        w.rollback(cp);
+        w.push_record(b"\x03net\x00", 1, 1, 1, &[1, 2, 3, 4], RdataNames::Opaque)
+            .unwrap();
+        assert_eq!(w.count(Section::Answer), 1);
+        w.finish();
+        // "net." must be written in full: the rolled-back name is gone.
+        assert_eq!(&buf[12 + QUESTION.len()..][..5], b"\x03net\x00");
+    }
+
+    #[test]
+    fn soa_and_mx_rdata() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(QUESTION));
+        let mut soa = b"\x03ns1\x07example\x00\x04host\x07example\x00".to_vec();
+        soa.extend_from_slice(&[0; 20]);
+        w.set_section(Section::Authority);
+        w.push_record(b"\x07example\x00", 6, 1, 1, &soa, RdataNames::Soa)
+            .unwrap();
+        w.push_record(
+            b"\x07example\x00",
+            15,
+            1,
+            1,
+            b"\x00\x0a\x02mx\x07example\x00",
+            RdataNames::AfterTwoOctets,
+        )
+        .unwrap();
+        assert_eq!(w.count(Section::Authority), 2);
+        w.push_opt(1232, 0, true, &[(3, b"site")]).unwrap();
+        let len = w.finish();
+        assert_eq!(&buf[8..12], &[0, 2, 0, 1]);
+        assert_eq!(&buf[len - 8..], b"\x00\x03\x00\x04site");
+    }
+}

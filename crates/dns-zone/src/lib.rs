@@ -1,0 +1,28 @@
+//! The zone model of anyns: what a loaded zone looks like in memory, how it is built from
+//! an RFC 1035 master file, and the semantic checks a zone must pass before it serves.
+//!
+//! ```text
+//!  zone file ──► load (domain's scanner, $INCLUDE, line numbers) ──► records
+//!  records ──► ZoneBuilder (dedupe, RRsets, empty non-terminals, checks) ──► Zone
+//!  Zone ──► lookups by lowercased wire name (open-addressing table of node indices)
+//! ```
+//!
+//! Zone files are scanned with NLnet Labs' `domain` crate (docs/decisions/0001); everything
+//! after the scan is ours, laid out for the query path: one node per owner name, RRsets with
+//! their RDATA packed into one allocation, names lowercased once at load.
+//!
+//! What it does not do: answer queries (that is `dns-auth`), watch files or read the clock.
+#![forbid(unsafe_code)]
+
+mod build;
+mod check;
+mod error;
+mod hash;
+mod load;
+mod table;
+mod zone;
+
+pub use build::ZoneBuilder;
+pub use error::{Problem, Severity, ZoneError};
+pub use load::{load_zone_file, load_zone_str};
+pub use zone::{Node, Rrset, Zone, ZoneSet, rdata_names_for};

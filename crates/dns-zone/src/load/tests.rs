@@ -1,0 +1,130 @@
+use super::*;
+use dns_wire::types::rtype;
+
+const ZONE: &str = "$ORIGIN example.
+$TTL 3600
+@   IN SOA ns1 hostmaster ( 2024010101 ; serial
+            7200 3600 1209600 300 )
+    IN NS ns1
+    NS ns2.example.net.
+ns1 A 192.0.2.1
+www 300 A 192.0.2.10
+    AAAA 2001:db8::10
+Mixed.Case TXT \"a\\\"b\" \"c d\"
+a.b.c.ent A 192.0.2.20
+*.wild CNAME www
+sub NS ns.sub
+ns.sub A 192.0.2.53
+odd TYPE65280 \\# 4 0a000001
+";
+
+fn load(text: &str) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    load_zone_str(text, b"\x07example\x00")
+}
+
+#[test]
+fn loads_a_zone_with_ents_and_delegations() {
+    let (zone, warnings) = load(ZONE).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(zone.serial(), 2024010101);
+    assert_eq!(zone.negative_ttl(), 300);
+    let www = zone.find(b"\x03www\x07example\x00").unwrap();
+    assert_eq!(www.rrset(rtype::A).unwrap().ttl, 300);
+    assert_eq!(www.rrset(rtype::AAAA).unwrap().ttl, 3600);
+    assert!(
+        zone.find(b"\x01b\x01c\x03ent\x07example\x00")
+            .unwrap()
+            .is_empty_non_terminal()
+    );
+    assert!(
+        zone.find(b"\x03ent\x07example\x00")
+            .unwrap()
+            .is_empty_non_terminal()
+    );
+    assert!(
+        zone.find(b"\x03sub\x07example\x00")
+            .unwrap()
+            .is_delegation()
+    );
+    assert!(!zone.apex().is_delegation());
+    assert!(
+        zone.find(b"\x01*\x04wild\x07example\x00")
+            .unwrap()
+            .has_cname()
+    );
+    let txt = zone.find(b"\x05mixed\x04case\x07example\x00").unwrap();
+    assert_eq!(txt.rrset(rtype::TXT).unwrap().first(), b"\x03a\"b\x03c d");
+    let odd = zone.find(b"\x03odd\x07example\x00").unwrap();
+    assert_eq!(odd.rrset(65280).unwrap().first(), &[10, 0, 0, 1]);
+    assert_eq!(zone.record_count(), 12);
+}
+
+#[test]
+fn duplicates_are_dropped_and_ttl_mismatch_warns() {
+    let text = format!("{ZONE}www 300 A 192.0.2.10\nwww 60 A 192.0.2.11\n");
+    let (zone, warnings) = load(&text).unwrap();
+    let www = zone.find(b"\x03www\x07example\x00").unwrap();
+    assert_eq!(www.rrset(rtype::A).unwrap().count, 2);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].line, 17);
+}
+
+fn errors(text: &str) -> Vec<(usize, String)> {
+    load(text)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| (p.line, p.message))
+        .collect()
+}
+
+#[test]
+fn semantic_errors_name_their_line() {
+    let e = errors(&format!("{ZONE}www CNAME ns1\n"));
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].0, 16);
+    assert!(e[0].1.contains("CNAME and other data"), "{e:?}");
+
+    let e = errors(&format!("{ZONE}host.example.net. A 192.0.2.1\n"));
+    assert_eq!(e[0].0, 16);
+    assert!(e[0].1.contains("out-of-zone"));
+
+    let e = errors(&format!("{ZONE}deleg NS ns.deleg\n"));
+    assert_eq!(e[0].0, 16);
+    assert!(e[0].1.contains("missing glue"));
+
+    let e = errors("$ORIGIN example.\nwww A 192.0.2.1\n");
+    assert!(e.iter().any(|(_, m)| m.contains("no SOA")));
+    assert!(e.iter().any(|(_, m)| m.contains("no NS")));
+
+    let e = errors(&format!("{ZONE}bad A 300.1.1.1\n"));
+    assert_eq!(e[0].0, 16);
+    assert!(e[0].1.contains("syntax error"));
+}
+
+#[test]
+fn include_is_relative_to_the_including_file() {
+    let dir = std::env::temp_dir().join(format!("anyns-include-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.zone"), format!("{ZONE}$INCLUDE part.inc\n")).unwrap();
+    std::fs::write(
+        dir.join("part.inc"),
+        "extra A 192.0.2.99\nsub2 NS ns.sub2\n",
+    )
+    .unwrap();
+    let err = load_zone_file(&dir.join("main.zone"), b"\x07example\x00").unwrap_err();
+    let glue = &err.problems[0];
+    assert!(glue.file.ends_with("part.inc"), "{glue}");
+    assert_eq!(glue.line, 2);
+    std::fs::write(dir.join("part.inc"), "extra A 192.0.2.99\n").unwrap();
+    let (zone, _) = load_zone_file(&dir.join("main.zone"), b"\x07example\x00").unwrap();
+    assert!(zone.find(b"\x05extra\x07example\x00").is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn entry_lines_follow_parentheses_quotes_and_directives() {
+    let src = b"$ORIGIN x.\n; c\n@ SOA a b ( 1 2\n 3 4 5 )\n\n  A 1.2.3.4 ; x\nt TXT \"a\n(b\"\n$INCLUDE f\n";
+    assert_eq!(entry_lines(src), vec![3, 6, 7, 9]);
+}
