@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs (.ci/run calls this) and what a newcomer runs.
+#   sudo ./scripts/test.sh
+# Installs missing Debian packages, then: formatting, lints, the architecture rule (core
+# crates never depend on tokio/mio/socket2), unit tests, interop tests against dig, kdig and
+# Knot, and a replay of the fuzz seed corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ $(id -u) -eq 0 ]]; then
+    ./scripts/install-deps.sh
+else
+    echo "!!! not root: not installing packages; tests needing knot/dig fail if they are missing" >&2
+fi
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "architecture: core crates have no I/O runtime dependencies"
+for core in dns-wire dns-zone dns-auth bgp-wire bgp-session; do
+    cargo metadata --format-version 1 --no-deps --locked | grep -q "\"name\":\"$core\"" || continue
+    if cargo tree -p "$core" -e normal --prefix none --locked | grep -E '^(tokio|mio|socket2|hyper) '; then
+        echo "error: $core depends on an I/O runtime" >&2
+        exit 1
+    fi
+done
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "all tests passed"
