@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""anyns vs Knot vs NSD: qps (dnsperf), instructions per query (callgrind), 1M-record zone
+load time and memory. Loopback only; every server is started here and stopped by PID."""
+
+import glob
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ANYNS = os.path.join(ROOT, "target", "release", "anyns")
+ORIGIN = "bench.example."
+QPS_SECONDS = 8
+ICOUNT_QUERIES = 20000
+BIG_RECORDS = 1_000_000
+
+
+def write_zone(path, names):
+    with open(path, "w") as f:
+        f.write(f"$ORIGIN {ORIGIN}\n$TTL 3600\n")
+        f.write("@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\n")
+        f.write("ns1 A 192.0.2.1\nns2 A 192.0.2.2\n")
+        for i in range(names):
+            f.write(f"h{i} A 198.51.{(i >> 8) & 255}.{i & 255}\n")
+
+
+def write_queries(path, names, count):
+    rng = random.Random(42)
+    with open(path, "w") as f:
+        for _ in range(count):
+            r = rng.random()
+            i = rng.randrange(names)
+            if r < 0.8:
+                f.write(f"h{i}.{ORIGIN} A\n")
+            elif r < 0.9:
+                f.write(f"nx{i}.{ORIGIN} A\n")
+            else:
+                f.write(f"h{i}.{ORIGIN} MX\n")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def soa_query():
+    qname = b"".join(bytes([len(l)]) + l.encode() for l in ORIGIN.rstrip(".").split(".")) + b"\0"
+    return struct.pack("!HHHHHH", 0x4242, 0, 1, 0, 0, 0) + qname + struct.pack("!HH", 6, 1)
+
+
+def answers(port, timeout=0.2):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(soa_query(), ("127.0.0.1", port))
+            data = s.recv(4096)
+            return len(data) > 12 and data[3] & 0xF == 0 and struct.unpack("!H", data[6:8])[0] > 0
+        except OSError:
+            return False
+
+
+class Server:
+    """One server under test: config in a temp dir, started on a CPU, stopped by PID."""
+
+    def __init__(self, kind, zone, port, workdir, prefix=()):
+        self.kind, self.zone, self.port, self.dir, self.prefix = kind, zone, port, workdir, list(prefix)
+        self.proc = None
+
+    def command(self):
+        if self.kind == "anyns":
+            return [ANYNS, "serve", "--zone", f"{ORIGIN}={self.zone}", "--listen",
+                    f"127.0.0.1:{self.port}", "--udp-workers", "1"]
+        if self.kind == "knot":
+            conf = os.path.join(self.dir, "knot.conf")
+            with open(conf, "w") as f:
+                f.write(f"""server:
+    rundir: {self.dir}
+    listen: 127.0.0.1@{self.port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    udp-max-payload: 1232
+database:
+    storage: {self.dir}
+template:
+  - id: default
+    storage: {self.dir}
+    zonefile-sync: -1
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: {ORIGIN}
+    file: {self.zone}
+""")
+            return ["knotd", "-c", conf]
+        if self.kind == "nsd":
+            conf = os.path.join(self.dir, "nsd.conf")
+            with open(conf, "w") as f:
+                f.write(f"""server:
+    ip-address: 127.0.0.1@{self.port}
+    server-count: 1
+    reuseport: yes
+    username: ""
+    database: ""
+    zonelistfile: "{self.dir}/zone.list"
+    xfrdfile: "{self.dir}/xfrd.state"
+    pidfile: "{self.dir}/nsd.pid"
+    zonesdir: "{self.dir}"
+    logfile: "{self.dir}/nsd.log"
+    verbosity: 0
+    rrl-ratelimit: 0
+    minimal-responses: yes
+remote-control:
+    control-enable: no
+zone:
+    name: {ORIGIN}
+    zonefile: {self.zone}
+""")
+            return ["nsd", "-d", "-c", conf]
+        raise ValueError(self.kind)
+
+    def start(self, cpu=None, wait=60.0):
+        cmd = self.prefix + self.command()
+        if cpu is not None:
+            cmd = ["taskset", "-c", str(cpu)] + cmd
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"),
+                                     start_new_session=True)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited: " + open(os.path.join(self.dir, "stderr")).read()[-2000:])
+            if answers(self.port):
+                self.ready = time.monotonic() - self.started
+                return self
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"{self.kind} did not answer within {wait} s")
+
+    def pss_kib(self):
+        """PSS of the server's process group (NSD forks), from smaps_rollup."""
+        total = 0
+        pgid = self.proc.pid
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.getpgid(int(pid)) != pgid:
+                    continue
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+                    total += int(m.group(1)) if m else 0
+            except (OSError, ProcessLookupError):
+                continue
+        return total
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def run_dnsperf(port, queries, seconds=None, once=False):
+    cmd = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
+           "-c", "4", "-q", "500", "-t", "2"]
+    cmd += ["-n", "1"] if once else ["-l", str(seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=(seconds or 60) + 60).stdout
+    qps = re.search(r"Queries per second:\s+([\d.]+)", out)
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    return float(qps.group(1)) if qps else 0.0, int(lost.group(1)) if lost else -1
+
+
+def bench_qps(tmp):
+    zone = os.path.join(tmp, "qps.zone")
+    queries = os.path.join(tmp, "qps.queries")
+    write_zone(zone, 10000)
+    write_queries(queries, 10000, 100000)
+    results = {}
+    for kind in ["anyns", "knot", "nsd"]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=kind)
+        server = Server(kind, zone, free_port(), workdir).start(cpu=0)
+        try:
+            run_dnsperf(server.port, queries, seconds=2)  # warm-up
+            results[kind] = run_dnsperf(server.port, queries, seconds=QPS_SECONDS)
+        finally:
+            server.stop()
+    print("\n## qps (dnsperf, server on CPU 0, dnsperf on CPU 1, %d s)" % QPS_SECONDS)
+    print("%-6s %12s %8s" % ("server", "q/s", "lost"))
+    for kind, (qps, lost) in results.items():
+        print("%-6s %12.0f %8d" % (kind, qps, lost))
+    for other in ["knot", "nsd"]:
+        if results[other][0]:
+            print("anyns / %s: %.2fx" % (other, results["anyns"][0] / results[other][0]))
+    return results
+
+
+def callgrind_total(outdir):
+    total = 0
+    for path in glob.glob(os.path.join(outdir, "callgrind.out.*")):
+        with open(path) as f:
+            for line in f:
+                if line.startswith("totals:") or line.startswith("summary:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def bench_icount(tmp):
+    zone = os.path.join(tmp, "ic.zone")
+    queries = os.path.join(tmp, "ic.queries")
+    write_zone(zone, 10000)
+    write_queries(queries, 10000, ICOUNT_QUERIES)
+    results = {}
+    for kind in ["anyns", "knot", "nsd"]:
+        totals = []
+        for n in [0, ICOUNT_QUERIES]:
+            workdir = tempfile.mkdtemp(dir=tmp, prefix=f"ic-{kind}")
+            outdir = os.path.join(workdir, "cg")
+            os.mkdir(outdir)
+            prefix = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                      f"--callgrind-out-file={outdir}/callgrind.out.%p"]
+            server = Server(kind, zone, free_port(), workdir, prefix=prefix).start(cpu=0, wait=120)
+            try:
+                if n:
+                    qps, lost = run_dnsperf(server.port, queries, once=True)
+                    if lost:
+                        print(f"  ({kind}: {lost} queries lost under callgrind)")
+            finally:
+                server.stop()
+            totals.append(callgrind_total(outdir))
+        results[kind] = (totals[1] - totals[0]) / ICOUNT_QUERIES
+    print("\n## user-space instructions per query (callgrind, %d queries, start-up subtracted)" % ICOUNT_QUERIES)
+    for kind, per_query in results.items():
+        print("%-6s %10.0f" % (kind, per_query))
+    for other in ["knot", "nsd"]:
+        if results[other]:
+            print("anyns / %s: %.2fx (lower is better)" % (other, results["anyns"] / results[other]))
+    return results
+
+
+def bench_bigzone(tmp):
+    zone = os.path.join(tmp, "big.zone")
+    write_zone(zone, BIG_RECORDS)
+    results = {}
+    for kind in ["anyns", "knot", "nsd"]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"big-{kind}")
+        server = Server(kind, zone, free_port(), workdir).start(wait=300)
+        try:
+            time.sleep(1.0)  # let background work settle before measuring memory
+            results[kind] = (server.ready, server.pss_kib() / 1024)
+        finally:
+            server.stop()
+    print("\n## zone of %d records: time to first answer, memory (PSS of all processes)" % BIG_RECORDS)
+    print("%-6s %10s %10s" % ("server", "seconds", "MiB"))
+    for kind, (ready, mib) in results.items():
+        print("%-6s %10.2f %10.0f" % (kind, ready, mib))
+    for other in ["knot", "nsd"]:
+        print("anyns / %s: time %.2fx, memory %.2fx (lower is better)" % (
+            other, results["anyns"][0] / results[other][0], results["anyns"][1] / results[other][1]))
+    return results
+
+
+def main():
+    parts = sys.argv[1:] or ["qps", "icount", "bigzone"]
+    for tool in ["dnsperf", "knotd", "nsd", "valgrind", "taskset"]:
+        if not shutil.which(tool):
+            sys.exit(f"missing {tool}: run bench/run.sh as root to install it")
+    tmp = tempfile.mkdtemp(prefix="anyns-bench-")
+    try:
+        for part in parts:
+            {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone}[part](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
