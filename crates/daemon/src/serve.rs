@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::error::Error;
 use crate::tcp::Connections;
-use crate::{sockets, tcp, udp, zones};
+use crate::{memory, sockets, tcp, udp, zones};
 
 /// Counters shared by all workers.
 #[derive(Default)]
@@ -38,6 +38,7 @@ pub(crate) struct Shared {
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn serve(config: Config) -> Result<(), Error> {
     let zone_set = zones::load_all(&config.zones)?;
+    memory::release_free_memory();
     let keepalive_units = (config.tcp_idle_timeout.as_millis() / 100).min(u16::MAX as u128) as u16;
     let shared = Arc::new(Shared {
         zones: ArcSwap::from_pointee(zone_set),
@@ -87,6 +88,8 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     let reloaded = tokio::task::spawn_blocking(move || {
                         let current = shared.zones.load_full();
                         shared.zones.store(Arc::new(zones::reload(&zone_configs, &current)));
+                        drop(current);
+                        memory::release_free_memory();
                     }).await;
                     if let Err(err) = reloaded {
                         warn!("reload task failed: {err}");

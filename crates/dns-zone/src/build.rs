@@ -9,12 +9,14 @@ use dns_wire::types::class;
 use crate::check::check_zone;
 use crate::error::{Problem, Severity, ZoneError};
 use crate::hash::BuildNameHasher;
+use crate::table::NameTable;
 use crate::zone::{Node, Rrset, Zone};
 
-/// Where a record came from, for problem reports.
-#[derive(Clone, Debug)]
+/// Where a record came from, for problem reports: an index into the builder's files and a
+/// line (kept small: a million records carry one each).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Source {
-    pub(crate) file: Arc<str>,
+    pub(crate) file: u32,
     pub(crate) line: u32,
 }
 
@@ -48,7 +50,7 @@ pub(crate) struct PendingNode {
 #[derive(Debug)]
 pub struct ZoneBuilder {
     origin: Box<[u8]>,
-    file: Arc<str>,
+    files: Vec<Arc<str>>,
     records: Vec<PendingRecord>,
     problems: Vec<Problem>,
 }
@@ -58,7 +60,7 @@ impl ZoneBuilder {
     pub fn new(origin: &[u8], file: &str) -> Self {
         Self {
             origin: origin.to_ascii_lowercase().into_boxed_slice(),
-            file: file.into(),
+            files: vec![file.into()],
             records: Vec::new(),
             problems: Vec::new(),
         }
@@ -67,10 +69,7 @@ impl ZoneBuilder {
     /// Adds a record (owner in wire form, any case). Records outside the zone or of
     /// another class are reported as errors.
     pub fn add(&mut self, owner: &[u8], rtype: u16, rclass: u16, ttl: u32, rdata: Vec<u8>) {
-        let source = Source {
-            file: self.file.clone(),
-            line: 0,
-        };
+        let source = Source { file: 0, line: 0 };
         self.add_from(owner, rtype, rclass, ttl, rdata, source);
     }
 
@@ -113,10 +112,21 @@ impl ZoneBuilder {
         });
     }
 
+    /// The index of `file` for [`Source`], adding it when new.
+    pub(crate) fn file_index(&mut self, file: &str) -> u32 {
+        match self.files.iter().position(|f| &**f == file) {
+            Some(index) => index as u32,
+            None => {
+                self.files.push(file.into());
+                (self.files.len() - 1) as u32
+            }
+        }
+    }
+
     pub(crate) fn problem(&mut self, source: &Source, severity: Severity, message: String) {
         self.problems.push(Problem {
             severity,
-            file: source.file.to_string(),
+            file: self.files[source.file as usize].to_string(),
             line: source.line as usize,
             message,
         });
@@ -132,20 +142,26 @@ impl ZoneBuilder {
         let records = std::mem::take(&mut self.records);
         let record_count = records.len();
         let mut nodes = group(records, &mut self);
-        add_empty_non_terminals(&mut nodes, &self.origin);
-        let apex_at = nodes.iter().position(|n| *n.name == *self.origin);
-        if let Some(at) = apex_at {
-            nodes.swap(0, at);
-        } else {
-            nodes.insert(
+        match nodes.iter().position(|n| *n.name == *self.origin) {
+            Some(at) => nodes.swap(0, at),
+            None => nodes.insert(
                 0,
                 PendingNode {
                     name: self.origin.clone(),
                     rrsets: Vec::new(),
                 },
-            );
+            ),
         }
-        let serial = check_zone(&nodes, &self.origin, &self.file, &mut self.problems);
+        let mut table = NameTable::build(nodes.iter().map(|n| &*n.name));
+        if add_empty_non_terminals(&mut nodes, &table, &self.origin) {
+            table = NameTable::build(nodes.iter().map(|n| &*n.name));
+        }
+        let find = |name: &[u8]| {
+            table
+                .find(name, |i| &nodes[i as usize].name)
+                .map(|i| &nodes[i as usize])
+        };
+        let serial = check_zone(&nodes, find, &self.origin, &self.files, &mut self.problems);
         let mut problems = self.problems;
         problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         if problems.iter().any(|p| p.severity == Severity::Error) {
@@ -164,7 +180,7 @@ impl ZoneBuilder {
             })
             .collect();
         Ok((
-            Zone::from_nodes(nodes, serial.unwrap_or(0), record_count),
+            Zone::from_parts(nodes, table, serial.unwrap_or(0), record_count),
             problems,
         ))
     }
@@ -215,26 +231,26 @@ fn group(mut records: Vec<PendingRecord>, builder: &mut ZoneBuilder) -> Vec<Pend
 }
 
 /// Adds a node without RRsets for every missing ancestor between a name and the origin,
-/// so that lookups can tell NXDOMAIN from NODATA (RFC 8020) by the table alone.
-fn add_empty_non_terminals(nodes: &mut Vec<PendingNode>, origin: &[u8]) {
-    let mut known: HashSet<Box<[u8]>, BuildNameHasher> =
-        nodes.iter().map(|n| n.name.clone()).collect();
-    let mut missing = Vec::new();
+/// so that lookups can tell NXDOMAIN from NODATA (RFC 8020) by the table alone. Returns
+/// whether any was added (the table must then be rebuilt).
+fn add_empty_non_terminals(nodes: &mut Vec<PendingNode>, table: &NameTable, origin: &[u8]) -> bool {
+    let mut added: HashSet<Box<[u8]>, BuildNameHasher> = HashSet::default();
     for node in nodes.iter() {
         let mut name: &[u8] = &node.name;
         while name.len() > origin.len() {
             name = &name[1 + name[0] as usize..];
-            if known.contains(name) {
+            let exists = table.find(name, |i| &nodes[i as usize].name).is_some();
+            if exists || !added.insert(name.into()) {
                 break;
             }
-            known.insert(name.into());
-            missing.push(PendingNode {
-                name: name.into(),
-                rrsets: Vec::new(),
-            });
         }
     }
-    nodes.extend(missing);
+    let any = !added.is_empty();
+    nodes.extend(added.into_iter().map(|name| PendingNode {
+        name,
+        rrsets: Vec::new(),
+    }));
+    any
 }
 
 /// Whether `name` equals `origin` or lies below it (both lowercased wire form).

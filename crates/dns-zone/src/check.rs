@@ -2,41 +2,42 @@
 //! semantic checks do: SOA and NS at the apex, CNAME exclusivity, glue for delegations,
 //! data hidden below zone cuts.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use dns_wire::name_to_text;
 use dns_wire::types::rtype;
 
 use crate::build::{PendingNode, PendingRrset, is_at_or_below};
 use crate::error::{Problem, Severity};
-use crate::hash::BuildNameHasher;
 
 /// Types that may share a name with a CNAME (RFC 4035 §2.5 / RFC 2181 §10.1).
 const CNAME_COMPANIONS: [u16; 2] = [rtype::RRSIG, rtype::NSEC];
 
 /// Runs every check on `nodes` (apex first), appending problems. Returns the SOA serial.
-pub(crate) fn check_zone(
-    nodes: &[PendingNode],
+pub(crate) fn check_zone<'n>(
+    nodes: &'n [PendingNode],
+    find: impl Fn(&[u8]) -> Option<&'n PendingNode>,
     origin: &[u8],
-    file: &str,
+    files: &[Arc<str>],
     problems: &mut Vec<Problem>,
 ) -> Option<u32> {
+    // Zone-wide problems point at the first record of the zone's own file.
+    let first_line = nodes
+        .iter()
+        .flat_map(|n| &n.rrsets)
+        .filter(|r| r.source.file == 0)
+        .map(|r| r.source.line)
+        .min()
+        .unwrap_or(1)
+        .max(1) as usize;
     let mut report = |rrset: Option<&PendingRrset>, severity, message: String| {
         problems.push(Problem {
             severity,
-            file: rrset
-                .map(|r| r.source.file.to_string())
-                .unwrap_or_else(|| file.to_string()),
-            line: rrset.map(|r| r.source.line as usize).unwrap_or(0),
+            file: files[rrset.map_or(0, |r| r.source.file as usize)].to_string(),
+            line: rrset.map_or(first_line, |r| r.source.line as usize),
             message,
         });
     };
-    let by_name: HashMap<&[u8], usize, BuildNameHasher> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (&*n.name, i))
-        .collect();
-    let find = |name: &[u8]| by_name.get(name).map(|&i| &nodes[i]);
 
     //= https://www.rfc-editor.org/rfc/rfc1035#section-5.2
     //# Exactly one SOA RR should be present at the top of the zone.
@@ -74,11 +75,15 @@ pub(crate) fn check_zone(
         .iter()
         .filter(|n| rrset_of(n, rtype::NS).is_some())
         .collect();
+    // The nearest zone cut strictly above `name`, if any (only walked when cuts exist).
     let below_cut = |name: &[u8]| -> Option<&[u8]> {
-        let mut at: &[u8] = name;
+        if cuts.is_empty() || name.len() <= origin.len() {
+            return None;
+        }
+        let mut at: &[u8] = &name[1 + name[0] as usize..];
         while at.len() > origin.len() {
             if let Some(node) = find(at) {
-                if !std::ptr::eq(node, apex) && rrset_of(node, rtype::NS).is_some() && at != name {
+                if rrset_of(node, rtype::NS).is_some() {
                     return Some(&node.name);
                 }
             }
@@ -88,12 +93,12 @@ pub(crate) fn check_zone(
     };
 
     for node in &nodes[1..] {
-        let name = name_to_text(&node.name);
+        let name = || name_to_text(&node.name);
         if let Some(soa) = rrset_of(node, rtype::SOA) {
             report(
                 Some(soa),
                 Severity::Error,
-                format!("SOA record at {name}, not at the apex"),
+                format!("SOA record at {}, not at the apex", name()),
             );
         }
         if let Some(cname) = rrset_of(node, rtype::CNAME) {
@@ -103,7 +108,7 @@ pub(crate) fn check_zone(
                 report(
                     Some(cname),
                     Severity::Error,
-                    format!("more than one CNAME at {name}"),
+                    format!("more than one CNAME at {}", name()),
                 );
             }
             let others = node
@@ -114,7 +119,7 @@ pub(crate) fn check_zone(
                 report(
                     Some(cname),
                     Severity::Error,
-                    format!("CNAME and other data at {name}"),
+                    format!("CNAME and other data at {}", name()),
                 );
             }
         }
@@ -128,7 +133,8 @@ pub(crate) fn check_zone(
                     Some(rrset),
                     Severity::Warning,
                     format!(
-                        "{name} is below the delegation {} and is not served (occluded)",
+                        "{} is below the delegation {} and is not served (occluded)",
+                        name(),
                         name_to_text(cut)
                     ),
                 );

@@ -53,6 +53,7 @@ fn scan_file(builder: &mut ZoneBuilder, path: &Path, origin: &[u8], depth: usize
 
 fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8], depth: usize) {
     let file: Arc<str> = path.display().to_string().into();
+    let file_index = builder.file_index(&file);
     let fail = |builder: &mut ZoneBuilder, line: usize, message: String| {
         builder.report(Problem {
             severity: Severity::Error,
@@ -93,7 +94,7 @@ fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8],
                     continue;
                 }
                 let source = Source {
-                    file: file.clone(),
+                    file: file_index,
                     line: line as u32,
                 };
                 builder.add_from(

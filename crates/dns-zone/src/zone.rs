@@ -160,9 +160,14 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// Assembles a zone; `nodes[0]` must be the apex with its SOA (checked by the builder).
-    pub(crate) fn from_nodes(nodes: Vec<Node>, serial: u32, record_count: usize) -> Self {
-        let table = NameTable::build(nodes.iter().map(|n| &*n.name));
+    /// Assembles a zone; `nodes[0]` must be the apex with its SOA (checked by the builder)
+    /// and `table` must index `nodes` by name.
+    pub(crate) fn from_parts(
+        nodes: Vec<Node>,
+        table: NameTable,
+        serial: u32,
+        record_count: usize,
+    ) -> Self {
         let origin_label_count = label_count(&nodes[0].name);
         Self {
             origin_label_count,
