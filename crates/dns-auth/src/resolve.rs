@@ -83,6 +83,9 @@ pub(crate) fn resolve(
     let mut name = qname.clone();
     let mut authority: Option<(&[u8], &Rrset)> = None;
     let mut overflow = false;
+    // Nodes whose CNAME is already in the answer: reaching one again is a loop (RFC 1034
+    // §3.6.2); stop there, as Knot does, without repeating records.
+    let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     for step in 0..MAX_CHAIN {
         let landing = locate(zone, &name, qtype);
         let node = match landing {
@@ -137,10 +140,17 @@ pub(crate) fn resolve(
                 break;
             }
         };
-        if node.has_cname() && qtype != rtype::CNAME {
+        if visited[..step].contains(&&*node.name) {
+            break;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc1034#section-4.3.2
+        //# If the data at the node is a CNAME, and QTYPE doesn't match CNAME, copy the CNAME
+        // (ANY matches the CNAME itself, so the chain is not followed for ANY.)
+        if node.has_cname() && qtype != rtype::CNAME && qtype != rtype::ANY {
             let Some(cname) = node.rrset(rtype::CNAME) else {
                 break;
             };
+            visited[step] = &node.name;
             overflow |= (push_rrset(writer, name.as_wire(), cname)).is_err();
             let Ok(target) = Name::from_wire(cname.first()) else {
                 break;

@@ -2,8 +2,8 @@
 //! its response code here and nowhere else.
 
 use dns_wire::types::{class, ede, option, rcode, rtype};
-use dns_wire::{Header, MessageWriter, Opcode, ParseError, Query};
-use dns_zone::ZoneSet;
+use dns_wire::{Header, MessageWriter, Name, Opcode, ParseError, Query};
+use dns_zone::{Zone, ZoneSet};
 
 use crate::chaos::answer_chaos;
 use crate::config::{AnswerConfig, MIN_UDP_PAYLOAD, Transport};
@@ -91,7 +91,7 @@ pub fn respond(
                 extended_error = Some(ede::NOT_SUPPORTED);
                 rcode::REFUSED
             }
-            (class::IN | class::ANY, _) => match zones.find_zone(&parsed.qname) {
+            (class::IN | class::ANY, _) => match find_zone(zones, &parsed.qname, parsed.qtype) {
                 Some(zone) => {
                     let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
                     let room = limit.saturating_sub(opt_len);
@@ -157,6 +157,23 @@ pub fn respond(
         rcode: code,
         truncated,
     }
+}
+
+/// The zone to answer from: the most specific one, except that DS at a zone's apex is
+/// answered from the parent zone when we serve it too.
+fn find_zone<'z>(zones: &'z ZoneSet, qname: &Name, qtype: u16) -> Option<&'z Zone> {
+    let zone = zones.find_zone(qname)?;
+    //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1.4.1
+    //# the DS RRset ... is authoritative data in the parent zone
+    if qtype == rtype::DS && zone.origin() == qname.as_wire() && qname.label_count() > 1 {
+        if let Some(parent) = Name::from_wire(qname.suffix(qname.label_count() - 1))
+            .ok()
+            .and_then(|parent| zones.find_zone(&parent))
+        {
+            return Some(parent);
+        }
+    }
+    Some(zone)
 }
 
 /// Length of the OPT record we will add.

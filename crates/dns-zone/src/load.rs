@@ -21,7 +21,7 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// warnings, or every problem found.
 pub fn load_zone_file(path: &Path, origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {
     let mut builder = ZoneBuilder::new(origin, &path.display().to_string());
-    scan_file(&mut builder, path, origin, 0);
+    scan_file(&mut builder, path, origin, None, 0);
     builder.finish()
 }
 
@@ -34,14 +34,21 @@ pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), 
         text.as_bytes(),
         Path::new("<text>"),
         origin,
+        None,
         0,
     );
     builder.finish()
 }
 
-fn scan_file(builder: &mut ZoneBuilder, path: &Path, origin: &[u8], depth: usize) {
+fn scan_file(
+    builder: &mut ZoneBuilder,
+    path: &Path,
+    origin: &[u8],
+    ttl: Option<&str>,
+    depth: usize,
+) {
     match std::fs::read(path) {
-        Ok(bytes) => scan_bytes(builder, &bytes, path, origin, depth),
+        Ok(bytes) => scan_bytes(builder, &bytes, path, origin, ttl, depth),
         Err(err) => builder.report(Problem {
             severity: Severity::Error,
             file: path.display().to_string(),
@@ -51,7 +58,16 @@ fn scan_file(builder: &mut ZoneBuilder, path: &Path, origin: &[u8], depth: usize
     }
 }
 
-fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8], depth: usize) {
+/// Scans one file. `ttl` is the `$TTL` in force where an including file included this one
+/// (BIND and Knot carry it into the included file).
+fn scan_bytes(
+    builder: &mut ZoneBuilder,
+    src: &[u8],
+    path: &Path,
+    origin: &[u8],
+    ttl: Option<&str>,
+    depth: usize,
+) {
     let file: Arc<str> = path.display().to_string().into();
     let file_index = builder.file_index(&file);
     let fail = |builder: &mut ZoneBuilder, line: usize, message: String| {
@@ -66,10 +82,19 @@ fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8],
         fail(builder, 0, "the zone's origin is not a valid name".into());
         return;
     };
-    let mut zonefile = Zonefile::from(src);
+    // The scanner has no setter for the default TTL, so an inherited one is given as a
+    // `$TTL` line in front of the file; entry lines come from `src` itself, unaffected.
+    let mut zonefile = match ttl {
+        Some(ttl) => {
+            let mut with_ttl = format!("$TTL {ttl}\n").into_bytes();
+            with_ttl.extend_from_slice(src);
+            Zonefile::from(&with_ttl[..])
+        }
+        None => Zonefile::from(src),
+    };
     zonefile.set_origin(origin_name);
     zonefile.set_default_class(Class::IN);
-    let lines = entry_lines(src);
+    let scan = entry_lines(src);
     let mut entry_index = 0;
     loop {
         let entry = match zonefile.next_entry() {
@@ -78,12 +103,15 @@ fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8],
             Err(err) => {
                 // The scanner's own line may be past the entry; prefer where the entry began.
                 let (scanner_line, message) = split_scanner_error(&err.to_string());
-                let line = lines.get(entry_index).map_or(scanner_line, |&l| l as usize);
+                let line = scan
+                    .lines
+                    .get(entry_index)
+                    .map_or(scanner_line, |&l| l as usize);
                 fail(builder, line, message);
                 break;
             }
         };
-        let line = lines.get(entry_index).copied().unwrap_or(0) as usize;
+        let line = scan.lines.get(entry_index).copied().unwrap_or(0) as usize;
         entry_index += 1;
         match entry {
             Entry::Record(record) => {
@@ -122,7 +150,8 @@ fn scan_bytes(builder: &mut ZoneBuilder, src: &[u8], path: &Path, origin: &[u8],
                         .map(|n| wire_name(&n))
                         .unwrap_or_else(|_| origin.to_vec()),
                 };
-                scan_file(builder, &include_path, &include_origin, depth + 1);
+                let ttl_here = scan.ttl_at(entry_index - 1).or(ttl);
+                scan_file(builder, &include_path, &include_origin, ttl_here, depth + 1);
             }
         }
     }
@@ -166,20 +195,32 @@ fn wire_name(name: &impl ToName) -> Vec<u8> {
 /// §5.1 defines them: a logical line (parentheses join physical lines) with at least one
 /// token; quotes, escapes and comments are honoured. `$ORIGIN` and `$TTL` are consumed by the
 /// scanner and are left out; `$INCLUDE` is returned to us and is kept.
-fn entry_lines(src: &[u8]) -> Vec<u32> {
+fn entry_lines(src: &[u8]) -> EntryScan {
     let mut lines = Vec::new();
+    let mut ttls = Vec::new();
     let mut line = 1u32;
     let mut depth = 0usize;
     let mut entry: Option<(u32, usize)> = None;
     let mut at = 0;
-    let push = |entry: &mut Option<(u32, usize)>, lines: &mut Vec<u32>| {
+    let push = |entry: &mut Option<(u32, usize)>,
+                lines: &mut Vec<u32>,
+                ttls: &mut Vec<(usize, String)>| {
         if let Some((line, first)) = entry.take() {
             let word = &src[first..src.len().min(first + 8)];
-            let directive = word.first() == Some(&b'$');
-            let consumed = directive
-                && (word.len() >= 4 && word[..4].eq_ignore_ascii_case(b"$TTL")
-                    || word.len() >= 7 && word[..7].eq_ignore_ascii_case(b"$ORIGIN"));
-            if !consumed {
+            let is = |directive: &[u8]| {
+                word.len() > directive.len()
+                    && word[..directive.len()].eq_ignore_ascii_case(directive)
+                    && word[directive.len()].is_ascii_whitespace()
+            };
+            if is(b"$TTL") {
+                let rest = &src[first + 4..];
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'\n' || b == b';')
+                    .unwrap_or(rest.len());
+                let value = String::from_utf8_lossy(&rest[..end]).trim().to_string();
+                ttls.push((lines.len(), value));
+            } else if !is(b"$ORIGIN") {
                 lines.push(line);
             }
         }
@@ -190,7 +231,7 @@ fn entry_lines(src: &[u8]) -> Vec<u32> {
             b'\n' => {
                 line += 1;
                 if depth == 0 {
-                    push(&mut entry, &mut lines);
+                    push(&mut entry, &mut lines, &mut ttls);
                 }
                 at += 1;
                 continue;
@@ -235,8 +276,27 @@ fn entry_lines(src: &[u8]) -> Vec<u32> {
             _ => at += 1,
         }
     }
-    push(&mut entry, &mut lines);
-    lines
+    push(&mut entry, &mut lines, &mut ttls);
+    EntryScan { lines, ttls }
+}
+
+/// What [`entry_lines`] found.
+struct EntryScan {
+    /// The line of each entry the scanner returns.
+    lines: Vec<u32>,
+    /// Each `$TTL` value, with the number of entries before it.
+    ttls: Vec<(usize, String)>,
+}
+
+impl EntryScan {
+    /// The `$TTL` in force at entry `index` (for an `$INCLUDE` there).
+    fn ttl_at(&self, index: usize) -> Option<&str> {
+        self.ttls
+            .iter()
+            .rev()
+            .find(|(before, _)| *before <= index)
+            .map(|(_, ttl)| ttl.as_str())
+    }
 }
 
 #[cfg(test)]

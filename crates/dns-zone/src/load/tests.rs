@@ -118,13 +118,28 @@ fn include_is_relative_to_the_including_file() {
     assert!(glue.file.ends_with("part.inc"), "{glue}");
     assert_eq!(glue.line, 2);
     std::fs::write(dir.join("part.inc"), "extra A 192.0.2.99\n").unwrap();
+    std::fs::write(
+        dir.join("main.zone"),
+        format!("{ZONE}$TTL 1800\n$INCLUDE part.inc\n"),
+    )
+    .unwrap();
     let (zone, _) = load_zone_file(&dir.join("main.zone"), b"\x07example\x00").unwrap();
-    assert!(zone.find(b"\x05extra\x07example\x00").is_some());
+    let extra = zone.find(b"\x05extra\x07example\x00").unwrap();
+    assert_eq!(
+        extra.rrset(rtype::A).unwrap().ttl,
+        1800,
+        "$TTL carries into $INCLUDE"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn entry_lines_follow_parentheses_quotes_and_directives() {
     let src = b"$ORIGIN x.\n; c\n@ SOA a b ( 1 2\n 3 4 5 )\n\n  A 1.2.3.4 ; x\nt TXT \"a\n(b\"\n$INCLUDE f\n";
-    assert_eq!(entry_lines(src), vec![3, 6, 7, 9]);
+    let scan = entry_lines(src);
+    assert_eq!(scan.lines, vec![3, 6, 7, 9]);
+    assert_eq!(scan.ttls, vec![]);
+    let scan = entry_lines(b"a A 1.2.3.4\n$TTL 1h ; c\n$INCLUDE f\n");
+    assert_eq!(scan.ttl_at(1), Some("1h"));
+    assert_eq!(scan.ttl_at(0), None);
 }

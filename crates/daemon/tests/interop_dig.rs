@@ -1,0 +1,337 @@
+//! Interop with the standard client tools: `dig` (BIND 9) and `kdig` (Knot)
+//! against a running anyns, and `anyns check-zone` on the good and broken
+//! zones of the corpus.
+//!
+//! The tools are required: if dig or kdig is missing the tests fail with a
+//! message naming the package to install.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{ServerProcess, TEST_NSID};
+
+/// Runs a client tool against `server` with the given arguments.
+fn run_tool(tool: &str, server: &ServerProcess, args: &[&str]) -> String {
+    let program = common::require_tool(tool);
+    let output = Command::new(&program)
+        .arg("@127.0.0.1")
+        .arg("-p")
+        .arg(server.addr.port().to_string())
+        .args(if tool == "kdig" {
+            ["+timeout=2", "+retry=0"]
+        } else {
+            ["+time=2", "+tries=1"]
+        })
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("running {}: {err}", program.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{tool} {args:?} failed with {}:\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn dig(server: &ServerProcess, args: &[&str]) -> String {
+    run_tool("dig", server, args)
+}
+
+/// The header flags dig printed (`;; flags: qr aa rd;`).
+fn dig_flags(output: &str) -> Vec<String> {
+    let line = output
+        .lines()
+        .find(|line| line.starts_with(";; flags:"))
+        .unwrap_or_else(|| panic!("no flags line in dig output:\n{output}"));
+    let flags = line.trim_start_matches(";; flags:");
+    let flags = flags.split(';').next().unwrap_or_default();
+    flags.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The status (`NOERROR`, ...) of each message in dig/kdig output.
+fn statuses(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| line.split("status: ").nth(1))
+        .map(|rest| {
+            rest.split([',', ';'])
+                .next()
+                .unwrap_or(rest)
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The ANSWER count dig printed in the header summary.
+fn answer_count(output: &str) -> usize {
+    let rest = output
+        .split("ANSWER: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no ANSWER count in dig output:\n{output}"));
+    rest.split(',').next().unwrap().trim().parse().unwrap()
+}
+
+fn start() -> ServerProcess {
+    common::start_subject()
+}
+
+#[test]
+fn dig_soa_norec_is_authoritative() {
+    let server = start();
+    let output = dig(&server, &["example.", "SOA", "+norec"]);
+    assert_eq!(statuses(&output), ["NOERROR"], "{output}");
+    let flags = dig_flags(&output);
+    assert!(
+        flags.contains(&"aa".to_owned()),
+        "flags {flags:?}:\n{output}"
+    );
+    assert!(
+        !flags.contains(&"ra".to_owned()),
+        "flags {flags:?}:\n{output}"
+    );
+    assert!(
+        !flags.contains(&"rd".to_owned()),
+        "flags {flags:?}:\n{output}"
+    );
+    let soa = dig(&server, &["example.", "SOA", "+norec", "+short"]);
+    assert_eq!(
+        soa.trim(),
+        "ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300"
+    );
+}
+
+#[test]
+fn dig_nxdomain_and_refused() {
+    let server = start();
+    let output = dig(&server, &["no-such-name.example.", "A", "+norec"]);
+    assert_eq!(statuses(&output), ["NXDOMAIN"], "{output}");
+    assert!(dig_flags(&output).contains(&"aa".to_owned()), "{output}");
+    assert!(
+        output.contains("example.\t\t300\tIN\tSOA\tns1.example."),
+        "negative answer must carry the SOA with TTL min(3600, 300):\n{output}"
+    );
+    let output = dig(&server, &["www.example.org.", "A", "+norec"]);
+    assert_eq!(statuses(&output), ["REFUSED"], "{output}");
+}
+
+#[test]
+fn dig_nsid_shows_configured_name() {
+    let server = start();
+    let output = dig(&server, &["example.", "SOA", "+norec", "+nsid"]);
+    assert!(
+        output.contains(&format!("(\"{TEST_NSID}\")")),
+        "dig +nsid did not show NSID {TEST_NSID:?}:\n{output}"
+    );
+    let output = dig(&server, &["example.", "SOA", "+norec"]);
+    assert!(
+        !output.contains("NSID"),
+        "NSID sent without being asked for:\n{output}"
+    );
+}
+
+#[test]
+fn dig_chaos_identity_queries_give_nsid_name() {
+    let server = start();
+    for name in ["id.server.", "hostname.bind."] {
+        let output = dig(&server, &["CH", "TXT", name, "+norec"]);
+        assert_eq!(statuses(&output), ["NOERROR"], "{name}:\n{output}");
+        let short = dig(&server, &["CH", "TXT", name, "+norec", "+short"]);
+        assert_eq!(short.trim(), format!("\"{TEST_NSID}\""), "{name}");
+    }
+}
+
+#[test]
+fn dig_over_tcp() {
+    let server = start();
+    let output = dig(&server, &["www.example.", "A", "+norec", "+tcp"]);
+    assert_eq!(statuses(&output), ["NOERROR"], "{output}");
+    assert!(output.contains("(TCP)"), "dig did not use TCP:\n{output}");
+    assert!(
+        output.contains("www.example.\t\t3600\tIN\tCNAME\tweb.example."),
+        "{output}"
+    );
+    assert!(
+        output.contains("web.example.\t\t300\tIN\tA\t192.0.2.80"),
+        "{output}"
+    );
+}
+
+#[test]
+fn kdig_several_queries_on_one_tcp_connection() {
+    let server = start();
+    let output = run_tool(
+        "kdig",
+        &server,
+        &[
+            "+tcp",
+            "+keepopen",
+            "+norec",
+            "example.",
+            "SOA",
+            "mail.example.",
+            "AAAA",
+            "nothing.example.",
+            "A",
+            "sipserver.example.",
+            "A",
+        ],
+    );
+    assert_eq!(
+        statuses(&output),
+        ["NOERROR", "NOERROR", "NXDOMAIN", "NOERROR"],
+        "{output}"
+    );
+    assert!(output.contains("2001:db8::25"), "{output}");
+    assert!(output.contains("192.0.2.60"), "{output}");
+}
+
+#[test]
+fn large_answer_truncates_over_udp_and_completes_over_tcp() {
+    let server = start();
+    let udp = dig(
+        &server,
+        &[
+            "bigtxt.example.",
+            "TXT",
+            "+norec",
+            "+ignore",
+            "+bufsize=1232",
+        ],
+    );
+    assert!(
+        dig_flags(&udp).contains(&"tc".to_owned()),
+        "60 TXT records must not fit 1232 bytes:\n{udp}"
+    );
+    assert_eq!(answer_count(&udp), 0, "TC answers carry no records:\n{udp}");
+    let udp_plain = dig(
+        &server,
+        &["biga.example.", "A", "+norec", "+ignore", "+noedns"],
+    );
+    assert!(
+        dig_flags(&udp_plain).contains(&"tc".to_owned()),
+        "60 A records must not fit 512 bytes:\n{udp_plain}"
+    );
+    let fits = dig(
+        &server,
+        &["biga.example.", "A", "+norec", "+ignore", "+bufsize=1232"],
+    );
+    assert!(!dig_flags(&fits).contains(&"tc".to_owned()), "{fits}");
+    assert_eq!(answer_count(&fits), 60, "{fits}");
+
+    let tcp = dig(&server, &["bigtxt.example.", "TXT", "+norec", "+tcp"]);
+    assert!(!dig_flags(&tcp).contains(&"tc".to_owned()), "{tcp}");
+    assert_eq!(answer_count(&tcp), 60, "{tcp}");
+}
+
+#[test]
+fn dig_retries_truncated_answer_over_tcp() {
+    let server = start();
+    let output = dig(
+        &server,
+        &["bigtxt.example.", "TXT", "+norec", "+bufsize=1232"],
+    );
+    assert!(
+        output.contains("Truncated, retrying in TCP mode"),
+        "dig did not see TC over UDP:\n{output}"
+    );
+    assert_eq!(answer_count(&output), 60, "{output}");
+    for i in 0..60 {
+        assert!(
+            output.contains(&format!("\"big-txt-record-{i:02} ")),
+            "record {i} missing after TCP retry:\n{output}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// check-zone
+
+fn check_zone(origin: &str, file: &Path) -> Output {
+    Command::new(common::anyns_bin())
+        .arg("check-zone")
+        .arg("--origin")
+        .arg(origin)
+        .arg(file)
+        .current_dir(file.parent().unwrap())
+        .output()
+        .expect("run anyns check-zone")
+}
+
+#[test]
+fn check_zone_accepts_good_corpus() {
+    for (origin, file) in common::CORPUS_ZONES {
+        let path = common::corpus_dir().join(file);
+        let output = check_zone(origin, &path);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "check-zone rejected {}:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Lines marked `; FAULT` in a broken zone file.
+fn fault_lines(path: &Path) -> Vec<usize> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("; FAULT"))
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+#[test]
+fn check_zone_reports_faults_with_file_and_line() {
+    let broken = common::corpus_dir().join("broken");
+    let mut files: Vec<_> = fs::read_dir(&broken)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "broken corpus incomplete: {files:?}");
+    let mut failures = Vec::new();
+    for path in &files {
+        let output = check_zone("example.", path);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if output.status.code() != Some(1) {
+            failures.push(format!(
+                "{}: exit {:?}, expected 1; stderr:\n{stderr}",
+                path.display(),
+                output.status.code()
+            ));
+            continue;
+        }
+        let prefix = format!("{}:", path.display());
+        let reported: Vec<usize> = stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .filter_map(|rest| {
+                let (line, message) = rest.split_once(": ")?;
+                (!message.trim().is_empty()).then_some(line.parse().ok()?)
+            })
+            .collect();
+        let expected = fault_lines(path);
+        let ok = if expected.is_empty() {
+            !reported.is_empty()
+        } else {
+            reported.iter().any(|line| expected.contains(line))
+        };
+        if !ok {
+            failures.push(format!(
+                "{}: expected a `FILE:LINE: message` line with LINE in {expected:?} \
+                 (any line if empty), got lines {reported:?}; stderr:\n{stderr}",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
