@@ -95,7 +95,7 @@ fn decode(raw: Vec<u8>) -> Reply {
     let header = Header::parse(&raw).unwrap();
     let mut at = 12;
     for _ in 0..header.qdcount {
-        let (_, end) = dns_wire::Name::parse_compressed(&raw, at).unwrap();
+        let (_, end) = Name::parse_compressed(&raw, at).unwrap();
         at = end + 4;
     }
     let mut sections = [Vec::new(), Vec::new(), Vec::new()];
@@ -104,7 +104,7 @@ fn decode(raw: Vec<u8>) -> Reply {
         .enumerate()
     {
         for _ in 0..count {
-            let (name, end) = dns_wire::Name::parse_compressed(&raw, at).unwrap();
+            let (name, end) = Name::parse_compressed(&raw, at).unwrap();
             let rtype = u16::from_be_bytes([raw[end], raw[end + 1]]);
             let ttl = u32::from_be_bytes(raw[end + 4..end + 8].try_into().unwrap());
             let rdlen = u16::from_be_bytes([raw[end + 8], raw[end + 9]]) as usize;
@@ -282,7 +282,7 @@ fn test_6672_dname_synthesizes_cname() {
             ("a.b.d.example.".into(), rtype::CNAME)
         ]
     );
-    let (target, _) = dns_wire::Name::parse_compressed(&r.raw, r.raw.len() - 17).unwrap();
+    let (target, _) = Name::parse_compressed(&r.raw, r.raw.len() - 17).unwrap();
     assert_eq!(dns_wire::name_to_text(target.as_wire()), "a.b.example.net.");
 }
 
