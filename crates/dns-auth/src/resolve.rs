@@ -80,14 +80,16 @@ pub(crate) fn resolve(
         truncated: false,
     };
     let mut additional = Additional::new();
-    let mut name = qname.clone();
+    // The name being answered: the query name, then each CNAME/DNAME target in turn.
+    let mut chased: Name;
+    let mut name: &Name = qname;
     let mut authority: Option<(&[u8], &Rrset)> = None;
     let mut overflow = false;
     // Nodes whose CNAME is already in the answer: reaching one again is a loop (RFC 1034
     // §3.6.2); stop there, as Knot does, without repeating records.
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     for step in 0..MAX_CHAIN {
-        let landing = locate(zone, &name, qtype);
+        let landing = locate(zone, name, qtype);
         let node = match landing {
             Landing::Exact(node) | Landing::Wildcard(node) => node,
             Landing::Referral(cut) => {
@@ -126,7 +128,8 @@ pub(crate) fn resolve(
                 if !next.is_at_or_below(zone.origin()) {
                     break;
                 }
-                name = next;
+                chased = next;
+                name = &chased;
                 continue;
             }
             Landing::Missing => {
@@ -151,19 +154,20 @@ pub(crate) fn resolve(
                 break;
             };
             visited[step] = &node.name;
-            overflow |= (push_rrset(writer, name.as_wire(), cname)).is_err();
+            overflow |= (push_rrset_at(writer, name, qname, cname)).is_err();
             let Ok(target) = Name::from_wire(cname.first()) else {
                 break;
             };
             if !target.is_at_or_below(zone.origin()) || target.as_wire() == name.as_wire() {
                 break;
             }
-            name = target;
+            chased = target;
+            name = &chased;
             continue;
         }
         match answer_rrset(node, qtype) {
             Some(rrset) => {
-                overflow |= (push_rrset(writer, name.as_wire(), rrset)).is_err();
+                overflow |= (push_rrset_at(writer, name, qname, rrset)).is_err();
                 additional.collect(rrset);
             }
             None => {
@@ -178,7 +182,7 @@ pub(crate) fn resolve(
     if let Some((owner, rrset)) = authority {
         writer.set_section(Section::Authority);
         overflow |= (if rrset.rtype == rtype::SOA {
-            push_negative_soa(writer, zone, rrset)
+            push_negative_soa(writer, zone, qname, rrset)
         } else {
             push_rrset(writer, owner, rrset)
         })
@@ -226,6 +230,34 @@ fn answer_rrset(node: &Node, qtype: u16) -> Option<&Rrset> {
     node.rrset(qtype)
 }
 
+/// Writes an RRset owned by `name`; when that is the query name itself, the owner is a
+/// pointer to the question (no compression search: the common case of every answer).
+fn push_rrset_at(
+    writer: &mut MessageWriter<'_>,
+    name: &Name,
+    qname: &Name,
+    rrset: &Rrset,
+) -> Result<(), WriteError> {
+    if !core::ptr::eq(name, qname) {
+        return push_rrset(writer, name.as_wire(), rrset);
+    }
+    let names = rdata_names_for(rrset.rtype);
+    for rdata in rrset.rdatas() {
+        writer.push_record_owner_at(
+            QUESTION_NAME,
+            rrset.rtype,
+            class::IN,
+            rrset.ttl,
+            rdata,
+            names,
+        )?;
+    }
+    Ok(())
+}
+
+/// Where the question name starts: right after the 12-octet header.
+const QUESTION_NAME: u16 = 12;
+
 fn push_rrset(
     writer: &mut MessageWriter<'_>,
     owner: &[u8],
@@ -244,10 +276,13 @@ fn push_rrset(
 fn push_negative_soa(
     writer: &mut MessageWriter<'_>,
     zone: &Zone,
+    qname: &Name,
     soa: &Rrset,
 ) -> Result<(), WriteError> {
-    writer.push_record(
-        zone.origin(),
+    // The query name is at or below the origin, so the origin is a suffix of the question.
+    let origin_at = QUESTION_NAME as usize + qname.as_wire().len() - zone.origin().len();
+    writer.push_record_owner_at(
+        origin_at as u16,
         rtype::SOA,
         class::IN,
         zone.negative_ttl(),

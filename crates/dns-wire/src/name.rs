@@ -103,9 +103,9 @@ impl Name {
             name.label_starts[labels] = out as u8;
             labels += 1;
             name.bytes[out] = len as u8;
-            for (dst, src) in name.bytes[out + 1..out + 1 + len].iter_mut().zip(label) {
-                *dst = src.to_ascii_lowercase();
-            }
+            let dst = &mut name.bytes[out + 1..out + 1 + len];
+            dst.copy_from_slice(label);
+            dst.make_ascii_lowercase();
             out += 1 + len;
             at += 1 + len;
             if len == 0 {
@@ -153,9 +153,9 @@ impl Name {
             name.label_starts[labels] = out as u8;
             labels += 1;
             name.bytes[out] = len as u8;
-            for (dst, src) in name.bytes[out + 1..out + 1 + len].iter_mut().zip(label) {
-                *dst = src.to_ascii_lowercase();
-            }
+            let dst = &mut name.bytes[out + 1..out + 1 + len];
+            dst.copy_from_slice(label);
+            dst.make_ascii_lowercase();
             out += 1 + len;
             at += 1 + len;
             if len == 0 {

@@ -37,6 +37,15 @@ pub enum RdataNames {
     AfterTwoOctets,
 }
 
+/// How a record's owner is written.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// A name, compressed against what is already in the message.
+    Name(&'a [u8]),
+    /// A pointer to a name known to be at this offset.
+    At(u16),
+}
+
 /// Writing failed: the message would exceed 65535 octets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteError {
@@ -58,7 +67,10 @@ pub struct MessageWriter<'a> {
     header: Header,
     counts: [u16; 3],
     section: Section,
+    /// Offsets where a name (or the rest of one) starts, and the uncompressed length of the
+    /// name from there: only names of equal length can match, which skips most comparisons.
     names: [u16; COMPRESSION_SLOTS],
+    name_lens: [u8; COMPRESSION_SLOTS],
     name_count: usize,
 }
 
@@ -81,12 +93,14 @@ impl<'a> MessageWriter<'a> {
             counts: [0; 3],
             section: Section::Answer,
             names: [0; COMPRESSION_SLOTS],
+            name_lens: [0; COMPRESSION_SLOTS],
             name_count: 0,
         };
         if let Some(question) = question {
             writer.buf.extend_from_slice(question);
             writer.header.qdcount = 1;
-            writer.remember_labels(HEADER_LEN, &question[..question.len().saturating_sub(4)]);
+            let qname = &question[..question.len().saturating_sub(4)];
+            writer.remember_labels(HEADER_LEN, qname, qname.len());
         }
         writer
     }
@@ -147,13 +161,44 @@ impl<'a> MessageWriter<'a> {
         rdata: &[u8],
         names: RdataNames,
     ) -> Result<(), WriteError> {
+        self.push_record_with(Owner::Name(owner), rtype, class, ttl, rdata, names)
+    }
+
+    /// Appends a resource record whose owner is already in the message at `offset` (the
+    /// question name at 12, or one of its suffixes): the owner becomes a pointer without a
+    /// search. The caller guarantees `offset` starts that name.
+    pub fn push_record_owner_at(
+        &mut self,
+        offset: u16,
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+        names: RdataNames,
+    ) -> Result<(), WriteError> {
+        self.push_record_with(Owner::At(offset), rtype, class, ttl, rdata, names)
+    }
+
+    fn push_record_with(
+        &mut self,
+        owner: Owner<'_>,
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+        names: RdataNames,
+    ) -> Result<(), WriteError> {
         let start = self.buf.len();
-        self.push_name(owner);
-        self.buf.extend_from_slice(&rtype.to_be_bytes());
-        self.buf.extend_from_slice(&class.to_be_bytes());
-        self.buf.extend_from_slice(&ttl.to_be_bytes());
-        let rdlen_at = self.buf.len();
-        self.buf.extend_from_slice(&[0, 0]);
+        match owner {
+            Owner::Name(owner) => self.push_name(owner),
+            Owner::At(offset) => self.buf.extend_from_slice(&(0xc000 | offset).to_be_bytes()),
+        }
+        let [t0, t1] = rtype.to_be_bytes();
+        let [c0, c1] = class.to_be_bytes();
+        let [l0, l1, l2, l3] = ttl.to_be_bytes();
+        self.buf
+            .extend_from_slice(&[t0, t1, c0, c1, l0, l1, l2, l3, 0, 0]);
+        let rdlen_at = self.buf.len() - 2;
         match names {
             RdataNames::Opaque => self.buf.extend_from_slice(rdata),
             RdataNames::One => self.push_name(rdata),
@@ -235,7 +280,7 @@ impl<'a> MessageWriter<'a> {
             if let Some(target) = self.find_suffix(&name[at..]) {
                 let written = self.buf.len();
                 self.buf.extend_from_slice(&name[..at]);
-                self.remember_labels(written, &name[..at]);
+                self.remember_labels(written, &name[..at], name.len());
                 self.buf.extend_from_slice(&(0xc000 | target).to_be_bytes());
                 return;
             }
@@ -243,11 +288,12 @@ impl<'a> MessageWriter<'a> {
         }
         let written = self.buf.len();
         self.buf.extend_from_slice(name);
-        self.remember_labels(written, name);
+        self.remember_labels(written, name, name.len());
     }
 
-    /// Records the offset of each non-root label of `labels`, written at `offset`.
-    fn remember_labels(&mut self, offset: usize, labels: &[u8]) {
+    /// Records the offset of each non-root label of `labels`, written at `offset`, where
+    /// `labels` starts a name that is `full_len` octets long uncompressed.
+    fn remember_labels(&mut self, offset: usize, labels: &[u8], full_len: usize) {
         let mut at = 0;
         while let Some(&len) = labels.get(at) {
             if len == 0 || self.name_count == COMPRESSION_SLOTS || offset + at > MAX_POINTER_TARGET
@@ -255,16 +301,19 @@ impl<'a> MessageWriter<'a> {
                 return;
             }
             self.names[self.name_count] = (offset + at) as u16;
+            self.name_lens[self.name_count] = (full_len - at) as u8;
             self.name_count += 1;
             at += 1 + len as usize;
         }
     }
 
     fn find_suffix(&self, suffix: &[u8]) -> Option<u16> {
-        self.names[..self.name_count]
-            .iter()
-            .copied()
-            .find(|&offset| name_at_equals(self.buf, offset as usize, suffix))
+        let len = suffix.len() as u8;
+        (0..self.name_count)
+            .find(|&i| {
+                self.name_lens[i] == len && name_at_equals(self.buf, self.names[i] as usize, suffix)
+            })
+            .map(|i| self.names[i])
     }
 }
 
