@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::bgp::config::{BgpConfig, RawBgp};
 use crate::cli::ServeArgs;
 use crate::error::Error;
 
@@ -38,6 +39,7 @@ struct RawConfig {
     listen: Vec<RawListen>,
     #[serde(default)]
     zone: Vec<RawZone>,
+    bgp: Option<RawBgp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +104,8 @@ pub struct Config {
     pub listen: Vec<Listen>,
     /// Zones.
     pub zones: Vec<ZoneConfig>,
+    /// The BGP speaker, if `[bgp]` is present.
+    pub bgp: Option<BgpConfig>,
 }
 
 impl Config {
@@ -150,6 +154,7 @@ impl Config {
                             })
                         })
                         .collect::<Result<_, Error>>()?,
+                    bgp: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
             }
@@ -233,6 +238,7 @@ impl Config {
                 .max(1),
             listen,
             zones,
+            bgp: raw.bgp.map(RawBgp::validate).transpose()?,
         })
     }
 }
