@@ -6,10 +6,13 @@
 //!  UDP: one blocking thread per SO_REUSEPORT socket: recv ─► dns_auth::respond ─► send
 //!  TCP: tokio tasks: accept ─► length-framed queries ─► respond ─► write (idle timeout,
 //!       connection limit shedding the oldest idle connection)
+//!  BGP: one tokio task per peer driving a bgp_session::Session; serve announces the
+//!       configured prefixes once listeners are up and stops the sessions on SIGTERM
 //! ```
 //!
 //! Only this crate knows the config format, tokio, signals and log setup.
 
+pub mod bgp;
 pub mod cli;
 pub mod config;
 mod error;

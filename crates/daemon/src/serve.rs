@@ -1,5 +1,6 @@
-//! `anyns serve`: load zones, open sockets, start UDP threads and the TCP runtime, then
-//! wait for signals (SIGHUP reloads, SIGTERM/SIGINT stop).
+//! `anyns serve`: load zones, open sockets, start UDP threads and the TCP runtime, start
+//! the BGP speaker and announce the site's prefixes, then wait for signals (SIGHUP reloads,
+//! SIGTERM/SIGINT stop the BGP sessions with a shutdown communication, then exit).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +12,18 @@ use dns_zone::ZoneSet;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
+use crate::bgp::BgpHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::tcp::Connections;
 use crate::{memory, sockets, tcp, udp, zones};
+
+/// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
+pub(crate) const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
+
+/// How long the Cease NOTIFICATIONs may take to go out (and the peers to close) before the
+/// process exits anyway; peers see the TCP session drop then, which withdraws as well.
+pub(crate) const BGP_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Counters shared by all workers.
 #[derive(Default)]
@@ -72,6 +81,25 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 .map_err(|e| Error::Io(format!("tcp listener: {e}")))?;
             tokio::spawn(tcp::serve(listener, shared.clone()));
         }
+        // Zones are loaded and every listener is up: start the speaker and announce the
+        // whole allow-list. Health-driven announcement (withdraw when an instance or a zone
+        // is unhealthy, DESIGN.md principle 3) is a later issue; until then a running,
+        // serving process announces everything and fate sharing covers a crash.
+        let bgp = match &config.bgp {
+            Some(bgp_config) => {
+                let bgp = BgpHandle::start(bgp_config)?;
+                for prefix in &bgp_config.prefixes {
+                    bgp.announce(*prefix);
+                }
+                info!(
+                    peers = bgp_config.peers.len(),
+                    prefixes = bgp_config.prefixes.len(),
+                    "bgp speaker started"
+                );
+                Some(bgp)
+            }
+            None => None,
+        };
         let mut hangup =
             signal(SignalKind::hangup()).map_err(|e| Error::Io(format!("SIGHUP: {e}")))?;
         let mut terminate =
@@ -97,6 +125,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 }
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
+            }
+        }
+        if let Some(bgp) = &bgp {
+            bgp.stop(SHUTDOWN_MESSAGE);
+            if !bgp.wait_closed(BGP_STOP_TIMEOUT).await {
+                warn!("bgp: not every session closed within {BGP_STOP_TIMEOUT:?}; exiting anyway");
             }
         }
         let stats = &shared.stats;
