@@ -101,7 +101,7 @@ pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
                 dns_wire::name_to_text(zone.origin()),
                 zone.serial(),
                 zone.record_count(),
-                zone.nodes().len()
+                zone.node_count()
             );
             Ok(())
         }

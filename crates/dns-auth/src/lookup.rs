@@ -9,13 +9,13 @@ use dns_zone::{Node, Zone};
 /// Where a name lands.
 pub(crate) enum Landing<'z> {
     /// The name exists (possibly as an empty non-terminal).
-    Exact(&'z Node),
+    Exact(Node<'z>),
     /// The name does not exist but `*.closest-encloser` does (RFC 4592 §3.3.1).
-    Wildcard(&'z Node),
+    Wildcard(Node<'z>),
     /// A zone cut at or above the name (at the name itself only when not asking for DS).
-    Referral(&'z Node),
+    Referral(Node<'z>),
     /// A DNAME at a proper ancestor (RFC 6672 §3.2).
-    Dname(&'z Node),
+    Dname(Node<'z>),
     /// The name does not exist (NXDOMAIN).
     Missing,
 }
@@ -58,7 +58,7 @@ pub(crate) fn locate<'z>(zone: &'z Zone, name: &Name, qtype: u16) -> Landing<'z>
 
 //= https://www.rfc-editor.org/rfc/rfc4592#section-3.3.1
 //# the source of synthesis is the wildcard domain name "*.<closest encloser>"
-fn wildcard_or_missing<'z>(zone: &'z Zone, closest: &'z Node) -> Landing<'z> {
+fn wildcard_or_missing<'z>(zone: &'z Zone, closest: Node<'z>) -> Landing<'z> {
     let mut wildcard = [0u8; 257];
     wildcard[0] = 1;
     wildcard[1] = b'*';
@@ -66,7 +66,7 @@ fn wildcard_or_missing<'z>(zone: &'z Zone, closest: &'z Node) -> Landing<'z> {
     if len + 2 > 255 {
         return Landing::Missing;
     }
-    wildcard[2..2 + len].copy_from_slice(&closest.name);
+    wildcard[2..2 + len].copy_from_slice(closest.name);
     match zone.find(&wildcard[..2 + len]) {
         Some(node) => Landing::Wildcard(node),
         None => Landing::Missing,

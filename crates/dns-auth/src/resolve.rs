@@ -50,7 +50,7 @@ impl<'z> Additional<'z> {
     }
 
     /// Collects the targets of NS, MX and SRV records (RFC 1035 §3.3.9, RFC 2782).
-    fn collect(&mut self, rrset: &'z Rrset) {
+    fn collect(&mut self, rrset: Rrset<'z>) {
         let skip = match rrset.rtype {
             rtype::NS => 0,
             rtype::MX => 2,
@@ -83,7 +83,7 @@ pub(crate) fn resolve(
     // The name being answered: the query name, then each CNAME/DNAME target in turn.
     let mut chased: Name;
     let mut name: &Name = qname;
-    let mut authority: Option<(&[u8], &Rrset)> = None;
+    let mut authority: Option<(&[u8], Rrset<'_>)> = None;
     let mut overflow = false;
     // Nodes whose CNAME is already in the answer: reaching one again is a loop (RFC 1034
     // §3.6.2); stop there, as Knot does, without repeating records.
@@ -96,7 +96,7 @@ pub(crate) fn resolve(
                 if let Some(ns) = cut.rrset(rtype::NS) {
                     // A referral after a CNAME keeps AA for the CNAME part (RFC 1034 §4.3.2).
                     result.authoritative = step > 0;
-                    authority = Some((&cut.name, ns));
+                    authority = Some((cut.name, ns));
                     additional.collect(ns);
                     additional.required = true;
                 }
@@ -106,13 +106,13 @@ pub(crate) fn resolve(
                 let Some(dname) = owner.rrset(rtype::DNAME) else {
                     break;
                 };
-                overflow |= (push_rrset(writer, &owner.name, dname)).is_err();
+                overflow |= (push_rrset(writer, owner.name, dname)).is_err();
                 //= https://www.rfc-editor.org/rfc/rfc6672#section-2.2
                 //# the DNAME substitution ... replaces the owner with the target
                 let Ok(target) = Name::from_wire(dname.first()) else {
                     break;
                 };
-                let Ok(next) = name.replace_suffix(&owner.name, target.as_wire()) else {
+                let Ok(next) = name.replace_suffix(owner.name, target.as_wire()) else {
                     result.rcode = rcode::YXDOMAIN;
                     break;
                 };
@@ -143,7 +143,7 @@ pub(crate) fn resolve(
                 break;
             }
         };
-        if visited[..step].contains(&&*node.name) {
+        if visited[..step].contains(&node.name) {
             break;
         }
         //= https://www.rfc-editor.org/rfc/rfc1034#section-4.3.2
@@ -153,7 +153,7 @@ pub(crate) fn resolve(
             let Some(cname) = node.rrset(rtype::CNAME) else {
                 break;
             };
-            visited[step] = &node.name;
+            visited[step] = node.name;
             overflow |= (push_rrset_at(writer, name, qname, cname)).is_err();
             let Ok(target) = Name::from_wire(cname.first()) else {
                 break;
@@ -205,7 +205,7 @@ pub(crate) fn resolve(
                 continue;
             };
             let checkpoint = writer.checkpoint();
-            if push_rrset(writer, &host.name, rrset).is_err() || writer.len() > limit {
+            if push_rrset(writer, host.name, rrset).is_err() || writer.len() > limit {
                 writer.rollback(checkpoint);
                 result.truncated |= additional.required && target.is_at_or_below(zone.origin());
                 return result;
@@ -217,15 +217,14 @@ pub(crate) fn resolve(
 
 /// The RRset answering `qtype` at `node`. ANY gets one RRset, as Knot answers it
 /// (RFC 8482 §4.2 allows a subset): the first by type, not the SOA.
-fn answer_rrset(node: &Node, qtype: u16) -> Option<&Rrset> {
+fn answer_rrset(node: Node<'_>, qtype: u16) -> Option<Rrset<'_>> {
     if qtype == rtype::ANY {
         //= https://www.rfc-editor.org/rfc/rfc8482#section-4.2
         //# A DNS responder ... can choose to respond with a subset of the RRsets
         return node
-            .rrsets
-            .iter()
+            .rrsets()
             .find(|r| r.rtype != rtype::SOA)
-            .or_else(|| node.rrsets.first());
+            .or_else(|| node.rrsets().next());
     }
     node.rrset(qtype)
 }
@@ -236,7 +235,7 @@ fn push_rrset_at(
     writer: &mut MessageWriter<'_>,
     name: &Name,
     qname: &Name,
-    rrset: &Rrset,
+    rrset: Rrset<'_>,
 ) -> Result<(), WriteError> {
     if !core::ptr::eq(name, qname) {
         return push_rrset(writer, name.as_wire(), rrset);
@@ -261,7 +260,7 @@ const QUESTION_NAME: u16 = 12;
 fn push_rrset(
     writer: &mut MessageWriter<'_>,
     owner: &[u8],
-    rrset: &Rrset,
+    rrset: Rrset<'_>,
 ) -> Result<(), WriteError> {
     let names = rdata_names_for(rrset.rtype);
     for rdata in rrset.rdatas() {
@@ -277,7 +276,7 @@ fn push_negative_soa(
     writer: &mut MessageWriter<'_>,
     zone: &Zone,
     qname: &Name,
-    soa: &Rrset,
+    soa: Rrset<'_>,
 ) -> Result<(), WriteError> {
     // The query name is at or below the origin, so the origin is a suffix of the question.
     let origin_at = QUESTION_NAME as usize + qname.as_wire().len() - zone.origin().len();

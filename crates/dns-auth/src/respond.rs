@@ -41,10 +41,10 @@ pub fn respond(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let parsed = match Query::parse(query) {
-        Ok(parsed) => parsed,
-        Err(err) => return respond_to_malformed(query, err, out),
-    };
+    let mut parsed = Query::empty();
+    if let Err(err) = parsed.parse_into(query) {
+        return respond_to_malformed(query, err, out);
+    }
     let header = Header {
         flags: Header::QR | (parsed.header.flags & COPIED_FLAGS),
         ..parsed.header

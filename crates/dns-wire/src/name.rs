@@ -85,11 +85,19 @@ impl Name {
     /// the position after it. Compression pointers are refused with [`NameError::Compressed`].
     pub fn parse_uncompressed(msg: &[u8], pos: usize) -> Result<(Self, usize), NameError> {
         let mut name = Self::root();
+        let end = name.parse_uncompressed_into(msg, pos)?;
+        Ok((name, end))
+    }
+
+    /// Like [`Self::parse_uncompressed`], but fills `self` (no copy of the 400-octet name on
+    /// the query path). Returns the position after the name; on error `self` holds garbage.
+    pub fn parse_uncompressed_into(&mut self, msg: &[u8], pos: usize) -> Result<usize, NameError> {
+        // First walk the length octets only, then copy and lowercase the whole name at once:
+        // length octets are below 64, so lowercasing never changes them.
         let mut out = 0usize;
-        let mut at = pos;
         let mut labels = 0usize;
         loop {
-            let len = *msg.get(at).ok_or(NameError::Truncated)? as usize;
+            let len = *msg.get(pos + out).ok_or(NameError::Truncated)? as usize;
             if len & 0xc0 == 0xc0 {
                 return Err(NameError::Compressed);
             }
@@ -99,22 +107,20 @@ impl Name {
             if out + 1 + len > MAX_NAME_LEN {
                 return Err(NameError::TooLong);
             }
-            let label = msg.get(at + 1..at + 1 + len).ok_or(NameError::Truncated)?;
-            name.label_starts[labels] = out as u8;
+            self.label_starts[labels] = out as u8;
             labels += 1;
-            name.bytes[out] = len as u8;
-            let dst = &mut name.bytes[out + 1..out + 1 + len];
-            dst.copy_from_slice(label);
-            dst.make_ascii_lowercase();
             out += 1 + len;
-            at += 1 + len;
             if len == 0 {
                 break;
             }
         }
-        name.len = out as u8;
-        name.label_count = labels as u8;
-        Ok((name, at))
+        let wire = msg.get(pos..pos + out).ok_or(NameError::Truncated)?;
+        let dst = &mut self.bytes[..out];
+        dst.copy_from_slice(wire);
+        dst.make_ascii_lowercase();
+        self.len = out as u8;
+        self.label_count = labels as u8;
+        Ok(pos + out)
     }
 
     /// Reads a possibly compressed name at `pos` of `msg` (RFC 1035 §4.1.4), lowercasing it.

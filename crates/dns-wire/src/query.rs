@@ -98,6 +98,27 @@ pub struct Query {
 impl Query {
     /// Parses a query. Never panics, whatever the bytes.
     pub fn parse(msg: &[u8]) -> Result<Self, ParseError> {
+        let mut query = Self::empty();
+        query.parse_into(msg)?;
+        Ok(query)
+    }
+
+    /// A query for the root, to be filled by [`Self::parse_into`].
+    pub fn empty() -> Self {
+        Self {
+            header: Header::default(),
+            qname: Name::root(),
+            qtype: 0,
+            qclass: 0,
+            question_end: HEADER_LEN,
+            edns: None,
+            has_tsig: false,
+        }
+    }
+
+    /// Parses `msg` into `self`, reusing its storage (the query path keeps one `Query` per
+    /// call on the stack and never moves it). Never panics, whatever the bytes.
+    pub fn parse_into(&mut self, msg: &[u8]) -> Result<(), ParseError> {
         let header = Header::parse(msg).ok_or(ParseError::ShortHeader)?;
         if header.is_response() {
             return Err(ParseError::IsResponse);
@@ -105,26 +126,24 @@ impl Query {
         if header.qdcount != 1 {
             return Err(ParseError::QuestionCount(header.qdcount));
         }
-        let (qname, at) =
-            Name::parse_uncompressed(msg, HEADER_LEN).map_err(ParseError::QuestionName)?;
+        let at = self
+            .qname
+            .parse_uncompressed_into(msg, HEADER_LEN)
+            .map_err(ParseError::QuestionName)?;
         let fixed = msg.get(at..at + 4).ok_or(ParseError::Truncated)?;
-        let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
         let question_end = at + 4;
-        let mut query = Self {
-            header,
-            qname,
-            qtype,
-            qclass,
-            question_end,
-            edns: None,
-            has_tsig: false,
-        };
+        self.header = header;
+        self.qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        self.qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        self.question_end = question_end;
+        self.edns = None;
+        self.has_tsig = false;
+        let query = self;
         if header.ancount == 0 && header.nscount == 0 && header.arcount == 0 {
             if question_end != msg.len() {
                 return Err(ParseError::TrailingData);
             }
-            return Ok(query);
+            return Ok(());
         }
         let mut pos = question_end;
         for _ in 0..(header.ancount as u32 + header.nscount as u32) {
@@ -147,7 +166,7 @@ impl Query {
         if pos != msg.len() {
             return Err(ParseError::TrailingData);
         }
-        Ok(query)
+        Ok(())
     }
 
     /// The question as received (name in the client's case, type, class).

@@ -10,7 +10,7 @@ use crate::check::check_zone;
 use crate::error::{Problem, Severity, ZoneError};
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
-use crate::zone::{Node, Rrset, Zone};
+use crate::zone::{Zone, ZoneArena};
 
 /// Where a record came from, for problem reports: an index into the builder's files and a
 /// line (kept small: a million records carry one each).
@@ -167,20 +167,32 @@ impl ZoneBuilder {
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return Err(ZoneError { problems });
         }
-        let nodes: Vec<Node> = nodes
-            .into_iter()
-            .enumerate()
-            .map(|(i, node)| {
-                let rrsets = node
-                    .rrsets
-                    .iter()
-                    .map(|r| Rrset::new(r.rtype, r.ttl, &r.rdatas))
-                    .collect();
-                Node::new(node.name, rrsets, i == 0)
-            })
-            .collect();
+        let names: usize = nodes.iter().map(|n| n.name.len()).sum();
+        let rrsets: usize = nodes.iter().map(|n| n.rrsets.len()).sum();
+        let rdata: usize = nodes
+            .iter()
+            .flat_map(|n| &n.rrsets)
+            .flat_map(|r| &r.rdatas)
+            .map(|d| d.len() + 2)
+            .sum();
+        let mut arena = ZoneArena::with_capacity(nodes.len(), rrsets, names, rdata);
+        for node in &nodes {
+            let rrsets = node.rrsets.iter().map(|r| (r.rtype, r.ttl, &r.rdatas[..]));
+            if let Err(message) = arena.push_node(&node.name, rrsets) {
+                let problem = Problem {
+                    severity: Severity::Error,
+                    file: self.files[0].to_string(),
+                    line: 0,
+                    message: message.into(),
+                };
+                return Err(ZoneError {
+                    problems: vec![problem],
+                });
+            }
+        }
+        drop(nodes);
         Ok((
-            Zone::from_parts(nodes, table, serial.unwrap_or(0), record_count),
+            Zone::from_parts(arena, table, serial.unwrap_or(0), record_count),
             problems,
         ))
     }

@@ -10,9 +10,10 @@ use dns_wire::types::rtype;
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
 
-/// One RRset: all records of one type at one name (RFC 2181 §5), sharing one TTL.
-#[derive(Clone, Debug)]
-pub struct Rrset {
+/// One RRset: all records of one type at one name (RFC 2181 §5), sharing one TTL. A view
+/// into the zone's RDATA arena.
+#[derive(Clone, Copy, Debug)]
+pub struct Rrset<'z> {
     /// The record type.
     pub rtype: u16,
     /// The TTL of every record in the set.
@@ -21,38 +22,18 @@ pub struct Rrset {
     pub count: u16,
     /// The RDATAs, each preceded by its 2-octet length, in wire form (names uncompressed,
     /// case as in the zone file).
-    packed: Box<[u8]>,
+    packed: &'z [u8],
 }
 
-impl Rrset {
-    /// Packs RDATAs into an RRset.
-    pub fn new(rtype: u16, ttl: u32, rdatas: &[Vec<u8>]) -> Self {
-        let mut packed = Vec::with_capacity(rdatas.iter().map(|r| r.len() + 2).sum());
-        for rdata in rdatas {
-            packed.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-            packed.extend_from_slice(rdata);
-        }
-        Self {
-            rtype,
-            ttl,
-            count: rdatas.len() as u16,
-            packed: packed.into_boxed_slice(),
-        }
-    }
-
+impl<'z> Rrset<'z> {
     /// The RDATAs in wire form.
-    pub fn rdatas(&self) -> RdataIter<'_> {
-        RdataIter { rest: &self.packed }
+    pub fn rdatas(&self) -> RdataIter<'z> {
+        RdataIter { rest: self.packed }
     }
 
     /// The first RDATA (every RRset has at least one).
-    pub fn first(&self) -> &[u8] {
+    pub fn first(&self) -> &'z [u8] {
         self.rdatas().next().unwrap_or_default()
-    }
-
-    /// Bytes of memory held outside the struct.
-    pub fn heap_size(&self) -> usize {
-        self.packed.len()
     }
 }
 
@@ -85,62 +66,82 @@ pub fn rdata_names_for(rtype: u16) -> RdataNames {
     }
 }
 
-/// One owner name and its RRsets. A node without RRsets is an empty non-terminal.
-#[derive(Clone, Debug)]
-pub struct Node {
-    /// The owner name, lowercased wire form.
-    pub name: Box<[u8]>,
-    /// The RRsets, at most one per type.
-    pub rrsets: Box<[Rrset]>,
+/// How an RRset is stored: its place in the RDATA arena. 16 bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RrsetEntry {
+    data_start: u32,
+    data_len: u32,
+    ttl: u32,
+    rtype: u16,
+    count: u16,
+}
+
+/// How a node is stored: its name in the name arena and its RRsets in the RRset table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NodeEntry {
+    name_start: u32,
+    rrsets_start: u32,
+    rrset_count: u16,
+    name_len: u8,
     flags: u8,
 }
 
-impl Node {
-    const DELEGATION: u8 = 1;
-    const CNAME: u8 = 2;
-    const DNAME: u8 = 4;
+const DELEGATION: u8 = 1;
+const CNAME: u8 = 2;
+const DNAME: u8 = 4;
 
-    pub(crate) fn new(name: Box<[u8]>, rrsets: Vec<Rrset>, is_apex: bool) -> Self {
-        let has = |t| rrsets.iter().any(|r| r.rtype == t);
-        let mut flags = 0;
-        if has(rtype::NS) && !is_apex {
-            flags |= Self::DELEGATION;
-        }
-        if has(rtype::CNAME) {
-            flags |= Self::CNAME;
-        }
-        if has(rtype::DNAME) {
-            flags |= Self::DNAME;
-        }
-        Self {
-            name,
-            rrsets: rrsets.into_boxed_slice(),
-            flags,
+/// One owner name and its RRsets, viewed in its zone. A node without RRsets is an empty
+/// non-terminal.
+#[derive(Clone, Copy, Debug)]
+pub struct Node<'z> {
+    /// The owner name, lowercased wire form.
+    pub name: &'z [u8],
+    rrsets: &'z [RrsetEntry],
+    rdata: &'z [u8],
+    flags: u8,
+}
+
+impl<'z> Node<'z> {
+    fn rrset_at(&self, entry: &RrsetEntry) -> Rrset<'z> {
+        let start = entry.data_start as usize;
+        Rrset {
+            rtype: entry.rtype,
+            ttl: entry.ttl,
+            count: entry.count,
+            packed: &self.rdata[start..start + entry.data_len as usize],
         }
     }
 
     /// The RRset of `rtype`, if any.
     #[inline]
-    pub fn rrset(&self, rtype: u16) -> Option<&Rrset> {
-        self.rrsets.iter().find(|r| r.rtype == rtype)
+    pub fn rrset(&self, rtype: u16) -> Option<Rrset<'z>> {
+        self.rrsets
+            .iter()
+            .find(|r| r.rtype == rtype)
+            .map(|e| self.rrset_at(e))
+    }
+
+    /// The RRsets, in type order.
+    pub fn rrsets(&self) -> impl Iterator<Item = Rrset<'z>> + '_ {
+        self.rrsets.iter().map(|e| self.rrset_at(e))
     }
 
     /// A zone cut below the apex: the node has NS records (RFC 1034 §4.2.1).
     #[inline]
     pub fn is_delegation(&self) -> bool {
-        self.flags & Self::DELEGATION != 0
+        self.flags & DELEGATION != 0
     }
 
     /// The node has a CNAME.
     #[inline]
     pub fn has_cname(&self) -> bool {
-        self.flags & Self::CNAME != 0
+        self.flags & CNAME != 0
     }
 
     /// The node has a DNAME (RFC 6672).
     #[inline]
     pub fn has_dname(&self) -> bool {
-        self.flags & Self::DNAME != 0
+        self.flags & DNAME != 0
     }
 
     /// An empty non-terminal (RFC 8020 §2 calls it an ENT): no RRsets.
@@ -149,38 +150,127 @@ impl Node {
     }
 }
 
+/// Builds the arenas of a zone, node by node, in index order.
+#[derive(Debug, Default)]
+pub(crate) struct ZoneArena {
+    nodes: Vec<NodeEntry>,
+    rrsets: Vec<RrsetEntry>,
+    names: Vec<u8>,
+    rdata: Vec<u8>,
+}
+
+impl ZoneArena {
+    /// An arena with room for `nodes` nodes, `rrsets` RRsets and the given octets.
+    pub(crate) fn with_capacity(nodes: usize, rrsets: usize, names: usize, rdata: usize) -> Self {
+        Self {
+            nodes: Vec::with_capacity(nodes),
+            rrsets: Vec::with_capacity(rrsets),
+            names: Vec::with_capacity(names),
+            rdata: Vec::with_capacity(rdata),
+        }
+    }
+
+    /// Appends a node; `rrsets` are (type, TTL, RDATAs), at most one per type. The first
+    /// node pushed is the apex. Fails when the zone outgrows 4 GiB of RDATA.
+    pub(crate) fn push_node<'a>(
+        &mut self,
+        name: &[u8],
+        rrsets: impl Iterator<Item = (u16, u32, &'a [Vec<u8>])>,
+    ) -> Result<(), &'static str> {
+        let is_apex = self.nodes.is_empty();
+        let rrsets_start = self.rrsets.len();
+        let mut flags = 0;
+        for (rtype, ttl, rdatas) in rrsets {
+            let data_start = self.rdata.len();
+            for rdata in rdatas {
+                self.rdata
+                    .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                self.rdata.extend_from_slice(rdata);
+            }
+            flags |= match rtype {
+                rtype::NS if !is_apex => DELEGATION,
+                rtype::CNAME => CNAME,
+                rtype::DNAME => DNAME,
+                _ => 0,
+            };
+            self.rrsets.push(RrsetEntry {
+                data_start: u32::try_from(data_start).map_err(|_| "zone data over 4 GiB")?,
+                data_len: (self.rdata.len() - data_start) as u32,
+                ttl,
+                rtype,
+                count: rdatas.len().min(u16::MAX as usize) as u16,
+            });
+        }
+        let name_start = u32::try_from(self.names.len()).map_err(|_| "zone names over 4 GiB")?;
+        self.names.extend_from_slice(name);
+        self.nodes.push(NodeEntry {
+            name_start,
+            rrsets_start: u32::try_from(rrsets_start).map_err(|_| "too many RRsets")?,
+            rrset_count: (self.rrsets.len() - rrsets_start) as u16,
+            name_len: name.len() as u8,
+            flags,
+        });
+        Ok(())
+    }
+}
+
 /// A loaded, checked zone.
 #[derive(Debug)]
 pub struct Zone {
     origin_label_count: usize,
-    nodes: Box<[Node]>,
+    nodes: Box<[NodeEntry]>,
+    rrsets: Box<[RrsetEntry]>,
+    names: Box<[u8]>,
+    rdata: Box<[u8]>,
     table: NameTable,
     serial: u32,
     record_count: usize,
 }
 
 impl Zone {
-    /// Assembles a zone; `nodes[0]` must be the apex with its SOA (checked by the builder)
-    /// and `table` must index `nodes` by name.
+    /// Assembles a zone; node 0 must be the apex with its SOA (checked by the builder) and
+    /// `table` must index the nodes by name.
     pub(crate) fn from_parts(
-        nodes: Vec<Node>,
+        arena: ZoneArena,
         table: NameTable,
         serial: u32,
         record_count: usize,
     ) -> Self {
-        let origin_label_count = label_count(&nodes[0].name);
-        Self {
-            origin_label_count,
-            nodes: nodes.into_boxed_slice(),
+        let mut zone = Self {
+            origin_label_count: 0,
+            nodes: arena.nodes.into_boxed_slice(),
+            rrsets: arena.rrsets.into_boxed_slice(),
+            names: arena.names.into_boxed_slice(),
+            rdata: arena.rdata.into_boxed_slice(),
             table,
             serial,
             record_count,
+        };
+        zone.origin_label_count = label_count(zone.origin());
+        zone
+    }
+
+    #[inline]
+    fn name_of(&self, entry: &NodeEntry) -> &[u8] {
+        let start = entry.name_start as usize;
+        &self.names[start..start + entry.name_len as usize]
+    }
+
+    #[inline]
+    fn node_at(&self, index: usize) -> Node<'_> {
+        let entry = &self.nodes[index];
+        let start = entry.rrsets_start as usize;
+        Node {
+            name: self.name_of(entry),
+            rrsets: &self.rrsets[start..start + entry.rrset_count as usize],
+            rdata: &self.rdata,
+            flags: entry.flags,
         }
     }
 
     /// The zone's name, lowercased wire form.
     pub fn origin(&self) -> &[u8] {
-        &self.nodes[0].name
+        self.name_of(&self.nodes[0])
     }
 
     /// Labels in the origin, counting the root label.
@@ -189,16 +279,13 @@ impl Zone {
     }
 
     /// The apex node.
-    pub fn apex(&self) -> &Node {
-        &self.nodes[0]
+    pub fn apex(&self) -> Node<'_> {
+        self.node_at(0)
     }
 
     /// The SOA RRset at the apex.
-    pub fn soa(&self) -> &Rrset {
-        // The builder refuses zones without an apex SOA, so this always finds one.
-        self.nodes[0]
-            .rrset(rtype::SOA)
-            .unwrap_or(&self.nodes[0].rrsets[0])
+    pub fn soa(&self) -> Option<Rrset<'_>> {
+        self.apex().rrset(rtype::SOA)
     }
 
     /// The SOA serial.
@@ -208,7 +295,7 @@ impl Zone {
 
     /// The TTL of negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
     pub fn negative_ttl(&self) -> u32 {
-        let soa = self.soa();
+        let Some(soa) = self.soa() else { return 0 };
         let rdata = soa.first();
         let minimum = rdata
             .get(rdata.len().saturating_sub(4)..)
@@ -220,16 +307,20 @@ impl Zone {
 
     /// The node named `name` (lowercased wire form), if the zone has one.
     #[inline]
-    pub fn find(&self, name: &[u8]) -> Option<&Node> {
-        let nodes = &self.nodes;
+    pub fn find(&self, name: &[u8]) -> Option<Node<'_>> {
         self.table
-            .find(name, |i| &nodes[i as usize].name)
-            .map(|i| &nodes[i as usize])
+            .find(name, |i| self.name_of(&self.nodes[i as usize]))
+            .map(|i| self.node_at(i as usize))
     }
 
     /// All nodes, apex first.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> {
+        (0..self.nodes.len()).map(|i| self.node_at(i))
+    }
+
+    /// Number of nodes (owner names and empty non-terminals).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Number of resource records.
@@ -237,21 +328,13 @@ impl Zone {
         self.record_count
     }
 
-    /// Approximate heap bytes held (for reports).
+    /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
         self.table.heap_size()
-            + self
-                .nodes
-                .iter()
-                .map(|n| {
-                    size_of::<Node>()
-                        + n.name.len()
-                        + n.rrsets
-                            .iter()
-                            .map(|r| size_of::<Rrset>() + r.heap_size())
-                            .sum::<usize>()
-                })
-                .sum::<usize>()
+            + self.nodes.len() * size_of::<NodeEntry>()
+            + self.rrsets.len() * size_of::<RrsetEntry>()
+            + self.names.len()
+            + self.rdata.len()
     }
 }
 
