@@ -21,6 +21,8 @@
 
 mod chaos;
 mod config;
+#[doc(hidden)]
+pub mod fuzz;
 mod lookup;
 mod resolve;
 mod respond;
