@@ -1,0 +1,290 @@
+//! The daemon's own behaviour around the answers: SIGHUP reloads (atomic; a broken zone
+//! keeps the serving one), TCP per RFC 7766 (pipelining, idle timeout, RFC 7828 keepalive,
+//! the connection limit), replies from the address asked on a wildcard listener, IPv6.
+
+mod common;
+
+use std::fs;
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    Edns, NOERROR, Query, Reply, SOA, TXT, anyns_bin, free_port, tcp_connect, tcp_read_frame,
+    tcp_send, udp_exchange,
+};
+
+/// An anyns started from a config file, killed on drop.
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("anyns.log")).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+}
+
+fn zone_text(serial: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN example.\n$TTL 300\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 60\n\
+         @ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n{extra}"
+    )
+}
+
+/// Starts anyns with `server` settings and `listen` addresses; waits until `probe` answers.
+fn start(server: &str, listen: &[SocketAddr], zone: &str, probe: SocketAddr) -> Daemon {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("example.zone"), zone).unwrap();
+    let listens: String = listen
+        .iter()
+        .map(|a| format!("[[listen]]\naddress = \"{a}\"\n"))
+        .collect();
+    let config = format!(
+        "[server]\nidentity = \"serving-test\"\nudp-workers = 2\n{server}\n{listens}\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    fs::write(dir.path().join("anyns.toml"), config).unwrap();
+    let log = fs::File::create(dir.path().join("anyns.log")).unwrap();
+    let child = Command::new(anyns_bin())
+        .args(["serve", "--config"])
+        .arg(dir.path().join("anyns.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn anyns");
+    let daemon = Daemon { child, dir };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if udp_exchange(probe, &Query::new("example.", SOA).to_bytes()).is_some() {
+            return daemon;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("anyns did not answer on {probe}; log:\n{}", daemon.log());
+}
+
+fn serial(addr: SocketAddr) -> Option<u32> {
+    let reply = Reply::parse(udp_exchange(addr, &Query::new("example.", SOA).to_bytes())?);
+    let soa = reply.answer.first()?;
+    soa.rdata.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    ([127, 0, 0, 1], port).into()
+}
+
+#[test]
+fn sighup_reloads_atomically_and_a_broken_zone_keeps_serving_the_old_one() {
+    let addr = loopback(free_port());
+    let daemon = start("", &[addr], &zone_text(1, ""), addr);
+    let zone_file = daemon.dir.path().join("example.zone");
+    assert_eq!(serial(addr), Some(1));
+
+    // A client keeps asking during the reloads: every answer must be a whole zone's.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut answers = 0;
+            for _ in 0..20_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let bytes = udp_exchange(addr, &Query::new("www.example.", 1).to_bytes())
+                    .expect("an answer during reload");
+                let reply = Reply::parse(bytes);
+                assert_eq!(reply.rcode, NOERROR);
+                assert!(reply.aa && reply.answer.len() == 1, "{reply:?}");
+                answers += 1;
+            }
+            answers
+        })
+    };
+
+    fs::write(&zone_file, zone_text(2, "new A 192.0.2.2\n")).unwrap();
+    daemon.signal("HUP");
+    wait_for("serial 2", Duration::from_secs(5), || {
+        serial(addr) == Some(2)
+    });
+    let new = Reply::parse(udp_exchange(addr, &Query::new("new.example.", 1).to_bytes()).unwrap());
+    assert_eq!(new.answer.len(), 1);
+
+    fs::write(&zone_file, zone_text(3, "www CNAME ns1\n")).unwrap();
+    daemon.signal("HUP");
+    wait_for(
+        "the reload failure in the log",
+        Duration::from_secs(5),
+        || daemon.log().contains("keeping the zone that is serving"),
+    );
+    assert_eq!(
+        serial(addr),
+        Some(2),
+        "the broken zone must not replace the serving one"
+    );
+    assert!(
+        daemon.log().contains("CNAME and other data"),
+        "{}",
+        daemon.log()
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    let answers = watcher.join().expect("watcher saw only whole zones");
+    assert!(answers > 0);
+    println!("{answers} queries answered during two reloads");
+}
+
+#[test]
+fn test_7766_pipelined_tcp_queries_are_all_answered_in_order() {
+    let addr = loopback(free_port());
+    let _daemon = start("", &[addr], &zone_text(1, ""), addr);
+    let mut stream = tcp_connect(addr);
+    let mut burst = Vec::new();
+    for id in 0..20u16 {
+        let query = Query::new("www.example.", 1).id(0x1000 + id).to_bytes();
+        burst.extend_from_slice(&(query.len() as u16).to_be_bytes());
+        burst.extend_from_slice(&query);
+    }
+    std::io::Write::write_all(&mut stream, &burst).unwrap();
+    for id in 0..20u16 {
+        let reply = Reply::parse(tcp_read_frame(&mut stream).expect("answer"));
+        assert_eq!(reply.id, 0x1000 + id);
+        assert_eq!(reply.answer.len(), 1);
+    }
+}
+
+#[test]
+fn test_7828_keepalive_is_advertised_and_idle_connections_close() {
+    let addr = loopback(free_port());
+    let _daemon = start("tcp-idle-timeout = 1", &[addr], &zone_text(1, ""), addr);
+    let mut stream = tcp_connect(addr);
+    // EDNS with an empty edns-tcp-keepalive option (code 11).
+    let mut query = Query::new("www.example.", 1)
+        .edns(Some(Edns::payload(1232)))
+        .to_bytes();
+    let opt_rdlen_at = query.len() - 2;
+    query.extend_from_slice(&[0, 11, 0, 0]);
+    query[opt_rdlen_at + 1] = 4;
+    tcp_send(&mut stream, &query);
+    let reply = tcp_read_frame(&mut stream).expect("answer");
+    // The timeout comes back in units of 100 ms: 1 s = 10.
+    assert!(reply.ends_with(&[0, 11, 0, 2, 0, 10]), "{reply:02x?}");
+    let started = Instant::now();
+    assert!(
+        tcp_read_frame(&mut stream).is_none(),
+        "the server closes an idle connection"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_millis(1900),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn tcp_connection_limit_sheds_the_connection_idle_longest() {
+    let addr = loopback(free_port());
+    let _daemon = start("tcp-max-connections = 2", &[addr], &zone_text(1, ""), addr);
+    let query = Query::new("www.example.", 1).to_bytes();
+    let mut oldest = tcp_connect(addr);
+    tcp_send(&mut oldest, &query);
+    assert!(tcp_read_frame(&mut oldest).is_some());
+    thread::sleep(Duration::from_millis(50));
+    let mut second = tcp_connect(addr);
+    tcp_send(&mut second, &query);
+    assert!(tcp_read_frame(&mut second).is_some());
+    let mut third = tcp_connect(addr);
+    tcp_send(&mut third, &query);
+    assert!(
+        tcp_read_frame(&mut third).is_some(),
+        "a new connection is admitted at the limit"
+    );
+    assert!(
+        tcp_read_frame(&mut oldest).is_none(),
+        "the longest-idle connection was closed"
+    );
+    tcp_send(&mut second, &query);
+    assert!(
+        tcp_read_frame(&mut second).is_some(),
+        "the other connection still works"
+    );
+}
+
+#[test]
+fn wildcard_listener_replies_from_the_address_the_query_came_to() {
+    let port = free_port();
+    let wildcard: SocketAddr = ([0, 0, 0, 0], port).into();
+    let _daemon = start("", &[wildcard], &zone_text(1, ""), loopback(port));
+    for last in [1u8, 2, 3] {
+        let target: SocketAddr = ([127, 0, 0, last], port).into();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // A connected socket only accepts datagrams whose source is `target`.
+        socket.connect(target).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        socket
+            .send(&Query::new("www.example.", 1).to_bytes())
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let len = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no reply from {target}: {e}"));
+        assert_eq!(Reply::parse(buf[..len].to_vec()).answer.len(), 1);
+    }
+}
+
+#[test]
+fn ipv6_listener_and_chaos_identity() {
+    let port = free_port();
+    let v6: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("!!! SKIPPED: no IPv6 loopback on this machine");
+        return;
+    }
+    let v4 = loopback(port);
+    let _daemon = start("", &[v4, v6], &zone_text(1, ""), v4);
+    let socket = UdpSocket::bind("[::1]:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    socket
+        .send_to(&Query::new("id.server.", TXT).class(3).to_bytes(), v6)
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let len = socket.recv(&mut buf).expect("answer over IPv6");
+    let reply = Reply::parse(buf[..len].to_vec());
+    assert!(reply.answer[0].rdata.contains("serving-test"), "{reply:?}");
+}
