@@ -1,0 +1,653 @@
+//! Helpers for the BGP interop tests: a pair of network namespaces joined by a veth
+//! (anyns in `a`, the peer in `b`), and the daemons run inside them — anyns, BIRD 2,
+//! GoBGP and FRR's bgpd — each with every file in a temporary directory.
+//!
+//! Addresses are from the documentation ranges only and there is no default route: all
+//! traffic stays on the veth. Every process is stopped by its own PID (SIGTERM, then
+//! SIGKILL) and every namespace this module created is deleted, in `Drop`.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// anyns's side of the veth.
+pub(crate) const A_V4: &str = "198.51.100.1";
+/// The peer's side of the veth.
+pub(crate) const B_V4: &str = "198.51.100.2";
+/// anyns's IPv6 address on the veth.
+pub(crate) const A_V6: &str = "2001:db8::1";
+/// The peer's IPv6 address on the veth.
+pub(crate) const B_V6: &str = "2001:db8::2";
+/// anyns's AS.
+pub(crate) const LOCAL_AS: u32 = 65000;
+/// The peer's AS.
+pub(crate) const PEER_AS: u32 = 65001;
+/// The service prefixes anyns announces.
+pub(crate) const PREFIX_V4: &str = "203.0.113.53/32";
+/// The IPv6 service prefix.
+pub(crate) const PREFIX_V6: &str = "2001:db8:53::/48";
+
+/// Bound on each wait in the tests.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+
+/// The tests share the machine's two cores and measure times: run them one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes the lock that runs the tests one at a time.
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether we run as root; prints a loud notice when not (the test then skips).
+pub(crate) fn is_root(test: &str) -> bool {
+    let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        eprintln!(
+            "\n!!!!! SKIPPED {test}: needs root (network namespaces); CI runs as root !!!!!\n"
+        );
+    }
+    root
+}
+
+/// Finds a program in PATH or the sbin directories; panics if missing (the README's test
+/// command installs it, see scripts/install-deps.sh).
+pub(crate) fn tool(name: &str) -> PathBuf {
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let extra = ["/usr/sbin", "/usr/lib/frr", "/sbin", "/usr/bin", "/bin"];
+    std::env::split_paths(&path_var)
+        .chain(extra.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "required tool `{name}` not found; run scripts/install-deps.sh (bird2, gobgpd, frr)"
+            )
+        })
+}
+
+/// Runs a command to completion, panicking with its output if it fails.
+fn run(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, or panics after `timeout` with
+/// `what` and the last `context`.
+pub(crate) fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                context()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Namespaces
+
+/// Two namespaces joined by a veth: `a` (anyns, 198.51.100.1, 2001:db8::1) and `b` (the
+/// peer, .2 and ::2). Deleted on drop, after the processes in them are gone.
+pub(crate) struct NetnsPair {
+    pub(crate) a: String,
+    pub(crate) b: String,
+}
+
+impl NetnsPair {
+    /// Creates the pair; the names carry this process's PID and a counter.
+    pub(crate) fn new() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let base = format!("anyns-bgpt-{}-{n}", std::process::id());
+        let pair = Self {
+            a: format!("{base}-a"),
+            b: format!("{base}-b"),
+        };
+        let ip = tool("ip");
+        for ns in [&pair.a, &pair.b] {
+            run(Command::new(&ip).args(["netns", "add", ns]));
+        }
+        run(Command::new(&ip).args([
+            "link", "add", "veth-a", "netns", &pair.a, "type", "veth", "peer", "name", "veth-b",
+            "netns", &pair.b,
+        ]));
+        for (ns, dev, v4, v6) in [
+            (&pair.a, "veth-a", A_V4, A_V6),
+            (&pair.b, "veth-b", B_V4, B_V6),
+        ] {
+            pair.exec_ok(ns, &["ip", "link", "set", "lo", "up"]);
+            pair.exec_ok(ns, &["ip", "addr", "add", &format!("{v4}/24"), "dev", dev]);
+            pair.exec_ok(
+                ns,
+                &[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    &format!("{v6}/64"),
+                    "dev",
+                    dev,
+                    "nodad",
+                ],
+            );
+            pair.exec_ok(ns, &["ip", "link", "set", dev, "up"]);
+        }
+        // The veth needs a moment to come up on both ends.
+        for (ns, dev) in [(&pair.a, "veth-a"), (&pair.b, "veth-b")] {
+            wait_for(
+                "the veth to come up",
+                Duration::from_secs(5),
+                || {
+                    let out = pair
+                        .command(ns, &ip)
+                        .args(["-o", "link", "show", dev])
+                        .output()
+                        .ok()?;
+                    String::from_utf8_lossy(&out.stdout)
+                        .contains("LOWER_UP")
+                        .then_some(())
+                },
+                String::new,
+            );
+        }
+        pair
+    }
+
+    /// A command that runs `program` inside namespace `ns`.
+    pub(crate) fn command(&self, ns: &str, program: &Path) -> Command {
+        let mut command = Command::new(tool("ip"));
+        command.args(["netns", "exec", ns]).arg(program);
+        command
+    }
+
+    fn exec_ok(&self, ns: &str, args: &[&str]) {
+        let mut command = self.command(ns, &tool(args[0]));
+        run(command.args(&args[1..]));
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        let ip = tool("ip");
+        for ns in [&self.a, &self.b] {
+            // Anything still running in our own namespace is ours: stop it by PID.
+            if let Ok(out) = Command::new(&ip).args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                }
+            }
+            let _ = Command::new(&ip).args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/// A daemon started by a test: SIGTERM then SIGKILL by its PID on drop.
+pub(crate) struct Daemon {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Spawns `command` with stdout and stderr to `log`.
+    pub(crate) fn spawn(name: &str, mut command: Command, log: PathBuf) -> Self {
+        let file = fs::File::create(&log).expect("create log");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone log handle"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Self {
+            name: name.into(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Its log so far.
+    pub(crate) fn log(&self) -> String {
+        format!(
+            "---- {} log ----\n{}",
+            self.name,
+            fs::read_to_string(&self.log).unwrap_or_default()
+        )
+    }
+
+    /// Panics with the log if it has exited.
+    pub(crate) fn assert_running(&mut self) {
+        if let Some(child) = &mut self.child {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{} exited with {status}\n{}", self.name, self.log());
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit; returns how long it took.
+    pub(crate) fn terminate(&mut self, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        let Some(mut child) = self.child.take() else {
+            return Duration::ZERO;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        while start.elapsed() < timeout {
+            if let Ok(Some(_)) = child.try_wait() {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{} did not exit within {timeout:?} of SIGTERM\n{}",
+            self.name,
+            self.log()
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// anyns
+
+/// What differs between the anyns configurations of the tests.
+#[derive(Clone, Debug)]
+pub(crate) struct AnynsPeer {
+    /// Peer address.
+    pub(crate) address: &'static str,
+    /// Our bind address.
+    pub(crate) local: &'static str,
+    /// Listen instead of connecting.
+    pub(crate) passive: bool,
+    /// TCP-MD5 key.
+    pub(crate) md5: Option<&'static str>,
+    /// GTSM.
+    pub(crate) ttl_security: bool,
+}
+
+impl AnynsPeer {
+    /// An active peer over IPv4.
+    pub(crate) const V4: Self = Self {
+        address: B_V4,
+        local: A_V4,
+        passive: false,
+        md5: None,
+        ttl_security: false,
+    };
+    /// An active peer over IPv6.
+    pub(crate) const V6: Self = Self {
+        address: B_V6,
+        local: A_V6,
+        ..Self::V4
+    };
+}
+
+/// The anyns configuration: our AS prepended twice, MED 10, a community and a large
+/// community, both service prefixes.
+pub(crate) fn anyns_config(peers: &[AnynsPeer]) -> String {
+    let mut text = format!(
+        r#"[server]
+udp-workers = 1
+
+[[listen]]
+address = "127.0.0.1:5300"
+
+[bgp]
+local-as = {LOCAL_AS}
+router-id = "{A_V4}"
+prefixes = ["{PREFIX_V4}", "{PREFIX_V6}"]
+next-hop-v4 = "{A_V4}"
+next-hop-v6 = "{A_V6}"
+med = 10
+prepend = 2
+communities = ["65000:1"]
+large-communities = ["65000:1:2"]
+hold-time = 30
+connect-retry-time = 1
+"#
+    );
+    for peer in peers {
+        text.push_str(&format!(
+            "\n[[bgp.peer]]\naddress = \"{}\"\nremote-as = {PEER_AS}\nlocal-address = \"{}\"\npassive = {}\nttl-security = {}\n",
+            peer.address, peer.local, peer.passive, peer.ttl_security
+        ));
+        if let Some(md5) = peer.md5 {
+            text.push_str(&format!("md5-password = \"{md5}\"\n"));
+        }
+    }
+    text
+}
+
+/// Starts anyns in namespace `a` with `config`; `tag` names its files in `dir`.
+pub(crate) fn start_anyns(net: &NetnsPair, dir: &Path, tag: &str, config: &str) -> Daemon {
+    let conf = dir.join(format!("anyns-{tag}.toml"));
+    fs::write(&conf, config).expect("write anyns config");
+    let mut command = net.command(&net.a, Path::new(env!("CARGO_BIN_EXE_anyns")));
+    command.arg("serve").arg("-c").arg(&conf);
+    command.env("RUST_LOG", "info");
+    Daemon::spawn("anyns", command, dir.join(format!("anyns-{tag}.log")))
+}
+
+// ---------------------------------------------------------------------------
+// BIRD 2
+
+/// A BIRD 2 instance in namespace `b` with its own config, control socket and pid file.
+pub(crate) struct Bird {
+    pub(crate) daemon: Daemon,
+    socket: PathBuf,
+}
+
+/// BIRD protocol options beyond the defaults, per session.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BirdSession {
+    /// TCP-MD5 password.
+    pub(crate) password: Option<&'static str>,
+    /// GTSM.
+    pub(crate) ttl_security: bool,
+    /// Only accept connections.
+    pub(crate) passive: bool,
+}
+
+impl Bird {
+    /// Starts BIRD with two sessions to anyns, `anyns4` over IPv4 (IPv4 unicast) and
+    /// `anyns6` over IPv6 (IPv6 unicast), and waits for its control socket.
+    pub(crate) fn start(net: &NetnsPair, dir: &Path, session: &BirdSession) -> Self {
+        let conf = dir.join("bird.conf");
+        let socket = dir.join("bird.ctl");
+        let mut options = String::new();
+        if let Some(password) = session.password {
+            options.push_str(&format!("    password \"{password}\";\n"));
+        }
+        if session.ttl_security {
+            options.push_str("    ttl security on;\n");
+        }
+        if session.passive {
+            options.push_str("    passive on;\n");
+        }
+        // Short error wait and connect timers: the default error wait time holds a session
+        // down for a minute after the peer restarts (LAB-NOTES.md).
+        let protocol = |name: &str, local: &str, neighbor: &str, channel: &str| {
+            format!(
+                r#"
+protocol bgp {name} {{
+    local {local} as {PEER_AS};
+    neighbor {neighbor} as {LOCAL_AS};
+    hold time 30;
+    error wait time 1, 10;
+    connect delay time 1;
+    connect retry time 1;
+{options}    {channel} {{ import all; export none; }};
+}}
+"#
+            )
+        };
+        let text = format!(
+            "router id {B_V4};\nlog \"{}\" all;\nprotocol device {{ }}\n{}{}",
+            dir.join("bird.log").display(),
+            protocol("anyns4", B_V4, A_V4, "ipv4"),
+            protocol("anyns6", B_V6, A_V6, "ipv6"),
+        );
+        fs::write(&conf, text).expect("write bird config");
+        let mut command = net.command(&net.b, &tool("bird"));
+        command
+            .arg("-f")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-s")
+            .arg(&socket)
+            .arg("-P")
+            .arg(dir.join("bird.pid"));
+        let daemon = Daemon::spawn("bird", command, dir.join("bird.out"));
+        let mut bird = Self { daemon, socket };
+        wait_for(
+            "BIRD's control socket",
+            Duration::from_secs(10),
+            || {
+                bird.birdc(&["show", "status"])
+                    .contains("Daemon is up")
+                    .then_some(())
+            },
+            String::new,
+        );
+        bird.daemon.assert_running();
+        bird
+    }
+
+    /// Runs a birdc command and returns its output.
+    pub(crate) fn birdc(&self, args: &[&str]) -> String {
+        let output = Command::new(tool("birdc"))
+            .arg("-s")
+            .arg(&self.socket)
+            .args(args)
+            .output();
+        match output {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Whether BGP protocol `name` is Established.
+    pub(crate) fn established(&self, name: &str) -> bool {
+        self.birdc(&["show", "protocols", name])
+            .lines()
+            .any(|l| l.starts_with(name) && l.contains("Established"))
+    }
+
+    /// The `show route all` block of `prefix`, if BIRD has a route for it.
+    pub(crate) fn route(&self, prefix: &str) -> Option<String> {
+        let out = self.birdc(&["show", "route", prefix, "all"]);
+        route_block(&out, prefix)
+    }
+
+    /// BIRD's own log file.
+    pub(crate) fn log(&self, dir: &Path) -> String {
+        format!(
+            "---- bird.log ----\n{}",
+            fs::read_to_string(dir.join("bird.log")).unwrap_or_default()
+        )
+    }
+}
+
+/// The lines of a `show route all` output from the one starting with `prefix` to the next
+/// route (or the end).
+fn route_block(output: &str, prefix: &str) -> Option<String> {
+    let mut lines = output.lines().skip_while(|l| !l.starts_with(prefix));
+    let first = lines.next()?;
+    let mut block = vec![first];
+    block.extend(lines.take_while(|l| l.starts_with(char::is_whitespace)));
+    Some(block.join("\n"))
+}
+
+// ---------------------------------------------------------------------------
+// GoBGP
+
+/// A gobgpd in namespace `b`, its gRPC API on 127.0.0.1 inside the namespace.
+pub(crate) struct GoBgp {
+    pub(crate) daemon: Daemon,
+    api: String,
+}
+
+/// The gobgpd API port (inside namespace `b`, which nothing else uses).
+const GOBGP_API: &str = "127.0.0.1:50051";
+
+impl GoBgp {
+    /// Starts gobgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast.
+    pub(crate) fn start(net: &NetnsPair, dir: &Path) -> Self {
+        let conf = dir.join("gobgpd.toml");
+        let text = format!(
+            r#"[global.config]
+  as = {PEER_AS}
+  router-id = "{B_V4}"
+  local-address-list = ["{B_V4}"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{A_V4}"
+    peer-as = {LOCAL_AS}
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 30
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#
+        );
+        fs::write(&conf, text).expect("write gobgpd config");
+        let mut command = net.command(&net.b, &tool("gobgpd"));
+        command
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg("--pprof-disable")
+            .arg(format!("--api-hosts={GOBGP_API}"));
+        let daemon = Daemon::spawn("gobgpd", command, dir.join("gobgpd.log"));
+        Self {
+            daemon,
+            api: GOBGP_API.into(),
+        }
+    }
+
+    /// Runs the gobgp client inside namespace `b`.
+    pub(crate) fn gobgp(&self, net: &NetnsPair, args: &[&str]) -> String {
+        let (host, port) = self.api.split_once(':').expect("host:port");
+        let output = net
+            .command(&net.b, &tool("gobgp"))
+            .args(["-u", host, "-p", port])
+            .args(args)
+            .output();
+        match output {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// FRR
+
+/// FRR's bgpd in namespace `b`, without zebra, its vty socket in the temporary directory.
+pub(crate) struct Frr {
+    pub(crate) daemon: Daemon,
+    vty_dir: PathBuf,
+}
+
+impl Frr {
+    /// Starts bgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast.
+    pub(crate) fn start(net: &NetnsPair, dir: &Path) -> Self {
+        let conf = dir.join("bgpd.conf");
+        let vty_dir = dir.join("frr");
+        fs::create_dir_all(&vty_dir).expect("vty dir");
+        let text = format!(
+            r#"hostname anyns-test
+log file {}/bgpd.log debugging
+!
+router bgp {PEER_AS}
+ bgp router-id {B_V4}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor {A_V4} remote-as {LOCAL_AS}
+ neighbor {A_V4} timers connect 1
+ neighbor {A_V4} timers 10 30
+ address-family ipv4 unicast
+  neighbor {A_V4} activate
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor {A_V4} activate
+ exit-address-family
+!
+"#,
+            dir.display()
+        );
+        fs::write(&conf, text).expect("write bgpd config");
+        let mut command = net.command(&net.b, &tool("bgpd"));
+        command
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(dir.join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(&vty_dir)
+            .arg("-z")
+            .arg(dir.join("zserv.api"))
+            .arg("-Z")
+            .arg("-S")
+            .arg("-P")
+            .arg("0");
+        let daemon = Daemon::spawn("bgpd", command, dir.join("bgpd.out"));
+        Self { daemon, vty_dir }
+    }
+
+    /// Runs a vtysh command against this bgpd.
+    pub(crate) fn vtysh(&self, command: &str) -> String {
+        let output = Command::new(tool("vtysh"))
+            .arg("--vty_socket")
+            .arg(&self.vty_dir)
+            .args(["-d", "bgpd", "-c", command])
+            .output();
+        match output {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// A temporary directory for one test's files (configs, logs, sockets).
+pub(crate) fn test_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("anyns-bgp-")
+        .tempdir()
+        .expect("tempdir")
+}
