@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dns_wire::name_to_text;
 use dns_wire::types::rtype;
 
-use crate::build::{PendingNode, PendingRrset, is_at_or_below};
+use crate::build::{Pending, PendingNode, PendingRrset, is_at_or_below};
 use crate::error::{Problem, Severity};
 
 /// Types that may share a name with a CNAME (RFC 4035 §2.5 / RFC 2181 §10.1).
@@ -15,16 +15,18 @@ const CNAME_COMPANIONS: [u16; 2] = [rtype::RRSIG, rtype::NSEC];
 
 /// Runs every check on `nodes` (apex first), appending problems. Returns the SOA serial.
 pub(crate) fn check_zone<'n>(
-    nodes: &'n [PendingNode],
+    pending: &'n Pending,
     find: impl Fn(&[u8]) -> Option<&'n PendingNode>,
     origin: &[u8],
     files: &[Arc<str>],
     problems: &mut Vec<Problem>,
 ) -> Option<u32> {
     // Zone-wide problems point at the first record of the zone's own file.
+    let nodes = &pending.nodes;
+    let rrset_of = |node: &'n PendingNode, rtype: u16| pending.rrset(node, rtype);
     let first_line = nodes
         .iter()
-        .flat_map(|n| &n.rrsets)
+        .flat_map(|n| pending.rrsets(n))
         .filter(|r| r.source.file == 0)
         .map(|r| r.source.line)
         .min()
@@ -51,7 +53,7 @@ pub(crate) fn check_zone<'n>(
             );
             None
         }
-        Some(soa) if soa.rdatas.len() > 1 => {
+        Some(soa) if soa.len() > 1 => {
             report(
                 Some(soa),
                 Severity::Error,
@@ -59,7 +61,7 @@ pub(crate) fn check_zone<'n>(
             );
             None
         }
-        Some(soa) => soa_serial(&soa.rdatas[0]),
+        Some(soa) => pending.rdatas(soa).next().and_then(soa_serial),
     };
     //= https://www.rfc-editor.org/rfc/rfc1035#section-5.2
     //# at least one NS RR must be present at the top of the zone.
@@ -84,7 +86,7 @@ pub(crate) fn check_zone<'n>(
         while at.len() > origin.len() {
             if let Some(node) = find(at) {
                 if rrset_of(node, rtype::NS).is_some() {
-                    return Some(&node.name);
+                    return Some(pending.name(node));
                 }
             }
             at = &at[1 + at[0] as usize..];
@@ -93,7 +95,7 @@ pub(crate) fn check_zone<'n>(
     };
 
     for node in &nodes[1..] {
-        let name = || name_to_text(&node.name);
+        let name = || name_to_text(pending.name(node));
         if let Some(soa) = rrset_of(node, rtype::SOA) {
             report(
                 Some(soa),
@@ -104,15 +106,15 @@ pub(crate) fn check_zone<'n>(
         if let Some(cname) = rrset_of(node, rtype::CNAME) {
             //= https://www.rfc-editor.org/rfc/rfc2181#section-10.1
             //# there may be only one such canonical name
-            if cname.rdatas.len() > 1 {
+            if cname.len() > 1 {
                 report(
                     Some(cname),
                     Severity::Error,
                     format!("more than one CNAME at {}", name()),
                 );
             }
-            let others = node
-                .rrsets
+            let others = pending
+                .rrsets(node)
                 .iter()
                 .any(|r| r.rtype != rtype::CNAME && !CNAME_COMPANIONS.contains(&r.rtype));
             if others {
@@ -123,9 +125,9 @@ pub(crate) fn check_zone<'n>(
                 );
             }
         }
-        if let Some(cut) = below_cut(&node.name) {
-            let hidden = node
-                .rrsets
+        if let Some(cut) = below_cut(pending.name(node)) {
+            let hidden = pending
+                .rrsets(node)
                 .iter()
                 .find(|r| r.rtype != rtype::A && r.rtype != rtype::AAAA);
             if let Some(rrset) = hidden {
@@ -155,12 +157,13 @@ pub(crate) fn check_zone<'n>(
         let Some(ns) = rrset_of(cut, rtype::NS) else {
             continue;
         };
-        for target in &ns.rdatas {
+        for target in pending.rdatas(ns) {
             let target = target.to_ascii_lowercase();
             if !is_at_or_below(&target, origin) {
                 continue;
             }
-            let needs_glue = is_at_or_below(&target, &cut.name) || below_cut(&target).is_some();
+            let needs_glue =
+                is_at_or_below(&target, pending.name(cut)) || below_cut(&target).is_some();
             let has_address = find(&target).is_some_and(|n| {
                 rrset_of(n, rtype::A).is_some() || rrset_of(n, rtype::AAAA).is_some()
             });
@@ -171,7 +174,7 @@ pub(crate) fn check_zone<'n>(
                     format!(
                         "missing glue: NS target {} of the delegation {} has no A or AAAA record",
                         name_to_text(&target),
-                        name_to_text(&cut.name)
+                        name_to_text(pending.name(cut))
                     ),
                 );
             }
@@ -184,8 +187,4 @@ pub(crate) fn check_zone<'n>(
 fn soa_serial(rdata: &[u8]) -> Option<u32> {
     let fixed = rdata.get(rdata.len().checked_sub(20)?..)?;
     Some(u32::from_be_bytes(fixed[..4].try_into().ok()?))
-}
-
-fn rrset_of(node: &PendingNode, rtype: u16) -> Option<&PendingRrset> {
-    node.rrsets.iter().find(|r| r.rtype == rtype)
 }

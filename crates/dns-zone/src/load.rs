@@ -95,6 +95,9 @@ fn scan_bytes(
     zonefile.set_origin(origin_name);
     zonefile.set_default_class(Class::IN);
     let scan = entry_lines(src);
+    // Reused for every record: no allocation per record here.
+    let mut owner = Vec::with_capacity(255);
+    let mut rdata = Vec::with_capacity(512);
     let mut entry_index = 0;
     loop {
         let entry = match zonefile.next_entry() {
@@ -115,8 +118,9 @@ fn scan_bytes(
         entry_index += 1;
         match entry {
             Entry::Record(record) => {
-                let owner = wire_name(record.owner());
-                let mut rdata = Vec::new();
+                owner.clear();
+                write_wire_name(record.owner(), &mut owner);
+                rdata.clear();
                 if record.data().compose_rdata(&mut rdata).is_err() {
                     fail(builder, line, "record data too long".into());
                     continue;
@@ -130,7 +134,7 @@ fn scan_bytes(
                     record.rtype().to_int(),
                     record.class().to_int(),
                     record.ttl().as_secs(),
-                    rdata,
+                    &rdata,
                     source,
                 );
             }
@@ -182,11 +186,15 @@ fn split_scanner_error(text: &str) -> (usize, String) {
 
 fn wire_name(name: &impl ToName) -> Vec<u8> {
     let mut wire = Vec::with_capacity(name.compose_len() as usize);
+    write_wire_name(name, &mut wire);
+    wire
+}
+
+fn write_wire_name(name: &impl ToName, wire: &mut Vec<u8>) {
     for label in name.iter_labels() {
         wire.push(label.len() as u8);
         wire.extend_from_slice(label.as_slice());
     }
-    wire
 }
 
 /// The line on which each entry the scanner returns begins.

@@ -172,20 +172,22 @@ impl ZoneArena {
 
     /// Appends a node; `rrsets` are (type, TTL, RDATAs), at most one per type. The first
     /// node pushed is the apex. Fails when the zone outgrows 4 GiB of RDATA.
-    pub(crate) fn push_node<'a>(
+    pub(crate) fn push_node<'a, R: Iterator<Item = &'a [u8]>>(
         &mut self,
         name: &[u8],
-        rrsets: impl Iterator<Item = (u16, u32, &'a [Vec<u8>])>,
+        rrsets: impl Iterator<Item = (u16, u32, R)>,
     ) -> Result<(), &'static str> {
         let is_apex = self.nodes.is_empty();
         let rrsets_start = self.rrsets.len();
         let mut flags = 0;
         for (rtype, ttl, rdatas) in rrsets {
             let data_start = self.rdata.len();
+            let mut count = 0usize;
             for rdata in rdatas {
                 self.rdata
                     .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
                 self.rdata.extend_from_slice(rdata);
+                count += 1;
             }
             flags |= match rtype {
                 rtype::NS if !is_apex => DELEGATION,
@@ -198,7 +200,7 @@ impl ZoneArena {
                 data_len: (self.rdata.len() - data_start) as u32,
                 ttl,
                 rtype,
-                count: rdatas.len().min(u16::MAX as usize) as u16,
+                count: count.min(u16::MAX as usize) as u16,
             });
         }
         let name_start = u32::try_from(self.names.len()).map_err(|_| "zone names over 4 GiB")?;
