@@ -121,3 +121,247 @@ fn anyns_log(dir: &std::path::Path, tag: &str) -> String {
         std::fs::read_to_string(dir.join(format!("anyns-{tag}.log"))).unwrap_or_default()
     )
 }
+
+/// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on both sides: the IPv4 session with anyns
+/// connecting, the IPv6 one with anyns listening (the keys then sit on its listener). With
+/// a wrong password neither session comes up.
+#[test]
+fn bird_md5_and_gtsm() {
+    if !is_root("bird_md5_and_gtsm") {
+        return;
+    }
+    let _serial = serial();
+    let dir = test_dir();
+    let net = NetnsPair::new();
+    let bird = Bird::start(
+        &net,
+        dir.path(),
+        &BirdSession {
+            password: Some("anyns-md5-key"),
+            ttl_security: true,
+            ..BirdSession::default()
+        },
+    );
+    let peers = |key| {
+        [
+            AnynsPeer {
+                md5: Some(key),
+                ttl_security: true,
+                ..AnynsPeer::V4
+            },
+            AnynsPeer {
+                md5: Some(key),
+                ttl_security: true,
+                passive: true,
+                ..AnynsPeer::V6
+            },
+        ]
+    };
+    let mut anyns = start_anyns(
+        &net,
+        dir.path(),
+        "1",
+        &anyns_config(&peers("anyns-md5-key")),
+    );
+    let context = || format!("{}\n{}", anyns_log(dir.path(), "1"), bird.log(dir.path()));
+    wait_for(
+        "the IPv4 route with MD5",
+        WAIT,
+        || bird.route(PREFIX_V4),
+        context,
+    );
+    wait_for(
+        "the IPv6 route with MD5 (passive)",
+        WAIT,
+        || bird.route(PREFIX_V6),
+        context,
+    );
+    let protocols = bird.birdc(&["show", "protocols", "all", "anyns6"]);
+    assert!(
+        protocols.contains("Source address:   2001:db8::2"),
+        "{protocols}"
+    );
+    anyns.terminate(Duration::from_secs(5));
+    wait_for(
+        "the routes to leave BIRD",
+        WAIT,
+        || (bird.route(PREFIX_V4).is_none() && bird.route(PREFIX_V6).is_none()).then_some(()),
+        context,
+    );
+
+    let mut wrong = start_anyns(&net, dir.path(), "2", &anyns_config(&peers("wrong-key")));
+    let watch_until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < watch_until {
+        assert!(
+            !bird.established("anyns4") && !bird.established("anyns6"),
+            "a session came up with a wrong MD5 key\n{}",
+            anyns_log(dir.path(), "2")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wrong.assert_running();
+    let log = anyns_log(dir.path(), "2");
+    assert!(!log.contains("bgp session established"), "{log}");
+    assert!(bird.route(PREFIX_V4).is_none() && bird.route(PREFIX_V6).is_none());
+}
+
+/// GoBGP over one IPv4 session carrying both families: AS path, MED, communities, large
+/// communities, next hops; on SIGTERM GoBGP logs our shutdown communication and drops the
+/// routes.
+#[test]
+fn gobgp_announce_and_shutdown() {
+    if !is_root("gobgp_announce_and_shutdown") {
+        return;
+    }
+    let _serial = serial();
+    let dir = test_dir();
+    let net = NetnsPair::new();
+    let gobgp = GoBgp::start(&net, dir.path());
+    wait_for(
+        "gobgpd's API",
+        WAIT,
+        || gobgp.gobgp(&net, &["global"]).contains("AS:").then_some(()),
+        || gobgp.daemon.log(),
+    );
+    let started = Instant::now();
+    let mut anyns = start_anyns(&net, dir.path(), "1", &anyns_config(&[AnynsPeer::V4]));
+    let context = || format!("{}\n{}", anyns_log(dir.path(), "1"), gobgp.daemon.log());
+    let rib = |family: &str| -> Option<serde_json::Value> {
+        let out = gobgp.gobgp(&net, &["global", "rib", "-a", family, "-j"]);
+        let value: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let prefix = if family == "ipv4" {
+            PREFIX_V4
+        } else {
+            PREFIX_V6
+        };
+        value.get(prefix)?.get(0).cloned()
+    };
+    let v4 = wait_for("the IPv4 route in GoBGP", WAIT, || rib("ipv4"), context);
+    eprintln!(
+        "anyns start -> {PREFIX_V4} in GoBGP: {:?}",
+        started.elapsed()
+    );
+    let v6 = wait_for("the IPv6 route in GoBGP", WAIT, || rib("ipv6"), context);
+    for (path, next_hop) in [(&v4, A_V4), (&v6, A_V6)] {
+        let attrs = path["attrs"].as_array().expect("attrs");
+        let attr = |kind: u64| {
+            attrs
+                .iter()
+                .find(|a| a["type"] == kind)
+                .unwrap_or_else(|| panic!("no attribute {kind} in {path}"))
+        };
+        assert_eq!(attr(1)["value"], 0, "ORIGIN IGP: {path}");
+        assert_eq!(
+            attr(2)["as_paths"][0]["asns"],
+            serde_json::json!([65000, 65000, 65000]),
+            "{path}"
+        );
+        assert_eq!(attr(4)["metric"], 10, "{path}");
+        let community = (65000u64 << 16) | 1;
+        assert_eq!(
+            attr(8)["communities"],
+            serde_json::json!([community]),
+            "{path}"
+        );
+        assert_eq!(
+            attr(32)["value"],
+            serde_json::json!([{"ASN": 65000, "LocalData1": 1, "LocalData2": 2}]),
+            "{path}"
+        );
+        let hop = if next_hop == A_V4 { attr(3) } else { attr(14) };
+        assert_eq!(hop["nexthop"], next_hop, "{path}");
+    }
+
+    let stopping = Instant::now();
+    anyns.terminate(Duration::from_secs(5));
+    wait_for(
+        "the routes to leave GoBGP",
+        WAIT,
+        || (rib("ipv4").is_none() && rib("ipv6").is_none()).then_some(()),
+        context,
+    );
+    eprintln!(
+        "SIGTERM -> routes gone from GoBGP: {:?}",
+        stopping.elapsed()
+    );
+    let log = gobgp.daemon.log();
+    assert!(
+        log.contains("Communicated-Reason=\"anyns shutting down\"")
+            && log.contains("subcode 2(administrative shutdown)"),
+        "{log}"
+    );
+}
+
+/// FRR's bgpd (standalone, no zebra) over one IPv4 session carrying both families: the
+/// same attributes; on SIGTERM it records Cease/Administrative Shutdown and our message.
+#[test]
+fn frr_announce_and_shutdown() {
+    if !is_root("frr_announce_and_shutdown") {
+        return;
+    }
+    let _serial = serial();
+    let dir = test_dir();
+    let net = NetnsPair::new();
+    let frr = Frr::start(&net, dir.path());
+    wait_for(
+        "bgpd's vty",
+        WAIT,
+        || {
+            frr.vtysh("show bgp summary")
+                .contains("65001")
+                .then_some(())
+        },
+        || frr.daemon.log(),
+    );
+    let started = Instant::now();
+    let mut anyns = start_anyns(&net, dir.path(), "1", &anyns_config(&[AnynsPeer::V4]));
+    let context = || format!("{}\n{}", anyns_log(dir.path(), "1"), frr.daemon.log());
+    let route = |family: &str, prefix: &str| -> Option<serde_json::Value> {
+        let out = frr.vtysh(&format!("show bgp {family} unicast {prefix} json"));
+        let value: serde_json::Value = serde_json::from_str(&out).ok()?;
+        value.get("paths")?.get(0).cloned()
+    };
+    let v4 = wait_for(
+        "the IPv4 route in FRR",
+        WAIT,
+        || route("ipv4", PREFIX_V4),
+        context,
+    );
+    eprintln!("anyns start -> {PREFIX_V4} in FRR: {:?}", started.elapsed());
+    let v6 = wait_for(
+        "the IPv6 route in FRR",
+        WAIT,
+        || route("ipv6", PREFIX_V6),
+        context,
+    );
+    for (path, next_hop) in [(&v4, A_V4), (&v6, A_V6)] {
+        assert_eq!(path["aspath"]["string"], "65000 65000 65000", "{path}");
+        assert_eq!(path["origin"], "IGP", "{path}");
+        assert_eq!(path["metric"], 10, "{path}");
+        assert_eq!(path["community"]["string"], "65000:1", "{path}");
+        assert_eq!(path["largeCommunity"]["string"], "65000:1:2", "{path}");
+        assert_eq!(path["nexthops"][0]["ip"], next_hop, "{path}");
+        assert_eq!(path["valid"], true, "{path}");
+    }
+
+    let stopping = Instant::now();
+    anyns.terminate(Duration::from_secs(5));
+    wait_for(
+        "the routes to leave FRR",
+        WAIT,
+        || (route("ipv4", PREFIX_V4).is_none() && route("ipv6", PREFIX_V6).is_none()).then_some(()),
+        context,
+    );
+    eprintln!("SIGTERM -> routes gone from FRR: {:?}", stopping.elapsed());
+    let neighbor = frr.vtysh(&format!("show bgp neighbors {A_V4} json"));
+    let neighbor: serde_json::Value = serde_json::from_str(&neighbor).expect("neighbor json");
+    let neighbor = &neighbor[A_V4];
+    assert_eq!(
+        neighbor["lastNotificationReason"], "Cease/Administrative Shutdown",
+        "{neighbor}"
+    );
+    assert_eq!(
+        neighbor["lastShutdownDescription"], "anyns shutting down",
+        "{neighbor}"
+    );
+}

@@ -106,7 +106,7 @@ pub(crate) fn wait_for<T>(
                 context()
             );
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
