@@ -20,6 +20,8 @@
 pub mod config;
 mod driver;
 mod socket;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
