@@ -95,7 +95,7 @@ fn bird_announce_shutdown_restart() {
 
     // Restart: the routes come back.
     let restarted = Instant::now();
-    let _anyns = start_anyns(&net, dir.path(), "2", &config);
+    let mut anyns = start_anyns(&net, dir.path(), "2", &config);
     let context2 = || format!("{}\n{}", anyns_log(dir.path(), "2"), bird.log(dir.path()));
     wait_for(
         "the IPv4 route after restart",
@@ -113,6 +113,18 @@ fn bird_announce_shutdown_restart() {
         "anyns restart -> routes back in BIRD: {:?}",
         restarted.elapsed()
     );
+
+    // Fate sharing: a crash (SIGKILL) drops the TCP sessions, and BIRD withdraws at once
+    // instead of waiting for the hold timer (30 s here).
+    let crashed = Instant::now();
+    anyns.kill();
+    wait_for(
+        "the routes to leave BIRD after SIGKILL",
+        Duration::from_secs(10),
+        || (bird.route(PREFIX_V4).is_none() && bird.route(PREFIX_V6).is_none()).then_some(()),
+        context2,
+    );
+    eprintln!("SIGKILL -> routes gone from BIRD: {:?}", crashed.elapsed());
 }
 
 fn anyns_log(dir: &std::path::Path, tag: &str) -> String {
@@ -124,7 +136,7 @@ fn anyns_log(dir: &std::path::Path, tag: &str) -> String {
 
 /// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on both sides: the IPv4 session with anyns
 /// connecting, the IPv6 one with anyns listening (the keys then sit on its listener). With
-/// a wrong password neither session comes up.
+/// a wrong password neither session comes up, nor without GTSM on our side.
 #[test]
 fn bird_md5_and_gtsm() {
     if !is_root("bird_md5_and_gtsm") {
@@ -203,6 +215,25 @@ fn bird_md5_and_gtsm() {
     let log = anyns_log(dir.path(), "2");
     assert!(!log.contains("bgp session established"), "{log}");
     assert!(bird.route(PREFIX_V4).is_none() && bird.route(PREFIX_V6).is_none());
+    wrong.terminate(Duration::from_secs(5));
+
+    // The right key but no GTSM on our side: BIRD drops our segments (TTL 64 < 255), so
+    // the positive case above really depended on our TTL 255.
+    let no_gtsm = peers("anyns-md5-key").map(|peer| AnynsPeer {
+        ttl_security: false,
+        ..peer
+    });
+    let mut plain = start_anyns(&net, dir.path(), "3", &anyns_config(&no_gtsm));
+    let watch_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < watch_until {
+        assert!(
+            !bird.established("anyns4") && !bird.established("anyns6"),
+            "a session came up without GTSM on our side\n{}",
+            anyns_log(dir.path(), "3")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    plain.assert_running();
 }
 
 /// GoBGP over one IPv4 session carrying both families: AS path, MED, communities, large

@@ -255,12 +255,21 @@ impl Daemon {
 
     /// Sends SIGTERM and waits up to `timeout` for the exit; returns how long it took.
     pub(crate) fn terminate(&mut self, timeout: Duration) -> Duration {
+        self.signal("-TERM", timeout)
+    }
+
+    /// Sends SIGKILL (a crash, as far as the peers can tell) and waits for the exit.
+    pub(crate) fn kill(&mut self) -> Duration {
+        self.signal("-KILL", Duration::from_secs(5))
+    }
+
+    fn signal(&mut self, signal: &str, timeout: Duration) -> Duration {
         let start = Instant::now();
         let Some(mut child) = self.child.take() else {
             return Duration::ZERO;
         };
         let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([signal, &child.id().to_string()])
             .status();
         while start.elapsed() < timeout {
             if let Ok(Some(_)) = child.try_wait() {
@@ -271,7 +280,7 @@ impl Daemon {
         let _ = child.kill();
         let _ = child.wait();
         panic!(
-            "{} did not exit within {timeout:?} of SIGTERM\n{}",
+            "{} did not exit within {timeout:?} of {signal}\n{}",
             self.name,
             self.log()
         );
