@@ -17,7 +17,6 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod logging;
-mod memory;
 mod serve;
 mod sockets;
 mod tcp;

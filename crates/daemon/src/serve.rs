@@ -16,7 +16,7 @@ use crate::bgp::BgpHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::tcp::Connections;
-use crate::{memory, sockets, tcp, udp, zones};
+use crate::{sockets, tcp, udp, zones};
 
 /// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
 pub(crate) const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
@@ -47,7 +47,7 @@ pub(crate) struct Shared {
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn serve(config: Config) -> Result<(), Error> {
     let zone_set = zones::load_all(&config.zones)?;
-    memory::release_free_memory();
+    netio::release_free_memory();
     let keepalive_units = (config.tcp_idle_timeout.as_millis() / 100).min(u16::MAX as u128) as u16;
     let shared = Arc::new(Shared {
         zones: ArcSwap::from_pointee(zone_set),
@@ -117,7 +117,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                         let current = shared.zones.load_full();
                         shared.zones.store(Arc::new(zones::reload(&zone_configs, &current)));
                         drop(current);
-                        memory::release_free_memory();
+                        netio::release_free_memory();
                     }).await;
                     if let Err(err) = reloaded {
                         warn!("reload task failed: {err}");

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use dns_auth::{Outcome, Transport, respond};
+use netio::{DEFAULT_BATCH, UdpBatch};
 use nix::sys::socket::{
     ControlMessage, ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, sendmsg, setsockopt,
     sockopt,
@@ -44,23 +45,26 @@ pub(crate) fn spawn_workers(sockets: Vec<UdpSocket>, address: SocketAddr, shared
     }
 }
 
-/// A socket bound to one address: replies leave from it by construction.
+/// A socket bound to one address: replies leave from it by construction. Queries are read
+/// and answers sent in batches (`recvmmsg`/`sendmmsg`): under load one system call moves
+/// many datagrams; when idle, a batch is a single datagram and nothing waits.
 fn serve_bound(socket: &UdpSocket, shared: &Shared) {
-    let mut query = vec![0u8; RECV_BUFFER];
-    let mut answer = Vec::with_capacity(u16::MAX as usize);
+    let mut batch = UdpBatch::new(DEFAULT_BATCH);
     loop {
-        let (len, peer) = match socket.recv_from(&mut query) {
-            Ok(received) => received,
+        let count = match batch.recv(socket) {
+            Ok(count) => count,
             Err(err) => {
-                debug!("udp recv: {err}");
+                debug!("udp recvmmsg: {err}");
                 continue;
             }
         };
-        if let Some(len) = answer_one(shared, &query[..len], &mut answer) {
-            if let Err(err) = socket.send_to(&answer[..len], peer) {
-                debug!(%peer, "udp send: {err}");
+        for slot in 0..count {
+            let (query, answer) = batch.query_and_answer(slot);
+            if let Some(len) = answer_one(shared, query, answer) {
+                batch.queue_answer(slot, len);
             }
         }
+        batch.send(socket);
     }
 }
 

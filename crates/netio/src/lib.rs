@@ -1,7 +1,8 @@
-//! Socket options for anyns that the safe socket crates do not offer.
+//! Socket calls for anyns that the safe socket crates do not offer.
 //!
 //! This is the one crate of the workspace allowed to contain `unsafe` (STYLE.md rule 4):
-//! each block is a single `setsockopt(2)` call on a socket the caller owns, with a
+//! each block is a single system call (`setsockopt(2)`, `recvmmsg(2)`, `sendmmsg(2)`) on a
+//! socket the caller owns, with a
 //! `// SAFETY:` comment saying why the pointer and length are valid. Everything else is a
 //! safe function taking the socket by reference.
 //!
@@ -14,8 +15,17 @@
 //!   limit 255 and drop segments that arrive with less than 254 (one hop), through
 //!   `IP_TTL`+`IP_MINTTL` or `IPV6_UNICAST_HOPS`+`IPV6_MINHOPCOUNT`.
 //!
+//! * [`UdpBatch`]: `recvmmsg`/`sendmmsg` batching for the UDP query path;
+//! * [`release_free_memory`]: glibc `malloc_trim` after a zone load.
+//!
 //! It deliberately does **not** open sockets, bind or connect: the daemon does that with
 //! `socket2` and tokio. Linux only: the options used are Linux's.
+
+mod memory;
+mod udp_batch;
+
+pub use memory::release_free_memory;
+pub use udp_batch::{DEFAULT_BATCH, RECV_SIZE, UdpBatch};
 
 use std::io;
 use std::net::SocketAddr;
