@@ -76,6 +76,10 @@ pub enum Command {
     TcpFailed,
     /// The connection was closed by the peer or failed (Event 18 TcpConnectionFails).
     TcpClosed,
+    /// The BFD session to the peer went down after having been Up (RFC 5882 §4.3: the
+    /// path is gone, so the session is too). An open connection is closed with
+    /// Cease/BFD Down (RFC 9384) and the session restarts after the idle hold time.
+    BfdDown,
 }
 
 /// Outputs for the driver, taken with [`Session::poll_event`].
@@ -144,6 +148,8 @@ pub enum DownReason {
     NotificationReceived(Notification),
     /// The TCP connection closed or failed.
     ConnectionClosed,
+    /// [`Command::BfdDown`]; we sent Cease/BFD Down.
+    BfdDown,
 }
 
 impl DownReason {
@@ -182,6 +188,11 @@ impl DownReason {
                 };
                 Notification::new(ErrorCode::Fsm, subcode.into(), Vec::new())
             }
+            //= https://www.rfc-editor.org/rfc/rfc9384#section-2
+            //# The BGP speaker MAY send a NOTIFICATION message with the Cease Error Code
+            //# and the "BFD Down" subcode [...] when BFD has detected that the forwarding
+            //# path to the neighbor is down
+            Self::BfdDown => Notification::cease(CeaseSubcode::BfdDown, ""),
             Self::NotificationReceived(_) | Self::ConnectionClosed => return None,
         })
     }
@@ -302,6 +313,10 @@ impl Session {
             }
             Command::TcpConnected => self.tcp_connected(now),
             Command::TcpFailed | Command::TcpClosed => self.tcp_failed(now),
+            Command::BfdDown if self.state.has_connection() => {
+                self.go_down(now, DownReason::BfdDown);
+            }
+            Command::BfdDown => {}
         }
     }
 

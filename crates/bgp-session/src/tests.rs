@@ -440,6 +440,22 @@ fn test_rfc9003_stop_sends_shutdown_communication_and_stays_down() {
 }
 
 #[test]
+fn test_rfc9384_bfd_down_sends_cease_10_and_restarts() {
+    let mut pair = Pair::established();
+    pair.command(true, Command::BfdDown);
+    assert_eq!(notifications(&pair.b), vec![(6, 10)]);
+    assert_eq!(down_reasons(&pair.a), vec![DownReason::BfdDown]);
+    assert_eq!(pair.a.session.state(), State::Idle);
+    // Unlike Stop, the session restarts by itself.
+    pair.advance(secs(130));
+    assert_eq!(pair.a.session.state(), State::Established);
+    // Without a connection there is nothing to close.
+    let mut idle = Session::new(PeerConfig::try_from(settings(true)).unwrap(), epoch());
+    idle.handle_command(epoch(), Command::BfdDown);
+    assert_eq!(idle.poll_event(), None);
+}
+
+#[test]
 fn test_rfc9687_send_hold_timer_closes_a_stalled_connection() {
     let mut b = settings(false);
     b.hold_time = Duration::ZERO; // no keepalives or hold timer to interfere
