@@ -1,7 +1,8 @@
 //! Socket calls for anyns that the safe socket crates do not offer.
 //!
 //! This is the one crate of the workspace allowed to contain `unsafe` (STYLE.md rule 4):
-//! each block is a single system call (`setsockopt(2)`, `recvmmsg(2)`, `sendmmsg(2)`) on a
+//! each block is a single system call (`setsockopt(2)`, `recvmsg(2)`, `recvmmsg(2)`,
+//! `sendmmsg(2)`) or the walk over its control messages, on a
 //! socket the caller owns, with a
 //! `// SAFETY:` comment saying why the pointer and length are valid. Everything else is a
 //! safe function taking the socket by reference.
@@ -15,6 +16,8 @@
 //!   limit 255 and drop segments that arrive with less than 254 (one hop), through
 //!   `IP_TTL`+`IP_MINTTL` or `IPV6_UNICAST_HOPS`+`IPV6_MINHOPCOUNT`.
 //!
+//! * [`recv_with_ttl`] (after [`set_recv_ttl`]): one datagram with the TTL / hop limit it
+//!   arrived with, for single-hop BFD's TTL 255 check (RFC 5881 §5);
 //! * [`UdpBatch`]: `recvmmsg`/`sendmmsg` batching for the UDP query path;
 //! * [`release_free_memory`]: glibc `malloc_trim` after a zone load.
 //!
@@ -22,9 +25,11 @@
 //! `socket2` and tokio. Linux only: the options used are Linux's.
 
 mod memory;
+mod ttl;
 mod udp_batch;
 
 pub use memory::release_free_memory;
+pub use ttl::{Received, recv_with_ttl, set_recv_ttl};
 pub use udp_batch::{DEFAULT_BATCH, RECV_SIZE, UdpBatch};
 
 use std::io;
