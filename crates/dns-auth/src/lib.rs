@@ -20,12 +20,14 @@
 #![forbid(unsafe_code)]
 
 mod chaos;
+pub mod client;
 mod config;
 #[doc(hidden)]
 pub mod fuzz;
 mod lookup;
 mod resolve;
 mod respond;
+pub mod xfr;
 
 pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};
 pub use respond::{Outcome, respond};

@@ -19,10 +19,12 @@
 mod header;
 mod name;
 mod query;
+mod record;
 pub mod types;
 pub mod writer;
 
 pub use header::{Header, Opcode};
 pub use name::{Name, NameError, lowercase_in_place, name_from_text, name_to_text};
 pub use query::{Edns, ParseError, Query};
+pub use record::{Record, read_record};
 pub use writer::{Checkpoint, MessageWriter, RdataNames, Section, WriteError};

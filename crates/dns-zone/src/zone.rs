@@ -122,8 +122,8 @@ impl<'z> Node<'z> {
     }
 
     /// The RRsets, in type order.
-    pub fn rrsets(&self) -> impl Iterator<Item = Rrset<'z>> + '_ {
-        self.rrsets.iter().map(|e| self.rrset_at(e))
+    pub fn rrsets(self) -> impl Iterator<Item = Rrset<'z>> + 'z {
+        self.rrsets.iter().map(move |e| self.rrset_at(e))
     }
 
     /// A zone cut below the apex: the node has NS records (RFC 1034 §4.2.1).

@@ -1,0 +1,187 @@
+//! Reading resource records out of a received message (zone transfers, SOA answers):
+//! the owner and the names inside RDATA are decompressed, so the record can be stored.
+//!
+//! RFC 3597 §4: receivers decompress the names of the RFC 1035 types and of the later types
+//! that were compressed in the wild (RP, AFSDB, RT, PX, SRV, NAPTR, DNAME, MINFO); all
+//! other RDATA is copied as it is.
+
+use crate::name::{Name, NameError};
+use crate::query::ParseError;
+
+/// One record read from a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Owner, lowercased uncompressed wire form.
+    pub owner: Vec<u8>,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// RDATA with names decompressed (case kept).
+    pub rdata: Vec<u8>,
+}
+
+/// Where the names sit in a type's RDATA: (fixed octets before, names, fixed octets after
+/// the names are the rest).
+fn name_layout(rtype: u16) -> Option<(usize, usize)> {
+    Some(match rtype {
+        // NS MD MF CNAME MB MG MR PTR DNAME
+        2 | 3 | 4 | 5 | 7 | 8 | 9 | 12 | 39 => (0, 1),
+        // SOA: two names then 20 octets; MINFO and RP: two names.
+        6 | 14 | 17 => (0, 2),
+        // MX AFSDB RT KX: a 16-bit field then a name.
+        15 | 18 | 21 | 36 => (2, 1),
+        // PX: preference then two names.
+        26 => (2, 2),
+        // SRV: priority, weight, port, target.
+        33 => (6, 1),
+        _ => return None,
+    })
+}
+
+/// Reads the record at `pos`; returns it and the position after it.
+pub fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), ParseError> {
+    let (owner, at) = Name::parse_compressed(msg, pos).map_err(ParseError::RecordName)?;
+    let fixed = msg.get(at..at + 10).ok_or(ParseError::Truncated)?;
+    let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let class = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+    let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
+    let start = at + 10;
+    let end = start + rdlen;
+    let raw = msg.get(start..end).ok_or(ParseError::Truncated)?;
+    let rdata = match name_layout(rtype) {
+        None => raw.to_vec(),
+        Some((before, names)) => decompress_rdata(msg, start, end, before, names)?,
+    };
+    let record = Record {
+        owner: owner.as_wire().to_vec(),
+        rtype,
+        class,
+        ttl,
+        rdata,
+    };
+    Ok((record, end))
+}
+
+/// Copies RDATA at `start..end`, expanding `names` compressed names after `before` octets.
+fn decompress_rdata(
+    msg: &[u8],
+    start: usize,
+    end: usize,
+    before: usize,
+    names: usize,
+) -> Result<Vec<u8>, ParseError> {
+    let mut rdata = Vec::with_capacity(end - start + 32);
+    rdata.extend_from_slice(
+        msg.get(start..start + before)
+            .ok_or(ParseError::Truncated)?,
+    );
+    let mut at = start + before;
+    for _ in 0..names {
+        if at >= end {
+            return Err(ParseError::Truncated);
+        }
+        let (name, next) = parse_name_keep_case(msg, at).map_err(ParseError::RecordName)?;
+        if next > end {
+            return Err(ParseError::Truncated);
+        }
+        rdata.extend_from_slice(&name);
+        at = next;
+    }
+    rdata.extend_from_slice(msg.get(at..end).ok_or(ParseError::Truncated)?);
+    Ok(rdata)
+}
+
+/// Like `Name::parse_compressed` but keeps the case of the labels (RDATA names are stored
+/// as the primary wrote them).
+fn parse_name_keep_case(msg: &[u8], pos: usize) -> Result<(Vec<u8>, usize), NameError> {
+    let mut out = Vec::with_capacity(64);
+    let mut at = pos;
+    let mut end = None;
+    let mut lowest = pos;
+    loop {
+        let len = *msg.get(at).ok_or(NameError::Truncated)? as usize;
+        match len & 0xc0 {
+            0xc0 => {
+                let low = *msg.get(at + 1).ok_or(NameError::Truncated)? as usize;
+                let target = ((len & 0x3f) << 8) | low;
+                if target >= lowest {
+                    return Err(NameError::BadPointer);
+                }
+                end.get_or_insert(at + 2);
+                lowest = target;
+                at = target;
+                continue;
+            }
+            0 => {}
+            _ => return Err(NameError::BadLabel),
+        }
+        if out.len() + 1 + len > 255 {
+            return Err(NameError::TooLong);
+        }
+        out.extend_from_slice(msg.get(at..at + 1 + len).ok_or(NameError::Truncated)?);
+        at += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    Ok((out, end.unwrap_or(at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::Header;
+    use crate::writer::{MessageWriter, RdataNames};
+
+    #[test]
+    fn records_written_compressed_read_back_whole() {
+        let mut buf = Vec::new();
+        let question = b"\x07Example\x00\x00\x06\x00\x01";
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(question));
+        let mut soa = b"\x03ns1\x07example\x00\x04Host\x07example\x00".to_vec();
+        soa.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]);
+        w.push_record(b"\x07example\x00", 6, 1, 300, &soa, RdataNames::Soa)
+            .unwrap();
+        w.push_record(
+            b"\x07example\x00",
+            15,
+            1,
+            300,
+            b"\x00\x0a\x02mx\x07example\x00",
+            RdataNames::AfterTwoOctets,
+        )
+        .unwrap();
+        w.push_record(
+            b"\x03www\x07example\x00",
+            1,
+            1,
+            60,
+            &[192, 0, 2, 1],
+            RdataNames::Opaque,
+        )
+        .unwrap();
+        w.finish();
+        let mut at = 12 + question.len();
+        let (first, next) = read_record(&buf, at).unwrap();
+        assert_eq!(first.owner, b"\x07example\x00");
+        // Compressed suffixes take the case of what they point to (here the question's).
+        assert!(first.rdata.eq_ignore_ascii_case(&soa));
+        at = next;
+        let (mx, next) = read_record(&buf, at).unwrap();
+        assert!(
+            mx.rdata
+                .eq_ignore_ascii_case(b"\x00\x0a\x02mx\x07example\x00")
+        );
+        let (a, end) = read_record(&buf, next).unwrap();
+        assert_eq!(
+            (a.rtype, a.ttl, a.rdata.as_slice()),
+            (1, 60, &[192, 0, 2, 1][..])
+        );
+        assert_eq!(end, buf.len());
+        assert!(read_record(&buf[..buf.len() - 1], next).is_err());
+    }
+}

@@ -1,0 +1,353 @@
+//! What zone transfers need from a zone: its records in AXFR order, the difference between
+//! two versions (IXFR, RFC 1995), applying differences, and a compact binary snapshot so a
+//! secondary can store what it received before serving it (and serve it again at start-up).
+
+use dns_wire::Record;
+use dns_wire::types::{class, rtype};
+
+use crate::build::ZoneBuilder;
+use crate::error::{Problem, Severity, ZoneError};
+use crate::hash::hash_bytes;
+use crate::zone::Zone;
+
+/// One record of a zone, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'z> {
+    /// Owner, lowercased wire form.
+    pub owner: &'z [u8],
+    /// Type.
+    pub rtype: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// RDATA in wire form.
+    pub rdata: &'z [u8],
+}
+
+impl RecordRef<'_> {
+    /// An owned copy (class IN).
+    pub fn to_owned_record(&self) -> Record {
+        Record {
+            owner: self.owner.to_vec(),
+            rtype: self.rtype,
+            class: class::IN,
+            ttl: self.ttl,
+            rdata: self.rdata.to_vec(),
+        }
+    }
+}
+
+impl Zone {
+    /// Every record, the apex SOA first and not repeated (RFC 5936 §2.2: the caller sends
+    /// the SOA again at the end).
+    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        let soa = self.soa().into_iter().map(|soa| RecordRef {
+            owner: self.origin(),
+            rtype: rtype::SOA,
+            ttl: soa.ttl,
+            rdata: soa.first(),
+        });
+        let origin = self.origin();
+        let rest = self.nodes().flat_map(move |node| {
+            node.rrsets()
+                .filter(move |r| !(r.rtype == rtype::SOA && node.name == origin))
+                .flat_map(move |rrset| {
+                    rrset.rdatas().map(move |rdata| RecordRef {
+                        owner: node.name,
+                        rtype: rrset.rtype,
+                        ttl: rrset.ttl,
+                        rdata,
+                    })
+                })
+        });
+        soa.chain(rest)
+    }
+
+    /// The apex SOA as a record.
+    pub fn soa_record(&self) -> Option<Record> {
+        self.records()
+            .next()
+            .filter(|r| r.rtype == rtype::SOA)
+            .map(|r| r.to_owned_record())
+    }
+}
+
+/// The change from one version of a zone to the next (one IXFR "difference sequence").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diff {
+    /// The SOA before.
+    pub old_soa: Record,
+    /// The SOA after.
+    pub new_soa: Record,
+    /// Records removed (SOA excluded).
+    pub removed: Vec<Record>,
+    /// Records added (SOA excluded).
+    pub added: Vec<Record>,
+}
+
+impl Diff {
+    /// Serial before.
+    pub fn from_serial(&self) -> u32 {
+        soa_serial(&self.old_soa.rdata).unwrap_or(0)
+    }
+
+    /// Serial after.
+    pub fn to_serial(&self) -> u32 {
+        soa_serial(&self.new_soa.rdata).unwrap_or(0)
+    }
+}
+
+/// The SOA serial in SOA RDATA.
+pub fn soa_serial(rdata: &[u8]) -> Option<u32> {
+    let fixed = rdata.get(rdata.len().checked_sub(20)?..)?;
+    Some(u32::from_be_bytes(fixed[..4].try_into().ok()?))
+}
+
+/// The difference between two versions of a zone. `None` when either has no SOA.
+pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
+    let old_soa = old.soa_record()?;
+    let new_soa = new.soa_record()?;
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    let is_soa = |r: &RecordRef<'_>, zone: &Zone| r.rtype == rtype::SOA && r.owner == zone.origin();
+    for record in old.records().filter(|r| !is_soa(r, old)) {
+        if !contains(new, &record) {
+            removed.push(record.to_owned_record());
+        }
+    }
+    for record in new.records().filter(|r| !is_soa(r, new)) {
+        if !contains(old, &record) {
+            added.push(record.to_owned_record());
+        }
+    }
+    Some(Diff {
+        old_soa,
+        new_soa,
+        removed,
+        added,
+    })
+}
+
+/// Whether `zone` has exactly this record (same TTL too: a TTL change is a change).
+fn contains(zone: &Zone, record: &RecordRef<'_>) -> bool {
+    zone.find(record.owner).is_some_and(|node| {
+        node.rrset(record.rtype).is_some_and(|rrset| {
+            rrset.ttl == record.ttl && rrset.rdatas().any(|d| d == record.rdata)
+        })
+    })
+}
+
+/// Applies difference sequences to `zone` and checks the result like a loaded zone.
+pub fn apply(zone: &Zone, diffs: &[Diff]) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    let mut records: Vec<Record> = zone
+        .records()
+        .skip(1)
+        .map(|r| r.to_owned_record())
+        .collect();
+    let mut soa = zone.soa_record();
+    for diff in diffs {
+        for gone in &diff.removed {
+            match records.iter().position(|r| same_record(r, gone)) {
+                Some(at) => {
+                    records.swap_remove(at);
+                }
+                None => {
+                    return Err(error(format!(
+                        "IXFR removes a record the zone does not have: {}",
+                        describe(gone)
+                    )));
+                }
+            }
+        }
+        records.extend(diff.added.iter().cloned());
+        soa = Some(diff.new_soa.clone());
+    }
+    let mut builder = ZoneBuilder::new(zone.origin(), "<ixfr>");
+    for record in soa.iter().chain(&records) {
+        builder.add(
+            &record.owner,
+            record.rtype,
+            record.class,
+            record.ttl,
+            &record.rdata,
+        );
+    }
+    builder.finish()
+}
+
+fn same_record(a: &Record, b: &Record) -> bool {
+    a.rtype == b.rtype && a.owner.eq_ignore_ascii_case(&b.owner) && a.rdata == b.rdata
+}
+
+fn describe(record: &Record) -> String {
+    format!(
+        "{} type {}",
+        dns_wire::name_to_text(&record.owner),
+        record.rtype
+    )
+}
+
+fn error(message: String) -> ZoneError {
+    ZoneError {
+        problems: vec![Problem {
+            severity: Severity::Error,
+            file: "<transfer>".into(),
+            line: 0,
+            message,
+        }],
+    }
+}
+
+/// Builds a zone from transferred records (AXFR: SOA first; a trailing SOA is ignored).
+pub fn zone_from_records(
+    origin: &[u8],
+    records: &[Record],
+) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    let mut builder = ZoneBuilder::new(origin, "<axfr>");
+    let body = match records.last() {
+        Some(last) if records.len() > 1 && last.rtype == rtype::SOA => {
+            &records[..records.len() - 1]
+        }
+        _ => records,
+    };
+    for record in body {
+        builder.add(
+            &record.owner,
+            record.rtype,
+            record.class,
+            record.ttl,
+            &record.rdata,
+        );
+    }
+    builder.finish()
+}
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"ANYNSZ1\n";
+
+/// Encodes a zone as a snapshot: magic, origin, records (owner, type, TTL, RDATA, each
+/// length-prefixed), and a 64-bit check over everything before it.
+pub fn encode_snapshot(zone: &Zone) -> Vec<u8> {
+    let mut out = Vec::with_capacity(zone.heap_size() + 64);
+    out.extend_from_slice(SNAPSHOT_MAGIC);
+    out.push(zone.origin().len() as u8);
+    out.extend_from_slice(zone.origin());
+    out.extend_from_slice(&(zone.record_count() as u64).to_be_bytes());
+    for record in zone.records() {
+        out.push(record.owner.len() as u8);
+        out.extend_from_slice(record.owner);
+        out.extend_from_slice(&record.rtype.to_be_bytes());
+        out.extend_from_slice(&record.ttl.to_be_bytes());
+        out.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(record.rdata);
+    }
+    let check = hash_bytes(&out);
+    out.extend_from_slice(&check.to_be_bytes());
+    out
+}
+
+/// Decodes and checks a snapshot written by [`encode_snapshot`] for `origin`.
+pub fn decode_snapshot(bytes: &[u8], origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    let bad = |what: &str| error(format!("zone snapshot: {what}"));
+    let body_len = bytes.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
+    let (body, check) = bytes.split_at(body_len);
+    if !body.starts_with(SNAPSHOT_MAGIC) {
+        return Err(bad("not a snapshot (bad magic)"));
+    }
+    if hash_bytes(body).to_be_bytes() != check {
+        return Err(bad("checksum mismatch (truncated or corrupt)"));
+    }
+    let mut at = SNAPSHOT_MAGIC.len();
+    let mut take = |n: usize| -> Result<&[u8], ZoneError> {
+        let slice = body.get(at..at + n).ok_or_else(|| bad("truncated"))?;
+        at += n;
+        Ok(slice)
+    };
+    let origin_len = take(1)?[0] as usize;
+    if !take(origin_len)?.eq_ignore_ascii_case(origin) {
+        return Err(bad("snapshot of another zone"));
+    }
+    let count = u64::from_be_bytes(take(8)?.try_into().map_err(|_| bad("count"))?);
+    let mut builder = ZoneBuilder::new(origin, "<snapshot>");
+    for _ in 0..count {
+        let owner_len = take(1)?[0] as usize;
+        let owner = take(owner_len)?.to_vec();
+        let fixed = take(8)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let ttl = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
+        let rdlen = u16::from_be_bytes([fixed[6], fixed[7]]) as usize;
+        let rdata = take(rdlen)?;
+        builder.add(&owner, rtype, class::IN, ttl, rdata);
+    }
+    builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_zone_str;
+
+    const V1: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 60\n@ NS ns\nns A 192.0.2.1\n\
+                      www A 192.0.2.2\nold TXT \"gone soon\"\n";
+    const V2: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 2 2 3 4 60\n@ NS ns\nns A 192.0.2.1\n\
+                      www A 192.0.2.3\nnew TXT \"hello\"\n";
+
+    fn zone(text: &str) -> Zone {
+        load_zone_str(text, b"\x07example\x00").unwrap().0
+    }
+
+    #[test]
+    fn records_start_with_the_soa_once() {
+        let z = zone(V1);
+        let records: Vec<_> = z.records().collect();
+        assert_eq!(records.len(), 5);
+        assert_eq!(records[0].rtype, rtype::SOA);
+        assert_eq!(records.iter().filter(|r| r.rtype == rtype::SOA).count(), 1);
+    }
+
+    #[test]
+    fn diff_then_apply_gives_the_new_version() {
+        let (v1, v2) = (zone(V1), zone(V2));
+        let d = diff(&v1, &v2).unwrap();
+        assert_eq!((d.from_serial(), d.to_serial()), (1, 2));
+        assert_eq!(d.removed.len(), 2, "{:?}", d.removed);
+        assert_eq!(d.added.len(), 2);
+        let (applied, _) = apply(&v1, &[d]).unwrap();
+        assert_eq!(applied.serial(), 2);
+        let mut got: Vec<_> = applied.records().map(|r| r.to_owned_record()).collect();
+        let mut want: Vec<_> = v2.records().map(|r| r.to_owned_record()).collect();
+        got.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
+        want.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn apply_refuses_to_remove_what_is_not_there() {
+        let (v1, v2) = (zone(V1), zone(V2));
+        let d = diff(&v1, &v2).unwrap();
+        let (v2_zone, _) = apply(&v1, std::slice::from_ref(&d)).unwrap();
+        assert!(apply(&v2_zone, &[d]).is_err());
+    }
+
+    #[test]
+    fn snapshot_round_trip_and_corruption() {
+        let z = zone(V2);
+        let bytes = encode_snapshot(&z);
+        let (back, _) = decode_snapshot(&bytes, b"\x07example\x00").unwrap();
+        assert_eq!(back.serial(), 2);
+        assert_eq!(back.record_count(), z.record_count());
+        assert!(decode_snapshot(&bytes[..bytes.len() - 3], b"\x07example\x00").is_err());
+        let mut flipped = bytes.clone();
+        flipped[20] ^= 1;
+        assert!(decode_snapshot(&flipped, b"\x07example\x00").is_err());
+        assert!(decode_snapshot(&bytes, b"\x03net\x00").is_err());
+    }
+
+    #[test]
+    fn axfr_records_build_a_zone() {
+        let z = zone(V1);
+        let mut records: Vec<Record> = z.records().map(|r| r.to_owned_record()).collect();
+        records.push(records[0].clone());
+        let (built, _) = zone_from_records(b"\x07example\x00", &records).unwrap();
+        assert_eq!(built.serial(), 1);
+        assert_eq!(built.record_count(), 5);
+    }
+}
