@@ -27,6 +27,7 @@ pub mod fuzz;
 mod lookup;
 mod resolve;
 mod respond;
+pub mod secondary;
 pub mod xfr;
 
 pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};

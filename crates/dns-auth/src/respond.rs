@@ -92,7 +92,12 @@ pub fn respond(
                 rcode::REFUSED
             }
             (class::IN | class::ANY, _) => match find_zone(zones, &parsed.qname, parsed.qtype) {
-                Some(zone) => {
+                Some((_, true)) => {
+                    //= https://www.rfc-editor.org/rfc/rfc1035#section-4.3.5
+                    //# the zone ... expired: stop answering for it (SERVFAIL, as BIND and Knot)
+                    rcode::SERVFAIL
+                }
+                Some((zone, false)) => {
                     let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
                     let room = limit.saturating_sub(opt_len);
                     let result = resolve(zone, &parsed.qname, parsed.qtype, &mut writer, room);
@@ -161,19 +166,19 @@ pub fn respond(
 
 /// The zone to answer from: the most specific one, except that DS at a zone's apex is
 /// answered from the parent zone when we serve it too.
-fn find_zone<'z>(zones: &'z ZoneSet, qname: &Name, qtype: u16) -> Option<&'z Zone> {
-    let zone = zones.find_zone(qname)?;
+fn find_zone<'z>(zones: &'z ZoneSet, qname: &Name, qtype: u16) -> Option<(&'z Zone, bool)> {
+    let (zone, expired) = zones.find(qname)?;
     //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1.4.1
     //# the DS RRset ... is authoritative data in the parent zone
     if qtype == rtype::DS && zone.origin() == qname.as_wire() && qname.label_count() > 1 {
         if let Some(parent) = Name::from_wire(qname.suffix(qname.label_count() - 1))
             .ok()
-            .and_then(|parent| zones.find_zone(&parent))
+            .and_then(|parent| zones.find(&parent))
         {
             return Some(parent);
         }
     }
-    Some(zone)
+    Some((zone, expired))
 }
 
 /// Length of the OPT record we will add.

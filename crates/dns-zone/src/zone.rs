@@ -354,12 +354,20 @@ pub(crate) fn label_count(wire: &[u8]) -> usize {
     count
 }
 
-/// The zones a server answers for, found by the longest matching origin.
+/// The zones a server answers for, found by the longest matching origin. A secondary zone
+/// past EXPIRE stays in the set, marked expired, so queries for it get SERVFAIL rather than
+/// an answer from a parent zone or REFUSED.
 #[derive(Debug, Default, Clone)]
 pub struct ZoneSet {
-    zones: HashMap<Box<[u8]>, Arc<Zone>, BuildNameHasher>,
+    zones: HashMap<Box<[u8]>, ZoneEntry, BuildNameHasher>,
     min_labels: usize,
     max_labels: usize,
+}
+
+#[derive(Debug, Clone)]
+struct ZoneEntry {
+    zone: Arc<Zone>,
+    expired: bool,
 }
 
 impl ZoneSet {
@@ -368,7 +376,7 @@ impl ZoneSet {
         Self::default()
     }
 
-    /// Adds or replaces a zone.
+    /// Adds or replaces a zone (not expired).
     pub fn insert(&mut self, zone: Arc<Zone>) {
         let labels = zone.origin_label_count();
         self.min_labels = if self.zones.is_empty() {
@@ -377,34 +385,66 @@ impl ZoneSet {
             self.min_labels.min(labels)
         };
         self.max_labels = self.max_labels.max(labels);
-        self.zones.insert(zone.origin().into(), zone);
+        self.zones.insert(
+            zone.origin().into(),
+            ZoneEntry {
+                zone,
+                expired: false,
+            },
+        );
+    }
+
+    /// Marks a zone expired (or serving again). Returns whether the zone is in the set.
+    pub fn set_expired(&mut self, origin: &[u8], expired: bool) -> bool {
+        match self.zones.get_mut(origin) {
+            Some(entry) => {
+                entry.expired = expired;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes a zone by origin.
     pub fn remove(&mut self, origin: &[u8]) -> Option<Arc<Zone>> {
-        self.zones.remove(origin)
+        self.zones.remove(origin).map(|e| e.zone)
     }
 
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &[u8]) -> Option<&Arc<Zone>> {
-        self.zones.get(origin)
+        self.zones.get(origin).map(|e| &e.zone)
     }
 
-    /// The most specific zone containing `name` (a lowercased name).
+    /// The most specific zone containing `name` (a lowercased name), with whether it expired.
     #[inline]
-    pub fn find_zone(&self, name: &dns_wire::Name) -> Option<&Zone> {
+    pub fn find(&self, name: &dns_wire::Name) -> Option<(&Zone, bool)> {
         if self.zones.is_empty() {
             return None;
         }
         let top = name.label_count().min(self.max_labels);
-        (self.min_labels..=top)
-            .rev()
-            .find_map(|labels| self.zones.get(name.suffix(labels)).map(|z| &**z))
+        (self.min_labels..=top).rev().find_map(|labels| {
+            self.zones
+                .get(name.suffix(labels))
+                .map(|e| (&*e.zone, e.expired))
+        })
+    }
+
+    /// The most specific zone containing `name` that is not expired.
+    #[inline]
+    pub fn find_zone(&self, name: &dns_wire::Name) -> Option<&Zone> {
+        self.find(name)
+            .filter(|(_, expired)| !expired)
+            .map(|(zone, _)| zone)
     }
 
     /// The zones, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Zone>> {
-        self.zones.values()
+        self.zones.values().map(|e| &e.zone)
+    }
+
+    /// Whether the zone with this origin is marked expired.
+    pub fn is_expired(&self, origin: &[u8]) -> bool {
+        self.zones.get(origin).is_some_and(|e| e.expired)
     }
 
     /// Number of zones.

@@ -405,3 +405,25 @@ fn test_6891_badvers_and_notimp_and_formerr() {
         Outcome::Dropped
     );
 }
+
+#[test]
+fn test_1035_4_3_5_expired_zone_answers_servfail() {
+    let mut set = zones();
+    assert!(set.set_expired(b"\x07example\x00", true));
+    let mut out = Vec::new();
+    let outcome = respond(
+        &query("www.example.", rtype::A, None),
+        &set,
+        &config(),
+        Transport::Udp,
+        &mut out,
+    );
+    assert!(matches!(
+        outcome,
+        Outcome::Answered {
+            rcode: rcode::SERVFAIL,
+            ..
+        }
+    ));
+    assert!(decode(out).answer.is_empty());
+}
