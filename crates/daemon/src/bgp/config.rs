@@ -14,6 +14,9 @@
 //! address = "198.51.100.2"
 //! remote-as = 65001
 //! local-address = "198.51.100.1"
+//! bfd = true                # RFC 5880/5881 single-hop BFD to this peer
+//! bfd-interval-ms = 300     # desired min TX and required min RX
+//! bfd-multiplier = 3
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,6 +30,22 @@ use crate::error::Error;
 
 /// The well-known BGP port (RFC 4271 §8.2.1, "TCP port 179").
 pub const DEFAULT_BGP_PORT: u16 = 179;
+
+/// Default BFD interval, both Desired Min TX and Required Min RX: with the default
+/// multiplier a peer detects a frozen process in under a second (900 ms), slow enough that
+/// a busy shared host does not flap (RFC 5880 leaves the value to the operator).
+pub const DEFAULT_BFD_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Default BFD Detect Mult: three lost packets make a failure, the common choice (BIRD's
+/// and FRR's default too).
+pub const DEFAULT_BFD_MULTIPLIER: u8 = 3;
+
+/// Shortest BFD interval accepted: below this a tokio timer on a loaded host is not
+/// precise enough to keep the session up.
+pub const MIN_BFD_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Longest BFD interval accepted (a minute; slower is no use for failure detection).
+pub const MAX_BFD_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The `[bgp]` section as written.
 #[derive(Debug, Deserialize)]
@@ -66,6 +85,10 @@ struct RawPeer {
     md5_password: Option<String>,
     #[serde(default)]
     ttl_security: bool,
+    #[serde(default)]
+    bfd: bool,
+    bfd_interval_ms: Option<u64>,
+    bfd_multiplier: Option<u8>,
 }
 
 /// The validated `[bgp]` section.
@@ -95,8 +118,19 @@ pub struct BgpPeer {
     pub md5_password: Option<String>,
     /// RFC 5082 GTSM: send with TTL 255, accept only TTL 254 or more.
     pub ttl_security: bool,
+    /// Single-hop BFD (RFC 5881) to the peer, if enabled.
+    pub bfd: Option<PeerBfd>,
     /// The session's validated settings.
     pub session: PeerConfig,
+}
+
+/// The BFD settings of one peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerBfd {
+    /// Desired Min TX Interval and Required Min RX Interval while Up.
+    pub interval: Duration,
+    /// Detect Mult.
+    pub multiplier: u8,
 }
 
 impl RawBgp {
@@ -220,6 +254,45 @@ impl RawBgp {
                     ));
                 }
             }
+            let bfd = if raw.bfd {
+                if local_address.is_none() {
+                    return Err(err(
+                        &key("bfd"),
+                        "single-hop BFD needs local-address to send from".into(),
+                    ));
+                }
+                let interval = raw
+                    .bfd_interval_ms
+                    .map_or(DEFAULT_BFD_INTERVAL, Duration::from_millis);
+                if !(MIN_BFD_INTERVAL..=MAX_BFD_INTERVAL).contains(&interval) {
+                    return Err(err(
+                        &key("bfd-interval-ms"),
+                        format!(
+                            "must be {} to {} ms",
+                            MIN_BFD_INTERVAL.as_millis(),
+                            MAX_BFD_INTERVAL.as_millis()
+                        ),
+                    ));
+                }
+                let multiplier = raw.bfd_multiplier.unwrap_or(DEFAULT_BFD_MULTIPLIER);
+                if multiplier == 0 {
+                    return Err(err(&key("bfd-multiplier"), "must be 1 to 255".into()));
+                }
+                Some(PeerBfd {
+                    interval,
+                    multiplier,
+                })
+            } else {
+                for (name, set) in [
+                    ("bfd-interval-ms", raw.bfd_interval_ms.is_some()),
+                    ("bfd-multiplier", raw.bfd_multiplier.is_some()),
+                ] {
+                    if set {
+                        return Err(err(&key(name), "set without bfd = true".into()));
+                    }
+                }
+                None
+            };
             let settings = PeerSettings {
                 passive: raw.passive,
                 hold_time,
@@ -242,6 +315,7 @@ impl RawBgp {
                 passive: raw.passive,
                 md5_password: raw.md5_password,
                 ttl_security: raw.ttl_security,
+                bfd,
                 session,
             });
         }
@@ -302,6 +376,9 @@ remote-as = 65001
 local-address = "198.51.100.1"
 md5-password = "secret"
 ttl-security = true
+bfd = true
+bfd-interval-ms = 100
+bfd-multiplier = 5
 
 [[bgp.peer]]
 address = "2001:db8::2"
@@ -346,6 +423,43 @@ passive = true
         let second = &bgp.peers[1];
         assert_eq!(second.address, "[2001:db8::2]:1179".parse().unwrap());
         assert!(second.passive && second.session.settings().passive);
+        assert_eq!(
+            first.bfd,
+            Some(PeerBfd {
+                interval: Duration::from_millis(100),
+                multiplier: 5
+            })
+        );
+        assert_eq!(second.bfd, None);
+    }
+
+    #[test]
+    fn bfd_defaults_and_checks() {
+        let bgp = parse(&BGP.replace("bfd-interval-ms = 100\nbfd-multiplier = 5\n", "")).unwrap();
+        assert_eq!(
+            bgp.peers[0].bfd,
+            Some(PeerBfd {
+                interval: DEFAULT_BFD_INTERVAL,
+                multiplier: DEFAULT_BFD_MULTIPLIER
+            })
+        );
+        for (from, to, key) in [
+            (
+                "bfd-interval-ms = 100",
+                "bfd-interval-ms = 5",
+                "bgp.peer[0].bfd-interval-ms",
+            ),
+            (
+                "bfd-multiplier = 5",
+                "bfd-multiplier = 0",
+                "bgp.peer[0].bfd-multiplier",
+            ),
+            ("bfd = true", "bfd = false", "bgp.peer[0].bfd-interval-ms"),
+            ("local-address = \"198.51.100.1\"", "", "bgp.peer[0].bfd"),
+        ] {
+            let err = parse(&BGP.replacen(from, to, 1)).unwrap_err();
+            assert!(err.contains(key), "{from} -> {to}: {err}");
+        }
     }
 
     #[test]

@@ -399,6 +399,7 @@ fn describe(reason: &DownReason) -> String {
         DownReason::UnexpectedMessage { state } => format!("unexpected message in {state}"),
         DownReason::NotificationReceived(notification) => describe_notification(notification),
         DownReason::ConnectionClosed => "connection closed".into(),
+        DownReason::BfdDown => "BFD session down (sent Cease/BFD Down)".into(),
         other => format!("{other:?}"),
     }
 }

@@ -16,7 +16,11 @@
 //! peer is accepted on a listener at `local-address`:`port`, which is shared by the passive
 //! peers with the same address and port and hands each connection to the task of the peer
 //! it comes from (others are closed).
+//!
+//! Peers with `bfd = true` also get a single-hop BFD session (module `bfd`), so routers
+//! that support it detect a frozen process within the BFD Detection Time.
 
+mod bfd;
 pub mod config;
 mod driver;
 mod socket;
@@ -72,6 +76,8 @@ struct PeerHandle {
 /// The running speaker; dropping it ends the peer tasks (their connections close).
 pub struct BgpHandle {
     peers: Vec<PeerHandle>,
+    /// The BFD sessions' command channels.
+    bfd: Vec<mpsc::UnboundedSender<::bfd::Command>>,
 }
 
 impl BgpHandle {
@@ -101,8 +107,10 @@ impl BgpHandle {
             tokio::spawn(accept_loop(listener, routes));
         }
         let mut peers = Vec::new();
+        let mut bfd_peers = Vec::new();
         for peer in &config.peers {
             let (commands, command_rx) = mpsc::unbounded_channel();
+            bfd_peers.extend(bfd::BfdPeer::new(peer, commands.clone()));
             let (status_tx, status) = watch::channel(PeerStatus::new());
             let accepted = receivers.remove(&peer.address.ip());
             tokio::spawn(driver::Driver::new(peer.clone(), command_rx, accepted, status_tx).run());
@@ -112,7 +120,8 @@ impl BgpHandle {
                 status,
             });
         }
-        Ok(Self { peers })
+        let bfd = bfd::start(bfd_peers).map_err(|e| Error::Io(e.to_string()))?;
+        Ok(Self { peers, bfd })
     }
 
     /// Announces a configured prefix to every peer (refused, and logged, if it is not in
@@ -138,6 +147,10 @@ impl BgpHandle {
         self.send(&Command::Stop {
             message: message.to_string(),
         });
+        // RFC 5880 §6.8.16: tell the BFD peers this is administrative, not a failure.
+        for session in &self.bfd {
+            let _ = session.send(::bfd::Command::AdminDown);
+        }
     }
 
     /// Each peer's address and status channel.

@@ -253,6 +253,17 @@ impl Daemon {
         }
     }
 
+    /// Freezes the process (SIGSTOP) until the returned guard is dropped (SIGCONT), so
+    /// cleanup never meets a stopped process.
+    pub(crate) fn freeze(&self) -> Frozen {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -STOP {pid}");
+        Frozen { pid }
+    }
+
     /// Sends SIGTERM and waits up to `timeout` for the exit; returns how long it took.
     pub(crate) fn terminate(&mut self, timeout: Duration) -> Duration {
         self.signal("-TERM", timeout)
@@ -284,6 +295,19 @@ impl Daemon {
             self.name,
             self.log()
         );
+    }
+}
+
+/// A process stopped with SIGSTOP; SIGCONT on drop.
+pub(crate) struct Frozen {
+    pid: u32,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid.to_string()])
+            .status();
     }
 }
 
@@ -322,6 +346,8 @@ pub(crate) struct AnynsPeer {
     pub(crate) md5: Option<&'static str>,
     /// GTSM.
     pub(crate) ttl_security: bool,
+    /// BFD with this interval (ms).
+    pub(crate) bfd_interval_ms: Option<u32>,
 }
 
 impl AnynsPeer {
@@ -332,6 +358,7 @@ impl AnynsPeer {
         passive: false,
         md5: None,
         ttl_security: false,
+        bfd_interval_ms: None,
     };
     /// An active peer over IPv6.
     pub(crate) const V6: Self = Self {
@@ -373,6 +400,11 @@ connect-retry-time = 1
         if let Some(md5) = peer.md5 {
             text.push_str(&format!("md5-password = \"{md5}\"\n"));
         }
+        if let Some(interval) = peer.bfd_interval_ms {
+            text.push_str(&format!(
+                "bfd = true\nbfd-interval-ms = {interval}\nbfd-multiplier = 3\n"
+            ));
+        }
     }
     text
 }
@@ -405,6 +437,8 @@ pub(crate) struct BirdSession {
     pub(crate) ttl_security: bool,
     /// Only accept connections.
     pub(crate) passive: bool,
+    /// BFD on both sessions (`bfd on`), 100 ms × 3 (`protocol bfd`).
+    pub(crate) bfd: bool,
 }
 
 impl Bird {
@@ -423,6 +457,9 @@ impl Bird {
         if session.passive {
             options.push_str("    passive on;\n");
         }
+        if session.bfd {
+            options.push_str("    bfd on;\n");
+        }
         // Short error wait and connect timers: the default error wait time holds a session
         // down for a minute after the peer restarts (LAB-NOTES.md).
         let protocol = |name: &str, local: &str, neighbor: &str, channel: &str| {
@@ -440,8 +477,14 @@ protocol bgp {name} {{
 "#
             )
         };
+        let bfd = if session.bfd {
+            "protocol bfd {\n    interface \"*\" {\n        min rx interval 100 ms;\n        \
+             min tx interval 100 ms;\n        multiplier 3;\n    };\n}\n"
+        } else {
+            ""
+        };
         let text = format!(
-            "router id {B_V4};\nlog \"{}\" all;\nprotocol device {{ }}\n{}{}",
+            "router id {B_V4};\nlog \"{}\" all;\nprotocol device {{ }}\n{bfd}{}{}",
             dir.join("bird.log").display(),
             protocol("anyns4", B_V4, A_V4, "ipv4"),
             protocol("anyns6", B_V6, A_V6, "ipv6"),
@@ -490,6 +533,13 @@ protocol bgp {name} {{
         self.birdc(&["show", "protocols", name])
             .lines()
             .any(|l| l.starts_with(name) && l.contains("Established"))
+    }
+
+    /// Whether BIRD's BFD session to `address` is Up.
+    pub(crate) fn bfd_up(&self, address: &str) -> bool {
+        self.birdc(&["show", "bfd", "sessions"])
+            .lines()
+            .any(|l| l.starts_with(address) && l.split_whitespace().nth(2) == Some("Up"))
     }
 
     /// The `show route all` block of `prefix`, if BIRD has a route for it.
