@@ -12,6 +12,8 @@ use serde::Deserialize;
 use crate::bgp::config::{BgpConfig, RawBgp};
 use crate::cli::ServeArgs;
 use crate::error::Error;
+use crate::transfer;
+use crate::transfer::config::{RawTransfer, ZoneTransfer};
 
 /// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
 /// timeouts of "at least a few seconds".
@@ -51,6 +53,7 @@ struct RawServer {
     udp_workers: Option<usize>,
     tcp_idle_timeout: Option<u64>,
     tcp_max_connections: Option<usize>,
+    storage: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,13 +61,23 @@ struct RawServer {
 struct RawListen {
     address: String,
     role: Option<Role>,
+    transfers: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawZone {
     name: String,
-    file: PathBuf,
+    file: Option<PathBuf>,
+    #[serde(default)]
+    primaries: Vec<String>,
+    #[serde(default)]
+    notify: Vec<String>,
+    #[serde(default)]
+    allow_transfer: Vec<String>,
+    #[serde(default)]
+    allow_notify: Vec<String>,
+    source: Option<String>,
 }
 
 /// A validated listener.
@@ -74,6 +87,9 @@ pub struct Listen {
     pub address: SocketAddr,
     /// What the address is for.
     pub role: Role,
+    /// Whether AXFR/IXFR are served here (default: on unicast listeners only, DESIGN.md
+    /// principle 2: a TCP transfer to an anycast address can land at another site).
+    pub transfers: bool,
 }
 
 /// A validated zone entry.
@@ -81,8 +97,10 @@ pub struct Listen {
 pub struct ZoneConfig {
     /// Origin in wire form, lowercased.
     pub origin: Vec<u8>,
-    /// The zone file.
-    pub file: PathBuf,
+    /// The zone file (primaries); secondaries keep their copy in the storage directory.
+    pub file: Option<PathBuf>,
+    /// Primaries, NOTIFY targets, access lists, source address.
+    pub transfer: ZoneTransfer,
 }
 
 /// The validated configuration.
@@ -106,6 +124,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// The BGP speaker, if `[bgp]` is present.
     pub bgp: Option<BgpConfig>,
+    /// Where received zones and journals are stored.
+    pub storage: Option<PathBuf>,
 }
 
 impl Config {
@@ -139,6 +159,7 @@ impl Config {
                         .map(|a| RawListen {
                             address: a.clone(),
                             role: None,
+                            transfers: None,
                         })
                         .collect(),
                     zone: args
@@ -150,7 +171,12 @@ impl Config {
                             })?;
                             Ok(RawZone {
                                 name: name.into(),
-                                file: file.into(),
+                                file: Some(file.into()),
+                                primaries: Vec::new(),
+                                notify: Vec::new(),
+                                allow_transfer: Vec::new(),
+                                allow_notify: Vec::new(),
+                                source: None,
                             })
                         })
                         .collect::<Result<_, Error>>()?,
@@ -184,9 +210,11 @@ impl Config {
                         l.address
                     ))
                 })?;
+                let role = l.role.unwrap_or(Role::Anycast);
                 Ok(Listen {
                     address,
-                    role: l.role.unwrap_or(Role::Anycast),
+                    role,
+                    transfers: l.transfers.unwrap_or(role == Role::Unicast),
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -209,12 +237,37 @@ impl Config {
                     z.name
                 )));
             }
-            let file = if z.file.is_absolute() {
-                z.file
-            } else {
-                base.join(z.file)
+            let raw_transfer = RawTransfer {
+                primaries: &z.primaries,
+                notify: &z.notify,
+                allow_transfer: &z.allow_transfer,
+                allow_notify: &z.allow_notify,
+                source: z.source.as_deref(),
             };
-            zones.push(ZoneConfig { origin, file });
+            let default_source = listen
+                .iter()
+                .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
+                .map(|l| l.address.ip());
+            let transfer = transfer::config::validate(raw_transfer, i, default_source)?;
+            let file = z
+                .file
+                .map(|f| if f.is_absolute() { f } else { base.join(f) });
+            if file.is_none() && !transfer.is_secondary() {
+                return Err(Error::Config(format!(
+                    "zone[{i}]: needs a file (a primary zone) or primaries (a secondary zone)"
+                )));
+            }
+            zones.push(ZoneConfig {
+                origin,
+                file,
+                transfer,
+            });
+        }
+        if server.storage.is_none() && zones.iter().any(|z| z.transfer.is_secondary()) {
+            return Err(Error::Config(
+                "server.storage: required with secondary zones (received zones are stored there)"
+                    .into(),
+            ));
         }
         Ok(Self {
             identity: server
@@ -239,6 +292,9 @@ impl Config {
             listen,
             zones,
             bgp: raw.bgp.map(RawBgp::validate).transpose()?,
+            storage: server
+                .storage
+                .map(|s| if s.is_absolute() { s } else { base.join(s) }),
         })
     }
 }
@@ -293,7 +349,10 @@ file = "example.zone"
         assert_eq!(config.listen[0].role, Role::Unicast);
         assert_eq!(config.listen[1].role, Role::Anycast);
         assert_eq!(config.zones[0].origin, b"\x07example\x03com\x00");
-        assert_eq!(config.zones[0].file, Path::new("/etc/anyns/example.zone"));
+        assert_eq!(
+            config.zones[0].file.as_deref(),
+            Some(Path::new("/etc/anyns/example.zone"))
+        );
         assert_eq!(config.tcp_idle_timeout, DEFAULT_TCP_IDLE_TIMEOUT);
     }
 

@@ -20,6 +20,7 @@ pub mod logging;
 mod serve;
 mod sockets;
 mod tcp;
+mod transfer;
 mod udp;
 pub mod zones;
 

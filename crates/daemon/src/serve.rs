@@ -16,6 +16,7 @@ use crate::bgp::BgpHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::tcp::Connections;
+use crate::transfer::{self, Transfers};
 use crate::{sockets, tcp, udp, zones};
 
 /// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
@@ -42,11 +43,27 @@ pub(crate) struct Shared {
     pub(crate) connections: Connections,
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_max_connections: usize,
+    pub(crate) transfers: Transfers,
+}
+
+/// After a reload: for each zone whose serial changed, journal the difference (for IXFR)
+/// and NOTIFY its secondaries.
+fn after_reload(shared: &Arc<Shared>, old: &ZoneSet, new: &ZoneSet) {
+    for zone in new.iter() {
+        let Some(previous) = old.get(zone.origin()) else {
+            continue;
+        };
+        if previous.serial() != zone.serial() {
+            shared.transfers.record_new_version(previous, zone);
+            transfer::send_notifies(shared, zone.origin(), zone.soa_record());
+        }
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn serve(config: Config) -> Result<(), Error> {
-    let zone_set = zones::load_all(&config.zones)?;
+    let zone_set = zones::load_all(&config.zones, config.storage.as_deref())?;
+    let (transfers, secondaries) = Transfers::new(&config);
     netio::release_free_memory();
     let keepalive_units = (config.tcp_idle_timeout.as_millis() / 100).min(u16::MAX as u128) as u16;
     let shared = Arc::new(Shared {
@@ -61,13 +78,14 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         connections: Connections::default(),
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
+        transfers,
     });
     let mut tcp_listeners = Vec::new();
     for listen in &config.listen {
         let sockets = sockets::udp_sockets(listen.address, config.udp_workers)?;
         let tcp = sockets::tcp_listener(listen.address)?;
         udp::spawn_workers(sockets, listen.address, &shared);
-        tcp_listeners.push(tcp);
+        tcp_listeners.push((tcp, listen.transfers));
         info!(address = %listen.address, role = ?listen.role, udp_workers = config.udp_workers, "listening");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,11 +94,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         .build()
         .map_err(|e| Error::Io(format!("tokio runtime: {e}")))?;
     runtime.block_on(async move {
-        for listener in tcp_listeners {
+        for (listener, transfers_allowed) in tcp_listeners {
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| Error::Io(format!("tcp listener: {e}")))?;
-            tokio::spawn(tcp::serve(listener, shared.clone()));
+            tokio::spawn(tcp::serve(listener, transfers_allowed, shared.clone()));
         }
+        transfer::spawn_secondaries(&shared, secondaries);
         // Zones are loaded and every listener is up: start the speaker and announce the
         // whole allow-list. Health-driven announcement (withdraw when an instance or a zone
         // is unhealthy, DESIGN.md principle 3) is a later issue; until then a running,
@@ -113,14 +132,17 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     info!("SIGHUP: reloading zones");
                     let shared = shared.clone();
                     let zone_configs = config.zones.clone();
+                    let reload_shared = shared.clone();
                     let reloaded = tokio::task::spawn_blocking(move || {
-                        let current = shared.zones.load_full();
-                        shared.zones.store(Arc::new(zones::reload(&zone_configs, &current)));
-                        drop(current);
+                        let current = reload_shared.zones.load_full();
+                        let next = Arc::new(zones::reload(&zone_configs, &current));
+                        reload_shared.zones.store(next.clone());
                         netio::release_free_memory();
+                        (current, next)
                     }).await;
-                    if let Err(err) = reloaded {
-                        warn!("reload task failed: {err}");
+                    match reloaded {
+                        Ok((old, new)) => after_reload(&shared, &old, &new),
+                        Err(err) => warn!("reload task failed: {err}"),
                     }
                 }
                 _ = terminate.recv() => break,

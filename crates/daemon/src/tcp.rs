@@ -68,7 +68,7 @@ impl Connections {
 }
 
 /// Accepts connections on `listener` forever.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+pub(crate) async fn serve(listener: TcpListener, transfers_allowed: bool, shared: Arc<Shared>) {
     let mut next_id = 0u64;
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -89,7 +89,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             tokio::select! {
-                result = serve_connection(stream, id, &shared) => {
+                result = serve_connection(stream, id, peer.ip(), transfers_allowed, &shared) => {
                     if let Err(err) = result {
                         debug!(%peer, "tcp: {err}");
                     }
@@ -101,7 +101,13 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, id: u64, shared: &Shared) -> std::io::Result<()> {
+async fn serve_connection(
+    mut stream: TcpStream,
+    id: u64,
+    peer: std::net::IpAddr,
+    transfers_allowed: bool,
+    shared: &Arc<Shared>,
+) -> std::io::Result<()> {
     let mut query = vec![0u8; u16::MAX as usize];
     let mut answer = Vec::with_capacity(u16::MAX as usize);
     let mut frame = Vec::with_capacity(u16::MAX as usize + 2);
@@ -122,6 +128,32 @@ async fn serve_connection(mut stream: TcpStream, id: u64, shared: &Shared) -> st
         )
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "query not completed"))??;
+        let msg = &query[..len];
+        if crate::transfer::is_notify(msg) {
+            if let Some(len) = crate::transfer::handle_notify(shared, msg, peer, &mut answer) {
+                frame.clear();
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+                frame.extend_from_slice(&answer[..len]);
+                stream.write_all(&frame).await?;
+            }
+            shared.connections.set_idle(id, true);
+            continue;
+        }
+        if let Ok(parsed) = dns_wire::Query::parse(msg) {
+            if crate::transfer::is_transfer(&parsed) {
+                crate::transfer::serve_transfer(
+                    &mut stream,
+                    msg,
+                    &parsed,
+                    peer,
+                    transfers_allowed,
+                    shared,
+                )
+                .await?;
+                shared.connections.set_idle(id, true);
+                continue;
+            }
+        }
         let zones = shared.zones.load();
         let outcome = respond(
             &query[..len],

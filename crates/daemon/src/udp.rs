@@ -59,8 +59,9 @@ fn serve_bound(socket: &UdpSocket, shared: &Shared) {
             }
         };
         for slot in 0..count {
+            let peer = batch.peer(slot);
             let (query, answer) = batch.query_and_answer(slot);
-            if let Some(len) = answer_one(shared, query, answer) {
+            if let Some(len) = answer_one(shared, query, peer, answer) {
                 batch.queue_answer(slot, len);
             }
         }
@@ -117,7 +118,11 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
             };
             (message.bytes, peer, destination)
         };
-        let Some(len) = answer_one(shared, &query[..len], &mut answer) else {
+        let peer_address = peer
+            .as_sockaddr_in()
+            .map(|a| SocketAddr::V4((*a).into()))
+            .or_else(|| peer.as_sockaddr_in6().map(|a| SocketAddr::V6((*a).into())));
+        let Some(len) = answer_one(shared, &query[..len], peer_address, &mut answer) else {
             continue;
         };
         let iov = [IoSlice::new(&answer[..len])];
@@ -164,7 +169,15 @@ enum Destination {
 
 /// Answers one query into `answer`; returns the length to send, if any.
 #[inline]
-fn answer_one(shared: &Shared, query: &[u8], answer: &mut Vec<u8>) -> Option<usize> {
+fn answer_one(
+    shared: &Shared,
+    query: &[u8],
+    peer: Option<SocketAddr>,
+    answer: &mut Vec<u8>,
+) -> Option<usize> {
+    if crate::transfer::is_notify(query) {
+        return crate::transfer::handle_notify(shared, query, peer?.ip(), answer);
+    }
     let zones = shared.zones.load();
     let outcome = respond(query, &zones, &shared.answer, Transport::Udp, answer);
     shared.stats.udp_queries.fetch_add(1, Ordering::Relaxed);

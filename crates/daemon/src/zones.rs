@@ -18,7 +18,10 @@ use crate::error::Error;
 fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
     let started = Instant::now();
     let name = dns_wire::name_to_text(&zone.origin);
-    match load_zone_file(&zone.file, &zone.origin) {
+    let Some(file) = &zone.file else {
+        return Err(Error::Zone(format!("{name}: no zone file")));
+    };
+    match load_zone_file(file, &zone.origin) {
         Ok((loaded, warnings)) => {
             for warning in warnings {
                 warn!(zone = %name, "{warning}");
@@ -41,10 +44,24 @@ fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
     }
 }
 
-/// Loads every configured zone; any failure stops start-up.
-pub fn load_all(zones: &[ZoneConfig]) -> Result<ZoneSet, Error> {
+/// Loads every configured zone; any failure stops start-up. A secondary zone is served at
+/// once from its stored copy when there is one, then refreshed by its task.
+pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet, Error> {
     let mut set = ZoneSet::new();
     for zone in zones {
+        if zone.transfer.is_secondary() {
+            let name = dns_wire::name_to_text(&zone.origin);
+            match storage.and_then(|s| crate::transfer::Transfers::load_snapshot(s, &zone.origin)) {
+                Some(stored) => {
+                    info!(zone = %name, serial = stored.serial(), "secondary zone served from its stored copy");
+                    set.insert(Arc::new(stored));
+                }
+                None => {
+                    info!(zone = %name, "secondary zone has no stored copy yet; waiting for a transfer")
+                }
+            }
+            continue;
+        }
         set.insert(Arc::new(load_one(zone)?));
     }
     Ok(set)
@@ -54,6 +71,14 @@ pub fn load_all(zones: &[ZoneConfig]) -> Result<ZoneSet, Error> {
 pub fn reload(zones: &[ZoneConfig], current: &ZoneSet) -> ZoneSet {
     let mut set = ZoneSet::new();
     for zone in zones {
+        if zone.transfer.is_secondary() {
+            // Secondaries change by transfer, not by reload: keep what is serving.
+            if let Some(serving) = current.get(&zone.origin) {
+                set.insert(serving.clone());
+                set.set_expired(&zone.origin, current.is_expired(&zone.origin));
+            }
+            continue;
+        }
         match load_one(zone) {
             Ok(loaded) => {
                 let unchanged = current

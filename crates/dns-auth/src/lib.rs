@@ -31,4 +31,4 @@ pub mod secondary;
 pub mod xfr;
 
 pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};
-pub use respond::{Outcome, respond};
+pub use respond::{Outcome, error_response, respond};

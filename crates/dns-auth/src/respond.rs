@@ -191,6 +191,51 @@ fn opt_len(edns: bool, nsid: Option<&[u8]>, keepalive: Option<&[u8]>, ede: Optio
         + ede.map_or(0, |_| 6)
 }
 
+/// A response with only the question, `code` and (with EDNS) an Extended DNS Error
+/// (RFC 8914): for refusals decided outside [`respond`], e.g. a transfer on an anycast
+/// address or from a host outside the access list.
+pub fn error_response(
+    query: &[u8],
+    code: u16,
+    ede: Option<u16>,
+    config: &AnswerConfig,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let parsed = match Query::parse(query) {
+        Ok(parsed) => parsed,
+        Err(err) => return respond_to_malformed(query, err, out),
+    };
+    let flags = Header::QR | (parsed.header.flags & COPIED_FLAGS) | (code & 0xf);
+    let header = Header {
+        flags,
+        ..parsed.header
+    };
+    let mut writer = MessageWriter::new(out, header, Some(parsed.question_bytes(query)));
+    if let Some(edns) = parsed.edns {
+        let data;
+        let options: &[(u16, &[u8])] = match ede {
+            Some(info) => {
+                data = info.to_be_bytes();
+                &[(option::EDE, &data)]
+            }
+            None => &[],
+        };
+        let payload = config.udp_payload.max(MIN_UDP_PAYLOAD);
+        if writer
+            .push_opt(payload, (code >> 4) as u8, edns.dnssec_ok, options)
+            .is_err()
+        {
+            return Outcome::Dropped;
+        }
+    }
+    let len = writer.finish();
+    Outcome::Answered {
+        len,
+        rcode: code,
+        truncated: false,
+    }
+}
+
 /// FORMERR with the header only (the question could not be trusted), or nothing.
 fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
     let (Some(code), Some(header)) = (err.rcode(), Header::parse(query)) else {

@@ -90,7 +90,7 @@ impl<'a> From<&'a Record> for Item<'a> {
 pub struct XfrResponse<'a> {
     header: Header,
     question: &'a [u8],
-    items: Box<dyn Iterator<Item = Item<'a>> + 'a>,
+    items: Box<dyn Iterator<Item = Item<'a>> + Send + 'a>,
     held: Option<Item<'a>>,
     first: bool,
     done: bool,
@@ -101,7 +101,7 @@ impl<'a> XfrResponse<'a> {
     /// `plan` for `zone`.
     pub fn new(header: Header, question: &'a [u8], zone: &'a Zone, plan: XfrPlan<'a>) -> Self {
         let soa = zone.records().next().map(Item::from);
-        let items: Box<dyn Iterator<Item = Item<'a>> + 'a> = match plan {
+        let items: Box<dyn Iterator<Item = Item<'a>> + Send + 'a> = match plan {
             XfrPlan::UpToDate => Box::new(soa.into_iter()),
             XfrPlan::Full => Box::new(zone.records().map(Item::from).chain(soa)),
             XfrPlan::Incremental(diffs) => Box::new(

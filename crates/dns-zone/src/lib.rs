@@ -27,6 +27,7 @@ pub use build::ZoneBuilder;
 pub use error::{Problem, Severity, ZoneError};
 pub use load::{load_zone_file, load_zone_str};
 pub use transfer::{
-    Diff, RecordRef, apply, decode_snapshot, diff, encode_snapshot, soa_serial, zone_from_records,
+    Diff, RecordRef, apply, decode_journal, decode_snapshot, diff, encode_journal, encode_snapshot,
+    soa_serial, zone_from_records,
 };
 pub use zone::{Node, Rrset, Zone, ZoneSet, rdata_names_for};

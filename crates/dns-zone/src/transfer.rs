@@ -280,6 +280,114 @@ pub fn decode_snapshot(bytes: &[u8], origin: &[u8]) -> Result<(Zone, Vec<Problem
     builder.finish()
 }
 
+const JOURNAL_MAGIC: &[u8; 8] = b"ANYNSJ1\n";
+
+fn put_record(out: &mut Vec<u8>, record: &Record) {
+    out.push(record.owner.len() as u8);
+    out.extend_from_slice(&record.owner);
+    out.extend_from_slice(&record.rtype.to_be_bytes());
+    out.extend_from_slice(&record.class.to_be_bytes());
+    out.extend_from_slice(&record.ttl.to_be_bytes());
+    out.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(&record.rdata);
+}
+
+/// Encodes a journal (differences, oldest first) with a trailing 64-bit check.
+pub fn encode_journal(diffs: &[Diff]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(JOURNAL_MAGIC);
+    out.extend_from_slice(&(diffs.len() as u32).to_be_bytes());
+    for diff in diffs {
+        put_record(&mut out, &diff.old_soa);
+        out.extend_from_slice(&(diff.removed.len() as u32).to_be_bytes());
+        diff.removed.iter().for_each(|r| put_record(&mut out, r));
+        put_record(&mut out, &diff.new_soa);
+        out.extend_from_slice(&(diff.added.len() as u32).to_be_bytes());
+        diff.added.iter().for_each(|r| put_record(&mut out, r));
+    }
+    let check = hash_bytes(&out);
+    out.extend_from_slice(&check.to_be_bytes());
+    out
+}
+
+/// Decodes a journal written by [`encode_journal`].
+pub fn decode_journal(bytes: &[u8]) -> Result<Vec<Diff>, ZoneError> {
+    let body_len = bytes
+        .len()
+        .checked_sub(8)
+        .ok_or_else(|| journal_error("too short"))?;
+    let (body, check) = bytes.split_at(body_len);
+    if !body.starts_with(JOURNAL_MAGIC) {
+        return Err(journal_error("not a journal (bad magic)"));
+    }
+    if hash_bytes(body).to_be_bytes() != check {
+        return Err(journal_error("checksum mismatch (truncated or corrupt)"));
+    }
+    let mut cursor = Cursor {
+        body,
+        at: JOURNAL_MAGIC.len(),
+    };
+    let count = cursor.u32()?;
+    let mut diffs = Vec::new();
+    for _ in 0..count {
+        let old_soa = cursor.record()?;
+        let removed = (0..cursor.u32()?)
+            .map(|_| cursor.record())
+            .collect::<Result<_, _>>()?;
+        let new_soa = cursor.record()?;
+        let added = (0..cursor.u32()?)
+            .map(|_| cursor.record())
+            .collect::<Result<_, _>>()?;
+        diffs.push(Diff {
+            old_soa,
+            new_soa,
+            removed,
+            added,
+        });
+    }
+    Ok(diffs)
+}
+
+fn journal_error(what: &str) -> ZoneError {
+    error(format!("journal: {what}"))
+}
+
+/// Reads a journal body front to back.
+struct Cursor<'a> {
+    body: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ZoneError> {
+        let slice = self
+            .body
+            .get(self.at..self.at + n)
+            .ok_or_else(|| journal_error("truncated"))?;
+        self.at += n;
+        Ok(slice)
+    }
+
+    fn u32(&mut self) -> Result<u32, ZoneError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn record(&mut self) -> Result<Record, ZoneError> {
+        let owner_len = self.take(1)?[0] as usize;
+        let owner = self.take(owner_len)?.to_vec();
+        let fixed = self.take(10)?;
+        let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
+        Ok(Record {
+            owner,
+            rtype: u16::from_be_bytes([fixed[0], fixed[1]]),
+            class: u16::from_be_bytes([fixed[2], fixed[3]]),
+            ttl: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+            rdata: self.take(rdlen)?.to_vec(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +447,16 @@ mod tests {
         flipped[20] ^= 1;
         assert!(decode_snapshot(&flipped, b"\x07example\x00").is_err());
         assert!(decode_snapshot(&bytes, b"\x03net\x00").is_err());
+    }
+
+    #[test]
+    fn journal_round_trip_and_corruption() {
+        let (v1, v2) = (zone(V1), zone(V2));
+        let journal = vec![diff(&v1, &v2).unwrap()];
+        let bytes = encode_journal(&journal);
+        assert_eq!(decode_journal(&bytes).unwrap(), journal);
+        assert!(decode_journal(&bytes[..bytes.len() - 1]).is_err());
+        assert_eq!(decode_journal(&encode_journal(&[])).unwrap(), vec![]);
     }
 
     #[test]

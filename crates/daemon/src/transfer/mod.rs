@@ -1,0 +1,157 @@
+//! Zone transfers in the daemon (issue 4): serving AXFR/IXFR on unicast listeners, NOTIFY in
+//! and out, secondaries refreshing from their primaries over the unicast address, and the
+//! files that make received zones survive a restart.
+//!
+//! ```text
+//!  primary reload ─► journal (diff old→new) ─► NOTIFY secondaries (from the unicast address)
+//!  NOTIFY in (UDP/TCP) ─► ACL ─► secondary task ─► Refresh FSM (dns-auth) ─► SOA query,
+//!      IXFR/AXFR over TCP from the unicast address ─► snapshot written ─► swapped in ─► journal
+//!  AXFR/IXFR in (TCP) ─► listener allows transfers? ACL? ─► XfrResponse messages
+//! ```
+//! The protocol logic (messages, transfer reading, refresh timers) is in `dns-auth` and
+//! `dns-zone`; this module does the I/O and the policy.
+
+pub(crate) mod acl;
+pub(crate) mod config;
+mod notify;
+mod secondary;
+mod storage;
+mod xfr_out;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use dns_zone::{Diff, Zone, decode_journal, decode_snapshot, diff, encode_journal};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+pub(crate) use notify::{handle_notify, is_notify, send_notifies};
+pub(crate) use secondary::spawn_secondaries;
+pub(crate) use xfr_out::{is_transfer, serve_transfer};
+
+use crate::config::{Config, ZoneConfig};
+use config::ZoneTransfer;
+
+/// Differences kept per zone for IXFR (older ones fall back to AXFR).
+const JOURNAL_LIMIT: usize = 64;
+
+/// Transfer state shared by every listener and task.
+pub(crate) struct Transfers {
+    zones: HashMap<Vec<u8>, ZoneTransfer>,
+    journals: Mutex<HashMap<Vec<u8>, Vec<Diff>>>,
+    notify_senders: HashMap<Vec<u8>, mpsc::UnboundedSender<Option<u32>>>,
+    storage: Option<PathBuf>,
+}
+
+/// The receiving ends of each secondary's NOTIFY channel, for [`spawn_secondaries`].
+pub(crate) type NotifyReceivers = Vec<(ZoneConfig, mpsc::UnboundedReceiver<Option<u32>>)>;
+
+impl Transfers {
+    /// Transfer state for `config`, with the journals found in storage.
+    pub(crate) fn new(config: &Config) -> (Self, NotifyReceivers) {
+        let mut notify_senders = HashMap::new();
+        let mut receivers = Vec::new();
+        for zone in config.zones.iter().filter(|z| z.transfer.is_secondary()) {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            notify_senders.insert(zone.origin.clone(), sender);
+            receivers.push((zone.clone(), receiver));
+        }
+        let mut journals = HashMap::new();
+        if let Some(storage) = &config.storage {
+            for zone in &config.zones {
+                let path = storage::path_for(storage, &zone.origin, ".journal");
+                match std::fs::read(&path) {
+                    Ok(bytes) => match decode_journal(&bytes) {
+                        Ok(journal) => {
+                            journals.insert(zone.origin.clone(), journal);
+                        }
+                        Err(err) => warn!(file = %path.display(), "journal ignored: {err}"),
+                    },
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => warn!(file = %path.display(), "journal unreadable: {err}"),
+                }
+            }
+        }
+        let zones = config
+            .zones
+            .iter()
+            .map(|z| (z.origin.clone(), z.transfer.clone()))
+            .collect();
+        let transfers = Self {
+            zones,
+            journals: Mutex::new(journals),
+            notify_senders,
+            storage: config.storage.clone(),
+        };
+        (transfers, receivers)
+    }
+
+    /// The transfer settings of the zone `origin`.
+    pub(crate) fn zone(&self, origin: &[u8]) -> Option<&ZoneTransfer> {
+        self.zones.get(origin)
+    }
+
+    /// The journal of `origin` (a copy, for one IXFR).
+    pub(crate) fn journal(&self, origin: &[u8]) -> Vec<Diff> {
+        let journals = self.journals.lock().unwrap_or_else(|e| e.into_inner());
+        journals.get(origin).cloned().unwrap_or_default()
+    }
+
+    /// Records that `new` replaced `old`: appends their difference to the journal (bounded)
+    /// and stores the journal when storage is configured.
+    pub(crate) fn record_new_version(&self, old: &Zone, new: &Zone) {
+        if old.serial() == new.serial() {
+            return;
+        }
+        let Some(difference) = diff(old, new) else {
+            return;
+        };
+        let origin = new.origin().to_vec();
+        let encoded = {
+            let mut journals = self.journals.lock().unwrap_or_else(|e| e.into_inner());
+            let journal = journals.entry(origin.clone()).or_default();
+            // A journal that does not lead to `old` is useless for IXFR from now on.
+            if journal
+                .last()
+                .is_some_and(|d| d.to_serial() != old.serial())
+            {
+                journal.clear();
+            }
+            journal.push(difference);
+            if journal.len() > JOURNAL_LIMIT {
+                journal.drain(..journal.len() - JOURNAL_LIMIT);
+            }
+            self.storage.as_ref().map(|_| encode_journal(journal))
+        };
+        if let (Some(storage), Some(bytes)) = (&self.storage, encoded) {
+            let path = storage::path_for(storage, &origin, ".journal");
+            if let Err(err) = storage::write_atomically(&path, &bytes) {
+                warn!(file = %path.display(), "cannot store journal: {err}");
+            }
+        }
+        info!(zone = %dns_wire::name_to_text(&origin), from = old.serial(), to = new.serial(), "journal updated");
+    }
+
+    /// Stores the snapshot of a received zone; it must succeed before the zone is served.
+    pub(crate) fn store_snapshot(&self, zone: &Zone) -> std::io::Result<()> {
+        let Some(storage) = &self.storage else {
+            return Err(std::io::Error::other("no storage directory configured"));
+        };
+        let path = storage::path_for(storage, zone.origin(), ".zone.snapshot");
+        storage::write_atomically(&path, &dns_zone::encode_snapshot(zone))
+    }
+
+    /// The stored copy of a secondary zone, if any and valid.
+    pub(crate) fn load_snapshot(storage: &std::path::Path, origin: &[u8]) -> Option<Zone> {
+        let path = storage::path_for(storage, origin, ".zone.snapshot");
+        let bytes = std::fs::read(&path).ok()?;
+        match decode_snapshot(&bytes, origin) {
+            Ok((zone, _)) => Some(zone),
+            Err(err) => {
+                warn!(file = %path.display(), "stored zone ignored: {err}");
+                None
+            }
+        }
+    }
+}

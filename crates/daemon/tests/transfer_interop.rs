@@ -1,0 +1,436 @@
+//! Zone transfers with a real Knot on loopback (issue 4): Knot primary -> anyns secondary
+//! (AXFR, then NOTIFY + IXFR), anyns primary -> Knot secondary (NOTIFY + IXFR), transfers
+//! refused on the anycast listener and taken only from the unicast source address, a
+//! stored copy served after kill -9 without the primary, EXPIRE -> SERVFAIL, and a transfer
+//! cut mid-stream leaving the old version serving.
+//!
+//! Addresses: Knot on 127.0.0.1, anyns's unicast listener on 127.0.0.2 (its source address
+//! for everything outbound), its anycast listener on 127.0.0.3. Knot's ACLs name 127.0.0.2
+//! alone, so a transfer or NOTIFY from any other source address fails the test.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    Query, Reply, SOA, anyns_bin, free_port, require_tool, tcp_connect, tcp_read_frame, tcp_send,
+};
+
+const KNOT: [u8; 4] = [127, 0, 0, 1];
+const UNICAST: [u8; 4] = [127, 0, 0, 2];
+const ANYCAST: [u8; 4] = [127, 0, 0, 3];
+
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(program: &Path, args: &[&str], log: PathBuf) -> Process {
+    let file = fs::File::create(&log).unwrap();
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+    Process { child, log }
+}
+
+fn zone_text(serial: u32, expire: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN example.\n$TTL 300\n@ SOA ns1 hostmaster {serial} 2 1 {expire} 60\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nwww A 192.0.2.80\n{extra}"
+    )
+}
+
+fn serial_at(addr: SocketAddr) -> Option<(u16, Option<u32>)> {
+    let bytes = common::udp_exchange_timeout(
+        addr,
+        &Query::new("example.", SOA).to_bytes(),
+        Duration::from_millis(500),
+    )?;
+    let reply = Reply::parse(bytes);
+    let serial = reply
+        .answer
+        .first()
+        .and_then(|soa| soa.rdata.split_whitespace().nth(2)?.parse().ok());
+    Some((reply.rcode, serial))
+}
+
+fn wait_until(
+    what: &str,
+    timeout: Duration,
+    logs: &[&Process],
+    mut check: impl FnMut() -> bool,
+) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if check() {
+            return started.elapsed();
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    let logs: Vec<String> = logs.iter().map(|p| p.log()).collect();
+    panic!(
+        "timed out after {timeout:?} waiting for {what}; logs:\n{}",
+        logs.join("\n-----\n")
+    );
+}
+
+/// Knot as the primary of example. (notifying anyns) or as its secondary.
+fn start_knot(dir: &Path, port: u16, anyns_port: u16, primary: bool) -> Process {
+    let knotd = require_tool("knotd");
+    let role = if primary {
+        format!(
+            "    file: {dir}/example.zone\n    notify: anyns\n    acl: [from_anyns]\n    zonefile-load: difference\n    journal-content: changes\n",
+            dir = dir.display()
+        )
+    } else {
+        "    master: anyns\n    acl: [from_anyns]\n    zonefile-sync: -1\n".to_string()
+    };
+    let action = if primary { "transfer" } else { "notify" };
+    let conf = format!(
+        "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n\
+         database:\n    storage: {d}\n\
+         log:\n  - target: stderr\n    any: info\n\
+         remote:\n  - id: anyns\n    address: 127.0.0.2@{anyns_port}\n\
+         acl:\n  - id: from_anyns\n    address: 127.0.0.2\n    action: {action}\n\
+         template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n\
+         zone:\n  - domain: example.\n{role}",
+        d = dir.display()
+    );
+    fs::write(dir.join("knot.conf"), conf).unwrap();
+    let conf = dir.join("knot.conf");
+    spawn(
+        &knotd,
+        &["-c", conf.to_str().unwrap()],
+        dir.join("knotd.log"),
+    )
+}
+
+fn anyns_config(dir: &Path, port: u16, zone: &str) -> PathBuf {
+    let config = format!(
+        "[server]\nidentity = \"secondary-test\"\nudp-workers = 1\nstorage = \"{storage}\"\n\
+         [[listen]]\naddress = \"127.0.0.2:{port}\"\nrole = \"unicast\"\n\
+         [[listen]]\naddress = \"127.0.0.3:{port}\"\nrole = \"anycast\"\n{zone}",
+        storage = dir.join("storage").display()
+    );
+    let path = dir.join("anyns.toml");
+    fs::write(&path, config).unwrap();
+    path
+}
+
+fn start_anyns(config: &Path, log: PathBuf) -> Process {
+    spawn(
+        &anyns_bin(),
+        &["serve", "--config", config.to_str().unwrap()],
+        log,
+    )
+}
+
+fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
+    (ip, port).into()
+}
+
+/// AXFR over TCP; returns the rcode of the first message and the number of records.
+fn axfr(server: SocketAddr) -> (u16, usize) {
+    let mut stream = tcp_connect(server);
+    tcp_send(&mut stream, &Query::new("example.", 252).to_bytes());
+    let mut records = 0;
+    let mut soas = 0;
+    loop {
+        let Some(frame) = tcp_read_frame(&mut stream) else {
+            return (u16::MAX, records);
+        };
+        let reply = Reply::parse(frame);
+        if reply.rcode != 0 {
+            return (reply.rcode, 0);
+        }
+        for rr in &reply.answer {
+            records += 1;
+            soas += usize::from(rr.rtype == SOA);
+        }
+        if soas >= 2 {
+            return (0, records);
+        }
+    }
+}
+
+#[test]
+fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (knot_port, anyns_port) = (free_port(), free_port());
+    fs::write(dir.path().join("example.zone"), zone_text(1, 3600, "")).unwrap();
+    let knot = start_knot(dir.path(), knot_port, anyns_port, true);
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\n"
+    );
+    let config = anyns_config(dir.path(), anyns_port, &zone);
+    let anyns = start_anyns(&config, dir.path().join("anyns.log"));
+    let anycast = addr(ANYCAST, anyns_port);
+    let took = wait_until(
+        "the first transfer",
+        Duration::from_secs(15),
+        &[&anyns, &knot],
+        || serial_at(anycast) == Some((0, Some(1))),
+    );
+    println!("first AXFR served on the anycast address after {took:?}");
+    assert!(
+        anyns.log().contains("kind=\"AXFR\"") || anyns.log().contains("kind=AXFR"),
+        "{}",
+        anyns.log()
+    );
+
+    // A change on the primary reaches anyns by NOTIFY and IXFR, well before REFRESH.
+    fs::write(
+        dir.path().join("example.zone"),
+        zone_text(2, 3600, "new A 192.0.2.2\n"),
+    )
+    .unwrap();
+    let knotc = require_tool("knotc");
+    let socket = dir.path().join("knot.sock");
+    let status = Command::new(knotc)
+        .args(["-s", socket.to_str().unwrap(), "zone-reload", "example."])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let took = wait_until(
+        "serial 2 by NOTIFY + IXFR",
+        Duration::from_secs(10),
+        &[&anyns, &knot],
+        || serial_at(anycast) == Some((0, Some(2))),
+    );
+    println!("NOTIFY -> IXFR -> serving serial 2 took {took:?}");
+    let log = anyns.log();
+    assert!(log.contains("NOTIFY received"), "{log}");
+    assert!(log.contains("IXFR"), "the change came as IXFR: {log}");
+
+    // Transfers: refused on the anycast listener, served on the unicast one.
+    assert_eq!(axfr(anycast).0, 5, "AXFR on the anycast address is REFUSED");
+    let (code, records) = axfr(addr(UNICAST, anyns_port));
+    assert_eq!(code, 0);
+    assert_eq!(records, 6, "SOA NS A A A SOA");
+    let snapshot = dir.path().join("storage/example..zone.snapshot");
+    assert!(
+        snapshot.exists(),
+        "received zone stored at {}",
+        snapshot.display()
+    );
+
+    // kill -9, primary gone: the restart serves the stored serial at once.
+    drop(anyns);
+    drop(knot);
+    let anyns = start_anyns(&config, dir.path().join("anyns2.log"));
+    let took = wait_until(
+        "the stored copy after restart",
+        Duration::from_secs(5),
+        &[&anyns],
+        || serial_at(anycast) == Some((0, Some(2))),
+    );
+    println!("restart to serving the stored serial 2 took {took:?}, primary down");
+}
+
+#[test]
+fn anyns_primary_to_knot_secondary_with_notify_and_ixfr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (knot_port, anyns_port) = (free_port(), free_port());
+    let zone_file = dir.path().join("primary.zone");
+    fs::write(&zone_file, zone_text(1, 3600, "")).unwrap();
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nfile = \"{}\"\nnotify = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\n",
+        zone_file.display()
+    );
+    let config = anyns_config(dir.path(), anyns_port, &zone);
+    let anyns = start_anyns(&config, dir.path().join("anyns.log"));
+    let knot = start_knot(dir.path(), knot_port, anyns_port, false);
+    let knot_addr = addr(KNOT, knot_port);
+    wait_until(
+        "Knot's first transfer",
+        Duration::from_secs(15),
+        &[&knot, &anyns],
+        || serial_at(knot_addr) == Some((0, Some(1))),
+    );
+    fs::write(&zone_file, zone_text(2, 3600, "new A 192.0.2.2\n")).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &anyns.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let took = wait_until(
+        "Knot at serial 2",
+        Duration::from_secs(10),
+        &[&knot, &anyns],
+        || serial_at(knot_addr) == Some((0, Some(2))),
+    );
+    println!("anyns reload -> NOTIFY -> Knot serving serial 2 took {took:?}");
+    let anyns_log = anyns.log();
+    assert!(anyns_log.contains("NOTIFY acknowledged"), "{anyns_log}");
+    assert!(
+        anyns_log.contains("plan=\"incremental\"") || anyns_log.contains("plan=incremental"),
+        "{anyns_log}"
+    );
+    assert!(knot.log().to_lowercase().contains("ixfr"), "{}", knot.log());
+}
+
+/// A primary written for the test: answers SOA queries with `serial` over UDP and serves
+/// the zone over TCP — whole, or cut after half of the first message when `cut` is set.
+struct FakePrimary {
+    port: u16,
+    serial: Arc<AtomicU32>,
+    cut: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakePrimary {
+    fn start() -> Self {
+        let port = free_port();
+        let serial = Arc::new(AtomicU32::new(2));
+        let cut = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let udp = UdpSocket::bind(addr(KNOT, port)).unwrap();
+        udp.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let tcp = TcpListener::bind(addr(KNOT, port)).unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        let (s, c, st) = (serial.clone(), cut.clone(), stop.clone());
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !st.load(Ordering::Relaxed) {
+                if let Ok((len, from)) = udp.recv_from(&mut buf) {
+                    let zones = zone_set(s.load(Ordering::Relaxed));
+                    let mut out = Vec::new();
+                    if let dns_auth::Outcome::Answered { len, .. } = dns_auth::respond(
+                        &buf[..len],
+                        &zones,
+                        &dns_auth::AnswerConfig::default(),
+                        dns_auth::Transport::Udp,
+                        &mut out,
+                    ) {
+                        let _ = udp.send_to(&out[..len], from);
+                    }
+                }
+                if let Ok((mut stream, _)) = tcp.accept() {
+                    stream.set_nonblocking(false).unwrap();
+                    let mut len = [0u8; 2];
+                    if stream.read_exact(&mut len).is_err() {
+                        continue;
+                    }
+                    let mut query = vec![0u8; u16::from_be_bytes(len) as usize];
+                    if stream.read_exact(&mut query).is_err() {
+                        continue;
+                    }
+                    let parsed = dns_wire::Query::parse(&query).unwrap();
+                    let zones = zone_set(s.load(Ordering::Relaxed));
+                    let zone = zones.get(b"\x07example\x00").unwrap().clone();
+                    let mut response = dns_auth::xfr::XfrResponse::new(
+                        parsed.header,
+                        parsed.question_bytes(&query),
+                        &zone,
+                        dns_auth::xfr::XfrPlan::Full,
+                    );
+                    let mut out = Vec::new();
+                    while response.next_message(&mut out) {
+                        let mut frame = (out.len() as u16).to_be_bytes().to_vec();
+                        frame.extend_from_slice(&out);
+                        if c.load(Ordering::Relaxed) {
+                            let _ = stream.write_all(&frame[..frame.len() / 2]);
+                            break;
+                        }
+                        let _ = stream.write_all(&frame);
+                    }
+                }
+            }
+        });
+        Self {
+            port,
+            serial,
+            cut,
+            stop,
+        }
+    }
+}
+
+impl Drop for FakePrimary {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn zone_set(serial: u32) -> dns_zone::ZoneSet {
+    let extra: String = (0..50)
+        .map(|i| format!("host{i} A 192.0.2.{}\n", i + 1))
+        .collect();
+    // REFRESH 2 s, RETRY 1 s, EXPIRE 6 s: the expiry test runs in seconds.
+    let text = zone_text(serial, 6, &extra);
+    let (zone, _) = dns_zone::load_zone_str(&text, b"\x07example\x00").unwrap();
+    let mut set = dns_zone::ZoneSet::new();
+    set.insert(Arc::new(zone));
+    set
+}
+
+#[test]
+fn cut_transfer_keeps_the_old_version_and_expiry_answers_servfail() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = FakePrimary::start();
+    let anyns_port = free_port();
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{}\"]\n",
+        primary.port
+    );
+    let config = anyns_config(dir.path(), anyns_port, &zone);
+    let anyns = start_anyns(&config, dir.path().join("anyns.log"));
+    let anycast = addr(ANYCAST, anyns_port);
+    wait_until("serial 2", Duration::from_secs(10), &[&anyns], || {
+        serial_at(anycast) == Some((0, Some(2)))
+    });
+
+    // Serial 3 is offered but every transfer is cut in the middle.
+    primary.cut.store(true, Ordering::Relaxed);
+    primary.serial.store(3, Ordering::Relaxed);
+    wait_until(
+        "a failed transfer",
+        Duration::from_secs(10),
+        &[&anyns],
+        || anyns.log().contains("transfer cut"),
+    );
+    assert_eq!(
+        serial_at(anycast),
+        Some((0, Some(2))),
+        "the old version keeps serving"
+    );
+
+    // The primary goes silent: after EXPIRE (6 s) the zone answers SERVFAIL.
+    primary.stop.store(true, Ordering::Relaxed);
+    let took = wait_until(
+        "SERVFAIL after EXPIRE",
+        Duration::from_secs(15),
+        &[&anyns],
+        || serial_at(anycast).is_some_and(|(rcode, _)| rcode == 2),
+    );
+    println!(
+        "zone stopped answering {took:?} after the primary went silent (EXPIRE 6 s, counted from the last good refresh)"
+    );
+    assert!(anyns.log().contains("zone expired"), "{}", anyns.log());
+}
