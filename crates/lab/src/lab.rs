@@ -1,0 +1,883 @@
+//! A running lab: bring it up, drive it (signals, BIRD commands, probes, zone changes),
+//! and tear it down.
+//!
+//! Everything is found from the run directory: `topology.toml` (the topology it was built
+//! from), `namespaces` (written *before* any namespace is created), and one directory per
+//! node holding its configs, logs and pid files. Namespace names are `PREFIX-NODE`, where
+//! the prefix derives from the run directory's path, so two labs in two run directories
+//! never share a name; each namespace also carries a marker bridge ([`system::MARKER`]).
+//! [`Lab::down_dir`] stops every process inside the lab's namespaces by PID (TERM, then
+//! KILL) and deletes only namespaces that are listed or marked, so it is safe after a
+//! crash and idempotent.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::Error;
+use crate::configs;
+use crate::probe::{ProbeOptions, ProbeRecord, Stream};
+use crate::render::{Table, ms};
+use crate::system::{self, MARKER};
+use crate::topology::{Topology, v4};
+
+/// The run directory `anyns-lab` uses when none is given.
+pub const DEFAULT_RUN_DIR: &str = "/run/anyns-lab";
+/// The zone's serial when the lab comes up.
+pub const INITIAL_SERIAL: u32 = 2026010101;
+/// Bound on `up`'s wait for BGP and for every client to see every cloud.
+pub const UP_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// How to build a lab.
+#[derive(Clone, Debug)]
+pub struct LabOptions {
+    /// The topology file's text (copied into the run directory).
+    pub topology_text: String,
+    /// Where configs, logs, sockets and pid files go.
+    pub run_dir: PathBuf,
+    /// The anyns binary.
+    pub anyns_bin: PathBuf,
+    /// The anyns-lab binary (its `probe` subcommand is the lab's client).
+    pub lab_bin: PathBuf,
+    /// Print progress lines.
+    pub verbose: bool,
+}
+
+/// A lab: built by [`Lab::up`] or found again by [`Lab::attach`]. Dropping it tears it down
+/// unless [`Lab::leave_running`] was called.
+pub struct Lab {
+    /// The topology.
+    pub topology: Topology,
+    run_dir: PathBuf,
+    prefix: String,
+    anyns_bin: PathBuf,
+    lab_bin: PathBuf,
+    children: Mutex<HashMap<String, Child>>,
+    serial: Mutex<u32>,
+    keep: bool,
+}
+
+/// What [`Lab::down_dir`] did.
+#[derive(Clone, Debug, Default)]
+pub struct DownReport {
+    /// Namespaces deleted.
+    pub namespaces: usize,
+    /// Processes stopped.
+    pub processes: usize,
+    /// How long it took.
+    pub took: Duration,
+}
+
+/// The namespace prefix of a run directory: `al` and 24 bits of an FNV-1a hash of its path.
+pub fn prefix_of(run_dir: &Path) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in run_dir.as_os_str().as_encoded_bytes() {
+        hash = (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    format!("al{:06x}", hash & 0x00ff_ffff)
+}
+
+fn absolute(run_dir: &Path) -> Result<PathBuf, Error> {
+    fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir.display(), e))?;
+    run_dir
+        .canonicalize()
+        .map_err(|e| Error::io(run_dir.display(), e))
+}
+
+impl Lab {
+    /// Builds the lab and waits (bounded by [`UP_TIMEOUT`]) until every BGP session is up
+    /// and every client gets an answer from every service address. Whatever an earlier
+    /// lab left in the same run directory is torn down first. On error the partial lab is
+    /// torn down.
+    pub fn up(options: &LabOptions) -> Result<Self, Error> {
+        let topology = Topology::from_toml(&options.topology_text)?;
+        let run_dir = absolute(&options.run_dir)?;
+        Self::down_dir(&run_dir)?;
+        let lab = Self {
+            prefix: prefix_of(&run_dir),
+            topology,
+            run_dir,
+            anyns_bin: options.anyns_bin.clone(),
+            lab_bin: options.lab_bin.clone(),
+            children: Mutex::new(HashMap::new()),
+            serial: Mutex::new(INITIAL_SERIAL),
+            keep: false,
+        };
+        for bin in [&lab.anyns_bin, &lab.lab_bin] {
+            if !bin.is_file() {
+                return Err(Error::NoLab(format!(
+                    "{} not found (build it: cargo build -p anyns -p anyns-lab)",
+                    bin.display()
+                )));
+            }
+        }
+        lab.write(Path::new("topology.toml"), &options.topology_text)?;
+        let say = |m: &str| {
+            if options.verbose {
+                eprintln!("    {m}");
+            }
+        };
+        let started = Instant::now();
+        lab.build_network()?;
+        say(&format!(
+            "{} namespaces, {} veth links ({})",
+            lab.topology.node_names().len(),
+            lab.topology.links.len(),
+            ms(started.elapsed())
+        ));
+        lab.start_routers()?;
+        say(&format!(
+            "BIRD on {} routers ({})",
+            lab.topology.routers.len(),
+            ms(started.elapsed())
+        ));
+        lab.write_zones(INITIAL_SERIAL)?;
+        if let Some(p) = &lab.topology.primary {
+            let name = p.name.clone();
+            let address = v4(p.block, 2).into();
+            let config =
+                configs::anyns_primary_config(&lab.topology, p.block, &name, "example.zone");
+            lab.write(&Path::new(&name).join("anyns.toml"), &config)?;
+            lab.spawn_anyns(&name, "anyns")?;
+            if lab.topology.transfers {
+                // The sites' first transfer should not wait for a retry timer: start them
+                // once every router has a route to the primary.
+                for router in &lab.topology.routers {
+                    system::wait_for(
+                        &format!("{}'s route to the primary", router.name),
+                        UP_TIMEOUT,
+                        Duration::from_millis(50),
+                        || lab.has_route_for(&router.name, address).then_some(()),
+                        || lab.birdc(&router.name, &["show", "protocols"]),
+                    )?;
+                }
+                say(&format!(
+                    "routes to the primary everywhere ({})",
+                    ms(started.elapsed())
+                ));
+            }
+        }
+        for s in 0..lab.topology.sites.len() {
+            for &c in &lab.topology.sites[s].clouds.clone() {
+                lab.start_instance_index(s, c)?;
+            }
+        }
+        say(&format!(
+            "anyns on {} sites and the primary ({})",
+            lab.topology.sites.len(),
+            ms(started.elapsed())
+        ));
+        lab.wait_bgp(UP_TIMEOUT)?;
+        say(&format!(
+            "every BGP session Established ({})",
+            ms(started.elapsed())
+        ));
+        lab.wait_all_served(UP_TIMEOUT)?;
+        say(&format!(
+            "every client gets answers from every cloud ({})",
+            ms(started.elapsed())
+        ));
+        Ok(lab)
+    }
+
+    /// Finds the lab in `run_dir` again (after `anyns-lab up`).
+    pub fn attach(run_dir: &Path, anyns_bin: PathBuf, lab_bin: PathBuf) -> Result<Self, Error> {
+        let run_dir = run_dir
+            .canonicalize()
+            .map_err(|_| Error::NoLab(format!("no lab in {}", run_dir.display())))?;
+        let text = fs::read_to_string(run_dir.join("topology.toml"))
+            .map_err(|_| Error::NoLab(format!("no lab in {}", run_dir.display())))?;
+        let serial = fs::read_to_string(run_dir.join("serial"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(INITIAL_SERIAL);
+        Ok(Self {
+            topology: Topology::from_toml(&text)?,
+            prefix: prefix_of(&run_dir),
+            run_dir,
+            anyns_bin,
+            lab_bin,
+            children: Mutex::new(HashMap::new()),
+            serial: Mutex::new(serial),
+            keep: true,
+        })
+    }
+
+    /// Keeps the lab running when this value is dropped (`anyns-lab up`).
+    pub fn leave_running(mut self) {
+        self.keep = true;
+        // The children are detached (own process group); dropping the handles does not
+        // stop them.
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The run directory.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The namespace of node `name`.
+    pub fn ns(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
+    }
+
+    /// The namespaces of this lab.
+    pub fn namespaces(&self) -> Vec<String> {
+        self.topology
+            .node_names()
+            .iter()
+            .map(|n| self.ns(n))
+            .collect()
+    }
+
+    fn write(&self, relative: &Path, text: &str) -> Result<PathBuf, Error> {
+        let path = self.run_dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
+        // Write beside, then rename: a reader (or a reload) never sees half a file.
+        let tmp = path.with_extension("tmp");
+        let mut f = fs::File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(tmp.display(), e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))?;
+        Ok(path)
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Building
+
+    fn build_network(&self) -> Result<(), Error> {
+        let ip = system::tool("ip");
+        let namespaces = self.namespaces();
+        // Listed before they exist: `down` after a crash half-way finds them all.
+        self.write(Path::new("namespaces"), &(namespaces.join("\n") + "\n"))?;
+        for ns in &namespaces {
+            system::run(Command::new(&ip).args(["netns", "add", ns]))?;
+            system::run(
+                Command::new(&ip).args(["-n", ns, "link", "add", MARKER, "type", "bridge"]),
+            )?;
+        }
+        // Both ends of every veth are created inside lab namespaces: nothing touches the
+        // host's interfaces.
+        let mut batch = String::new();
+        for l in &self.topology.links {
+            let router = &self.topology.routers[l.router].name;
+            let other = self.topology.endpoint_name(l.other);
+            batch.push_str(&format!(
+                "link add to-{other} netns {} type veth peer name to-{router} netns {}\n",
+                self.ns(router),
+                self.ns(other)
+            ));
+        }
+        let mut child = Command::new(&ip)
+            .args(["-batch", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("ip -batch", e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(batch.as_bytes())
+                .map_err(|e| Error::io("ip -batch", e))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io("ip -batch", e))?;
+        if !out.status.success() {
+            return Err(Error::Command {
+                command: format!("ip -batch: {batch}"),
+                output: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        let names: Vec<String> = self
+            .topology
+            .node_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let scripts: Vec<_> = names
+            .iter()
+            .map(|n| (n, configs::ns_scripts(&self.topology, n)))
+            .collect();
+        for (name, s) in &scripts {
+            system::sh_in_ns(&self.ns(name), &s.setup)?;
+        }
+        for (name, s) in &scripts {
+            if !s.routes.is_empty() {
+                system::sh_in_ns(&self.ns(name), &s.routes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(
+        &self,
+        key: &str,
+        ns_node: &str,
+        program: &Path,
+        args: &[&str],
+        dir: &str,
+        file: &str,
+    ) -> Result<(), Error> {
+        let dir = self.run_dir.join(dir);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        let child = system::spawn_daemon(
+            &self.ns(ns_node),
+            program,
+            args,
+            &dir.join(format!("{file}.log")),
+            &dir.join(format!("{file}.pid")),
+        )?;
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), child);
+        Ok(())
+    }
+
+    fn start_routers(&self) -> Result<(), Error> {
+        let bird = system::tool("bird");
+        for (r, router) in self.topology.routers.iter().enumerate() {
+            let dir = self.run_dir.join(&router.name);
+            let config = configs::bird_config(&self.topology, r, &dir);
+            let conf = self.write(&Path::new(&router.name).join("bird.conf"), &config)?;
+            system::run(Command::new(&bird).arg("-p").arg("-c").arg(&conf))?;
+            let conf = conf.display().to_string();
+            let socket = dir.join("bird.ctl").display().to_string();
+            self.spawn(
+                &format!("{}/bird", router.name),
+                &router.name,
+                &bird,
+                &["-f", "-c", &conf, "-s", &socket],
+                &router.name,
+                "bird",
+            )?;
+        }
+        for router in &self.topology.routers {
+            system::wait_for(
+                &format!("BIRD's control socket on {}", router.name),
+                Duration::from_secs(10),
+                Duration::from_millis(20),
+                || {
+                    self.birdc(&router.name, &["show", "status"])
+                        .contains("Daemon is up")
+                        .then_some(())
+                },
+                || self.log(&router.name, "bird"),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_zones(&self, serial: u32) -> Result<(), Error> {
+        let text = configs::zone_text(&self.topology, serial);
+        let mut nodes: Vec<&str> = self
+            .topology
+            .sites
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        if let Some(p) = &self.topology.primary {
+            nodes.push(&p.name);
+        }
+        if self.topology.transfers {
+            // The sites get the zone from the primary.
+            nodes.retain(|n| self.topology.primary.as_ref().is_some_and(|p| p.name == *n));
+        }
+        for node in nodes {
+            self.write(&Path::new(node).join("example.zone"), &text)?;
+        }
+        self.write(Path::new("serial"), &format!("{serial}\n"))?;
+        *self.serial.lock().unwrap_or_else(|e| e.into_inner()) = serial;
+        Ok(())
+    }
+
+    fn spawn_anyns(&self, node: &str, file: &str) -> Result<(), Error> {
+        let conf = self.run_dir.join(node).join(format!("{file}.toml"));
+        let conf = conf.display().to_string();
+        let anyns = self.anyns_bin.clone();
+        self.spawn(
+            &format!("{node}/{file}"),
+            node,
+            &anyns,
+            &["serve", "-c", &conf],
+            node,
+            file,
+        )
+    }
+
+    fn start_instance_index(&self, site: usize, cloud: usize) -> Result<(), Error> {
+        let s = &self.topology.sites[site];
+        let file = format!("anyns-{}", self.topology.clouds[cloud].name);
+        let storage = self
+            .run_dir
+            .join(&s.name)
+            .join(format!("storage-{}", self.topology.clouds[cloud].name));
+        let source = match (&self.topology.primary, self.topology.transfers) {
+            (Some(p), true) => configs::ZoneSource::Primary(v4(p.block, 2).into(), &storage),
+            _ => configs::ZoneSource::File("example.zone"),
+        };
+        let config = configs::anyns_site_config(&self.topology, site, cloud, &source);
+        self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
+        self.spawn_anyns(&s.name.clone(), &file)
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Waiting
+
+    /// Waits until every BGP protocol of every router is Established.
+    pub fn wait_bgp(&self, timeout: Duration) -> Result<(), Error> {
+        let pending = || -> Vec<String> {
+            let mut pending = Vec::new();
+            for (r, router) in self.topology.routers.iter().enumerate() {
+                let out = self.birdc(&router.name, &["show", "protocols"]);
+                for p in configs::bgp_protocols(&self.topology, r) {
+                    let up = out.lines().any(|l| {
+                        l.split_whitespace().next() == Some(&p) && l.contains("Established")
+                    });
+                    if !up {
+                        pending.push(format!("{}:{p}", router.name));
+                    }
+                }
+            }
+            pending
+        };
+        system::wait_for(
+            "every BGP session",
+            timeout,
+            Duration::from_millis(100),
+            || pending().is_empty().then_some(()),
+            || format!("not Established: {:?}", pending()),
+        )
+    }
+
+    /// Waits until every client gets an answer with an NSID from every service address.
+    pub fn wait_all_served(&self, timeout: Duration) -> Result<(), Error> {
+        let missing = || -> Vec<String> {
+            let table = self.catchment();
+            let mut missing = Vec::new();
+            for (client, row) in self.topology.clients.iter().zip(&table) {
+                for ((_, addr), r) in self.services().iter().zip(row) {
+                    let served = r
+                        .as_ref()
+                        .and_then(ProbeRecord::answer)
+                        .is_some_and(|a| a.rcode == 0 && a.aa && a.nsid.is_some());
+                    if !served {
+                        missing.push(format!("{} -> {addr}", client.name));
+                    }
+                }
+            }
+            missing
+        };
+        system::wait_for(
+            "every client to reach every cloud",
+            timeout,
+            Duration::from_millis(200),
+            || missing().is_empty().then_some(()),
+            || format!("unanswered: {:?}", missing()),
+        )
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Driving
+
+    /// Every service address with its cloud, clouds in order.
+    pub fn services(&self) -> Vec<(usize, IpAddr)> {
+        self.topology
+            .clouds
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.addresses.iter().map(move |&a| (i, a)))
+            .collect()
+    }
+
+    /// Runs a probe in client `client`'s namespace to completion.
+    pub fn probe(&self, client: &str, options: &ProbeOptions) -> Result<Vec<ProbeRecord>, Error> {
+        Ok(self.stream(client, options)?.finish())
+    }
+
+    /// Starts a probe in client `client`'s namespace; its records arrive as it runs.
+    pub fn stream(&self, client: &str, options: &ProbeOptions) -> Result<Stream, Error> {
+        Stream::start(&self.ns(client), &self.lab_bin, options)
+    }
+
+    /// For every client (in order), one SOA query to every service address (in
+    /// [`Self::services`] order); the clients ask in parallel.
+    pub fn catchment(&self) -> Vec<Vec<Option<ProbeRecord>>> {
+        let servers: Vec<IpAddr> = self.services().iter().map(|&(_, a)| a).collect();
+        let options = ProbeOptions::once(&servers, &self.topology.zone);
+        let streams: Vec<_> = self
+            .topology
+            .clients
+            .iter()
+            .map(|c| self.stream(&c.name, &options).ok())
+            .collect();
+        streams
+            .into_iter()
+            .map(|s| {
+                let records = s.map(Stream::finish).unwrap_or_default();
+                servers
+                    .iter()
+                    .map(|a| records.iter().find(|r| r.server == *a).cloned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The catchment as a table: a row per client, a column per service address, each
+    /// cell the answering site (NSID) and round-trip time.
+    pub fn catchment_table(&self) -> String {
+        let services = self.services();
+        let headers: Vec<String> = services
+            .iter()
+            .map(|&(c, a)| format!("{} {a}", self.topology.clouds[c].name))
+            .collect();
+        let mut header = vec!["client"];
+        header.extend(headers.iter().map(String::as_str));
+        let mut table = Table::new(&header);
+        for (client, row) in self.topology.clients.iter().zip(self.catchment()) {
+            let mut cells = vec![format!(
+                "{} (at {})",
+                client.name, self.topology.routers[client.router].name
+            )];
+            for r in row {
+                cells.push(match r.as_ref().and_then(|r| Some((r.nsid()?, r.rtt?))) {
+                    Some((nsid, rtt)) => format!("{nsid:<4} {}", ms(rtt)),
+                    None => "no answer".into(),
+                });
+            }
+            table.row(cells);
+        }
+        table.render()
+    }
+
+    fn instance_key(&self, site: &str, cloud: &str) -> Result<(String, String), Error> {
+        let s = self
+            .topology
+            .site(site)
+            .ok_or_else(|| Error::NoLab(format!("no site {site:?}")))?;
+        let c = self
+            .topology
+            .cloud(cloud)
+            .ok_or_else(|| Error::NoLab(format!("no cloud {cloud:?}")))?;
+        if !self.topology.sites[s].clouds.contains(&c) {
+            return Err(Error::NoLab(format!("site {site} does not serve {cloud}")));
+        }
+        Ok((site.to_string(), format!("anyns-{cloud}")))
+    }
+
+    /// PID of site `site`'s anyns for `cloud`, if running.
+    pub fn instance_pid(&self, site: &str, cloud: &str) -> Option<u32> {
+        let (node, file) = self.instance_key(site, cloud).ok()?;
+        system::read_pid(&self.run_dir.join(node).join(format!("{file}.pid")))
+            .filter(|&p| system::alive(p))
+    }
+
+    /// Sends `signal` to site `site`'s anyns for `cloud` and waits (up to `timeout`) for it
+    /// to exit. Returns when the signal was sent and how long the exit took.
+    pub fn stop_instance(
+        &self,
+        site: &str,
+        cloud: &str,
+        signal: &str,
+        timeout: Duration,
+    ) -> Result<(SystemTime, Duration), Error> {
+        let (node, file) = self.instance_key(site, cloud)?;
+        let pid = self
+            .instance_pid(site, cloud)
+            .ok_or_else(|| Error::NoLab(format!("{site}/{cloud} is not running")))?;
+        let at = SystemTime::now();
+        let began = Instant::now();
+        system::signal(pid, signal)?;
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        let child = children.get_mut(&format!("{node}/{file}"));
+        if !system::wait_exit(pid, child, timeout) {
+            return Err(Error::Timeout {
+                what: format!("{site}/{cloud} (pid {pid}) to exit after SIG{signal}"),
+            });
+        }
+        children.remove(&format!("{node}/{file}"));
+        Ok((at, began.elapsed()))
+    }
+
+    /// Starts site `site`'s anyns for `cloud` again (same config and zone file).
+    pub fn start_instance(&self, site: &str, cloud: &str) -> Result<SystemTime, Error> {
+        let (node, file) = self.instance_key(site, cloud)?;
+        let at = SystemTime::now();
+        self.spawn_anyns(&node, &file)?;
+        Ok(at)
+    }
+
+    /// Runs `birdc` against router `router`'s BIRD; its output (empty if it fails).
+    pub fn birdc(&self, router: &str, args: &[&str]) -> String {
+        let socket = self.run_dir.join(router).join("bird.ctl");
+        Command::new(system::tool("birdc"))
+            .arg("-s")
+            .arg(socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The BGP protocol whose route router `router` uses for host route `address`, if any
+    /// (BIRD marks the best route with `*`).
+    pub fn best_route(&self, router: &str, address: IpAddr) -> Option<String> {
+        let len = if address.is_ipv4() { 32 } else { 128 };
+        let out = self.birdc(router, &["show", "route", &format!("{address}/{len}")]);
+        out.lines().filter(|l| l.contains(" * ")).find_map(|l| {
+            let after = l.split_once('[')?.1;
+            Some(after.split_whitespace().next()?.to_string())
+        })
+    }
+
+    /// Polls (every 10 ms, up to `timeout`) until router `router`'s best route to
+    /// `address` differs from `from`; returns when it was seen and the new best route.
+    pub fn watch_route_change(
+        &self,
+        router: &str,
+        address: IpAddr,
+        from: Option<&str>,
+        timeout: Duration,
+    ) -> Option<(SystemTime, Option<String>)> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let now = self.best_route(router, address);
+            if now.as_deref() != from {
+                return Some((SystemTime::now(), now));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// BIRD's name of the session between `router` and site `site`'s instance for
+    /// `cloud`.
+    pub fn site_protocol(&self, site: &str, cloud: &str, v6: bool) -> Option<String> {
+        let s = self.topology.site(site)?;
+        let c = self.topology.cloud(cloud)?;
+        Some(configs::site_protocol(&self.topology, s, c, v6))
+    }
+
+    /// The router site `site` hangs off.
+    pub fn router_of_site(&self, site: &str) -> Option<&str> {
+        let s = self.topology.site(site)?;
+        Some(&self.topology.routers[self.topology.sites[s].router].name)
+    }
+
+    /// The unicast address of site `site`'s instance for `cloud`.
+    pub fn instance_address(&self, site: &str, cloud: &str) -> Option<IpAddr> {
+        let s = self.topology.site(site)?;
+        let c = self.topology.cloud(cloud)?;
+        Some(self.topology.instance_v4(s, c).into())
+    }
+
+    /// The primary's unicast address.
+    pub fn primary_address(&self) -> Option<IpAddr> {
+        self.topology
+            .primary
+            .as_ref()
+            .map(|p| v4(p.block, 2).into())
+    }
+
+    /// The zone's current serial.
+    pub fn serial(&self) -> u32 {
+        *self.serial.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes a new serial: rewrites the zone file (atomically) and sends SIGHUP. With
+    /// transfers only the primary's file changes: it NOTIFYs the sites, which pull the
+    /// change by IXFR over their unicast addresses. Without, every site's copy is
+    /// rewritten and every anyns reloads. Returns when the signals went out.
+    pub fn publish_serial(&self, serial: u32) -> Result<SystemTime, Error> {
+        self.write_zones(serial)?;
+        let at = SystemTime::now();
+        let pids = match (&self.topology.primary, self.topology.transfers) {
+            (Some(p), true) => system::read_pid(&self.run_dir.join(&p.name).join("anyns.pid"))
+                .into_iter()
+                .collect(),
+            _ => self.anyns_pids(),
+        };
+        for pid in pids {
+            system::signal(pid, "HUP")?;
+        }
+        Ok(at)
+    }
+
+    /// Whether router `router` has a route covering `address`.
+    pub fn has_route_for(&self, router: &str, address: IpAddr) -> bool {
+        self.birdc(router, &["show", "route", "for", &address.to_string()])
+            .contains("unicast")
+    }
+
+    /// PIDs of every running anyns (sites and primary).
+    pub fn anyns_pids(&self) -> Vec<u32> {
+        let mut pids = Vec::new();
+        for s in &self.topology.sites {
+            for &c in &s.clouds {
+                if let Some(p) = self.instance_pid(&s.name, &self.topology.clouds[c].name) {
+                    pids.push(p);
+                }
+            }
+        }
+        if let Some(p) = &self.topology.primary {
+            if let Some(pid) = system::read_pid(&self.run_dir.join(&p.name).join("anyns.pid")) {
+                if system::alive(pid) {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+
+    /// A log file of node `node` (`bird`, `anyns-ns1`, ...).
+    pub fn log(&self, node: &str, file: &str) -> String {
+        let path = self.run_dir.join(node).join(format!("{file}.log"));
+        format!(
+            "---- {} ----\n{}",
+            path.display(),
+            fs::read_to_string(&path).unwrap_or_default()
+        )
+    }
+
+    /// A human summary: processes, BGP sessions, best routes, catchment.
+    pub fn status(&self) -> String {
+        let mut out = format!(
+            "lab in {} (namespaces {}-*)\n\n",
+            self.run_dir.display(),
+            self.prefix
+        );
+        let existing = system::netns_list();
+        let mut table = Table::new(&["namespace", "process", "pid", "state"]);
+        for r in &self.topology.routers {
+            table.row(self.process_row(&r.name, "bird", &existing));
+        }
+        for s in &self.topology.sites {
+            for &c in &s.clouds {
+                table.row(self.process_row(
+                    &s.name,
+                    &format!("anyns-{}", self.topology.clouds[c].name),
+                    &existing,
+                ));
+            }
+        }
+        if let Some(p) = &self.topology.primary {
+            table.row(self.process_row(&p.name, "anyns", &existing));
+        }
+        out.push_str(&table.render());
+        let mut header = vec!["router".to_string(), "BGP sessions up".to_string()];
+        let services = self.services();
+        header.extend(services.iter().map(|(_, a)| format!("best route to {a}")));
+        let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut routes = Table::new(&header_refs);
+        for (r, router) in self.topology.routers.iter().enumerate() {
+            let protocols = configs::bgp_protocols(&self.topology, r);
+            let shown = self.birdc(&router.name, &["show", "protocols"]);
+            let up = protocols
+                .iter()
+                .filter(|p| {
+                    shown.lines().any(|l| {
+                        l.split_whitespace().next() == Some(p) && l.contains("Established")
+                    })
+                })
+                .count();
+            let mut row = vec![router.name.clone(), format!("{up}/{}", protocols.len())];
+            for (_, a) in &services {
+                row.push(
+                    self.best_route(&router.name, *a)
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+            routes.row(row);
+        }
+        out.push('\n');
+        out.push_str(&routes.render());
+        out.push_str("\ncatchment (site answering each client, by NSID):\n");
+        out.push_str(&self.catchment_table());
+        out
+    }
+
+    fn process_row(&self, node: &str, file: &str, existing: &[String]) -> Vec<String> {
+        let ns = self.ns(node);
+        let pid = system::read_pid(&self.run_dir.join(node).join(format!("{file}.pid")));
+        let state = match pid {
+            _ if !existing.contains(&ns) => "no namespace",
+            Some(p) if system::alive(p) => "running",
+            Some(_) => "exited",
+            None => "not started",
+        };
+        vec![
+            ns,
+            file.to_string(),
+            pid.map_or("-".into(), |p| p.to_string()),
+            state.to_string(),
+        ]
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Tearing down
+
+    /// Tears this lab down (see [`Self::down_dir`]).
+    pub fn down(&mut self) -> Result<DownReport, Error> {
+        let report = Self::down_dir(&self.run_dir)?;
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, mut child) in children.drain() {
+            let _ = child.try_wait();
+        }
+        Ok(report)
+    }
+
+    /// Tears down whatever lab lives in `run_dir`: every process inside its namespaces is
+    /// stopped by PID (TERM to all, ≤ 3 s, then KILL), then the namespaces are deleted —
+    /// only those listed in the run directory or carrying both the run directory's prefix
+    /// and the marker bridge. Safe to run at any time, any number of times.
+    pub fn down_dir(run_dir: &Path) -> Result<DownReport, Error> {
+        let started = Instant::now();
+        let Ok(run_dir) = run_dir.canonicalize() else {
+            return Ok(DownReport::default());
+        };
+        let prefix = format!("{}-", prefix_of(&run_dir));
+        let listed: Vec<String> = fs::read_to_string(run_dir.join("namespaces"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let ours: Vec<String> = system::netns_list()
+            .into_iter()
+            .filter(|ns| listed.contains(ns) || (ns.starts_with(&prefix) && system::has_marker(ns)))
+            .collect();
+        let pids: Vec<u32> = ours.iter().flat_map(|ns| system::netns_pids(ns)).collect();
+        system::stop_all(&pids, Duration::from_secs(3));
+        let ip = system::tool("ip");
+        for ns in &ours {
+            system::run(Command::new(&ip).args(["netns", "del", ns]))?;
+        }
+        let _ = fs::remove_file(run_dir.join("namespaces"));
+        Ok(DownReport {
+            namespaces: ours.len(),
+            processes: pids.len(),
+            took: started.elapsed(),
+        })
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if !self.keep {
+            if let Err(e) = self.down() {
+                eprintln!("anyns-lab: teardown of {}: {e}", self.run_dir.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `anyns-lab`: build, inspect and tear down the anycast lab; run the demo.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyns_lab::lab::DEFAULT_RUN_DIR;
+use anyns_lab::{Error, Lab, LabOptions, ProbeOptions, dns, probe};
+use clap::{Args, Parser, Subcommand};
+
+/// The topology `up` and `demo` use when none is given.
+const DEFAULT_TOPOLOGY: &str = include_str!("../../../lab/default.toml");
+
+/// anyns's anycast lab: BIRD 2 routers, anyns sites and clients in network namespaces
+/// (needs root).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Where configs, logs, control sockets and pid files go; namespace names derive from it.
+    #[arg(long, global = true, default_value = DEFAULT_RUN_DIR)]
+    run_dir: PathBuf,
+    /// The anyns binary; default: `anyns` beside this program.
+    #[arg(long, global = true)]
+    anyns: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the lab and wait until every client sees every cloud; it keeps running.
+    Up(TopologyArg),
+    /// Stop every process of the lab by PID and delete its namespaces (idempotent).
+    Down,
+    /// Processes, BGP sessions, best routes and catchment of the running lab.
+    Status,
+    /// Bring up the default lab, show catchment, failover, drain and a zone change, tear down.
+    Demo(TopologyArg),
+    /// The lab's DNS client, run inside a client namespace: one line per query.
+    #[command(hide = true)]
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+struct TopologyArg {
+    /// Topology file (TOML); default: lab/default.toml (built in).
+    #[arg(long)]
+    topology: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ProbeArgs {
+    #[arg(long, required = true)]
+    server: Vec<IpAddr>,
+    #[arg(long, default_value = "example.")]
+    qname: String,
+    #[arg(long, default_value = "SOA")]
+    qtype: String,
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    #[arg(long, default_value_t = 20)]
+    interval_ms: u64,
+    #[arg(long, default_value_t = 500)]
+    timeout_ms: u64,
+    #[arg(long)]
+    tcp: bool,
+    #[arg(long)]
+    no_edns: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("anyns-lab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let lab_bin = std::env::current_exe().map_err(|e| Error::io("current_exe", e))?;
+    let anyns_bin = cli
+        .anyns
+        .clone()
+        .unwrap_or_else(|| sibling(&lab_bin, "anyns"));
+    let options = |topology: &TopologyArg| -> Result<LabOptions, Error> {
+        let topology_text = match &topology.topology {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?
+            }
+            None => DEFAULT_TOPOLOGY.to_string(),
+        };
+        Ok(LabOptions {
+            topology_text,
+            run_dir: cli.run_dir.clone(),
+            anyns_bin: anyns_bin.clone(),
+            lab_bin: lab_bin.clone(),
+            verbose: true,
+        })
+    };
+    match &cli.command {
+        Command::Up(topology) => {
+            let lab = Lab::up(&options(topology)?)?;
+            println!("lab up in {}", lab.run_dir().display());
+            print!("{}", lab.catchment_table());
+            println!("`anyns-lab status` shows it, `anyns-lab down` removes it.");
+            lab.leave_running();
+            Ok(())
+        }
+        Command::Down => {
+            let report = Lab::down_dir(&cli.run_dir)?;
+            println!(
+                "down: {} processes stopped, {} namespaces deleted ({:.1} s)",
+                report.processes,
+                report.namespaces,
+                report.took.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Status => {
+            let lab = Lab::attach(&cli.run_dir, anyns_bin, lab_bin)?;
+            print!("{}", lab.status());
+            Ok(())
+        }
+        Command::Demo(topology) => anyns_lab::demo::run(&options(topology)?),
+        Command::Probe(args) => {
+            let qtype = dns::qtype_from_text(&args.qtype)
+                .ok_or_else(|| Error::Topology(format!("--qtype {}: unknown", args.qtype)))?;
+            let options = ProbeOptions {
+                servers: args.server.clone(),
+                qname: args.qname.clone(),
+                qtype,
+                count: args.count,
+                interval: Duration::from_millis(args.interval_ms),
+                timeout: Duration::from_millis(args.timeout_ms),
+                tcp: args.tcp,
+                edns: !args.no_edns,
+            };
+            use std::io::Write as _;
+            let stdout = std::io::stdout();
+            probe::run_probe(&options, |record| {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{}", record.to_line());
+                let _ = out.flush();
+            })
+        }
+    }
+}
+
+fn sibling(exe: &Path, name: &str) -> PathBuf {
+    exe.parent()
+        .map_or_else(|| PathBuf::from(name), |dir| dir.join(name))
+}
