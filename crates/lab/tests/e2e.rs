@@ -1,0 +1,756 @@
+//! End-to-end tests in the anycast lab: real BIRD 2 routers, anyns sites and clients in
+//! network namespaces (`lab/default.toml`: routers r1, r2, r3 in a triangle; sites ams@r1
+//! and nyc@r3 serving ns1 and ns2, fra@r2 serving ns1 with local scope; clients c1, c2, c3
+//! behind r1, r2, r3).
+//!
+//! Needs root; skips loudly without it. Each test builds its own lab in its own run
+//! directory (so its namespaces have their own names), one lab at a time (a mutex: the
+//! machine has two cores and the tests measure times), and tears it down in `Drop`, also
+//! when an assertion fails. Figures (failover times, losses) are printed; run with
+//! `--nocapture` to see them.
+
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyns_lab::demo::{RATE, disrupt};
+use anyns_lab::dns::qtype;
+use anyns_lab::lab::prefix_of;
+use anyns_lab::system::{self, netns_list};
+use anyns_lab::{BIG_TXT_STRINGS, Lab, LabOptions, ProbeOptions, ProbeRecord};
+
+const TOPOLOGY: &str = include_str!("../../../lab/default.toml");
+
+/// One lab at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn is_root(test: &str) -> bool {
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        eprintln!(
+            "\n!!!!! SKIPPED {test}: needs root (network namespaces, BIRD); `sudo ./scripts/test.sh` runs it !!!!!\n"
+        );
+    }
+    root
+}
+
+fn run_dir(test: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lab-{test}"))
+}
+
+fn lab_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_anyns-lab"))
+}
+
+/// The anyns binary: $ANYNS_BIN, or `anyns` beside anyns-lab (`cargo test --workspace`
+/// builds it there, since the anyns package has integration tests).
+fn anyns_bin() -> PathBuf {
+    let path = std::env::var_os("ANYNS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| lab_bin().with_file_name("anyns"));
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build -p anyns` first (or `cargo test --workspace`)",
+        path.display()
+    );
+    path
+}
+
+/// A lab for one test; torn down (before the next test may start) when dropped.
+struct TestLab {
+    lab: Lab,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Deref for TestLab {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        &self.lab
+    }
+}
+
+fn lab_up(test: &str) -> Option<TestLab> {
+    if !is_root(test) {
+        return None;
+    }
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let lab = Lab::up(&LabOptions {
+        topology_text: TOPOLOGY.into(),
+        run_dir: run_dir(test),
+        anyns_bin: anyns_bin(),
+        lab_bin: lab_bin(),
+        verbose: false,
+    })
+    .unwrap_or_else(|e| panic!("{test}: lab up: {e}"));
+    eprintln!("[{test}] lab up in {:?}", started.elapsed());
+    Some(TestLab {
+        lab,
+        _serial: serial,
+    })
+}
+
+/// Tears down the lab in a run directory when dropped (for labs built by the CLI).
+struct DownOnDrop(PathBuf);
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let _ = Lab::down_dir(&self.0);
+    }
+}
+
+fn ids(lab: &Lab, site: &str, cloud: &str) -> (usize, usize) {
+    (
+        lab.topology.site(site).expect("site"),
+        lab.topology.cloud(cloud).expect("cloud"),
+    )
+}
+
+fn v4_of(lab: &Lab, cloud: &str) -> IpAddr {
+    let c = lab.topology.cloud(cloud).expect("cloud");
+    lab.topology.clouds[c].v4().expect("IPv4 service address")
+}
+
+/// Waits (bounded) until every client's answer for every service address comes from one of
+/// the sites the topology model expects with `down` instances out; returns the table.
+fn assert_catchment(lab: &Lab, down: &[(usize, usize)], within: Duration) {
+    let services = lab.services();
+    let check = |table: &[Vec<Option<ProbeRecord>>]| -> Vec<String> {
+        let mut wrong = Vec::new();
+        for (client, row) in table.iter().enumerate() {
+            for (&(cloud, address), record) in services.iter().zip(row) {
+                let expected: Vec<&str> = lab
+                    .topology
+                    .expected_catchment(client, cloud, down)
+                    .into_iter()
+                    .map(|s| lab.topology.sites[s].name.as_str())
+                    .collect();
+                let answer = record.as_ref().and_then(|r| r.answer());
+                let good = answer.is_some_and(|a| {
+                    a.rcode == 0 && a.aa && a.nsid.as_deref().is_some_and(|n| expected.contains(&n))
+                });
+                if !good {
+                    wrong.push(format!(
+                        "{} -> {address}: got {:?}, expected one of {expected:?}",
+                        lab.topology.clients[client].name,
+                        record.as_ref().map(|r| r.outcome.clone())
+                    ));
+                }
+            }
+        }
+        wrong
+    };
+    let deadline = Instant::now() + within;
+    loop {
+        let wrong = check(&lab.catchment());
+        if wrong.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "catchment differs from the nearest-site model:\n{}\n{}",
+            wrong.join("\n"),
+            lab.status()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every client gets an answer with an NSID from every service address, from the site
+/// nearest by AS path (ties: any of the tied sites; a local-scope site only for its own
+/// router's clients); every instance's unicast address and the primary answer every client.
+/// The lab is built by the CLI (`anyns-lab up` returns and leaves it running), inspected
+/// with `status`, and removed by `down`, twice (idempotent), leaving no namespace or
+/// process behind.
+#[test]
+fn catchment_per_client() {
+    let test = "catchment_per_client";
+    if !is_root(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = run_dir(test);
+    let _cleanup = DownOnDrop(dir.clone());
+    let cli = |args: &[&str]| {
+        let out = Command::new(lab_bin())
+            .arg("--run-dir")
+            .arg(&dir)
+            .arg("--anyns")
+            .arg(anyns_bin())
+            .args(args)
+            .output()
+            .expect("run anyns-lab");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "anyns-lab {args:?} failed:\n{text}");
+        text
+    };
+    let started = Instant::now();
+    let up = cli(&["up"]);
+    eprintln!("[{test}] `anyns-lab up` took {:?}\n{up}", started.elapsed());
+    let lab = Lab::attach(&dir, anyns_bin(), lab_bin()).expect("attach");
+
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+    eprintln!("{}", lab.catchment_table());
+
+    // Unicast addresses: every instance and the primary, from every client.
+    let mut unicast: Vec<(String, IpAddr)> = Vec::new();
+    for s in &lab.topology.sites {
+        for &c in &s.clouds {
+            let cloud = &lab.topology.clouds[c].name;
+            unicast.push((
+                s.name.clone(),
+                lab.instance_address(&s.name, cloud).unwrap(),
+            ));
+        }
+    }
+    unicast.push(("primary".into(), lab.primary_address().expect("primary")));
+    let servers: Vec<IpAddr> = unicast.iter().map(|&(_, a)| a).collect();
+    for client in &lab.topology.clients {
+        let records = lab
+            .probe(
+                &client.name,
+                &ProbeOptions::once(&servers, &lab.topology.zone),
+            )
+            .unwrap();
+        for (name, address) in &unicast {
+            let r = records.iter().find(|r| r.server == *address);
+            assert_eq!(
+                r.and_then(ProbeRecord::nsid),
+                Some(name.as_str()),
+                "{} -> {address} (unicast of {name}): {r:?}",
+                client.name
+            );
+        }
+    }
+
+    // NO_EXPORT: r2 uses fra's route and passes no ns1 route on; r1 and r3 have none via r2.
+    let ns1 = v4_of(&lab, "ns1");
+    assert_eq!(lab.best_route("r2", ns1).as_deref(), Some("site_fra_ns1_4"));
+    for router in ["r1", "r3"] {
+        let routes = lab.birdc(router, &["show", "route", "203.0.113.53/32"]);
+        assert!(
+            !routes.contains("peer_r2_4"),
+            "{router} learnt ns1 from r2:\n{routes}"
+        );
+    }
+
+    let status = cli(&["status"]);
+    assert!(
+        status.contains("running") && status.contains("site_ams_ns1_4"),
+        "{status}"
+    );
+    assert!(!status.contains("exited"), "{status}");
+    let pids = lab.anyns_pids();
+    assert_eq!(pids.len(), 6, "5 site instances and the primary");
+
+    let down = cli(&["down"]);
+    eprintln!("[{test}] {}", down.trim());
+    let again = cli(&["down"]);
+    assert!(
+        again.contains("0 processes stopped, 0 namespaces deleted"),
+        "{again}"
+    );
+    let prefix = prefix_of(&dir.canonicalize().unwrap());
+    let left: Vec<String> = netns_list()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+    for pid in pids {
+        assert!(!system::alive(pid), "anyns {pid} still running after down");
+    }
+}
+
+/// A site's anyns dies (SIGKILL) while a client streams 50 q/s at it: the BGP session dies
+/// with it, the router withdraws, and the client's answers come from the next site; the
+/// other clients keep theirs. Restarted, the site takes its clients back.
+#[test]
+fn failover_on_site_process_death() {
+    let Some(lab) = lab_up("failover_on_site_process_death") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 4 * RATE);
+    let kill = disrupt(&lab, "c1", ns1, &stream, Duration::from_secs(1), || {
+        lab.stop_instance("ams", "ns1", "KILL", Duration::from_secs(5))
+            .map(|(at, _)| at)
+    })
+    .unwrap();
+    eprintln!(
+        "FIGURE failover (SIGKILL ams ns1, c1 at {RATE} q/s): route change at r1 {:?}, first answer from {:?} after {:?}, lost {} of {}",
+        kill.route_change,
+        kill.figures.new_site,
+        kill.figures.to_other_site,
+        kill.lost_after(),
+        kill.figures.sent
+    );
+    assert_eq!(kill.before.as_deref(), Some("ams"));
+    assert_eq!(kill.after.as_deref(), Some("nyc"), "c1 moved to nyc");
+    assert_eq!(kill.figures.new_site.as_deref(), Some("nyc"));
+    let failover = kill
+        .figures
+        .to_other_site
+        .expect("an answer from another site");
+    assert!(
+        failover < Duration::from_secs(1),
+        "failover took {failover:?}"
+    );
+    assert!(
+        kill.new_route.as_deref() == Some("peer_r3_4"),
+        "{:?}",
+        kill.new_route
+    );
+    assert!(lab.instance_pid("ams", "ns1").is_none());
+
+    // Everyone else as the model says with ams/ns1 out (c2 keeps fra, c3 nyc, ns2 stays).
+    let down = [ids(&lab, "ams", "ns1")];
+    assert_catchment(&lab, &down, Duration::from_secs(5));
+
+    let back = disrupt(
+        &lab,
+        "c1",
+        ns1,
+        &ProbeOptions {
+            count: 3 * RATE,
+            ..stream
+        },
+        Duration::from_millis(500),
+        || lab.start_instance("ams", "ns1"),
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE restart (ams ns1): route back at r1 after {:?}, first answer from {:?} after {:?}, lost {} of {}",
+        back.route_change,
+        back.figures.new_site,
+        back.figures.to_other_site,
+        back.lost_after(),
+        back.figures.sent
+    );
+    assert_eq!(back.after.as_deref(), Some("ams"), "c1 came back to ams");
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+}
+
+/// Clouds fail independently: ams's ns1 dies while c1 streams to both clouds; c1's ns1 moves
+/// to nyc while its ns2 stays at ams without a loss. Then nyc's ns2 dies: c3's ns2 moves to
+/// ams while its ns1 stays at nyc.
+#[test]
+fn two_clouds_fail_independently() {
+    let Some(lab) = lab_up("two_clouds_fail_independently") else {
+        return;
+    };
+    let (ns1, ns2) = (v4_of(&lab, "ns1"), v4_of(&lab, "ns2"));
+    let zone = lab.topology.zone.clone();
+    // A generous timeout: this stream must lose nothing, even on a busy machine.
+    let steady = ProbeOptions {
+        timeout: Duration::from_millis(250),
+        ..ProbeOptions::stream(ns2, &zone, RATE, 3 * RATE)
+    };
+    let ns2_stream = lab.stream("c1", &steady).unwrap();
+    let kill = disrupt(
+        &lab,
+        "c1",
+        ns1,
+        &ProbeOptions::stream(ns1, &zone, RATE, 2 * RATE),
+        Duration::from_millis(500),
+        || {
+            lab.stop_instance("ams", "ns1", "KILL", Duration::from_secs(5))
+                .map(|(at, _)| at)
+        },
+    )
+    .unwrap();
+    let ns2_records = ns2_stream.finish();
+    let ns2_lost = ns2_records.iter().filter(|r| r.answer().is_none()).count();
+    eprintln!(
+        "FIGURE ams ns1 killed: c1 ns1 -> {:?} after {:?} ({} lost); c1 ns2: {} queries, {ns2_lost} lost",
+        kill.after,
+        kill.figures.to_other_site,
+        kill.lost_after(),
+        ns2_records.len()
+    );
+    assert_eq!(kill.after.as_deref(), Some("nyc"));
+    assert_eq!(ns2_records.len(), 3 * RATE as usize);
+    assert_eq!(ns2_lost, 0, "ns2 lost queries when ns1 failed");
+    assert!(
+        ns2_records.iter().all(|r| r.nsid() == Some("ams")),
+        "ns2 left ams"
+    );
+
+    let ns1_stream = lab.stream("c3", &steady.clone().with_server(ns1)).unwrap();
+    let kill2 = disrupt(
+        &lab,
+        "c3",
+        ns2,
+        &ProbeOptions::stream(ns2, &zone, RATE, 2 * RATE),
+        Duration::from_millis(500),
+        || {
+            lab.stop_instance("nyc", "ns2", "KILL", Duration::from_secs(5))
+                .map(|(at, _)| at)
+        },
+    )
+    .unwrap();
+    let ns1_records = ns1_stream.finish();
+    let ns1_lost = ns1_records.iter().filter(|r| r.answer().is_none()).count();
+    eprintln!(
+        "FIGURE nyc ns2 killed: c3 ns2 -> {:?} after {:?} ({} lost); c3 ns1: {ns1_lost} lost",
+        kill2.after,
+        kill2.figures.to_other_site,
+        kill2.lost_after()
+    );
+    assert_eq!(kill2.after.as_deref(), Some("ams"));
+    assert_eq!(ns1_lost, 0);
+    assert!(ns1_records.iter().all(|r| r.nsid() == Some("nyc")));
+    let down = [ids(&lab, "ams", "ns1"), ids(&lab, "nyc", "ns2")];
+    assert_catchment(&lab, &down, Duration::from_secs(5));
+}
+
+/// The IPv6 service address answers every client from its nearest site (AAAA and SOA),
+/// and fails over like IPv4 when the site's process dies.
+#[test]
+fn ipv6_service_address_answers() {
+    let Some(lab) = lab_up("ipv6_service_address_answers") else {
+        return;
+    };
+    let c = lab.topology.cloud("ns1").unwrap();
+    let v6 = lab.topology.clouds[c]
+        .v6()
+        .expect("ns1 has an IPv6 address");
+    for (i, client) in lab.topology.clients.iter().enumerate() {
+        let records = lab
+            .probe(
+                &client.name,
+                &ProbeOptions {
+                    qname: format!("ns1.{}", lab.topology.zone),
+                    qtype: qtype::AAAA,
+                    ..ProbeOptions::once(&[v6], &lab.topology.zone)
+                },
+            )
+            .unwrap();
+        let a = records
+            .first()
+            .and_then(ProbeRecord::answer)
+            .expect("an answer over IPv6");
+        let expected: Vec<String> = lab
+            .topology
+            .expected_catchment(i, c, &[])
+            .iter()
+            .map(|&s| lab.topology.sites[s].name.clone())
+            .collect();
+        assert!(a.aa && a.rcode == 0 && a.ancount == 1, "{a:?}");
+        assert!(
+            expected.contains(a.nsid.as_ref().unwrap()),
+            "{} via {v6}: {a:?}, expected {expected:?}",
+            client.name
+        );
+    }
+    let kill = disrupt(
+        &lab,
+        "c1",
+        v6,
+        &ProbeOptions::stream(v6, &lab.topology.zone, RATE, 2 * RATE),
+        Duration::from_millis(500),
+        || {
+            lab.stop_instance("ams", "ns1", "KILL", Duration::from_secs(5))
+                .map(|(at, _)| at)
+        },
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE IPv6 failover: route change at r1 {:?} ({:?}), first answer from {:?} after {:?}, lost {}",
+        kill.route_change,
+        kill.new_route,
+        kill.figures.new_site,
+        kill.figures.to_other_site,
+        kill.lost_after()
+    );
+    assert_eq!(kill.after.as_deref(), Some("nyc"));
+    assert_eq!(kill.new_route.as_deref(), Some("peer_r3_6"));
+}
+
+/// `birdc restart` of a router's BGP sessions (the one with a site, then one with another
+/// router) drops and re-establishes them; routes and answers come back.
+#[test]
+fn bgp_session_reset_at_router_recovers() {
+    let Some(lab) = lab_up("bgp_session_reset_at_router_recovers") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    // anyns waits its idle hold time (5 s) before reconnecting after a session loss, and
+    // does not accept the router's connection for an active peer: the stream covers that.
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 8 * RATE);
+    let mut restarted = Instant::now();
+    let mut back_after = None;
+    let reset = disrupt(&lab, "c1", ns1, &stream, Duration::from_millis(500), || {
+        let at = std::time::SystemTime::now();
+        restarted = Instant::now();
+        let out = lab.birdc("r1", &["restart", "site_ams_ns1_4"]);
+        assert!(out.contains("restarted"), "{out}");
+        // Wait (bounded) for the route to come back while the stream runs on.
+        back_after = system::wait_for(
+            "r1's route to ams again",
+            Duration::from_secs(20),
+            Duration::from_millis(10),
+            || {
+                (lab.best_route("r1", ns1).as_deref() == Some("site_ams_ns1_4"))
+                    .then(|| restarted.elapsed())
+            },
+            || lab.birdc("r1", &["show", "protocols"]),
+        )
+        .ok();
+        Ok(at)
+    })
+    .unwrap();
+    eprintln!(
+        "FIGURE birdc restart site_ams_ns1_4 at r1: route to nyc after {:?} ({:?}), back to ams after {back_after:?}; c1 answered by {:?} meanwhile; lost {} of {}; answers at the end from {:?}",
+        reset.route_change,
+        reset.new_route,
+        reset.figures.new_site,
+        reset.lost_after(),
+        reset.figures.sent,
+        reset.after
+    );
+    assert!(
+        back_after.is_some(),
+        "the session with ams did not come back"
+    );
+    assert_eq!(reset.figures.new_site.as_deref(), Some("nyc"));
+    assert_eq!(reset.after.as_deref(), Some("ams"), "c1 is back at ams");
+    lab.wait_bgp(Duration::from_secs(20)).unwrap();
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+
+    // A router-to-router session: r1 loses its route to nyc and gets it back.
+    let started = Instant::now();
+    let out = lab.birdc("r3", &["restart", "peer_r1_4"]);
+    assert!(out.contains("restarted"), "{out}");
+    lab.wait_bgp(Duration::from_secs(20)).unwrap();
+    let routes = system::wait_for(
+        "r1 to learn nyc's ns1 route from r3 again",
+        Duration::from_secs(20),
+        Duration::from_millis(10),
+        || {
+            let r = lab.birdc("r1", &["show", "route", "203.0.113.53/32"]);
+            r.contains("peer_r3_4").then_some(r)
+        },
+        String::new,
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE birdc restart peer_r1_4 at r3: session and route back after {:?}",
+        started.elapsed()
+    );
+    assert!(routes.contains("site_ams_ns1_4"), "{routes}");
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+}
+
+/// The `big` TXT RRset does not fit in 512 octets: without EDNS the UDP answer is truncated
+/// (TC, no records), TCP through the lab gets all of it, and with EDNS (1232) UDP does too.
+/// From every client, so through every site, over IPv4 and IPv6.
+#[test]
+fn truncated_answer_retries_over_tcp() {
+    let Some(lab) = lab_up("truncated_answer_retries_over_tcp") else {
+        return;
+    };
+    let c = lab.topology.cloud("ns1").unwrap();
+    let addresses = lab.topology.clouds[c].addresses.clone();
+    let big = |tcp: bool, edns: bool| ProbeOptions {
+        qname: format!("big.{}", lab.topology.zone),
+        qtype: qtype::TXT,
+        tcp,
+        edns,
+        ..ProbeOptions::once(&addresses, &lab.topology.zone)
+    };
+    for client in &lab.topology.clients {
+        let udp = lab.probe(&client.name, &big(false, false)).unwrap();
+        let tcp = lab.probe(&client.name, &big(true, false)).unwrap();
+        let edns = lab.probe(&client.name, &big(false, true)).unwrap();
+        for address in &addresses {
+            let find = |records: &[ProbeRecord]| {
+                records
+                    .iter()
+                    .find(|r| r.server == *address)
+                    .and_then(|r| r.answer().cloned())
+                    .unwrap_or_else(|| {
+                        panic!("{} -> {address}: no answer in {records:?}", client.name)
+                    })
+            };
+            let (u, t, e) = (find(&udp), find(&tcp), find(&edns));
+            eprintln!(
+                "{} -> {address}: UDP no EDNS tc={} {} octets; TCP {} records {} octets; UDP EDNS {} records {} octets",
+                client.name, u.tc, u.size, t.ancount, t.size, e.ancount, e.size
+            );
+            assert!(u.tc && u.ancount == 0 && u.size <= 512, "{u:?}");
+            assert!(
+                !t.tc && t.ancount as usize == BIG_TXT_STRINGS && t.size > 512,
+                "{t:?}"
+            );
+            assert!(!e.tc && e.ancount as usize == BIG_TXT_STRINGS, "{e:?}");
+        }
+    }
+}
+
+/// TCP over anycast while a route flips: c1 keeps one TCP connection to ns1 (reconnecting
+/// after a failure) at 50 q/s while r1 disables its session with ams (c1's traffic flips to
+/// nyc) and enables it again (back to ams). Each flip lands the connection on a site that
+/// does not know it. The failures are measured and printed; the test asserts that they were
+/// measured, that the traffic moved and that the lab recovered. A UDP stream alongside
+/// gives the comparison.
+#[test]
+fn tcp_over_anycast_during_route_flip() {
+    let Some(lab) = lab_up("tcp_over_anycast_during_route_flip") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    // Disable at 1 s, enable at 2.5 s; anyns reconnects after its 5 s idle hold, so the
+    // route returns about 6 s in.
+    let count = 9 * RATE;
+    let tcp = ProbeOptions {
+        tcp: true,
+        timeout: Duration::from_millis(200),
+        ..ProbeOptions::stream(ns1, &lab.topology.zone, RATE, count)
+    };
+    let udp = lab
+        .stream(
+            "c1",
+            &ProbeOptions::stream(ns1, &lab.topology.zone, RATE, count),
+        )
+        .unwrap();
+    let flip = disrupt(&lab, "c1", ns1, &tcp, Duration::from_secs(1), || {
+        let at = std::time::SystemTime::now();
+        let out = lab.birdc("r1", &["disable", "site_ams_ns1_4"]);
+        assert!(out.contains("disabled"), "{out}");
+        std::thread::sleep(Duration::from_millis(1500));
+        let out = lab.birdc("r1", &["enable", "site_ams_ns1_4"]);
+        assert!(out.contains("enabled"), "{out}");
+        Ok(at)
+    })
+    .unwrap();
+    let udp_records = udp.finish();
+    let failed: Vec<&ProbeRecord> = flip
+        .records
+        .iter()
+        .filter(|r| r.answer().is_none())
+        .collect();
+    let connections = flip.records.iter().map(|r| r.connection).max().unwrap_or(0);
+    let mut sequence: Vec<&str> = Vec::new();
+    for r in &flip.records {
+        if let Some(n) = r.nsid() {
+            if sequence.last() != Some(&n) {
+                sequence.push(n);
+            }
+        }
+    }
+    let udp_lost = udp_records.iter().filter(|r| r.answer().is_none()).count();
+    eprintln!(
+        "FIGURE TCP during two route flips (ams -> nyc -> ams) at {RATE} q/s: {} of {} TCP queries failed ({:?}), {connections} connections; UDP alongside: {udp_lost} of {} lost; sites in order: {sequence:?}",
+        failed.len(),
+        flip.records.len(),
+        failed
+            .iter()
+            .map(|r| format!("{:?}", r.outcome))
+            .collect::<Vec<_>>(),
+        udp_records.len()
+    );
+    assert_eq!(
+        flip.records.len(),
+        count as usize,
+        "every TCP query was measured"
+    );
+    assert_eq!(sequence.first(), Some(&"ams"));
+    assert!(
+        sequence.contains(&"nyc"),
+        "traffic moved to nyc: {sequence:?}"
+    );
+    assert_eq!(
+        sequence.last(),
+        Some(&"ams"),
+        "traffic came back to ams: {sequence:?}"
+    );
+    lab.wait_bgp(Duration::from_secs(20)).unwrap();
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+}
+
+/// A new serial on the hidden primary reaches every site instance by NOTIFY and IXFR over
+/// the unicast addresses, and every client sees it through every service address: the
+/// serial is the same everywhere.
+#[test]
+fn zone_change_reaches_every_site() {
+    let Some(lab) = lab_up("zone_change_reaches_every_site") else {
+        return;
+    };
+    assert!(lab.topology.transfers, "the default lab uses transfers");
+    let new = lab.serial() + 1;
+    let published = Instant::now();
+    lab.publish_serial(new).unwrap();
+    let mut unicast: Vec<(String, String, IpAddr)> = Vec::new();
+    for s in &lab.topology.sites {
+        for &c in &s.clouds {
+            let cloud = lab.topology.clouds[c].name.clone();
+            let address = lab.instance_address(&s.name, &cloud).unwrap();
+            unicast.push((s.name.clone(), cloud, address));
+        }
+    }
+    let servers: Vec<IpAddr> = unicast.iter().map(|u| u.2).collect();
+    let took = system::wait_for(
+        "every site instance to serve the new serial",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || {
+            let records = lab
+                .probe("c2", &ProbeOptions::once(&servers, &lab.topology.zone))
+                .ok()?;
+            let serials: Vec<Option<u32>> = servers
+                .iter()
+                .map(|a| {
+                    records
+                        .iter()
+                        .find(|r| r.server == *a)
+                        .and_then(|r| r.answer()?.serial)
+                })
+                .collect();
+            serials
+                .iter()
+                .all(|s| *s == Some(new))
+                .then(|| published.elapsed())
+        },
+        String::new,
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE serial {new} published on the primary -> served by all {} site instances after {took:?}",
+        servers.len()
+    );
+    for (site, cloud, _) in &unicast {
+        let log = lab.log(site, &format!("anyns-{cloud}"));
+        assert!(
+            log.lines().any(|l| l.contains("zone transferred")
+                && l.contains("IXFR")
+                && l.contains(&format!("serial={new}"))),
+            "{site}/{cloud} did not take serial {new} by IXFR:\n{log}"
+        );
+    }
+    let table = lab.catchment();
+    for (client, row) in lab.topology.clients.iter().zip(&table) {
+        for record in row {
+            let serial = record.as_ref().and_then(|r| r.answer()?.serial);
+            assert_eq!(serial, Some(new), "{} via anycast: {record:?}", client.name);
+        }
+    }
+}
+
+trait WithServer {
+    fn with_server(self, server: IpAddr) -> Self;
+}
+
+impl WithServer for ProbeOptions {
+    fn with_server(mut self, server: IpAddr) -> Self {
+        self.servers = vec![server];
+        self
+    }
+}
