@@ -3,7 +3,9 @@
 #   sudo ./scripts/test.sh
 # Installs missing Debian packages, then: formatting, lints, the architecture rule (core
 # crates never depend on tokio/mio/socket2), unit tests, interop tests against dig, kdig and
-# Knot, and a replay of the fuzz seed corpus.
+# Knot, a replay of the fuzz seed corpus, and (as root) the end-to-end suite in the anycast lab
+# (crates/lab/tests/e2e.rs: BIRD routers, anyns sites and clients in network namespaces; each
+# test tears its lab down, also when it fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -eq 0 ]]; then
