@@ -74,7 +74,7 @@ pub(crate) fn bird_config(t: &Topology, router: usize, dir: &Path) -> String {
     let links = router_links(t, router);
     let router_id = links
         .first()
-        .map_or(v4(0, 1), |&(block, host, _)| v4(block, host));
+        .map_or_else(|| v4(0, 1), |&(block, host, _)| v4(block, host));
     let asn = t.routers[router].asn;
     let mut c = String::new();
     let _ = write!(

@@ -104,7 +104,7 @@ fn disruption_table(d: &Disruption, what: &str) -> String {
     let mut t = Table::new(&["what", "measured"]);
     t.row(vec![
         "answering before".into(),
-        d.before.clone().unwrap_or("-".into()),
+        d.before.clone().unwrap_or_else(|| "-".into()),
     ]);
     t.row(vec![
         format!("{what} -> best route at the client's router changes"),
@@ -135,7 +135,7 @@ fn disruption_table(d: &Disruption, what: &str) -> String {
     ]);
     t.row(vec![
         "answering at the end".into(),
-        d.after.clone().unwrap_or("-".into()),
+        d.after.clone().unwrap_or_else(|| "-".into()),
     ]);
     t.render()
 }
@@ -144,8 +144,8 @@ fn disruption_table(d: &Disruption, what: &str) -> String {
 fn transfer_kind(log: &str, serial: u32) -> Option<String> {
     let line = log
         .lines()
-        .filter(|l| l.contains("zone transferred") && l.contains(&format!("serial={serial}")))
-        .last()?;
+        .rev()
+        .find(|l| l.contains("zone transferred") && l.contains(&format!("serial={serial}")))?;
     let kind = line.split("kind=").nth(1)?.split_whitespace().next()?;
     Some(format!("NOTIFY + {}", kind.trim_matches('"')))
 }

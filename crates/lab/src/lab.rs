@@ -98,6 +98,15 @@ impl Lab {
         let topology = Topology::from_toml(&options.topology_text)?;
         let run_dir = absolute(&options.run_dir)?;
         Self::down_dir(&run_dir)?;
+        // A fresh lab starts from nothing: stored zones from an earlier run would be served
+        // (a secondary keeps a newer serial than the restarted primary's). Only the lab's
+        // own node directories are removed, never the run directory itself.
+        for node in topology.node_names() {
+            let dir = run_dir.join(node);
+            if dir.exists() {
+                fs::remove_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+            }
+        }
         let lab = Self {
             prefix: prefix_of(&run_dir),
             topology,
@@ -820,7 +829,7 @@ impl Lab {
         vec![
             ns,
             file.to_string(),
-            pid.map_or("-".into(), |p| p.to_string()),
+            pid.map_or_else(|| "-".into(), |p| p.to_string()),
             state.to_string(),
         ]
     }

@@ -170,7 +170,7 @@ impl ProbeRecord {
                     s.ancount,
                     s.size,
                     s.nsid.as_deref().unwrap_or("-"),
-                    s.serial.map_or("-".into(), |v| v.to_string()),
+                    s.serial.map_or_else(|| "-".into(), |v| v.to_string()),
                 ));
             }
             Outcome::Timeout => line.push_str(" outcome=timeout"),
@@ -324,13 +324,13 @@ fn tcp_query(
     open: &mut HashMap<IpAddr, (TcpStream, u32)>,
     connections: &mut HashMap<IpAddr, u32>,
 ) -> (Outcome, u32) {
-    if !open.contains_key(&server) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = open.entry(server) {
         let n = connections.entry(server).or_default();
         *n += 1;
         match TcpStream::connect_timeout(&SocketAddr::new(server, 53), timeout) {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                open.insert(server, (stream, *n));
+                slot.insert((stream, *n));
             }
             Err(e) => return (Outcome::Failed(reason(&e)), *n),
         }

@@ -1,4 +1,4 @@
-//! The lab's topology: what the TOML file says ([`RawTopology`], serde with
+//! The lab's topology: what the TOML file says (`RawTopology`, serde with
 //! `deny_unknown_fields`) and the validated [`Topology`] with every address assigned.
 //!
 //! Address plan (documentation ranges only): every link is a /29 of 192.0.2.0/24 and a /64

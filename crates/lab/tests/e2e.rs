@@ -383,7 +383,7 @@ fn two_clouds_fail_independently() {
         "ns2 left ams"
     );
 
-    let ns1_stream = lab.stream("c3", &steady.clone().with_server(ns1)).unwrap();
+    let ns1_stream = lab.stream("c3", &steady.with_server(ns1)).unwrap();
     let kill2 = disrupt(
         &lab,
         "c3",
