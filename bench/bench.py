@@ -282,15 +282,87 @@ def bench_bigzone(tmp):
     return results
 
 
+def bench_axfr(tmp):
+    """AXFR of a 1M-record zone: primary -> secondary, anyns->anyns and Knot->Knot. Time from
+    starting the secondary until it answers with the zone's serial (the secondary stores the
+    zone before serving it: anyns writes a snapshot, Knot its zone file)."""
+    zone = os.path.join(tmp, "axfr.zone")
+    write_zone(zone, BIG_RECORDS)
+    results = {}
+    for kind in ["anyns", "knot"]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"axfr-{kind}")
+        p_port, s_port = free_port(), free_port()
+        primary_dir = os.path.join(workdir, "primary")
+        secondary_dir = os.path.join(workdir, "secondary")
+        os.makedirs(primary_dir)
+        os.makedirs(secondary_dir)
+        if kind == "anyns":
+            pconf = os.path.join(primary_dir, "anyns.toml")
+            with open(pconf, "w") as f:
+                f.write(f'[server]\nudp-workers = 1\n[[listen]]\naddress = "127.0.0.1:{p_port}"\nrole = "unicast"\n'
+                        f'[[zone]]\nname = "{ORIGIN}"\nfile = "{zone}"\nallow-transfer = ["127.0.0.0/8"]\n')
+            sconf = os.path.join(secondary_dir, "anyns.toml")
+            with open(sconf, "w") as f:
+                f.write(f'[server]\nudp-workers = 1\nstorage = "{secondary_dir}/storage"\n'
+                        f'[[listen]]\naddress = "127.0.0.1:{s_port}"\nrole = "unicast"\n'
+                        f'[[zone]]\nname = "{ORIGIN}"\nprimaries = ["127.0.0.1:{p_port}"]\n')
+            pcmd = [ANYNS, "serve", "--config", pconf]
+            scmd = [ANYNS, "serve", "--config", sconf]
+        else:
+            def knot_conf(d, port, zone_part):
+                conf = os.path.join(d, "knot.conf")
+                with open(conf, "w") as f:
+                    f.write(f"server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n"
+                            f"database:\n    storage: {d}\n"
+                            f"remote:\n  - id: primary\n    address: 127.0.0.1@{p_port}\n"
+                            f"acl:\n  - id: any\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
+                            f"template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
+                            f"zone:\n  - domain: {ORIGIN}\n{zone_part}")
+                return conf
+            pcmd = ["knotd", "-c", knot_conf(primary_dir, p_port,
+                                             f"    file: {zone}\n    acl: any\n    zonefile-sync: -1\n    journal-content: none\n")]
+            scmd = ["knotd", "-c", knot_conf(secondary_dir, s_port,
+                                             "    master: primary\n    acl: any\n")]
+        primary = subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        secondary = None
+        try:
+            deadline = time.monotonic() + 120
+            while not answers(p_port):
+                if time.monotonic() > deadline or primary.poll() is not None:
+                    raise RuntimeError(f"{kind} primary did not start")
+                time.sleep(0.05)
+            started = time.monotonic()
+            secondary = subprocess.Popen(scmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            while not answers(s_port):
+                if time.monotonic() - started > 300 or secondary.poll() is not None:
+                    raise RuntimeError(f"{kind} secondary did not get the zone")
+                time.sleep(0.02)
+            results[kind] = time.monotonic() - started
+        finally:
+            for proc in [secondary, primary]:
+                if proc and proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+    print("\n## AXFR of %d records, primary -> secondary until the secondary answers" % BIG_RECORDS)
+    for kind, seconds in results.items():
+        print("%-6s %8.2f s" % (kind, seconds))
+    print("anyns / knot: %.2fx faster" % (results["knot"] / results["anyns"]))
+    return results
+
+
 def main():
-    parts = sys.argv[1:] or ["qps", "icount", "bigzone"]
+    parts = sys.argv[1:] or ["qps", "icount", "bigzone", "axfr"]
     for tool in ["dnsperf", "knotd", "nsd", "valgrind", "taskset"]:
         if not shutil.which(tool):
             sys.exit(f"missing {tool}: run bench/run.sh as root to install it")
     tmp = tempfile.mkdtemp(prefix="anyns-bench-")
     try:
         for part in parts:
-            {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone}[part](tmp)
+            {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone, "axfr": bench_axfr}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -13,7 +13,7 @@ use crate::bgp::config::{BgpConfig, RawBgp};
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::transfer;
-use crate::transfer::config::{RawTransfer, ZoneTransfer};
+use crate::transfer::config::{RawKey, RawTransfer, ZoneTransfer};
 
 /// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
 /// timeouts of "at least a few seconds".
@@ -41,6 +41,8 @@ struct RawConfig {
     listen: Vec<RawListen>,
     #[serde(default)]
     zone: Vec<RawZone>,
+    #[serde(default)]
+    key: Vec<RawKey>,
     bgp: Option<RawBgp>,
 }
 
@@ -78,6 +80,7 @@ struct RawZone {
     #[serde(default)]
     allow_notify: Vec<String>,
     source: Option<String>,
+    key: Option<String>,
 }
 
 /// A validated listener.
@@ -126,6 +129,8 @@ pub struct Config {
     pub bgp: Option<BgpConfig>,
     /// Where received zones and journals are stored.
     pub storage: Option<PathBuf>,
+    /// TSIG keys (`[[key]]`).
+    pub keys: Vec<dns_tsig::Key>,
 }
 
 impl Config {
@@ -177,9 +182,11 @@ impl Config {
                                 allow_transfer: Vec::new(),
                                 allow_notify: Vec::new(),
                                 source: None,
+                                key: None,
                             })
                         })
                         .collect::<Result<_, Error>>()?,
+                    key: Vec::new(),
                     bgp: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
@@ -223,6 +230,12 @@ impl Config {
                 "no listen addresses (add [[listen]] or --listen)".into(),
             ));
         }
+        let keys = raw
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| transfer::config::validate_key(k, i))
+            .collect::<Result<Vec<_>, Error>>()?;
         let mut zones = Vec::new();
         for (i, z) in raw.zone.into_iter().enumerate() {
             let mut origin = dns_wire::name_from_text(&z.name)
@@ -243,12 +256,13 @@ impl Config {
                 allow_transfer: &z.allow_transfer,
                 allow_notify: &z.allow_notify,
                 source: z.source.as_deref(),
+                key: z.key.as_deref(),
             };
             let default_source = listen
                 .iter()
                 .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
                 .map(|l| l.address.ip());
-            let transfer = transfer::config::validate(raw_transfer, i, default_source)?;
+            let transfer = transfer::config::validate(raw_transfer, i, default_source, &keys)?;
             let file = z
                 .file
                 .map(|f| if f.is_absolute() { f } else { base.join(f) });
@@ -295,6 +309,7 @@ impl Config {
             storage: server
                 .storage
                 .map(|s| if s.is_absolute() { s } else { base.join(s) }),
+            keys,
         })
     }
 }

@@ -27,6 +27,9 @@ use common::{
 const KNOT: [u8; 4] = [127, 0, 0, 1];
 const UNICAST: [u8; 4] = [127, 0, 0, 2];
 const ANYCAST: [u8; 4] = [127, 0, 0, 3];
+/// The TSIG key both sides share (RFC 8945, HMAC-SHA256), base64 as keymgr prints it.
+const TSIG_SECRET: &str = "cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=";
+const KEY_CONFIG: &str = "[[key]]\nname = \"xfr-key.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=\"\n";
 
 struct Process {
     child: Child,
@@ -115,8 +118,9 @@ fn start_knot(dir: &Path, port: u16, anyns_port: u16, primary: bool) -> Process 
         "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n\
          database:\n    storage: {d}\n\
          log:\n  - target: stderr\n    any: info\n\
-         remote:\n  - id: anyns\n    address: 127.0.0.2@{anyns_port}\n\
-         acl:\n  - id: from_anyns\n    address: 127.0.0.2\n    action: {action}\n\
+         key:\n  - id: xfr-key.\n    algorithm: hmac-sha256\n    secret: {TSIG_SECRET}\n\
+         remote:\n  - id: anyns\n    address: 127.0.0.2@{anyns_port}\n    key: xfr-key.\n\
+         acl:\n  - id: from_anyns\n    address: 127.0.0.2\n    key: xfr-key.\n    action: {action}\n\
          template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n\
          zone:\n  - domain: example.\n{role}",
         d = dir.display()
@@ -185,7 +189,7 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
     fs::write(dir.path().join("example.zone"), zone_text(1, 3600, "")).unwrap();
     let knot = start_knot(dir.path(), knot_port, anyns_port, true);
     let zone = format!(
-        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\n"
+        "{KEY_CONFIG}[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\nkey = \"xfr-key.\"\n"
     );
     let config = anyns_config(dir.path(), anyns_port, &zone);
     let anyns = start_anyns(&config, dir.path().join("anyns.log"));
@@ -227,11 +231,40 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
     assert!(log.contains("NOTIFY received"), "{log}");
     assert!(log.contains("IXFR"), "the change came as IXFR: {log}");
 
-    // Transfers: refused on the anycast listener, served on the unicast one.
+    // Transfers: refused on the anycast listener; on the unicast one only with the key.
     assert_eq!(axfr(anycast).0, 5, "AXFR on the anycast address is REFUSED");
-    let (code, records) = axfr(addr(UNICAST, anyns_port));
-    assert_eq!(code, 0);
-    assert_eq!(records, 6, "SOA NS A A A SOA");
+    let (code, _) = axfr(addr(UNICAST, anyns_port));
+    assert_eq!(
+        code, 9,
+        "an unsigned AXFR of a zone with a key gets NOTAUTH"
+    );
+    let kdig = require_tool("kdig");
+    let out = Command::new(kdig)
+        .args([
+            "@127.0.0.2",
+            "-p",
+            &anyns_port.to_string(),
+            "-y",
+            &format!("hmac-sha256:xfr-key.:{TSIG_SECRET}"),
+            "example.",
+            "AXFR",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("TSIG PSEUDOSECTION") || text.contains("TSIG"),
+        "{text}"
+    );
+    assert!(
+        !text.to_lowercase().contains("failed"),
+        "kdig verified the signed AXFR: {text}"
+    );
+    let records = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && l.contains("\tIN\t"))
+        .count();
+    assert_eq!(records, 6, "SOA NS A A A SOA: {text}");
     let snapshot = dir.path().join("storage/example..zone.snapshot");
     assert!(
         snapshot.exists(),
@@ -259,7 +292,7 @@ fn anyns_primary_to_knot_secondary_with_notify_and_ixfr() {
     let zone_file = dir.path().join("primary.zone");
     fs::write(&zone_file, zone_text(1, 3600, "")).unwrap();
     let zone = format!(
-        "[[zone]]\nname = \"example.\"\nfile = \"{}\"\nnotify = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\n",
+        "{KEY_CONFIG}[[zone]]\nname = \"example.\"\nfile = \"{}\"\nnotify = [\"127.0.0.1:{knot_port}\"]\nallow-transfer = [\"127.0.0.1\"]\nkey = \"xfr-key.\"\n",
         zone_file.display()
     );
     let config = anyns_config(dir.path(), anyns_port, &zone);

@@ -22,6 +22,9 @@ pub struct ZoneTransfer {
     pub allow_notify: Vec<Prefix>,
     /// The unicast address outbound queries and transfers leave from.
     pub source: Option<IpAddr>,
+    /// The TSIG key (RFC 8945) that signs everything exchanged for this zone: our requests
+    /// and NOTIFYs, and the transfers and NOTIFYs we accept.
+    pub key: Option<dns_tsig::Key>,
 }
 
 impl ZoneTransfer {
@@ -38,6 +41,7 @@ pub(crate) struct RawTransfer<'a> {
     pub(crate) allow_transfer: &'a [String],
     pub(crate) allow_notify: &'a [String],
     pub(crate) source: Option<&'a str>,
+    pub(crate) key: Option<&'a str>,
 }
 
 /// Validates the transfer keys of `zone[index]`; `default_source` is the first unicast
@@ -46,6 +50,7 @@ pub(crate) fn validate(
     raw: RawTransfer<'_>,
     index: usize,
     default_source: Option<IpAddr>,
+    keys: &[dns_tsig::Key],
 ) -> Result<ZoneTransfer, Error> {
     let key = |name: &str| format!("zone[{index}].{name}");
     let addresses = |list: &[String], name: &str| -> Result<Vec<SocketAddr>, Error> {
@@ -77,7 +82,24 @@ pub(crate) fn validate(
             })?),
             None => default_source,
         };
+    let key = match raw.key {
+        Some(name) => {
+            let wire = dns_wire::name_from_text(name).map(|mut w| {
+                dns_wire::lowercase_in_place(&mut w);
+                w
+            });
+            let found = wire
+                .ok()
+                .and_then(|w| keys.iter().find(|k| k.name() == w.as_slice()));
+            let found = found.cloned();
+            Some(found.ok_or_else(|| {
+                Error::Config(format!("{}: no [[key]] named {name:?}", key("key")))
+            })?)
+        }
+        None => None,
+    };
     Ok(ZoneTransfer {
+        key,
         primaries,
         notify: addresses(raw.notify, "notify")?,
         allow_transfer: prefixes(raw.allow_transfer, "allow-transfer")?,
@@ -107,8 +129,9 @@ mod tests {
             allow_transfer: &["198.51.100.0/24".into()],
             allow_notify: &[],
             source: None,
+            key: None,
         };
-        let t = validate(raw, 0, Some("203.0.113.7".parse().unwrap())).unwrap();
+        let t = validate(raw, 0, Some("203.0.113.7".parse().unwrap()), &[]).unwrap();
         assert_eq!(t.primaries[0], "192.0.2.1:53".parse().unwrap());
         assert_eq!(t.primaries[1].port(), 5300);
         assert!(crate::transfer::acl::allows(
@@ -131,8 +154,9 @@ mod tests {
             allow_transfer: &[],
             allow_notify: &[],
             source: None,
+            key: None,
         };
-        let err = validate(raw, 3, None).unwrap_err().to_string();
+        let err = validate(raw, 3, None, &[]).unwrap_err().to_string();
         assert!(err.contains("zone[3].primaries"), "{err}");
         let raw = RawTransfer {
             primaries: &[],
@@ -140,8 +164,47 @@ mod tests {
             allow_transfer: &["1.2.3.4/40".into()],
             allow_notify: &[],
             source: None,
+            key: None,
         };
-        let err = validate(raw, 0, None).unwrap_err().to_string();
+        let err = validate(raw, 0, None, &[]).unwrap_err().to_string();
         assert!(err.contains("zone[0].allow-transfer"), "{err}");
+        let raw = RawTransfer {
+            primaries: &[],
+            notify: &[],
+            allow_transfer: &[],
+            allow_notify: &[],
+            source: None,
+            key: Some("missing."),
+        };
+        let err = validate(raw, 1, None, &[]).unwrap_err().to_string();
+        assert!(err.contains("zone[1].key") && err.contains("missing."), "{err}");
     }
+}
+
+/// A `[[key]]` entry as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawKey {
+    name: String,
+    algorithm: String,
+    /// Base64, as `tsig-keygen`/`keymgr -t` print it.
+    secret: String,
+}
+
+/// Validates `key[index]`.
+pub(crate) fn validate_key(raw: &RawKey, index: usize) -> Result<dns_tsig::Key, Error> {
+    use base64::Engine;
+    let key = |name: &str| format!("key[{index}].{name}");
+    let algorithm = dns_tsig::Algorithm::from_text(&raw.algorithm).ok_or_else(|| {
+        Error::Config(format!(
+            "{}: {:?} is not hmac-sha256 or hmac-sha512",
+            key("algorithm"),
+            raw.algorithm
+        ))
+    })?;
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(raw.secret.trim())
+        .map_err(|e| Error::Config(format!("{}: not base64: {e}", key("secret"))))?;
+    dns_tsig::Key::new(&raw.name, algorithm, secret)
+        .map_err(|e| Error::Config(format!("{}: {e}", key("name"))))
 }

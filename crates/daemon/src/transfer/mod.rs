@@ -42,6 +42,23 @@ pub(crate) struct Transfers {
     journals: Mutex<HashMap<Vec<u8>, Vec<Diff>>>,
     notify_senders: HashMap<Vec<u8>, mpsc::UnboundedSender<Option<u32>>>,
     storage: Option<PathBuf>,
+    /// Every configured TSIG key, for verifying what peers sign.
+    keys: Vec<dns_tsig::Key>,
+}
+
+/// Seconds since the epoch, for TSIG.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a request's TSIG said, under the zone's policy.
+pub(crate) enum Signed {
+    /// Unsigned, and the zone does not require a key.
+    No,
+    /// Signed with this key (the zone's, when it has one); the response is signed too.
+    With(dns_tsig::ResponseSigner),
 }
 
 /// The receiving ends of each secondary's NOTIFY channel, for [`spawn_secondaries`].
@@ -83,8 +100,28 @@ impl Transfers {
             journals: Mutex::new(journals),
             notify_senders,
             storage: config.storage.clone(),
+            keys: config.keys.clone(),
         };
         (transfers, receivers)
+    }
+
+    /// Checks a request's TSIG against the keys and the policy of zone `origin`: a zone with
+    /// a key accepts only requests signed with it.
+    pub(crate) fn check_signature(&self, msg: &[u8], origin: &[u8]) -> Result<Signed, String> {
+        let verified =
+            dns_tsig::verify_request(msg, &self.keys, unix_now()).map_err(|e| e.to_string())?;
+        let required = self.zone(origin).and_then(|z| z.key.as_ref());
+        match (verified, required) {
+            (None, None) => Ok(Signed::No),
+            (None, Some(key)) => Err(format!("unsigned, but the zone requires key {key:?}")),
+            (Some((key, _)), Some(required)) if key != required => Err(format!(
+                "signed with {key:?}, but the zone requires {required:?}"
+            )),
+            (Some((key, mac)), _) => Ok(Signed::With(dns_tsig::ResponseSigner::new(
+                key.clone(),
+                mac,
+            ))),
+        }
     }
 
     /// The transfer settings of the zone `origin`.

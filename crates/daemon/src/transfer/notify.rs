@@ -35,10 +35,16 @@ pub(crate) fn handle_notify(
         return notify_response(msg, rcode::FORMERR, out);
     };
     let name = dns_wire::name_to_text(&notify.zone);
+    let signed = shared.transfers.check_signature(msg, &notify.zone);
     let code = match (
         shared.transfers.zone(&notify.zone),
         shared.transfers.notify_senders.get(&notify.zone),
     ) {
+        (Some(_), Some(_)) if signed.is_err() => {
+            let why = signed.as_ref().err().cloned().unwrap_or_default();
+            warn!(zone = %name, %peer, "NOTIFY refused: TSIG: {why}");
+            rcode::NOTAUTH
+        }
         (Some(zone), Some(sender)) if allows(&zone.allow_notify, peer) => {
             info!(zone = %name, %peer, serial = ?notify.serial, "NOTIFY received");
             let _ = sender.send(notify.serial);
@@ -57,7 +63,13 @@ pub(crate) fn handle_notify(
             rcode::NOTAUTH
         }
     };
-    notify_response(msg, code, out)
+    let len = notify_response(msg, code, out)?;
+    if let Ok(super::Signed::With(mut signer)) = signed {
+        out.truncate(len);
+        signer.sign(out, super::unix_now());
+        return Some(out.len());
+    }
+    Some(len)
 }
 
 /// Sends NOTIFY for `origin` (now at `soa`) to every configured secondary, each in its own
@@ -98,6 +110,10 @@ async fn notify_attempt(
     let id = super::secondary::next_id();
     let mut msg = Vec::new();
     request(id, origin, rtype::SOA, true, soa, &mut msg);
+    let mut verifier = zone.key.as_ref().map(|key| {
+        let mac = dns_tsig::sign_request(&mut msg, key, super::unix_now());
+        dns_tsig::ResponseVerifier::new(key.clone(), mac)
+    });
     socket.send_to(&msg, target).await?;
     let mut buf = vec![0u8; 4096];
     let deadline = tokio::time::Instant::now() + NOTIFY_TIMEOUT;
@@ -106,6 +122,11 @@ async fn notify_attempt(
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no response"))??;
         if from == target && read_notify_response(&buf[..len], id, origin).is_ok() {
+            if let Some(verifier) = &mut verifier {
+                verifier
+                    .verify(&buf[..len], super::unix_now())
+                    .map_err(|e| std::io::Error::other(format!("response TSIG: {e}")))?;
+            }
             return Ok(());
         }
     }

@@ -140,7 +140,7 @@ fn set_expired(shared: &Shared, origin: &[u8], expired: bool) {
 async fn query_soa(zone: &ZoneTransfer, origin: &[u8]) -> Result<u32, String> {
     let mut last_error = String::from("no primaries");
     for &primary in &zone.primaries {
-        match query_soa_at(zone.source, origin, primary).await {
+        match query_soa_at(zone.source, zone.key.as_ref(), origin, primary).await {
             Ok(serial) => return Ok(serial),
             Err(err) => last_error = format!("{primary}: {err}"),
         }
@@ -150,6 +150,7 @@ async fn query_soa(zone: &ZoneTransfer, origin: &[u8]) -> Result<u32, String> {
 
 async fn query_soa_at(
     source: Option<IpAddr>,
+    key: Option<&dns_tsig::Key>,
     origin: &[u8],
     primary: SocketAddr,
 ) -> Result<u32, String> {
@@ -159,6 +160,10 @@ async fn query_soa_at(
     let id = next_id();
     let mut msg = Vec::new();
     request(id, origin, rtype::SOA, false, None, &mut msg);
+    let mut verifier = key.map(|key| {
+        let mac = dns_tsig::sign_request(&mut msg, key, super::unix_now());
+        dns_tsig::ResponseVerifier::new(key.clone(), mac)
+    });
     socket
         .send_to(&msg, primary)
         .await
@@ -175,7 +180,14 @@ async fn query_soa_at(
         }
         match read_soa_response(&buf[..len], id, origin) {
             Err(dns_auth::client::ResponseError::Mismatch) => continue,
-            other => return other.map_err(|e| e.to_string()),
+            other => {
+                if let Some(verifier) = &mut verifier {
+                    verifier
+                        .verify(&buf[..len], super::unix_now())
+                        .map_err(|e| format!("TSIG: {e}"))?;
+                }
+                return other.map_err(|e| e.to_string());
+            }
         }
     }
 }
@@ -195,6 +207,7 @@ async fn transfer(
         let ask_ixfr = incremental && current.is_some();
         let fetched = fetch(
             zone.transfer.source,
+            zone.transfer.key.as_ref(),
             origin,
             primary,
             current.as_deref().filter(|_| ask_ixfr),
@@ -270,6 +283,7 @@ async fn transfer(
 /// Runs one AXFR (or IXFR from `current`) exchange with `primary` over TCP.
 async fn fetch(
     source: Option<IpAddr>,
+    key: Option<&dns_tsig::Key>,
     origin: &[u8],
     primary: SocketAddr,
     current: Option<&Zone>,
@@ -296,6 +310,10 @@ async fn fetch(
         rtype::AXFR
     };
     request(id, origin, qtype, false, soa.as_ref(), &mut msg);
+    let mut verifier = key.map(|key| {
+        let mac = dns_tsig::sign_request(&mut msg, key, super::unix_now());
+        dns_tsig::ResponseVerifier::new(key.clone(), mac)
+    });
     let mut frame = (msg.len() as u16).to_be_bytes().to_vec();
     frame.extend_from_slice(&msg);
     stream.write_all(&frame).await.map_err(|e| e.to_string())?;
@@ -312,6 +330,11 @@ async fn fetch(
             .await
             .map_err(|_| "transfer stalled".to_string())?
             .map_err(|e| format!("transfer cut: {e}"))?;
+        if let Some(verifier) = &mut verifier {
+            verifier
+                .verify(&buf[..len], super::unix_now())
+                .map_err(|e| format!("TSIG: {e}"))?;
+        }
         reader
             .handle_message(&buf[..len])
             .map_err(|e| e.to_string())?;

@@ -62,6 +62,18 @@ pub(crate) async fn serve_transfer(
     } else {
         None
     };
+    let signed = if refusal.is_none() {
+        Some(shared.transfers.check_signature(msg, &origin))
+    } else {
+        None
+    };
+    let refusal = match &signed {
+        Some(Err(why)) => {
+            warn!(zone = %name, %peer, kind, "transfer refused: TSIG: {why}");
+            Some((rcode::NOTAUTH, ede::PROHIBITED, "TSIG"))
+        }
+        _ => refusal,
+    };
     let mut out = Vec::with_capacity(u16::MAX as usize);
     if let Some((code, info, why)) = refusal {
         warn!(zone = %name, %peer, kind, "transfer refused: {why}");
@@ -92,13 +104,20 @@ pub(crate) async fn serve_transfer(
     };
     let started = std::time::Instant::now();
     let mut response = XfrResponse::new(query.header, query.question_bytes(msg), &zone, plan);
+    let mut signer = match signed {
+        Some(Ok(super::Signed::With(signer))) => Some(signer),
+        _ => None,
+    };
     let mut messages = 0;
     while response.next_message(&mut out) {
+        if let Some(signer) = &mut signer {
+            signer.sign(&mut out, super::unix_now());
+        }
         write_frame(stream, &out).await?;
         messages += 1;
     }
     info!(
-        zone = %name, %peer, kind, plan = plan_name, serial = zone.serial(), messages,
+        zone = %name, %peer, kind, plan = plan_name, serial = zone.serial(), messages, tsig = signer.is_some(),
         ms = started.elapsed().as_millis() as u64, "transfer served"
     );
     Ok(())
