@@ -155,7 +155,7 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     let whole = Instant::now();
     println!("anyns anycast lab demo: routers run BIRD 2, every site runs anyns (one process per");
     println!(
-        "cloud, BGP inside the process), clients ask over UDP and TCP. Run dir {}",
+        "cloud, BGP inside the process), clients ask over UDP. Run dir {}",
         options.run_dir.display()
     );
 
