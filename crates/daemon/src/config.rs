@@ -81,6 +81,7 @@ struct RawZone {
     allow_notify: Vec<String>,
     source: Option<String>,
     key: Option<String>,
+    catalog: Option<CatalogRole>,
 }
 
 /// A validated listener.
@@ -95,6 +96,16 @@ pub struct Listen {
     pub transfers: bool,
 }
 
+/// A zone's part in catalog zones (RFC 9432).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogRole {
+    /// A catalog we transfer from primaries; its members become secondaries here.
+    Consumer,
+    /// A catalog we build from our own primary zones.
+    Producer,
+}
+
 /// A validated zone entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneConfig {
@@ -104,6 +115,8 @@ pub struct ZoneConfig {
     pub file: Option<PathBuf>,
     /// Primaries, NOTIFY targets, access lists, source address.
     pub transfer: ZoneTransfer,
+    /// Whether this zone is a catalog (consumed or produced).
+    pub catalog: Option<CatalogRole>,
 }
 
 /// The validated configuration.
@@ -183,6 +196,7 @@ impl Config {
                                 allow_notify: Vec::new(),
                                 source: None,
                                 key: None,
+                                catalog: None,
                             })
                         })
                         .collect::<Result<_, Error>>()?,
@@ -266,15 +280,30 @@ impl Config {
             let file = z
                 .file
                 .map(|f| if f.is_absolute() { f } else { base.join(f) });
-            if file.is_none() && !transfer.is_secondary() {
-                return Err(Error::Config(format!(
-                    "zone[{i}]: needs a file (a primary zone) or primaries (a secondary zone)"
-                )));
+            match z.catalog {
+                Some(CatalogRole::Consumer) if !transfer.is_secondary() => {
+                    return Err(Error::Config(format!(
+                        "zone[{i}].catalog: a consumed catalog needs primaries"
+                    )));
+                }
+                Some(CatalogRole::Producer) if file.is_some() || transfer.is_secondary() => {
+                    return Err(Error::Config(format!(
+                        "zone[{i}].catalog: a produced catalog is built from our zones: no file or primaries"
+                    )));
+                }
+                Some(CatalogRole::Producer) => {}
+                _ if file.is_none() && !transfer.is_secondary() => {
+                    return Err(Error::Config(format!(
+                        "zone[{i}]: needs a file (a primary zone) or primaries (a secondary zone)"
+                    )));
+                }
+                _ => {}
             }
             zones.push(ZoneConfig {
                 origin,
                 file,
                 transfer,
+                catalog: z.catalog,
             });
         }
         if server.storage.is_none() && zones.iter().any(|z| z.transfer.is_secondary()) {

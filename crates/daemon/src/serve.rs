@@ -48,8 +48,8 @@ pub(crate) struct Shared {
 
 /// After a reload: for each zone whose serial changed, journal the difference (for IXFR)
 /// and NOTIFY its secondaries.
-fn after_reload(shared: &Arc<Shared>, old: &ZoneSet, new: &ZoneSet) {
-    for zone in new.iter() {
+fn after_reload(shared: &Arc<Shared>, old: &ZoneSet, new: &[Arc<dns_zone::Zone>]) {
+    for zone in new {
         let Some(previous) = old.get(zone.origin()) else {
             continue;
         };
@@ -134,14 +134,22 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     let zone_configs = config.zones.clone();
                     let reload_shared = shared.clone();
                     let reloaded = tokio::task::spawn_blocking(move || {
-                        let current = reload_shared.zones.load_full();
-                        let next = Arc::new(zones::reload(&zone_configs, &current));
-                        reload_shared.zones.store(next.clone());
+                        let before = reload_shared.zones.load_full();
+                        let fresh = zones::reload_primaries(&zone_configs, &before);
+                        // Merge into the latest set: a transfer may have swapped a secondary in
+                        // meanwhile, and that must not be lost.
+                        reload_shared.zones.rcu(|latest| {
+                            let mut set: ZoneSet = (**latest).clone();
+                            for zone in &fresh {
+                                set.insert(zone.clone());
+                            }
+                            set
+                        });
                         netio::release_free_memory();
-                        (current, next)
+                        (before, fresh)
                     }).await;
                     match reloaded {
-                        Ok((old, new)) => after_reload(&shared, &old, &new),
+                        Ok((before, fresh)) => after_reload(&shared, &before, &fresh),
                         Err(err) => warn!("reload task failed: {err}"),
                     }
                 }

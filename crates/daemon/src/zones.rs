@@ -49,6 +49,9 @@ fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
 pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet, Error> {
     let mut set = ZoneSet::new();
     for zone in zones {
+        if zone.catalog == Some(crate::config::CatalogRole::Producer) {
+            continue;
+        }
         if zone.transfer.is_secondary() {
             let name = dns_wire::name_to_text(&zone.origin);
             match storage.and_then(|s| crate::transfer::Transfers::load_snapshot(s, &zone.origin)) {
@@ -64,47 +67,39 @@ pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet,
         }
         set.insert(Arc::new(load_one(zone)?));
     }
+    crate::transfer::produce_catalogs(zones, &mut set);
     Ok(set)
 }
 
-/// Reloads every zone; a zone that fails keeps its current version.
-pub fn reload(zones: &[ZoneConfig], current: &ZoneSet) -> ZoneSet {
-    let mut set = ZoneSet::new();
-    for zone in zones {
-        if zone.transfer.is_secondary() {
-            // Secondaries change by transfer, not by reload: keep what is serving.
-            if let Some(serving) = current.get(&zone.origin) {
-                set.insert(serving.clone());
-                set.set_expired(&zone.origin, current.is_expired(&zone.origin));
-            }
-            continue;
-        }
+/// Reloads the primary zones from their files. Returns the zones to swap in (a zone that
+/// fails to load is left out, so the serving version stays); secondaries, catalogs and
+/// catalog members change by transfer and are not touched.
+pub fn reload_primaries(zones: &[ZoneConfig], current: &ZoneSet) -> Vec<Arc<Zone>> {
+    let mut loaded_zones = Vec::new();
+    for zone in zones
+        .iter()
+        .filter(|z| !z.transfer.is_secondary() && z.catalog.is_none())
+    {
+        let name = dns_wire::name_to_text(&zone.origin);
         match load_one(zone) {
             Ok(loaded) => {
-                let unchanged = current
+                if current
                     .get(&zone.origin)
-                    .is_some_and(|old| old.serial() == loaded.serial());
-                if unchanged {
-                    info!(zone = %dns_wire::name_to_text(&zone.origin), "serial unchanged");
+                    .is_some_and(|old| old.serial() == loaded.serial())
+                {
+                    info!(zone = %name, "serial unchanged");
                 }
-                set.insert(Arc::new(loaded));
+                loaded_zones.push(Arc::new(loaded));
             }
             Err(_) => match current.get(&zone.origin) {
                 Some(old) => {
-                    warn!(
-                        zone = %dns_wire::name_to_text(&zone.origin),
-                        serial = old.serial(),
-                        "reload failed; keeping the zone that is serving"
-                    );
-                    set.insert(old.clone());
+                    warn!(zone = %name, serial = old.serial(), "reload failed; keeping the zone that is serving")
                 }
-                None => {
-                    warn!(zone = %dns_wire::name_to_text(&zone.origin), "reload failed; zone not served")
-                }
+                None => warn!(zone = %name, "reload failed; zone not served"),
             },
         }
     }
-    set
+    loaded_zones
 }
 
 /// `anyns check-zone`: prints problems as FILE:LINE lines; exit code 1 on errors.

@@ -467,3 +467,154 @@ fn cut_transfer_keeps_the_old_version_and_expiry_answers_servfail() {
     );
     assert!(anyns.log().contains("zone expired"), "{}", anyns.log());
 }
+
+fn catalog_text(serial: u32, members: &[(&str, &str)]) -> String {
+    let mut text = format!(
+        "$ORIGIN catalog.invalid.\n$TTL 0\n@ SOA invalid. invalid. {serial} 3600 600 2419200 3600\n\
+         @ NS invalid.\nversion TXT \"2\"\n"
+    );
+    for (unique, zone) in members {
+        text.push_str(&format!("{unique}.zones PTR {zone}\n"));
+    }
+    text
+}
+
+fn soa_rcode(server: SocketAddr, zone: &str) -> Option<u16> {
+    let bytes = common::udp_exchange_timeout(
+        server,
+        &Query::new(zone, SOA).to_bytes(),
+        Duration::from_millis(500),
+    )?;
+    Some(Reply::parse(bytes).rcode)
+}
+
+#[test]
+fn test_9432_catalog_on_knot_provisions_and_removes_member_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (knot_port, anyns_port) = (free_port(), free_port());
+    for member in ["m1", "m2"] {
+        let text = format!(
+            "$ORIGIN {member}.example.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n"
+        );
+        fs::write(dir.path().join(format!("{member}.zone")), text).unwrap();
+    }
+    fs::write(
+        dir.path().join("catalog.zone"),
+        catalog_text(1, &[("a1", "m1.example.")]),
+    )
+    .unwrap();
+    let knotd = require_tool("knotd");
+    let d = dir.path().display();
+    let conf = format!(
+        "server:\n    rundir: {d}\n    listen: 127.0.0.1@{knot_port}\n\
+         database:\n    storage: {d}\n\
+         log:\n  - target: stderr\n    any: info\n\
+         remote:\n  - id: anyns\n    address: 127.0.0.2@{anyns_port}\n\
+         acl:\n  - id: from_anyns\n    address: 127.0.0.2\n    action: transfer\n\
+         template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    acl: [from_anyns]\n    zonefile-load: difference\n    journal-content: changes\n\
+         zone:\n  - domain: catalog.invalid.\n    file: {d}/catalog.zone\n    notify: anyns\n\
+         \x20 - domain: m1.example.\n    file: {d}/m1.zone\n\
+         \x20 - domain: m2.example.\n    file: {d}/m2.zone\n"
+    );
+    fs::write(dir.path().join("knot.conf"), conf).unwrap();
+    let knot = spawn(
+        &knotd,
+        &["-c", dir.path().join("knot.conf").to_str().unwrap()],
+        dir.path().join("knotd.log"),
+    );
+    let zone = format!(
+        "[[zone]]\nname = \"catalog.invalid.\"\nprimaries = [\"127.0.0.1:{knot_port}\"]\ncatalog = \"consumer\"\n"
+    );
+    let config = anyns_config(dir.path(), anyns_port, &zone);
+    let anyns = start_anyns(&config, dir.path().join("anyns.log"));
+    let anycast = addr(ANYCAST, anyns_port);
+    let took = wait_until(
+        "m1.example. provisioned from the catalog",
+        Duration::from_secs(20),
+        &[&anyns, &knot],
+        || soa_rcode(anycast, "m1.example.") == Some(0),
+    );
+    println!("catalog member m1 serving {took:?} after start");
+    assert_eq!(
+        soa_rcode(anycast, "m2.example."),
+        Some(5),
+        "m2 is not in the catalog yet"
+    );
+
+    // On the primary: m2 joins the catalog, m1 leaves.
+    fs::write(
+        dir.path().join("catalog.zone"),
+        catalog_text(2, &[("a2", "m2.example.")]),
+    )
+    .unwrap();
+    let knotc = require_tool("knotc");
+    let socket = dir.path().join("knot.sock");
+    let status = Command::new(knotc)
+        .args([
+            "-s",
+            socket.to_str().unwrap(),
+            "zone-reload",
+            "catalog.invalid.",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let took = wait_until(
+        "m2 added and m1 removed",
+        Duration::from_secs(20),
+        &[&anyns, &knot],
+        || {
+            soa_rcode(anycast, "m2.example.") == Some(0)
+                && soa_rcode(anycast, "m1.example.") == Some(5)
+        },
+    );
+    println!("catalog change -> m2 serving, m1 gone after {took:?}");
+    let log = anyns.log();
+    assert!(
+        log.contains("catalog member added") && log.contains("catalog member removed"),
+        "{log}"
+    );
+    assert!(
+        !dir.path()
+            .join("storage/m1.example..zone.snapshot")
+            .exists(),
+        "m1's stored copy is deleted"
+    );
+    assert!(
+        dir.path()
+            .join("storage/m2.example..zone.snapshot")
+            .exists()
+    );
+}
+
+#[test]
+fn test_9432_anyns_produced_catalog_provisions_an_anyns_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (primary_port, secondary_port) = (free_port(), free_port());
+    let primary_dir = dir.path().join("primary");
+    fs::create_dir_all(&primary_dir).unwrap();
+    fs::write(primary_dir.join("example.zone"), zone_text(5, 3600, "")).unwrap();
+    let primary_config = primary_dir.join("anyns.toml");
+    fs::write(
+        &primary_config,
+        format!(
+            "[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"127.0.0.0/8\"]\n\
+             [[zone]]\nname = \"catalog.invalid.\"\ncatalog = \"producer\"\nallow-transfer = [\"127.0.0.0/8\"]\n"
+        ),
+    )
+    .unwrap();
+    let primary = start_anyns(&primary_config, dir.path().join("primary.log"));
+    let zone = format!(
+        "[[zone]]\nname = \"catalog.invalid.\"\nprimaries = [\"127.0.0.1:{primary_port}\"]\ncatalog = \"consumer\"\n"
+    );
+    let config = anyns_config(dir.path(), secondary_port, &zone);
+    let secondary = start_anyns(&config, dir.path().join("secondary.log"));
+    let took = wait_until(
+        "example. provisioned from the produced catalog",
+        Duration::from_secs(20),
+        &[&secondary, &primary],
+        || serial_at(addr(ANYCAST, secondary_port)) == Some((0, Some(5))),
+    );
+    println!("anyns producer -> anyns consumer: member serving after {took:?}");
+}

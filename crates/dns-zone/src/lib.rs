@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod catalog;
 mod check;
 mod error;
 mod hash;
@@ -24,6 +25,7 @@ mod transfer;
 mod zone;
 
 pub use build::ZoneBuilder;
+pub use catalog::{CatalogError, CatalogMember, build_catalog, catalog_members};
 pub use error::{Problem, Severity, ZoneError};
 pub use load::{load_zone_file, load_zone_str};
 pub use transfer::{

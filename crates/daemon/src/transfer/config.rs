@@ -177,7 +177,10 @@ mod tests {
             key: Some("missing."),
         };
         let err = validate(raw, 1, None, &[]).unwrap_err().to_string();
-        assert!(err.contains("zone[1].key") && err.contains("missing."), "{err}");
+        assert!(
+            err.contains("zone[1].key") && err.contains("missing."),
+            "{err}"
+        );
     }
 }
 

@@ -12,6 +12,7 @@
 //! `dns-zone`; this module does the I/O and the policy.
 
 pub(crate) mod acl;
+mod catalog;
 pub(crate) mod config;
 mod notify;
 mod secondary;
@@ -20,12 +21,13 @@ mod xfr_out;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use dns_zone::{Diff, Zone, decode_journal, decode_snapshot, diff, encode_journal};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+pub(crate) use catalog::produce_catalogs;
 pub(crate) use notify::{handle_notify, is_notify, send_notifies};
 pub(crate) use secondary::spawn_secondaries;
 pub(crate) use xfr_out::{is_transfer, serve_transfer};
@@ -38,9 +40,13 @@ const JOURNAL_LIMIT: usize = 64;
 
 /// Transfer state shared by every listener and task.
 pub(crate) struct Transfers {
-    zones: HashMap<Vec<u8>, ZoneTransfer>,
+    /// Transfer settings per zone; catalog consumers add and remove member zones at run time.
+    zones: RwLock<HashMap<Vec<u8>, ZoneTransfer>>,
     journals: Mutex<HashMap<Vec<u8>, Vec<Diff>>>,
-    notify_senders: HashMap<Vec<u8>, mpsc::UnboundedSender<Option<u32>>>,
+    /// Each secondary's NOTIFY channel; dropping a sender ends that zone's task.
+    notify_senders: Mutex<HashMap<Vec<u8>, mpsc::UnboundedSender<Option<u32>>>>,
+    /// The members each consumed catalog currently provides.
+    catalog_members: Mutex<HashMap<Vec<u8>, Vec<Vec<u8>>>>,
     storage: Option<PathBuf>,
     /// Every configured TSIG key, for verifying what peers sign.
     keys: Vec<dns_tsig::Key>,
@@ -96,9 +102,10 @@ impl Transfers {
             .map(|z| (z.origin.clone(), z.transfer.clone()))
             .collect();
         let transfers = Self {
-            zones,
+            zones: RwLock::new(zones),
             journals: Mutex::new(journals),
-            notify_senders,
+            notify_senders: Mutex::new(notify_senders),
+            catalog_members: Mutex::new(HashMap::new()),
             storage: config.storage.clone(),
             keys: config.keys.clone(),
         };
@@ -110,7 +117,8 @@ impl Transfers {
     pub(crate) fn check_signature(&self, msg: &[u8], origin: &[u8]) -> Result<Signed, String> {
         let verified =
             dns_tsig::verify_request(msg, &self.keys, unix_now()).map_err(|e| e.to_string())?;
-        let required = self.zone(origin).and_then(|z| z.key.as_ref());
+        let zone = self.zone(origin);
+        let required = zone.as_ref().and_then(|z| z.key.as_ref());
         match (verified, required) {
             (None, None) => Ok(Signed::No),
             (None, Some(key)) => Err(format!("unsigned, but the zone requires key {key:?}")),
@@ -125,8 +133,70 @@ impl Transfers {
     }
 
     /// The transfer settings of the zone `origin`.
-    pub(crate) fn zone(&self, origin: &[u8]) -> Option<&ZoneTransfer> {
-        self.zones.get(origin)
+    pub(crate) fn zone(&self, origin: &[u8]) -> Option<ZoneTransfer> {
+        self.zones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+            .cloned()
+    }
+
+    /// The NOTIFY channel of secondary zone `origin`.
+    pub(crate) fn notify_sender(
+        &self,
+        origin: &[u8],
+    ) -> Option<mpsc::UnboundedSender<Option<u32>>> {
+        let senders = self
+            .notify_senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        senders.get(origin).cloned()
+    }
+
+    /// Adds a secondary zone at run time (a catalog member); returns its NOTIFY receiver,
+    /// or `None` when a zone of that name is already configured.
+    pub(crate) fn add_secondary(
+        &self,
+        origin: &[u8],
+        transfer: ZoneTransfer,
+    ) -> Option<mpsc::UnboundedReceiver<Option<u32>>> {
+        let mut zones = self.zones.write().unwrap_or_else(|e| e.into_inner());
+        if zones.contains_key(origin) {
+            return None;
+        }
+        zones.insert(origin.to_vec(), transfer);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.notify_senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(origin.to_vec(), sender);
+        Some(receiver)
+    }
+
+    /// Removes a zone added at run time: its task ends, its stored files are deleted.
+    pub(crate) fn remove_secondary(&self, origin: &[u8]) {
+        self.zones
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(origin);
+        self.notify_senders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(origin);
+        self.journals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(origin);
+        if let Some(storage) = &self.storage {
+            for suffix in [".zone.snapshot", ".journal"] {
+                let _ = std::fs::remove_file(storage::path_for(storage, origin, suffix));
+            }
+        }
+    }
+
+    /// The storage directory.
+    pub(crate) fn storage(&self) -> Option<&std::path::Path> {
+        self.storage.as_deref()
     }
 
     /// The journal of `origin` (a copy, for one IXFR).

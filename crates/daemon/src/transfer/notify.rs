@@ -38,7 +38,7 @@ pub(crate) fn handle_notify(
     let signed = shared.transfers.check_signature(msg, &notify.zone);
     let code = match (
         shared.transfers.zone(&notify.zone),
-        shared.transfers.notify_senders.get(&notify.zone),
+        shared.transfers.notify_sender(&notify.zone),
     ) {
         (Some(_), Some(_)) if signed.is_err() => {
             let why = signed.as_ref().err().cloned().unwrap_or_default();

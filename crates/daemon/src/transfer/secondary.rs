@@ -63,9 +63,24 @@ fn source_for(source: Option<IpAddr>, target: SocketAddr) -> IpAddr {
 /// Starts the refresh task of every secondary zone.
 pub(crate) fn spawn_secondaries(shared: &Arc<Shared>, receivers: NotifyReceivers) {
     for (zone, notifications) in receivers {
-        let shared = shared.clone();
-        tokio::spawn(async move { run(shared, zone, notifications).await });
+        // A consumed catalog served from storage brings its members back at once.
+        if zone.catalog == Some(crate::config::CatalogRole::Consumer) {
+            if let Some(catalog) = shared.zones.load().get(&zone.origin).cloned() {
+                super::catalog::reconcile(shared, &zone, &catalog);
+            }
+        }
+        spawn_one(shared, zone, notifications);
     }
+}
+
+/// Starts the refresh task of one secondary zone.
+pub(super) fn spawn_one(
+    shared: &Arc<Shared>,
+    zone: ZoneConfig,
+    notifications: mpsc::UnboundedReceiver<Option<u32>>,
+) {
+    let shared = shared.clone();
+    tokio::spawn(async move { run(shared, zone, notifications).await });
 }
 
 async fn run(
@@ -262,6 +277,9 @@ async fn transfer(
             }
             Err(err) => return Err(format!("store task failed: {err}")),
         }
+        if shared.transfers.zone(origin).is_none() {
+            return Err("zone removed from its catalog during the transfer".into());
+        }
         if let Some(old) = &current {
             shared.transfers.record_new_version(old, &new);
         }
@@ -275,6 +293,9 @@ async fn transfer(
             ms = started.elapsed().as_millis() as u64, "zone transferred and serving"
         );
         super::send_notifies(shared, origin, new.soa_record());
+        if zone.catalog == Some(crate::config::CatalogRole::Consumer) {
+            super::catalog::reconcile(shared, zone, &new);
+        }
         return Ok(new);
     }
     Err(last_error)
