@@ -20,6 +20,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a zone file like named-checkzone: exit 0 when valid, 1 with FILE:LINE errors.
     CheckZone(CheckZoneArgs),
+    /// Drain a running server: GRACEFUL_SHUTDOWN, then withdraw every cloud (stays out).
+    Drain(ControlArgs),
+    /// Undrain: announce again once the health checks pass.
+    Undrain(ControlArgs),
+    /// Print the health status of a running server as JSON.
+    Status(ControlArgs),
 }
 
 /// `anyns serve`: either `--config FILE`, or zones and listeners on the command line.
@@ -53,4 +59,15 @@ pub struct CheckZoneArgs {
     pub origin: Option<String>,
     /// The zone file.
     pub file: PathBuf,
+}
+
+/// `anyns drain|undrain|status`: where to find the running server's control socket.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The control socket.
+    #[arg(long, short = 's', conflicts_with = "config")]
+    pub socket: Option<PathBuf>,
+    /// The server's configuration file (its `server.control-socket`).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::bgp::config::{BgpConfig, RawBgp};
 use crate::cli::ServeArgs;
 use crate::error::Error;
+use crate::health::config::{HealthConfig, RawHealth};
 use crate::transfer;
 use crate::transfer::config::{RawKey, RawTransfer, ZoneTransfer};
 
@@ -44,6 +45,7 @@ struct RawConfig {
     #[serde(default)]
     key: Vec<RawKey>,
     bgp: Option<RawBgp>,
+    health: Option<RawHealth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +58,7 @@ struct RawServer {
     tcp_idle_timeout: Option<u64>,
     tcp_max_connections: Option<usize>,
     storage: Option<PathBuf>,
+    control_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +143,10 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// The BGP speaker, if `[bgp]` is present.
     pub bgp: Option<BgpConfig>,
+    /// Health checks and drain (`[health]`; defaults when only `[bgp]` is present).
+    pub health: Option<HealthConfig>,
+    /// The control socket (`anyns drain`, `undrain`, `status`).
+    pub control_socket: Option<PathBuf>,
     /// Where received zones and journals are stored.
     pub storage: Option<PathBuf>,
     /// TSIG keys (`[[key]]`).
@@ -202,6 +209,7 @@ impl Config {
                         .collect::<Result<_, Error>>()?,
                     key: Vec::new(),
                     bgp: None,
+                    health: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
             }
@@ -312,6 +320,15 @@ impl Config {
                     .into(),
             ));
         }
+        let bgp = raw.bgp.map(RawBgp::validate).transpose()?;
+        let health = match (raw.health, &bgp) {
+            (Some(health), bgp) => Some(health.validate(bgp.as_ref(), &listen, &zones)?),
+            (None, Some(bgp)) => Some(HealthConfig::default_for(bgp, &listen, &zones)?),
+            (None, None) => None,
+        };
+        let control_socket = server
+            .control_socket
+            .map(|s| if s.is_absolute() { s } else { base.join(s) });
         Ok(Self {
             identity: server
                 .identity
@@ -334,7 +351,9 @@ impl Config {
                 .max(1),
             listen,
             zones,
-            bgp: raw.bgp.map(RawBgp::validate).transpose()?,
+            bgp,
+            health,
+            control_socket,
             storage: server
                 .storage
                 .map(|s| if s.is_absolute() { s } else { base.join(s) }),

@@ -7,7 +7,9 @@
 //!  TCP: tokio tasks: accept ─► length-framed queries ─► respond ─► write (idle timeout,
 //!       connection limit shedding the oldest idle connection)
 //!  BGP: one tokio task per peer driving a bgp_session::Session; serve announces the
-//!       configured prefixes once listeners are up and stops the sessions on SIGTERM
+//!       prefixes the health driver asks for and stops the sessions on SIGTERM
+//!  health: probe tasks (DNS queries to every instance, zone expiry, commands) ─►
+//!       health::Cloud per cloud ─► announce / withdraw; control socket: drain, status
 //! ```
 //!
 //! Only this crate knows the config format, tokio, signals and log setup.
@@ -16,6 +18,7 @@ pub mod bgp;
 pub mod cli;
 pub mod config;
 mod error;
+pub mod health;
 pub mod logging;
 mod serve;
 mod sockets;
@@ -34,5 +37,15 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
             serve::serve(config)
         }
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
+        cli::Command::Drain(args) => control_command(&args, "drain"),
+        cli::Command::Undrain(args) => control_command(&args, "undrain"),
+        cli::Command::Status(args) => control_command(&args, "status"),
     }
+}
+
+/// `anyns drain|undrain|status`: one line to the control socket, the JSON answer printed.
+fn control_command(args: &cli::ControlArgs, command: &str) -> Result<(), Error> {
+    let socket = health::control::socket_path(args.socket.clone(), args.config.as_deref())?;
+    println!("{}", health::control::client(&socket, command)?);
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! `anyns serve`: load zones, open sockets, start UDP threads and the TCP runtime, start
-//! the BGP speaker and announce the site's prefixes, then wait for signals (SIGHUP reloads,
-//! SIGTERM/SIGINT stop the BGP sessions with a shutdown communication, then exit).
+//! the BGP speaker and the health checks (which announce each cloud once it is healthy),
+//! then wait for signals: SIGHUP reloads; SIGTERM drains (GRACEFUL_SHUTDOWN, withdraw, wait
+//! until queries stop arriving) and then stops the BGP sessions with a shutdown
+//! communication; SIGINT stops at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use dns_auth::AnswerConfig;
@@ -15,6 +17,7 @@ use tracing::{info, warn};
 use crate::bgp::BgpHandle;
 use crate::config::Config;
 use crate::error::Error;
+use crate::health::{Health, HealthConfig, control};
 use crate::tcp::Connections;
 use crate::transfer::{self, Transfers};
 use crate::{sockets, tcp, udp, zones};
@@ -100,16 +103,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             tokio::spawn(tcp::serve(listener, transfers_allowed, shared.clone()));
         }
         transfer::spawn_secondaries(&shared, secondaries);
-        // Zones are loaded and every listener is up: start the speaker and announce the
-        // whole allow-list. Health-driven announcement (withdraw when an instance or a zone
-        // is unhealthy, DESIGN.md principle 3) is a later issue; until then a running,
-        // serving process announces everything and fate sharing covers a crash.
+        // Zones are loaded and every listener is up: start the speaker with nothing
+        // announced; the health driver announces each cloud once its checks pass
+        // (DESIGN.md principle 3) and withdraws it when they fail.
         let bgp = match &config.bgp {
             Some(bgp_config) => {
-                let bgp = BgpHandle::start(bgp_config)?;
-                for prefix in &bgp_config.prefixes {
-                    bgp.announce(*prefix);
-                }
+                let bgp = Arc::new(BgpHandle::start(bgp_config)?);
                 info!(
                     peers = bgp_config.peers.len(),
                     prefixes = bgp_config.prefixes.len(),
@@ -119,6 +118,17 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             }
             None => None,
         };
+        let health = config
+            .health
+            .as_ref()
+            .map(|h| Health::start(h, &shared, bgp.clone()));
+        match (&config.control_socket, &health) {
+            (Some(path), Some(health)) => control::start(path, health.requester())?,
+            (Some(path), None) => {
+                warn!(path = %path.display(), "control socket not opened: no [bgp] or [health]")
+            }
+            _ => {}
+        }
         let mut hangup =
             signal(SignalKind::hangup()).map_err(|e| Error::Io(format!("SIGHUP: {e}")))?;
         let mut terminate =
@@ -153,9 +163,19 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                         Err(err) => warn!("reload task failed: {err}"),
                     }
                 }
-                _ = terminate.recv() => break,
+                _ = terminate.recv() => {
+                    if let (Some(health), Some(health_config)) = (&health, &config.health) {
+                        if health_config.drain_on_sigterm {
+                            drain(health, health_config, &shared.stats).await;
+                        }
+                    }
+                    break;
+                }
                 _ = interrupt.recv() => break,
             }
+        }
+        if let Some(path) = &config.control_socket {
+            let _ = std::fs::remove_file(path);
         }
         if let Some(bgp) = &bgp {
             bgp.stop(SHUTDOWN_MESSAGE);
@@ -173,4 +193,50 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         );
         Ok(())
     })
+}
+
+/// Every this often a drain samples the query counters.
+const DRAIN_SAMPLE: Duration = Duration::from_millis(50);
+
+/// Leaves politely (DESIGN.md principle 4): GRACEFUL_SHUTDOWN, withdraw, then keep serving
+/// until no query has arrived for the quiet period (the routers have moved the catchment),
+/// or until the drain timeout.
+async fn drain(health: &Health, config: &HealthConfig, stats: &Stats) {
+    let started = Instant::now();
+    info!("SIGTERM: draining");
+    let withdraw_bound = config.policy.graceful_shutdown + Duration::from_secs(2);
+    if !health.drain(withdraw_bound.min(config.drain_timeout)).await {
+        warn!("drain: not every cloud withdrawn in time; continuing");
+    }
+    // Our own probes would look like traffic.
+    health.stop_checks();
+    let queries =
+        || stats.udp_queries.load(Ordering::Relaxed) + stats.tcp_queries.load(Ordering::Relaxed);
+    let mut last = queries();
+    let mut last_change = Instant::now();
+    let mut second = (Instant::now(), last);
+    loop {
+        tokio::time::sleep(DRAIN_SAMPLE).await;
+        let now = Instant::now();
+        let count = queries();
+        if count != last {
+            last = count;
+            last_change = now;
+        }
+        if now.duration_since(second.0) >= Duration::from_secs(1) {
+            info!(
+                queries_per_second = count - second.1,
+                "drain: queries still arriving"
+            );
+            second = (now, count);
+        }
+        if now.duration_since(last_change) >= config.drain_quiet {
+            info!(elapsed = ?started.elapsed(), quiet = ?config.drain_quiet, "drain: queries have stopped");
+            return;
+        }
+        if started.elapsed() >= config.drain_timeout {
+            warn!(timeout = ?config.drain_timeout, "drain: timeout with queries still arriving");
+            return;
+        }
+    }
 }

@@ -1,0 +1,374 @@
+//! The `[health]` section: what the file says ([`RawHealth`], serde with
+//! `deny_unknown_fields`) and what the health driver runs with ([`HealthConfig`]).
+//!
+//! ```toml
+//! [health]
+//! interval-ms = 50            # probe every instance this often
+//! timeout-ms = 40             # a probe's answer must come within this (< interval)
+//! rise = 3                    # good probes before a check is up
+//! fall = 2                    # failed probes before it is down (a closed port: at once)
+//! hold-down-ms = 2000         # out at least this long after a health withdrawal
+//! damping = true              # RFC 2439-style flap damping (health::Damping defaults)
+//! last-site-guard = false     # keep announcing when only zone data (global) fails
+//! graceful-shutdown-ms = 1000 # drain: GRACEFUL_SHUTDOWN this long before withdrawing
+//! drain-on-sigterm = true     # SIGTERM drains, waits for queries to stop, then exits
+//! drain-quiet-ms = 500        # ... "stopped" = no query for this long
+//! drain-timeout-ms = 30000    # ... or exit anyway after this long
+//!
+//! [[health.cloud]]
+//! name = "ns1"
+//! prefixes = ["203.0.113.53/32"]      # default: every bgp prefix (one cloud)
+//! instances = ["127.0.0.1:53"]        # default: every listener (wildcard: loopback)
+//! min-instances = 1                   # k of N
+//! zones = ["example."]                # probed with SOA (default: every zone)
+//! servers = ["127.0.0.1:5353"]        # third-party servers: AA + NOERROR, all must pass
+//! commands = [["/usr/local/bin/check", "arg"]]
+//! command-timeout-ms = 1000
+//! command-interval-ms = 1000
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp_session::bgp_wire::Prefix;
+use health::{Damping, Policy};
+use serde::Deserialize;
+
+use crate::bgp::BgpConfig;
+use crate::config::{Listen, ZoneConfig};
+use crate::error::Error;
+
+/// Default quiet period of a SIGTERM drain: once no query has arrived for this long after
+/// the withdrawal, the routers have moved the catchment elsewhere.
+pub const DEFAULT_DRAIN_QUIET: Duration = Duration::from_millis(500);
+
+/// Default bound on a SIGTERM drain (a stream that never stops must not block a restart).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default command-check timeout and interval: a process start per check, so once a second.
+pub const DEFAULT_COMMAND_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The `[health]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawHealth {
+    interval_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+    rise: Option<u32>,
+    fall: Option<u32>,
+    hold_down_ms: Option<u64>,
+    damping: Option<bool>,
+    last_site_guard: Option<bool>,
+    graceful_shutdown_ms: Option<u64>,
+    drain_on_sigterm: Option<bool>,
+    drain_quiet_ms: Option<u64>,
+    drain_timeout_ms: Option<u64>,
+    #[serde(default)]
+    cloud: Vec<RawCloud>,
+}
+
+/// One `[[health.cloud]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCloud {
+    name: String,
+    #[serde(default)]
+    prefixes: Vec<String>,
+    #[serde(default)]
+    instances: Vec<String>,
+    min_instances: Option<usize>,
+    zones: Option<Vec<String>>,
+    #[serde(default)]
+    servers: Vec<String>,
+    #[serde(default)]
+    commands: Vec<Vec<String>>,
+    command_timeout_ms: Option<u64>,
+    command_interval_ms: Option<u64>,
+}
+
+/// The validated `[health]` section.
+#[derive(Clone, Debug)]
+pub struct HealthConfig {
+    /// The policy shared by the clouds (`min_instances` is set per cloud).
+    pub policy: Policy,
+    /// SIGTERM drains before stopping.
+    pub drain_on_sigterm: bool,
+    /// A SIGTERM drain ends when no query arrived for this long ...
+    pub drain_quiet: Duration,
+    /// ... or after this long.
+    pub drain_timeout: Duration,
+    /// The clouds.
+    pub clouds: Vec<CloudConfig>,
+}
+
+/// One validated cloud.
+#[derive(Clone, Debug)]
+pub struct CloudConfig {
+    /// Its name in logs and the control API.
+    pub name: String,
+    /// What it announces.
+    pub prefixes: Vec<Prefix>,
+    /// The DNS instances probed (k of N).
+    pub instances: Vec<SocketAddr>,
+    /// k.
+    pub min_instances: usize,
+    /// Zone origins (wire form) probed with SOA and checked for expiry.
+    pub zones: Vec<Vec<u8>>,
+    /// Third-party DNS servers at the site (site checks).
+    pub servers: Vec<SocketAddr>,
+    /// Command checks (program and arguments).
+    pub commands: Vec<Vec<String>>,
+    /// A command check fails when it runs longer than this.
+    pub command_timeout: Duration,
+    /// How often each command runs.
+    pub command_interval: Duration,
+}
+
+impl HealthConfig {
+    /// The health configuration used when `[bgp]` is present without `[health]`.
+    pub(crate) fn default_for(
+        bgp: &BgpConfig,
+        listen: &[Listen],
+        zones: &[ZoneConfig],
+    ) -> Result<Self, Error> {
+        RawHealth::default().validate(Some(bgp), listen, zones)
+    }
+}
+
+impl RawHealth {
+    /// Validates the section against the rest of the configuration; errors name the key.
+    pub(crate) fn validate(
+        self,
+        bgp: Option<&BgpConfig>,
+        listen: &[Listen],
+        zones: &[ZoneConfig],
+    ) -> Result<HealthConfig, Error> {
+        let err = |key: &str, what: String| Error::Config(format!("health.{key}: {what}"));
+        let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+        let defaults = Policy::default();
+        let interval = ms(self.interval_ms, defaults.interval);
+        // A default timeout follows a configured interval: 80% of it.
+        let default_timeout = if self.interval_ms.is_some() {
+            interval * 4 / 5
+        } else {
+            defaults.timeout
+        };
+        let timeout = ms(self.timeout_ms, default_timeout);
+        if interval < Duration::from_millis(10) {
+            return Err(err("interval-ms", "must be at least 10".into()));
+        }
+        if timeout.is_zero() || timeout >= interval {
+            return Err(err(
+                "timeout-ms",
+                format!("must be above 0 and below interval-ms ({interval:?})"),
+            ));
+        }
+        let rise = self.rise.unwrap_or(defaults.rise);
+        let fall = self.fall.unwrap_or(defaults.fall);
+        if rise == 0 || fall == 0 {
+            return Err(err("rise/fall", "must be at least 1".into()));
+        }
+        let policy = Policy {
+            interval,
+            timeout,
+            rise,
+            fall,
+            hold_down: ms(self.hold_down_ms, defaults.hold_down),
+            min_instances: 1,
+            damping: self.damping.unwrap_or(true).then(Damping::default),
+            last_site_guard: self.last_site_guard.unwrap_or(false),
+            graceful_shutdown: ms(self.graceful_shutdown_ms, defaults.graceful_shutdown),
+        };
+        let all_prefixes = bgp.map(|b| b.prefixes.clone()).unwrap_or_default();
+        let mut raw_clouds = self.cloud;
+        if raw_clouds.is_empty() {
+            raw_clouds.push(RawCloud {
+                name: "default".into(),
+                prefixes: Vec::new(),
+                instances: Vec::new(),
+                min_instances: None,
+                zones: None,
+                servers: Vec::new(),
+                commands: Vec::new(),
+                command_timeout_ms: None,
+                command_interval_ms: None,
+            });
+        }
+        let single = raw_clouds.len() == 1;
+        let mut clouds = Vec::new();
+        for (i, raw) in raw_clouds.into_iter().enumerate() {
+            let key = |k: &str| format!("cloud[{i}].{k}");
+            let prefixes = if raw.prefixes.is_empty() && single {
+                all_prefixes.clone()
+            } else {
+                raw.prefixes
+                    .iter()
+                    .map(|p| {
+                        let prefix: Prefix = p
+                            .parse()
+                            .map_err(|_| err(&key("prefixes"), format!("{p:?} is not a prefix")))?;
+                        if !all_prefixes.contains(&prefix) {
+                            return Err(err(
+                                &key("prefixes"),
+                                format!("{p} is not in bgp.prefixes"),
+                            ));
+                        }
+                        Ok(prefix)
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?
+            };
+            let instances = if raw.instances.is_empty() {
+                listen.iter().map(|l| probe_address(l.address)).collect()
+            } else {
+                parse_addresses(&raw.instances, &key("instances"))?
+            };
+            let min_instances = raw.min_instances.unwrap_or(1);
+            if min_instances == 0 || min_instances > instances.len().max(1) {
+                return Err(err(
+                    &key("min-instances"),
+                    format!("must be 1..={}", instances.len().max(1)),
+                ));
+            }
+            let zones = match raw.zones {
+                None => zones.iter().map(|z| z.origin.clone()).collect(),
+                Some(names) => names
+                    .iter()
+                    .map(|n| {
+                        let mut origin = dns_wire::name_from_text(n)
+                            .map_err(|e| err(&key("zones"), format!("{n:?}: {e}")))?;
+                        dns_wire::lowercase_in_place(&mut origin);
+                        Ok(origin)
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?,
+            };
+            if raw.commands.iter().any(Vec::is_empty) {
+                return Err(err(&key("commands"), "a command needs a program".into()));
+            }
+            let command_interval = ms(raw.command_interval_ms, DEFAULT_COMMAND_INTERVAL);
+            clouds.push(CloudConfig {
+                name: raw.name,
+                prefixes,
+                instances,
+                min_instances,
+                zones,
+                servers: parse_addresses(&raw.servers, &key("servers"))?,
+                commands: raw.commands,
+                command_timeout: ms(raw.command_timeout_ms, command_interval),
+                command_interval,
+            });
+        }
+        for prefix in &all_prefixes {
+            if !clouds.iter().any(|c| c.prefixes.contains(prefix)) {
+                return Err(err(
+                    "cloud",
+                    format!("bgp prefix {prefix} is in no cloud, so it would never be announced"),
+                ));
+            }
+        }
+        Ok(HealthConfig {
+            policy,
+            drain_on_sigterm: self.drain_on_sigterm.unwrap_or(true),
+            drain_quiet: ms(self.drain_quiet_ms, DEFAULT_DRAIN_QUIET),
+            drain_timeout: ms(self.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT),
+            clouds,
+        })
+    }
+}
+
+/// Where to probe a listener: a wildcard address is probed on loopback.
+fn probe_address(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), address.port())
+        }
+        _ => address,
+    }
+}
+
+fn parse_addresses(list: &[String], key: &str) -> Result<Vec<SocketAddr>, Error> {
+    list.iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| Error::Config(format!("health.{key}: {a:?} is not ADDR:PORT")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    const BASE: &str = r#"
+[[listen]]
+address = "0.0.0.0:5300"
+
+[bgp]
+local-as = 65000
+router-id = "198.51.100.1"
+prefixes = ["203.0.113.53/32", "198.51.100.0/24"]
+next-hop-v4 = "198.51.100.1"
+
+[[bgp.peer]]
+address = "198.51.100.2"
+remote-as = 65001
+"#;
+
+    #[test]
+    fn bgp_without_health_gets_one_default_cloud() {
+        let config = Config::from_toml(BASE, Path::new(".")).unwrap();
+        let health = config.health.unwrap();
+        assert_eq!(health.clouds.len(), 1);
+        assert_eq!(health.clouds[0].prefixes.len(), 2);
+        assert_eq!(
+            health.clouds[0].instances,
+            vec!["127.0.0.1:5300".parse().unwrap()]
+        );
+        assert_eq!(health.policy, Policy::default());
+    }
+
+    #[test]
+    fn clouds_must_cover_the_bgp_prefixes() {
+        let text = format!(
+            "{BASE}\n[health]\n[[health.cloud]]\nname = \"ns1\"\nprefixes = [\"203.0.113.53/32\"]\n"
+        );
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("198.51.100.0/24 is in no cloud"), "{err}");
+        let text = format!(
+            "{BASE}\n[health]\n[[health.cloud]]\nname = \"ns1\"\nprefixes = [\"192.0.2.0/24\"]\n"
+        );
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("health.cloud[0].prefixes"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (line, key) in [
+            ("timeout-ms = 60", "health.timeout-ms"),
+            ("interval-ms = 5", "health.interval-ms"),
+            ("fall = 0", "health.rise/fall"),
+            ("tiemout-ms = 5", "tiemout-ms"),
+        ] {
+            let text = format!("{BASE}\n[health]\n{line}\n");
+            let err = Config::from_toml(&text, Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{line}: {err}");
+        }
+        let text = format!(
+            "{BASE}\n[health]\n[[health.cloud]]\nname = \"a\"\ninstances = [\"127.0.0.1:53\"]\nmin-instances = 2\n"
+        );
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("health.cloud[0].min-instances"), "{err}");
+    }
+}

@@ -1,0 +1,261 @@
+//! The checks: DNS probes over UDP (instances and third-party servers), zone freshness, and
+//! command checks. Each runs as its own task and sends its results to the health driver.
+//!
+//! A DNS probe is an SOA query for one of the cloud's zones (round robin, one zone per
+//! round), sent **twice** with different IDs on a connected UDP socket: the round passes
+//! when either copy is answered correctly within the timeout, so one dropped datagram under
+//! load is not a failure (two in a row, `fall` = 2, would need four drops). The answer must
+//! have AA, NOERROR and, for instances, the serial loaded in this process. A closed port
+//! comes back as ICMP port unreachable, which the connected socket reports as
+//! `ConnectionRefused`: a definitive failure, detected in one round.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use dns_auth::client::{ResponseError, read_soa_response, request};
+use dns_wire::types::rtype;
+use health::{Cause, CheckId};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout_at};
+
+use crate::serve::Shared;
+
+/// One result for the driver.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CheckResult {
+    pub(super) cloud: usize,
+    pub(super) check: CheckId,
+    pub(super) result: Result<(), Cause>,
+}
+
+/// What a DNS probe expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// AA, NOERROR and the serial loaded here (an anyns instance of this cloud).
+    LoadedSerial,
+    /// AA and NOERROR (a third-party server).
+    Authoritative,
+}
+
+/// Message IDs for probes.
+fn next_id() -> u16 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mixed = std::process::id().wrapping_mul(0x9e37_79b9) ^ n.wrapping_mul(0x85eb_ca6b);
+    (mixed ^ (mixed >> 16)) as u16
+}
+
+/// Probes `target` every `interval` until the driver goes away.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+pub(super) async fn dns_probe(
+    shared: Arc<Shared>,
+    cloud: usize,
+    check: CheckId,
+    target: SocketAddr,
+    zones: Vec<Vec<u8>>,
+    expect: Expect,
+    every: Duration,
+    timeout: Duration,
+    results: mpsc::UnboundedSender<CheckResult>,
+) {
+    let mut ticker = interval(every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut socket = None;
+    let mut next_zone = 0usize;
+    loop {
+        ticker.tick().await;
+        if socket.is_none() {
+            socket = connect(target).await.ok();
+        }
+        let result = match &socket {
+            Some(socket) => {
+                // One zone per round, skipping expired ones (the freshness check has them).
+                let serving = shared.zones.load();
+                let live: Vec<&Vec<u8>> = zones.iter().filter(|z| !serving.is_expired(z)).collect();
+                let zone = (!live.is_empty()).then(|| live[next_zone % live.len()].clone());
+                next_zone = next_zone.wrapping_add(1);
+                let expected = match (&zone, expect) {
+                    (Some(origin), Expect::LoadedSerial) => serving.get(origin).map(|z| z.serial()),
+                    _ => None,
+                };
+                drop(serving);
+                probe_once(socket, zone.as_deref(), expected, timeout).await
+            }
+            None => Err(Cause::Io(std::io::ErrorKind::AddrNotAvailable)),
+        };
+        if matches!(result, Err(Cause::Io(_))) {
+            socket = None;
+        }
+        if results
+            .send(CheckResult {
+                cloud,
+                check,
+                result,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn connect(target: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local = match target.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(local, 0)).await?;
+    socket.connect(target).await?;
+    Ok(socket)
+}
+
+fn cause_of(err: &std::io::Error) -> Cause {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => Cause::Refused,
+        kind => Cause::Io(kind),
+    }
+}
+
+/// One round: two copies of the query; the first good answer passes, a bad answer fails,
+/// silence until `timeout` fails. `zone = None` probes liveness only: any answer passes.
+async fn probe_once(
+    socket: &UdpSocket,
+    zone: Option<&[u8]>,
+    expected_serial: Option<u32>,
+    timeout: Duration,
+) -> Result<(), Cause> {
+    let deadline = Instant::now() + timeout;
+    let origin = zone.unwrap_or(b"\0");
+    let ids = [next_id(), next_id()];
+    let mut query = Vec::with_capacity(64);
+    for id in ids {
+        query.clear();
+        request(id, origin, rtype::SOA, false, None, &mut query);
+        socket.send(&query).await.map_err(|e| cause_of(&e))?;
+    }
+    let mut buffer = [0u8; 4096];
+    let mut failure = None;
+    let mut answered = 0;
+    loop {
+        let len = match timeout_at(deadline, socket.recv(&mut buffer)).await {
+            Err(_) => return Err(failure.unwrap_or(Cause::Timeout)),
+            Ok(Err(err)) => return Err(cause_of(&err)),
+            Ok(Ok(len)) => len,
+        };
+        let message = &buffer[..len];
+        // Answers to earlier rounds (late copies) are not ours.
+        let Some(id) = message
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .filter(|id| ids.contains(id))
+        else {
+            continue;
+        };
+        if zone.is_none() {
+            return Ok(());
+        }
+        let outcome = match read_soa_response(message, id, origin) {
+            Ok(serial) => match expected_serial {
+                Some(expected) if expected != serial => Err(Cause::WrongSerial {
+                    expected,
+                    got: serial,
+                }),
+                _ => Ok(()),
+            },
+            Err(ResponseError::Rcode(rcode)) => Err(Cause::Rcode(rcode)),
+            Err(ResponseError::NotAuthoritative) => Err(Cause::NotAuthoritative),
+            Err(_) => Err(Cause::Malformed),
+        };
+        answered += 1;
+        match outcome {
+            Ok(()) => return Ok(()),
+            // A bad answer is not noise, but the other copy may still bring a good one.
+            Err(cause) if answered == ids.len() => return Err(cause),
+            Err(cause) => failure = Some(cause),
+        }
+    }
+}
+
+/// Checks every `every` that none of `zones` has expired.
+pub(super) async fn freshness(
+    shared: Arc<Shared>,
+    cloud: usize,
+    check: CheckId,
+    zones: Vec<Vec<u8>>,
+    every: Duration,
+    results: mpsc::UnboundedSender<CheckResult>,
+) {
+    let mut ticker = interval(every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let serving = shared.zones.load();
+        let result = if zones
+            .iter()
+            .any(|z| serving.is_expired(z) || serving.get(z).is_none())
+        {
+            Err(Cause::ZoneExpired)
+        } else {
+            Ok(())
+        };
+        drop(serving);
+        if results
+            .send(CheckResult {
+                cloud,
+                check,
+                result,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Runs `command` every `every`; it passes when it exits 0 within `timeout`.
+pub(super) async fn command(
+    cloud: usize,
+    check: CheckId,
+    command: Vec<String>,
+    every: Duration,
+    timeout: Duration,
+    results: mpsc::UnboundedSender<CheckResult>,
+) {
+    let mut ticker = interval(every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let mut process = tokio::process::Command::new(&command[0]);
+        process
+            .args(&command[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let result = match process.spawn() {
+            Err(err) => Err(cause_of(&err)),
+            Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
+                Err(_) => {
+                    let _ = child.kill().await;
+                    Err(Cause::CommandTimeout)
+                }
+                Ok(Err(err)) => Err(cause_of(&err)),
+                Ok(Ok(status)) if status.success() => Ok(()),
+                Ok(Ok(status)) => Err(Cause::CommandFailed(status.code())),
+            },
+        };
+        if results
+            .send(CheckResult {
+                cloud,
+                check,
+                result,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Health checks and the control socket on loopback (no root needed): `anyns status`,
+//! `drain`, `undrain` over the control socket, and a second anyns instance probed by the
+//! first one being detected when it hangs (SIGSTOP) and when it dies (SIGKILL).
+
+mod bgp_common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::UdpSocket;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bgp_common::{Daemon, test_dir, wait_for};
+
+/// A zone for the instances to serve.
+const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
+@ IN SOA ns1.example. hostmaster.example. 7 3600 600 86400 300\n\
+@ IN NS ns1.example.\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.80\n";
+
+/// A loopback port free for UDP and TCP right now.
+fn free_port() -> u16 {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = udp.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port");
+}
+
+fn start(dir: &Path, tag: &str, config: &str) -> Daemon {
+    fs::write(dir.join("example.zone"), ZONE).expect("zone");
+    let path = dir.join(format!("{tag}.toml"));
+    fs::write(&path, config).expect("config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
+    command.arg("serve").arg("-c").arg(&path);
+    command.env("RUST_LOG", "info");
+    Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
+}
+
+/// Runs `anyns <command> --socket SOCKET` and returns (success, stdout).
+fn control(socket: &Path, command: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_anyns"))
+        .arg(command)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .expect("run anyns control command");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The first cloud's state in a status JSON.
+fn state(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json.trim()).ok()?;
+    Some(value["clouds"][0]["state"].as_str()?.to_string())
+}
+
+fn wait_state(socket: &Path, want: &str, timeout: Duration, daemon: &Daemon) -> Duration {
+    let start = Instant::now();
+    wait_for(
+        &format!("cloud state {want}"),
+        timeout,
+        || (state(&control(socket, "status").1).as_deref() == Some(want)).then_some(()),
+        || format!("{}\n{}", control(socket, "status").1, daemon.log()),
+    );
+    start.elapsed()
+}
+
+/// `anyns status`, `drain`, `undrain` over the control socket, with a BGP section whose
+/// peer never answers (the announcements are only recorded).
+#[test]
+fn control_socket_drain_undrain_status() {
+    let _serial = bgp_common::serial();
+    let dir = test_dir();
+    let port = free_port();
+    let bgp_port = free_port();
+    let socket = dir.path().join("anyns.sock");
+    let config = format!(
+        r#"[server]
+udp-workers = 1
+control-socket = "{}"
+
+[[listen]]
+address = "127.0.0.1:{port}"
+
+[[zone]]
+name = "example."
+file = "example.zone"
+
+[bgp]
+local-as = 65000
+router-id = "192.0.2.1"
+prefixes = ["203.0.113.53/32"]
+next-hop-v4 = "192.0.2.1"
+connect-retry-time = 1
+
+[[bgp.peer]]
+address = "127.0.0.1"
+port = {bgp_port}
+remote-as = 65001
+
+[health]
+graceful-shutdown-ms = 300
+"#,
+        socket.display()
+    );
+    let mut anyns = start(dir.path(), "anyns", &config);
+    wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || anyns.log(),
+    );
+    let rise = wait_state(&socket, "announced", Duration::from_secs(5), &anyns);
+    eprintln!("start -> announced (rise 3 x 50 ms): within {rise:?} of the socket appearing");
+    let (ok, status) = control(&socket, "status");
+    assert!(ok, "{status}");
+    let value: serde_json::Value = serde_json::from_str(status.trim()).expect("JSON");
+    let cloud = &value["clouds"][0];
+    assert_eq!(cloud["name"], "default");
+    assert_eq!(cloud["prefixes"][0], "203.0.113.53/32");
+    assert_eq!(cloud["instances_up"], 1);
+    let checks: Vec<&str> = cloud["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        checks,
+        vec![format!("dns 127.0.0.1:{port}").as_str(), "zones fresh"]
+    );
+
+    // Drain: draining at once (GRACEFUL_SHUTDOWN), drained after the grace time.
+    let (ok, answer) = control(&socket, "drain");
+    assert!(ok, "{answer}");
+    assert_eq!(state(&answer).as_deref(), Some("draining"), "{answer}");
+    wait_state(&socket, "drained", Duration::from_secs(3), &anyns);
+    // Undrain: the checks pass, so it is announced at once.
+    let (ok, answer) = control(&socket, "undrain");
+    assert!(ok, "{answer}");
+    assert_eq!(state(&answer).as_deref(), Some("announced"), "{answer}");
+    // The line protocol: a typo is answered with an error object.
+    let mut stream = UnixStream::connect(&socket).expect("connect");
+    stream.write_all(b"dran\nstatus\n").expect("write");
+    let mut lines = BufReader::new(stream).lines();
+    let first = lines.next().expect("answer").expect("read");
+    assert!(
+        first.contains("\"error\"") && first.contains("unknown command"),
+        "{first}"
+    );
+    let second = lines.next().expect("answer").expect("read");
+    assert_eq!(state(&second).as_deref(), Some("announced"), "{second}");
+
+    let log = anyns.log();
+    for line in [
+        "from=down to=announced reason=checks pass",
+        "from=announced to=draining reason=drain requested",
+        "from=draining to=drained reason=graceful-shutdown time ended",
+        "from=drained to=announced reason=undrain requested",
+    ] {
+        assert!(log.contains(line), "missing {line:?}\n{log}");
+    }
+    // SIGTERM drains (no queries arrive, so it stops after the quiet period) and exits.
+    let took = anyns.terminate(Duration::from_secs(10));
+    eprintln!("SIGTERM -> exit with drain: {took:?}");
+    assert!(!socket.exists(), "the control socket is removed on exit");
+}
+
+/// Two instances: `b` serves, `a` only probes it (k = 1 of N = 1). A SIGSTOPped `b` (hung)
+/// and a SIGKILLed `b` (dead) are each detected and the cloud goes down; the times are
+/// printed (detection only; BGP adds the propagation, see health_bird.rs).
+#[test]
+fn a_hung_or_dead_instance_is_detected() {
+    let _serial = bgp_common::serial();
+    let dir = test_dir();
+    let (port_a, port_b) = (free_port(), free_port());
+    let socket = dir.path().join("a.sock");
+    let b_config = format!(
+        "[server]\nudp-workers = 1\n\n[[listen]]\naddress = \"127.0.0.1:{port_b}\"\n\n\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    let a_config = format!(
+        r#"[server]
+udp-workers = 1
+control-socket = "{}"
+
+[[listen]]
+address = "127.0.0.1:{port_a}"
+
+[[zone]]
+name = "example."
+file = "example.zone"
+
+[health]
+hold-down-ms = 200
+damping = false
+
+[[health.cloud]]
+name = "ns1"
+instances = ["127.0.0.1:{port_b}"]
+"#,
+        socket.display()
+    );
+    let mut b = start(dir.path(), "b", &b_config);
+    let a = start(dir.path(), "a", &a_config);
+    wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || a.log(),
+    );
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    let frozen = b.freeze();
+    let hung = wait_state(&socket, "down", Duration::from_secs(5), &a);
+    eprintln!("SIGSTOP -> withdrawn (detection): {hung:?}");
+    drop(frozen);
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    let start = Instant::now();
+    b.kill();
+    wait_state(&socket, "down", Duration::from_secs(5), &a);
+    let dead = start.elapsed();
+    eprintln!("SIGKILL -> withdrawn (detection): {dead:?}");
+    let log = a.log();
+    assert!(log.contains("no answer within the probe timeout"), "{log}");
+    assert!(log.contains("port unreachable"), "{log}");
+    // Bounds well above the defaults (fall 2 x 50 ms) so a loaded CI host does not flap.
+    assert!(
+        hung < Duration::from_secs(1),
+        "hang detected after {hung:?}"
+    );
+    assert!(
+        dead < Duration::from_secs(1),
+        "death detected after {dead:?}"
+    );
+}
