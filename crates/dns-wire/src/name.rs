@@ -129,48 +129,19 @@ impl Name {
     pub fn parse_compressed(msg: &[u8], pos: usize) -> Result<(Self, usize), NameError> {
         let mut name = Self::root();
         let mut out = 0usize;
-        let mut at = pos;
-        let mut end = None;
         let mut labels = 0usize;
-        //= https://www.rfc-editor.org/rfc/rfc1035#section-4.1.4
-        //# the pointer ... specifies an offset from the start of the message
-        let mut lowest = pos;
-        loop {
-            let len = *msg.get(at).ok_or(NameError::Truncated)? as usize;
-            match len & 0xc0 {
-                0xc0 => {
-                    let low = *msg.get(at + 1).ok_or(NameError::Truncated)? as usize;
-                    let target = ((len & 0x3f) << 8) | low;
-                    if target >= lowest {
-                        return Err(NameError::BadPointer);
-                    }
-                    end.get_or_insert(at + 2);
-                    lowest = target;
-                    at = target;
-                    continue;
-                }
-                0x00 => {}
-                _ => return Err(NameError::BadLabel),
-            }
-            if out + 1 + len > MAX_NAME_LEN {
-                return Err(NameError::TooLong);
-            }
-            let label = msg.get(at + 1..at + 1 + len).ok_or(NameError::Truncated)?;
+        let end = walk_compressed(msg, pos, |label| {
             name.label_starts[labels] = out as u8;
             labels += 1;
-            name.bytes[out] = len as u8;
-            let dst = &mut name.bytes[out + 1..out + 1 + len];
+            name.bytes[out] = label.len() as u8;
+            let dst = &mut name.bytes[out + 1..out + 1 + label.len()];
             dst.copy_from_slice(label);
             dst.make_ascii_lowercase();
-            out += 1 + len;
-            at += 1 + len;
-            if len == 0 {
-                break;
-            }
-        }
+            out += 1 + label.len();
+        })?;
         name.len = out as u8;
         name.label_count = labels as u8;
-        Ok((name, end.unwrap_or(at)))
+        Ok((name, end))
     }
 
     /// Builds a name from lowercased or mixed-case uncompressed wire bytes.
@@ -218,6 +189,50 @@ impl Name {
         wire[..keep].copy_from_slice(&self.as_wire()[..keep]);
         wire[keep..keep + new_suffix.len()].copy_from_slice(new_suffix);
         Self::from_wire(&wire[..keep + new_suffix.len()])
+    }
+}
+
+/// Follows a possibly compressed name at `pos` of `msg`, calling `on_label` with each label
+/// (the root label last, empty), after checking the name's total length stays within 255.
+/// Pointers must point strictly backwards (no loops). Returns the position after the
+/// name's first occurrence.
+pub(crate) fn walk_compressed(
+    msg: &[u8],
+    pos: usize,
+    mut on_label: impl FnMut(&[u8]),
+) -> Result<usize, NameError> {
+    let mut total = 0usize;
+    let mut at = pos;
+    let mut end = None;
+    //= https://www.rfc-editor.org/rfc/rfc1035#section-4.1.4
+    //# the pointer ... specifies an offset from the start of the message
+    let mut lowest = pos;
+    loop {
+        let len = *msg.get(at).ok_or(NameError::Truncated)? as usize;
+        match len & 0xc0 {
+            0xc0 => {
+                let low = *msg.get(at + 1).ok_or(NameError::Truncated)? as usize;
+                let target = ((len & 0x3f) << 8) | low;
+                if target >= lowest {
+                    return Err(NameError::BadPointer);
+                }
+                end.get_or_insert(at + 2);
+                lowest = target;
+                at = target;
+                continue;
+            }
+            0x00 => {}
+            _ => return Err(NameError::BadLabel),
+        }
+        if total + 1 + len > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        on_label(msg.get(at + 1..at + 1 + len).ok_or(NameError::Truncated)?);
+        total += 1 + len;
+        at += 1 + len;
+        if len == 0 {
+            return Ok(end.unwrap_or(at));
+        }
     }
 }
 

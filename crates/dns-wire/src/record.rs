@@ -5,7 +5,7 @@
 //! that were compressed in the wild (RP, AFSDB, RT, PX, SRV, NAPTR, DNAME, MINFO); all
 //! other RDATA is copied as it is.
 
-use crate::name::{Name, NameError};
+use crate::name::{Name, NameError, walk_compressed};
 use crate::query::ParseError;
 
 /// One record read from a message.
@@ -99,36 +99,11 @@ fn decompress_rdata(
 /// as the primary wrote them).
 fn parse_name_keep_case(msg: &[u8], pos: usize) -> Result<(Vec<u8>, usize), NameError> {
     let mut out = Vec::with_capacity(64);
-    let mut at = pos;
-    let mut end = None;
-    let mut lowest = pos;
-    loop {
-        let len = *msg.get(at).ok_or(NameError::Truncated)? as usize;
-        match len & 0xc0 {
-            0xc0 => {
-                let low = *msg.get(at + 1).ok_or(NameError::Truncated)? as usize;
-                let target = ((len & 0x3f) << 8) | low;
-                if target >= lowest {
-                    return Err(NameError::BadPointer);
-                }
-                end.get_or_insert(at + 2);
-                lowest = target;
-                at = target;
-                continue;
-            }
-            0 => {}
-            _ => return Err(NameError::BadLabel),
-        }
-        if out.len() + 1 + len > 255 {
-            return Err(NameError::TooLong);
-        }
-        out.extend_from_slice(msg.get(at..at + 1 + len).ok_or(NameError::Truncated)?);
-        at += 1 + len;
-        if len == 0 {
-            break;
-        }
-    }
-    Ok((out, end.unwrap_or(at)))
+    let end = walk_compressed(msg, pos, |label| {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    })?;
+    Ok((out, end))
 }
 
 #[cfg(test)]

@@ -223,8 +223,8 @@ pub fn zone_from_records(
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"ANYNSZ1\n";
 
-/// Encodes a zone as a snapshot: magic, origin, records (owner, type, TTL, RDATA, each
-/// length-prefixed), and a 64-bit check over everything before it.
+/// Encodes a zone as a snapshot: magic, origin, record count, records (as in the journal),
+/// and a 64-bit check over everything before it.
 pub fn encode_snapshot(zone: &Zone) -> Vec<u8> {
     let mut out = Vec::with_capacity(zone.heap_size() + 64);
     out.extend_from_slice(SNAPSHOT_MAGIC);
@@ -232,12 +232,14 @@ pub fn encode_snapshot(zone: &Zone) -> Vec<u8> {
     out.extend_from_slice(zone.origin());
     out.extend_from_slice(&(zone.record_count() as u64).to_be_bytes());
     for record in zone.records() {
-        out.push(record.owner.len() as u8);
-        out.extend_from_slice(record.owner);
-        out.extend_from_slice(&record.rtype.to_be_bytes());
-        out.extend_from_slice(&record.ttl.to_be_bytes());
-        out.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
-        out.extend_from_slice(record.rdata);
+        put_record_parts(
+            &mut out,
+            record.owner,
+            record.rtype,
+            class::IN,
+            record.ttl,
+            record.rdata,
+        );
     }
     let check = hash_bytes(&out);
     out.extend_from_slice(&check.to_be_bytes());
@@ -246,36 +248,22 @@ pub fn encode_snapshot(zone: &Zone) -> Vec<u8> {
 
 /// Decodes and checks a snapshot written by [`encode_snapshot`] for `origin`.
 pub fn decode_snapshot(bytes: &[u8], origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {
-    let bad = |what: &str| error(format!("zone snapshot: {what}"));
-    let body_len = bytes.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
-    let (body, check) = bytes.split_at(body_len);
-    if !body.starts_with(SNAPSHOT_MAGIC) {
-        return Err(bad("not a snapshot (bad magic)"));
+    let mut cursor = Cursor::open(bytes, SNAPSHOT_MAGIC, "zone snapshot")?;
+    let origin_len = cursor.take(1)?[0] as usize;
+    if !cursor.take(origin_len)?.eq_ignore_ascii_case(origin) {
+        return Err(error("zone snapshot: of another zone".into()));
     }
-    if hash_bytes(body).to_be_bytes() != check {
-        return Err(bad("checksum mismatch (truncated or corrupt)"));
-    }
-    let mut at = SNAPSHOT_MAGIC.len();
-    let mut take = |n: usize| -> Result<&[u8], ZoneError> {
-        let slice = body.get(at..at + n).ok_or_else(|| bad("truncated"))?;
-        at += n;
-        Ok(slice)
-    };
-    let origin_len = take(1)?[0] as usize;
-    if !take(origin_len)?.eq_ignore_ascii_case(origin) {
-        return Err(bad("snapshot of another zone"));
-    }
-    let count = u64::from_be_bytes(take(8)?.try_into().map_err(|_| bad("count"))?);
+    let count = u64::from(cursor.u32()?) << 32 | u64::from(cursor.u32()?);
     let mut builder = ZoneBuilder::new(origin, "<snapshot>");
     for _ in 0..count {
-        let owner_len = take(1)?[0] as usize;
-        let owner = take(owner_len)?.to_vec();
-        let fixed = take(8)?;
-        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let ttl = u32::from_be_bytes([fixed[2], fixed[3], fixed[4], fixed[5]]);
-        let rdlen = u16::from_be_bytes([fixed[6], fixed[7]]) as usize;
-        let rdata = take(rdlen)?;
-        builder.add(&owner, rtype, class::IN, ttl, rdata);
+        let record = cursor.record()?;
+        builder.add(
+            &record.owner,
+            record.rtype,
+            record.class,
+            record.ttl,
+            &record.rdata,
+        );
     }
     builder.finish()
 }
@@ -283,13 +271,31 @@ pub fn decode_snapshot(bytes: &[u8], origin: &[u8]) -> Result<(Zone, Vec<Problem
 const JOURNAL_MAGIC: &[u8; 8] = b"ANYNSJ1\n";
 
 fn put_record(out: &mut Vec<u8>, record: &Record) {
-    out.push(record.owner.len() as u8);
-    out.extend_from_slice(&record.owner);
-    out.extend_from_slice(&record.rtype.to_be_bytes());
-    out.extend_from_slice(&record.class.to_be_bytes());
-    out.extend_from_slice(&record.ttl.to_be_bytes());
-    out.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
-    out.extend_from_slice(&record.rdata);
+    put_record_parts(
+        out,
+        &record.owner,
+        record.rtype,
+        record.class,
+        record.ttl,
+        &record.rdata,
+    );
+}
+
+fn put_record_parts(
+    out: &mut Vec<u8>,
+    owner: &[u8],
+    rtype: u16,
+    rclass: u16,
+    ttl: u32,
+    rdata: &[u8],
+) {
+    out.push(owner.len() as u8);
+    out.extend_from_slice(owner);
+    out.extend_from_slice(&rtype.to_be_bytes());
+    out.extend_from_slice(&rclass.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
 }
 
 /// Encodes a journal (differences, oldest first) with a trailing 64-bit check.
@@ -312,21 +318,7 @@ pub fn encode_journal(diffs: &[Diff]) -> Vec<u8> {
 
 /// Decodes a journal written by [`encode_journal`].
 pub fn decode_journal(bytes: &[u8]) -> Result<Vec<Diff>, ZoneError> {
-    let body_len = bytes
-        .len()
-        .checked_sub(8)
-        .ok_or_else(|| journal_error("too short"))?;
-    let (body, check) = bytes.split_at(body_len);
-    if !body.starts_with(JOURNAL_MAGIC) {
-        return Err(journal_error("not a journal (bad magic)"));
-    }
-    if hash_bytes(body).to_be_bytes() != check {
-        return Err(journal_error("checksum mismatch (truncated or corrupt)"));
-    }
-    let mut cursor = Cursor {
-        body,
-        at: JOURNAL_MAGIC.len(),
-    };
+    let mut cursor = Cursor::open(bytes, JOURNAL_MAGIC, "journal")?;
     let count = cursor.u32()?;
     let mut diffs = Vec::new();
     for _ in 0..count {
@@ -348,22 +340,38 @@ pub fn decode_journal(bytes: &[u8]) -> Result<Vec<Diff>, ZoneError> {
     Ok(diffs)
 }
 
-fn journal_error(what: &str) -> ZoneError {
-    error(format!("journal: {what}"))
-}
-
-/// Reads a journal body front to back.
+/// Reads a snapshot or journal body front to back.
 struct Cursor<'a> {
     body: &'a [u8],
     at: usize,
+    what: &'static str,
 }
 
 impl<'a> Cursor<'a> {
+    /// Checks the magic and the trailing check of `bytes`; the cursor starts after the magic.
+    fn open(bytes: &'a [u8], magic: &[u8; 8], what: &'static str) -> Result<Self, ZoneError> {
+        let bad = |why: &str| error(format!("{what}: {why}"));
+        let body_len = bytes.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
+        let (body, check) = bytes.split_at(body_len);
+        if !body.starts_with(magic) {
+            return Err(bad("bad magic"));
+        }
+        if hash_bytes(body).to_be_bytes() != check {
+            return Err(bad("checksum mismatch (truncated or corrupt)"));
+        }
+        Ok(Self {
+            body,
+            at: magic.len(),
+            what,
+        })
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], ZoneError> {
+        let what = self.what;
         let slice = self
             .body
             .get(self.at..self.at + n)
-            .ok_or_else(|| journal_error("truncated"))?;
+            .ok_or_else(|| error(format!("{what}: truncated")))?;
         self.at += n;
         Ok(slice)
     }
