@@ -91,6 +91,11 @@ pub struct PeerSettings {
     pub large_communities: Vec<LargeCommunity>,
     /// Attach NO_EXPORT, for a local-scope site (RFC 4786 §4.1).
     pub no_export: bool,
+    /// Advertise graceful restart (RFC 4724) with this Restart Time. Off by default: a
+    /// peer that honours it keeps our routes while we are down, which is the opposite of
+    /// what an anycast site wants when its DNS dies (fate sharing). Forwarding state is never
+    /// claimed preserved (an announce-only speaker forwards nothing).
+    pub graceful_restart: Option<Duration>,
 }
 
 impl PeerSettings {
@@ -116,6 +121,7 @@ impl PeerSettings {
             communities: Vec::new(),
             large_communities: Vec::new(),
             no_export: false,
+            graceful_restart: None,
         }
     }
 }

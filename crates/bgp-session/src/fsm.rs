@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use bgp_wire::{
     AS_TRANS, AttributeError, BGP_VERSION, Capability, CeaseSubcode, Error, ErrorAction, ErrorCode,
-    Family, FsmSubcode, Message, Negotiated, Notification, Open, Prefix, RouteRefresh, Update,
-    frame_len,
+    Family, FsmSubcode, GracefulRestart, GracefulRestartFamily, Message, Negotiated, Notification,
+    Open, Prefix, RouteRefresh, Update, frame_len,
 };
 
 use crate::announce::{Mark, Routes};
@@ -511,6 +511,21 @@ impl Session {
             .collect();
         capabilities.push(Capability::RouteRefresh);
         capabilities.push(Capability::FourOctetAs(s.local_as));
+        if let Some(restart_time) = s.graceful_restart {
+            //= https://www.rfc-editor.org/rfc/rfc4724#section-3
+            //# Restart Time: This is the estimated time (in seconds) it will take for the BGP
+            //# session to be re-established after a restart.
+            capabilities.push(Capability::GracefulRestart(GracefulRestart {
+                restart_flags: 0,
+                restart_time: restart_time.as_secs().min(0x0fff) as u16,
+                families: self
+                    .config
+                    .families()
+                    .into_iter()
+                    .map(|family| GracefulRestartFamily { family, flags: 0 })
+                    .collect(),
+            }));
+        }
         Open {
             version: BGP_VERSION,
             //= https://www.rfc-editor.org/rfc/rfc6793#section-4.1

@@ -563,3 +563,42 @@ fn ibgp_sends_local_pref_and_empty_as_path() {
 fn settings_template_is_valid() {
     assert!(PeerConfig::try_from(PeerSettings::new(1, 2, Ipv4Addr::new(1, 1, 1, 1))).is_ok());
 }
+
+/// The graceful restart capabilities in the OPEN a side received.
+fn graceful_restart_seen(side: &Side) -> Vec<bgp_wire::GracefulRestart> {
+    side.received
+        .iter()
+        .filter_map(|m| match m {
+            Message::Open(open) => Some(open.capabilities.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|c| match c {
+            bgp_wire::Capability::GracefulRestart(gr) => Some(gr),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn test_rfc4724_graceful_restart_only_when_configured() {
+    let pair = Pair::established();
+    assert!(
+        graceful_restart_seen(&pair.b).is_empty(),
+        "off by default (fate sharing)"
+    );
+    let mut a = settings(true);
+    a.graceful_restart = Some(secs(120));
+    let mut pair = Pair::new(a, settings(false));
+    pair.start_both();
+    assert_eq!(pair.a.session.state(), State::Established);
+    let seen = graceful_restart_seen(&pair.b);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].restart_time, 120);
+    assert_eq!(seen[0].restart_flags, 0);
+    assert!(
+        seen[0].families.iter().all(|f| f.flags == 0),
+        "no forwarding state claimed"
+    );
+    assert_eq!(seen[0].families.len(), 2);
+}

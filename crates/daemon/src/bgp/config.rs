@@ -68,6 +68,8 @@ pub(crate) struct RawBgp {
     no_export: bool,
     hold_time: Option<u16>,
     connect_retry_time: Option<u64>,
+    /// Seconds; advertises graceful restart (RFC 4724). Absent: off (see bgp-session).
+    graceful_restart: Option<u16>,
     #[serde(default)]
     peer: Vec<RawPeer>,
 }
@@ -305,6 +307,9 @@ impl RawBgp {
                 communities: communities.clone(),
                 large_communities: large_communities.clone(),
                 no_export: self.no_export,
+                graceful_restart: self
+                    .graceful_restart
+                    .map(|s| Duration::from_secs(u64::from(s))),
                 ..PeerSettings::new(self.local_as, raw.remote_as, router_id)
             };
             let session = PeerConfig::try_from(settings)
