@@ -754,3 +754,44 @@ impl WithServer for ProbeOptions {
         self
     }
 }
+
+/// Zone transfers through the lab (DESIGN.md principle 2): an AXFR asked on a cloud's
+/// anycast address is REFUSED (it could land at any site, and TCP state does not survive a
+/// route change), while the same AXFR to the primary's unicast address works, from a client
+/// behind another router.
+#[test]
+fn axfr_works_over_unicast_and_is_refused_on_anycast() {
+    let Some(lab) = lab_up("axfr_works_over_unicast_and_is_refused_on_anycast") else {
+        return;
+    };
+    let kdig = system::tool("kdig");
+    let axfr = |server: IpAddr| {
+        let mut command = system::in_ns(&lab.ns("c1"), &kdig);
+        command
+            .arg(format!("@{server}"))
+            .args(["+time=3", "+retry=0"])
+            .arg(&lab.topology.zone)
+            .arg("AXFR");
+        system::run(&mut command).unwrap_or_else(|e| e.to_string())
+    };
+    let anycast = v4_of(&lab, "ns1");
+    let refused = axfr(anycast);
+    eprintln!("AXFR @{anycast} (anycast):\n{refused}");
+    assert!(
+        refused.contains("REFUSED"),
+        "AXFR on the anycast address must be refused: {refused}"
+    );
+    let primary = lab.primary_address().expect("primary");
+    let full = axfr(primary);
+    let soas = full
+        .lines()
+        .filter(|l| !l.starts_with(';') && l.contains("\tSOA\t"))
+        .count();
+    let records = full
+        .lines()
+        .filter(|l| !l.starts_with(';') && l.contains("\tIN\t"))
+        .count();
+    eprintln!("AXFR @{primary} (unicast): {records} records");
+    assert_eq!(soas, 2, "a whole AXFR starts and ends with the SOA: {full}");
+    assert!(records > 4, "{full}");
+}
