@@ -242,3 +242,99 @@ instances = ["127.0.0.1:{port_b}"]
         "death detected after {dead:?}"
     );
 }
+
+/// A secondary whose primary publishes a newer serial it cannot transfer (the primary
+/// answers SOA but refuses AXFR/IXFR to it) lags past `stale-after-ms` and withdraws with
+/// "zone lags its primary" (issue 5, RFC 4786 §4.6); when transfers work again it catches
+/// up and announces again.
+#[test]
+fn a_secondary_lagging_its_primary_withdraws() {
+    let _serial = bgp_common::serial();
+    let dir = test_dir();
+    let (primary_port, port) = (free_port(), free_port());
+    let socket = dir.path().join("s.sock");
+    let primary_dir = dir.path().join("primary");
+    fs::create_dir_all(&primary_dir).expect("primary dir");
+    // SOA refresh 2 s (the refresh task's minimum), retry 1 s.
+    let zone = |serial: u32| {
+        format!(
+            "$ORIGIN example.\n$TTL 300\n@ IN SOA ns1.example. hostmaster.example. {serial} 2 1 86400 300\n\
+             @ IN NS ns1.example.\nns1 IN A 192.0.2.53\n"
+        )
+    };
+    let primary = |serial: u32, allow: &str| {
+        fs::write(primary_dir.join("example.zone"), zone(serial)).expect("zone");
+        let config = format!(
+            "[server]\nudp-workers = 1\n\n[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"{allow}\"]\n"
+        );
+        let path = primary_dir.join(format!("primary-{serial}.toml"));
+        fs::write(&path, config).expect("config");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
+        command
+            .arg("serve")
+            .arg("-c")
+            .arg(&path)
+            .env("RUST_LOG", "info");
+        Daemon::spawn(
+            "primary",
+            command,
+            primary_dir.join(format!("primary-{serial}.log")),
+        )
+    };
+    let mut p = primary(7, "127.0.0.1/32");
+    let storage = dir.path().join("storage");
+    let config = format!(
+        r#"[server]
+udp-workers = 1
+control-socket = "{}"
+storage = "{}"
+
+[[listen]]
+address = "127.0.0.1:{port}"
+role = "unicast"
+
+[[zone]]
+name = "example."
+primaries = ["127.0.0.1:{primary_port}"]
+source = "127.0.0.1"
+
+[health]
+hold-down-ms = 200
+damping = false
+stale-after-ms = 1000
+"#,
+        socket.display(),
+        storage.display()
+    );
+    let s = start(dir.path(), "secondary", &config);
+    wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || s.log(),
+    );
+    wait_state(&socket, "announced", Duration::from_secs(15), &s);
+
+    // The primary moves to serial 8 and refuses transfers to the secondary (only a
+    // documentation range may transfer): SOA queries see 8, transfers fail.
+    p.terminate(Duration::from_secs(10));
+    let _p = primary(8, "192.0.2.0/24");
+    let started = Instant::now();
+    wait_state(&socket, "down", Duration::from_secs(15), &s);
+    let took = started.elapsed();
+    let (_, status) = control(&socket, "status");
+    eprintln!(
+        "FIGURE primary at serial 8, transfer refused -> withdrawn after {took:?} (bound 1 s, SOA refresh 2 s)"
+    );
+    assert!(status.contains("zone lags its primary"), "{status}");
+    let log = s.log();
+    assert!(log.contains("transfer failed"), "{log}");
+    drop(_p);
+
+    // Transfers allowed again: the secondary catches up and announces again.
+    let _p = primary(9, "127.0.0.1/32");
+    wait_state(&socket, "announced", Duration::from_secs(15), &s);
+    let (_, status) = control(&socket, "status");
+    assert!(status.contains("zones fresh"), "{status}");
+}

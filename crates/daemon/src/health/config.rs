@@ -14,6 +14,7 @@
 //! drain-on-sigterm = true     # SIGTERM drains, waits for queries to stop, then exits
 //! drain-quiet-ms = 500        # ... "stopped" = no query for this long
 //! drain-timeout-ms = 30000    # ... or exit anyway after this long
+//! stale-after-ms = 30000      # a secondary zone lagging its primary's known serial longer is stale
 //!
 //! [[health.cloud]]
 //! name = "ns1"
@@ -45,6 +46,14 @@ pub const DEFAULT_DRAIN_QUIET: Duration = Duration::from_millis(500);
 /// Default bound on a SIGTERM drain (a stream that never stops must not block a restart).
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default bound on a secondary's lag: a zone whose served serial has been older than the
+/// primary's known one (NOTIFY or SOA) for longer is stale (`Cause::ZoneStale`) and the
+/// cloud withdraws (RFC 4786 §4.6, RFC 3258 §2.3). A NOTIFY'd change normally arrives in
+/// milliseconds; 30 s leaves room for a large AXFR and a few retries of a failed transfer
+/// (the refresh task retries within seconds) without letting a cut-off site answer with old
+/// data for long — well inside the minutes a TTL-bound change may take to be seen anyway.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
+
 /// Default command-check timeout and interval: a process start per check, so once a second.
 pub const DEFAULT_COMMAND_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -63,6 +72,7 @@ pub(crate) struct RawHealth {
     drain_on_sigterm: Option<bool>,
     drain_quiet_ms: Option<u64>,
     drain_timeout_ms: Option<u64>,
+    stale_after_ms: Option<u64>,
     #[serde(default)]
     cloud: Vec<RawCloud>,
 }
@@ -97,6 +107,8 @@ pub struct HealthConfig {
     pub drain_quiet: Duration,
     /// ... or after this long.
     pub drain_timeout: Duration,
+    /// A secondary zone lagging its primary for longer than this is stale.
+    pub stale_after: Duration,
     /// The clouds.
     pub clouds: Vec<CloudConfig>,
 }
@@ -270,6 +282,7 @@ impl RawHealth {
             drain_on_sigterm: self.drain_on_sigterm.unwrap_or(true),
             drain_quiet: ms(self.drain_quiet_ms, DEFAULT_DRAIN_QUIET),
             drain_timeout: ms(self.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT),
+            stale_after: ms(self.stale_after_ms, DEFAULT_STALE_AFTER),
             clouds,
         })
     }

@@ -135,6 +135,7 @@ impl Health {
                     next_site(),
                     cloud.zones.clone(),
                     policy.interval,
+                    config.stale_after,
                     results_tx.clone(),
                 )));
             }

@@ -179,13 +179,15 @@ async fn probe_once(
     }
 }
 
-/// Checks every `every` that none of `zones` has expired.
+/// Checks every `every` that none of `zones` has expired, and that none has lagged its
+/// primary's known serial for longer than `stale_after` (secondaries).
 pub(super) async fn freshness(
     shared: Arc<Shared>,
     cloud: usize,
     check: CheckId,
     zones: Vec<Vec<u8>>,
     every: Duration,
+    stale_after: Duration,
     results: mpsc::UnboundedSender<CheckResult>,
 ) {
     let mut ticker = interval(every);
@@ -198,6 +200,11 @@ pub(super) async fn freshness(
             .any(|z| serving.is_expired(z) || serving.get(z).is_none())
         {
             Err(Cause::ZoneExpired)
+        } else if zones
+            .iter()
+            .any(|z| shared.transfers.is_stale(z, stale_after))
+        {
+            Err(Cause::ZoneStale)
         } else {
             Ok(())
         };

@@ -14,6 +14,7 @@
 pub(crate) mod acl;
 mod catalog;
 pub(crate) mod config;
+pub(crate) mod lag;
 mod notify;
 mod secondary;
 mod storage;
@@ -50,6 +51,8 @@ pub(crate) struct Transfers {
     storage: Option<PathBuf>,
     /// Every configured TSIG key, for verifying what peers sign.
     keys: Vec<dns_tsig::Key>,
+    /// How far each secondary zone lags its primary (read by the health probes).
+    lags: Mutex<lag::Lags>,
 }
 
 /// Seconds since the epoch, for TSIG.
@@ -108,6 +111,7 @@ impl Transfers {
             catalog_members: Mutex::new(HashMap::new()),
             storage: config.storage.clone(),
             keys: config.keys.clone(),
+            lags: Mutex::new(lag::Lags::default()),
         };
         (transfers, receivers)
     }
@@ -183,6 +187,10 @@ impl Transfers {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(origin);
+        self.lags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget(origin);
         self.journals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -192,6 +200,33 @@ impl Transfers {
                 let _ = std::fs::remove_file(storage::path_for(storage, origin, suffix));
             }
         }
+    }
+
+    /// The primary of `origin` has at least serial `known` (a NOTIFY or an SOA answer);
+    /// this site serves `served`.
+    pub(crate) fn learnt_serial(&self, origin: &[u8], known: u32, served: Option<u32>) {
+        self.lags.lock().unwrap_or_else(|e| e.into_inner()).learnt(
+            origin,
+            known,
+            served,
+            std::time::Instant::now(),
+        );
+    }
+
+    /// This site now serves serial `served` of `origin`.
+    pub(crate) fn serving_serial(&self, origin: &[u8], served: u32) {
+        self.lags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .served(origin, served);
+    }
+
+    /// Whether `origin` has lagged its primary for longer than `bound`.
+    pub(crate) fn is_stale(&self, origin: &[u8], bound: std::time::Duration) -> bool {
+        self.lags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_stale(origin, bound, std::time::Instant::now())
     }
 
     /// The storage directory.

@@ -102,7 +102,11 @@ async fn run(
         while let Some(action) = refresh.poll_action() {
             match action {
                 RefreshAction::QuerySoa => match query_soa(&zone.transfer, &origin).await {
-                    Ok(serial) => refresh.handle_soa(Instant::now().into_std(), serial),
+                    Ok(serial) => {
+                        let served = shared.zones.load().get(&origin).map(|z| z.serial());
+                        shared.transfers.learnt_serial(&origin, serial, served);
+                        refresh.handle_soa(Instant::now().into_std(), serial);
+                    }
                     Err(err) => {
                         warn!(zone = %name, "SOA query failed: {err}");
                         refresh.handle_failure(Instant::now().into_std());
@@ -111,6 +115,7 @@ async fn run(
                 RefreshAction::Transfer { incremental } => {
                     match transfer(&shared, &zone, incremental).await {
                         Ok(new) => {
+                            shared.transfers.serving_serial(&origin, new.serial());
                             let now = Instant::now().into_std();
                             refresh.handle_transferred(now, new.serial(), timers_of(&new));
                         }
@@ -129,7 +134,13 @@ async fn run(
         let wake = refresh.poll_timeout().map(Instant::from_std);
         tokio::select! {
             notified = notifications.recv() => match notified {
-                Some(serial) => refresh.handle_notify(Instant::now().into_std(), serial),
+                Some(serial) => {
+                    if let Some(serial) = serial {
+                        let served = shared.zones.load().get(&origin).map(|z| z.serial());
+                        shared.transfers.learnt_serial(&origin, serial, served);
+                    }
+                    refresh.handle_notify(Instant::now().into_std(), serial);
+                }
                 None => return,
             },
             () = async { match wake { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {}
