@@ -60,6 +60,11 @@ pub(crate) fn tcp_listener(address: SocketAddr) -> Result<TcpListener, Error> {
     socket
         .set_reuse_address(true)
         .map_err(|e| io_error(address, "SO_REUSEADDR", e))?;
+    // Several instances (processes) of a site share the service address (decision 0005):
+    // the kernel spreads new connections over their listeners, as it does datagrams.
+    socket
+        .set_reuse_port(true)
+        .map_err(|e| io_error(address, "SO_REUSEPORT", e))?;
     socket
         .set_nodelay(true)
         .map_err(|e| io_error(address, "TCP_NODELAY", e))?;

@@ -288,6 +288,88 @@ local-address = "{u4}"
     text
 }
 
+/// The split model (decision 0005), for a site with a separate announcer: the announcer's
+/// configuration for `cloud` — the site config without the service addresses (it serves the
+/// zone on its unicast addresses only, for its own serial), plus `[health]` probing each DNS
+/// instance on its own loopback address (k = 1 of N) and a control socket.
+pub(crate) fn anyns_announcer_config(
+    t: &Topology,
+    site: usize,
+    cloud: usize,
+    control_socket: &Path,
+) -> String {
+    let c = &t.clouds[cloud];
+    let mut text = anyns_site_config(t, site, cloud, &ZoneSource::File("example.zone"));
+    for a in &c.addresses {
+        text = text.replace(
+            &format!(
+                "\n[[listen]]\naddress = \"{}\"\nrole = \"anycast\"\n",
+                std::net::SocketAddr::new(*a, 53)
+            ),
+            "",
+        );
+    }
+    text = text.replace(
+        "tcp-idle-timeout = 10\n",
+        &format!(
+            "tcp-idle-timeout = 10\ncontrol-socket = \"{}\"\n",
+            control_socket.display()
+        ),
+    );
+    let instances: Vec<String> = (0..t.sites[site].instances)
+        .map(|i| format!("\"{}\"", t.dns_instance_address(site, cloud, i)))
+        .collect();
+    let _ = write!(
+        text,
+        r#"
+[health]
+damping = {damping}
+
+[[health.cloud]]
+name = "{name}"
+instances = [{instances}]
+min-instances = 1
+"#,
+        damping = t.damping,
+        name = c.name,
+        instances = instances.join(", "),
+    );
+    text
+}
+
+/// The split model: DNS instance `instance` of site `site` for `cloud` — the service
+/// addresses (shared with the site's other instances through SO_REUSEPORT) and its own
+/// loopback address for the announcer's probes; the zone from the site's file; no BGP.
+pub(crate) fn anyns_dns_instance_config(
+    t: &Topology,
+    site: usize,
+    cloud: usize,
+    instance: u32,
+) -> String {
+    let s = &t.sites[site];
+    let c = &t.clouds[cloud];
+    let mut text = format!(
+        "# Written by anyns-lab: site {site_name}, cloud {cloud_name}, DNS instance {instance}.\n\
+         [server]\nidentity = \"{site_name}\"\nudp-workers = 1\ntcp-idle-timeout = 10\n",
+        site_name = s.name,
+        cloud_name = c.name,
+    );
+    for a in &c.addresses {
+        let _ = write!(
+            text,
+            "\n[[listen]]\naddress = \"{}\"\nrole = \"anycast\"\n",
+            std::net::SocketAddr::new(*a, 53)
+        );
+    }
+    let _ = write!(
+        text,
+        "\n[[listen]]\naddress = \"{}\"\nrole = \"unicast\"\n\n[[zone]]\nname = \"{}\"\nfile = \"example.zone\"\n",
+        t.dns_instance_address(site, cloud, instance),
+        t.zone
+    );
+    text
+}
+
 /// The primary's anyns configuration: the zone on its unicast addresses, no BGP; with
 /// transfers, NOTIFY to every site instance's unicast address and AXFR/IXFR allowed from
 /// the lab's link range.

@@ -400,8 +400,15 @@ impl Lab {
             nodes.push(&p.name);
         }
         if self.topology.transfers {
-            // The sites get the zone from the primary.
-            nodes.retain(|n| self.topology.primary.as_ref().is_some_and(|p| p.name == *n));
+            // The sites get the zone from the primary (split-model sites load a file).
+            nodes.retain(|n| {
+                self.topology.primary.as_ref().is_some_and(|p| p.name == *n)
+                    || self
+                        .topology
+                        .sites
+                        .iter()
+                        .any(|s| s.name == *n && s.is_split())
+            });
         }
         for node in nodes {
             self.write(&Path::new(node).join("example.zone"), &text)?;
@@ -428,6 +435,16 @@ impl Lab {
     fn start_instance_index(&self, site: usize, cloud: usize) -> Result<(), Error> {
         let s = &self.topology.sites[site];
         let file = format!("anyns-{}", self.topology.clouds[cloud].name);
+        if s.is_split() {
+            // Decision 0005's split model: DNS-only instances, then their announcer.
+            for i in 0..s.instances {
+                self.start_dns_instance_index(site, cloud, i)?;
+            }
+            let socket = self.control_socket(site, cloud);
+            let config = configs::anyns_announcer_config(&self.topology, site, cloud, &socket);
+            self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
+            return self.spawn_anyns(&s.name.clone(), &file);
+        }
         let storage = self
             .run_dir
             .join(&s.name)
@@ -439,6 +456,21 @@ impl Lab {
         let config = configs::anyns_site_config(&self.topology, site, cloud, &source);
         self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
         self.spawn_anyns(&s.name.clone(), &file)
+    }
+
+    fn start_dns_instance_index(&self, site: usize, cloud: usize, i: u32) -> Result<(), Error> {
+        let s = &self.topology.sites[site];
+        let file = format!("anyns-{}-{i}", self.topology.clouds[cloud].name);
+        let config = configs::anyns_dns_instance_config(&self.topology, site, cloud, i);
+        self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
+        self.spawn_anyns(&s.name.clone(), &file)
+    }
+
+    /// The control socket of site `site`'s announcer for `cloud` (split model).
+    fn control_socket(&self, site: usize, cloud: usize) -> PathBuf {
+        self.run_dir
+            .join(&self.topology.sites[site].name)
+            .join(format!("anyns-{}.sock", self.topology.clouds[cloud].name))
     }
 
     // ---------------------------------------------------------------------------------
@@ -627,6 +659,85 @@ impl Lab {
         Ok(at)
     }
 
+    /// PID of DNS instance `i` of site `site` for `cloud` (split model), if running.
+    pub fn dns_instance_pid(&self, site: &str, cloud: &str, i: u32) -> Option<u32> {
+        let (node, file) = self.instance_key(site, cloud).ok()?;
+        system::read_pid(&self.run_dir.join(node).join(format!("{file}-{i}.pid")))
+            .filter(|&p| system::alive(p))
+    }
+
+    /// Sends `signal` (e.g. `STOP`, `CONT`, `KILL`) to DNS instance `i` of site `site` for
+    /// `cloud` (split model) without waiting; returns when it was sent.
+    pub fn signal_dns_instance(
+        &self,
+        site: &str,
+        cloud: &str,
+        i: u32,
+        signal: &str,
+    ) -> Result<SystemTime, Error> {
+        let pid = self.dns_instance_pid(site, cloud, i).ok_or_else(|| {
+            Error::NoLab(format!("{site}/{cloud} DNS instance {i} is not running"))
+        })?;
+        let at = SystemTime::now();
+        system::signal(pid, signal)?;
+        Ok(at)
+    }
+
+    /// Kills DNS instance `i` (SIGKILL) and waits for its exit; returns when it was sent.
+    pub fn kill_dns_instance(&self, site: &str, cloud: &str, i: u32) -> Result<SystemTime, Error> {
+        let (node, file) = self.instance_key(site, cloud)?;
+        let key = format!("{node}/{file}-{i}");
+        let pid = self.dns_instance_pid(site, cloud, i).ok_or_else(|| {
+            Error::NoLab(format!("{site}/{cloud} DNS instance {i} is not running"))
+        })?;
+        let at = SystemTime::now();
+        system::signal(pid, "KILL")?;
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        if !system::wait_exit(pid, children.get_mut(&key), Duration::from_secs(5)) {
+            return Err(Error::Timeout {
+                what: format!("{key} (pid {pid}) to exit after SIGKILL"),
+            });
+        }
+        children.remove(&key);
+        Ok(at)
+    }
+
+    /// Starts DNS instance `i` of site `site` for `cloud` again (split model).
+    pub fn start_dns_instance(&self, site: &str, cloud: &str, i: u32) -> Result<SystemTime, Error> {
+        let s = self
+            .topology
+            .site(site)
+            .ok_or_else(|| Error::NoLab(format!("no site {site:?}")))?;
+        let c = self
+            .topology
+            .cloud(cloud)
+            .ok_or_else(|| Error::NoLab(format!("no cloud {cloud:?}")))?;
+        let at = SystemTime::now();
+        self.start_dns_instance_index(s, c, i)?;
+        Ok(at)
+    }
+
+    /// Runs `anyns COMMAND` (`drain`, `undrain`, `status`) against site `site`'s announcer
+    /// for `cloud` (split model: its control socket); its output.
+    pub fn control(&self, site: &str, cloud: &str, command: &str) -> Result<String, Error> {
+        let s = self
+            .topology
+            .site(site)
+            .ok_or_else(|| Error::NoLab(format!("no site {site:?}")))?;
+        let c = self
+            .topology
+            .cloud(cloud)
+            .ok_or_else(|| Error::NoLab(format!("no cloud {cloud:?}")))?;
+        let out = Command::new(&self.anyns_bin)
+            .arg(command)
+            .arg("--socket")
+            .arg(self.control_socket(s, c))
+            .output()
+            .map_err(|e| Error::io("anyns control", e))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr))
+    }
+
     /// Runs `birdc` against router `router`'s BIRD; its output (empty if it fails).
     pub fn birdc(&self, router: &str, args: &[&str]) -> String {
         let socket = self.run_dir.join(router).join("bird.ctl");
@@ -735,8 +846,14 @@ impl Lab {
         let mut pids = Vec::new();
         for s in &self.topology.sites {
             for &c in &s.clouds {
-                if let Some(p) = self.instance_pid(&s.name, &self.topology.clouds[c].name) {
+                let cloud = &self.topology.clouds[c].name;
+                if let Some(p) = self.instance_pid(&s.name, cloud) {
                     pids.push(p);
+                }
+                if s.is_split() {
+                    pids.extend(
+                        (0..s.instances).filter_map(|i| self.dns_instance_pid(&s.name, cloud, i)),
+                    );
                 }
             }
         }
@@ -779,6 +896,15 @@ impl Lab {
                     &format!("anyns-{}", self.topology.clouds[c].name),
                     &existing,
                 ));
+                if s.is_split() {
+                    for i in 0..s.instances {
+                        table.row(self.process_row(
+                            &s.name,
+                            &format!("anyns-{}-{i}", self.topology.clouds[c].name),
+                            &existing,
+                        ));
+                    }
+                }
             }
         }
         if let Some(p) = &self.topology.primary {

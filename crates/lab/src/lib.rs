@@ -28,6 +28,7 @@ mod error;
 pub mod lab;
 pub mod probe;
 mod render;
+pub mod report;
 pub mod system;
 pub mod topology;
 

@@ -37,6 +37,10 @@ enum Command {
     Status,
     /// Bring up the default lab, show catchment, failover, drain and a zone change, tear down.
     Demo(TopologyArg),
+    /// Issue 5's failover figures over several runs (median and max): kill -9 and SIGSTOP
+    /// of ams's DNS instance under c1's 50 q/s stream, two instances with one failing, and
+    /// no route change under full-rate load. Builds its own labs (needs root, dnsperf).
+    FailoverReport(ReportArgs),
     /// The lab's DNS client, run inside a client namespace: one line per query.
     #[command(hide = true)]
     Probe(ProbeArgs),
@@ -47,6 +51,15 @@ struct TopologyArg {
     /// Topology file (TOML); default: lab/default.toml (built in).
     #[arg(long)]
     topology: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    topology: TopologyArg,
+    /// Runs per failure kind.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +139,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Demo(topology) => anyns_lab::demo::run(&options(topology)?),
+        Command::FailoverReport(args) => {
+            let mut options = options(&args.topology)?;
+            options.verbose = false;
+            anyns_lab::report::failover_report(&options, args.runs)
+        }
         Command::Probe(args) => {
             let qtype = dns::qtype_from_text(&args.qtype)
                 .ok_or_else(|| Error::Topology(format!("--qtype {}: unknown", args.qtype)))?;

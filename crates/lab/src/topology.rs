@@ -29,6 +29,8 @@ struct RawTopology {
     zone: String,
     #[serde(default = "yes")]
     transfers: bool,
+    #[serde(default = "yes")]
+    damping: bool,
     cloud: Vec<RawCloud>,
     router: Vec<RawRouter>,
     #[serde(default)]
@@ -68,7 +70,7 @@ struct RawLink {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSite {
     name: String,
     router: String,
@@ -77,7 +79,12 @@ struct RawSite {
     scope: Scope,
     #[serde(default = "one")]
     instances: u32,
+    #[serde(default)]
+    separate_announcer: bool,
 }
+
+/// Most DNS instances per (site, cloud): each gets its own loopback probe address.
+pub const MAX_INSTANCES: u32 = 8;
 
 fn one() -> u32 {
     1
@@ -169,6 +176,18 @@ pub struct Site {
     pub scope: Scope,
     /// Block of its link.
     pub block: u8,
+    /// DNS instances (processes) per cloud, sharing the service addresses (SO_REUSEPORT).
+    pub instances: u32,
+    /// Whether BGP and health run in their own process (the announcer) that probes the
+    /// DNS-only instances (decision 0005); always so with more than one instance.
+    pub separate_announcer: bool,
+}
+
+impl Site {
+    /// Whether this site runs the split model: an announcer plus DNS-only instances.
+    pub fn is_split(&self) -> bool {
+        self.separate_announcer || self.instances > 1
+    }
 }
 
 /// A client or the primary: one host behind a router.
@@ -192,6 +211,9 @@ pub struct Topology {
     /// Sites are secondaries of the primary (NOTIFY, IXFR over unicast); otherwise every
     /// site loads its own copy of the zone file.
     pub transfers: bool,
+    /// Flap damping at the split-model announcers (`[health] damping`); the failover report
+    /// turns it off to fail the same site many times in a row.
+    pub damping: bool,
     /// Clouds.
     pub clouds: Vec<Cloud>,
     /// Routers.
@@ -346,11 +368,9 @@ impl Topology {
             if site_clouds.is_empty() || site_clouds.len() > 5 {
                 return bad(format!("site[{i}].clouds: 1 to 5 clouds"));
             }
-            if s.instances != 1 {
-                // Several anyns processes sharing one address (SO_REUSEPORT across
-                // processes) need an announcer that knows how many are healthy: issue 5.
+            if !(1..=MAX_INSTANCES).contains(&s.instances) {
                 return bad(format!(
-                    "site[{i}].instances: only 1 instance per cloud for now (several instances per site: issue 5)"
+                    "site[{i}].instances: 1 to {MAX_INSTANCES} DNS instances per cloud"
                 ));
             }
             let b = block();
@@ -365,6 +385,8 @@ impl Topology {
                 clouds: site_clouds,
                 scope: s.scope,
                 block: b,
+                instances: s.instances,
+                separate_announcer: s.separate_announcer,
             });
         }
         let mut clients = Vec::new();
@@ -414,6 +436,7 @@ impl Topology {
             site_as: raw.site_as,
             zone: raw.zone,
             transfers: raw.transfers,
+            damping: raw.damping,
             clouds,
             routers,
             links,
@@ -435,6 +458,19 @@ impl Topology {
         let s = &self.sites[site];
         let k = s.clouds.iter().position(|&c| c == cloud).unwrap_or(0) as u8;
         v6(s.block, 2 + k)
+    }
+
+    /// In the split model, DNS instance `instance` of site `site` for `cloud` listens on
+    /// this loopback address (inside the site's namespace), where the announcer probes it.
+    pub fn dns_instance_address(
+        &self,
+        site: usize,
+        cloud: usize,
+        instance: u32,
+    ) -> std::net::SocketAddr {
+        let s = &self.sites[site];
+        let k = s.clouds.iter().position(|&c| c == cloud).unwrap_or(0) as u8;
+        std::net::SocketAddr::from(([127, 0, 1 + k, 1 + instance as u8], 53))
     }
 
     /// Router indices linked to router `r`.
@@ -627,9 +663,14 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("no router \"r9\""), "{err}");
         let err = Topology::from_toml(
-            &DEFAULT.replace("scope = \"local\"", "scope = \"local\"\ninstances = 2"),
+            &DEFAULT.replace("scope = \"local\"", "scope = \"local\"\ninstances = 9"),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("issue 5"), "{err}");
+        assert!(err.to_string().contains("instances"), "{err}");
+        let two = Topology::from_toml(
+            &DEFAULT.replace("scope = \"local\"", "scope = \"local\"\ninstances = 2"),
+        )
+        .expect("two instances");
+        assert!(two.sites.iter().any(|s| s.instances == 2 && s.is_split()));
     }
 }
