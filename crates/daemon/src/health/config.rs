@@ -3,10 +3,10 @@
 //!
 //! ```toml
 //! [health]
-//! interval-ms = 50            # probe every instance this often
-//! timeout-ms = 40             # a probe's answer must come within this (< interval)
+//! interval-ms = 20            # probe every instance this often
+//! timeout-ms = 16             # a probe's answer must come within this (< interval)
 //! rise = 3                    # good probes before a check is up
-//! fall = 2                    # failed probes before it is down (a closed port: at once)
+//! fall = 3                    # failed probes before it is down (a closed port: at once)
 //! hold-down-ms = 2000         # out at least this long after a health withdrawal
 //! damping = true              # RFC 2439-style flap damping (health::Damping defaults)
 //! last-site-guard = false     # keep announcing when only zone data (global) fails
