@@ -9,9 +9,10 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 
-use dns_wire::types::class;
+use dns_wire::types::{class, rtype};
 
 use crate::check::check_zone;
+use crate::dnssec::{check_signature_expiry, index_denial};
 use crate::error::{Problem, Severity, ZoneError};
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
@@ -114,6 +115,8 @@ pub struct ZoneBuilder {
     bytes: Vec<u8>,
     records: Vec<PendingRecord>,
     problems: Vec<Problem>,
+    /// (now, window) for the signature expiry warning.
+    signature_check: Option<(u64, u32)>,
 }
 
 impl ZoneBuilder {
@@ -125,6 +128,7 @@ impl ZoneBuilder {
             bytes: Vec::new(),
             records: Vec::new(),
             problems: Vec::new(),
+            signature_check: None,
         }
     }
 
@@ -242,10 +246,15 @@ impl ZoneBuilder {
                 pending.nodes.insert(0, PendingNode { name, rrsets: 0..0 });
             }
         }
+        // NSEC3 owners live in their own hashed namespace (RFC 5155 §7.2.9): kept after
+        // the other nodes, out of the name table and out of the empty non-terminal pass.
+        let nsec3_nodes = pending.take_nsec3_nodes();
         let mut table = NameTable::build(pending.nodes.iter().map(|n| pending.name(n)));
         if add_empty_non_terminals(&mut pending, &table, &self.origin) {
             table = NameTable::build(pending.nodes.iter().map(|n| pending.name(n)));
         }
+        let regular_nodes = pending.nodes.len();
+        pending.nodes.extend(nsec3_nodes);
         let find = |name: &[u8]| {
             table
                 .find(name, |i| pending.name(&pending.nodes[i as usize]))
@@ -285,10 +294,34 @@ impl ZoneBuilder {
             }
         }
         drop(pending);
-        Ok((
-            Zone::from_parts(arena, table, serial.unwrap_or(0), record_count),
-            problems,
-        ))
+        let mut zone = Zone::from_parts(
+            arena,
+            table,
+            regular_nodes,
+            serial.unwrap_or(0),
+            record_count,
+        );
+        index_denial(&mut zone, &self.files[0], &mut problems);
+        if let Some((now, window)) = self.signature_check {
+            check_signature_expiry(&zone, now, window, &self.files[0], &mut problems);
+        }
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(ZoneError { problems });
+        }
+        Ok((zone, problems))
+    }
+
+    /// The zone's origin, lowercased wire form.
+    #[cfg(test)]
+    pub(crate) fn origin(&self) -> &[u8] {
+        &self.origin
+    }
+
+    /// Warns about signatures that have expired or expire within `window` seconds of `now`
+    /// (seconds since 1970; the caller reads the clock, the zone code never does).
+    pub fn check_signatures_at(&mut self, now: u64, window: u32) {
+        self.signature_check = Some((now, window));
     }
 
     /// Sorts records by owner and type and folds them into nodes and RRsets, dropping exact
@@ -334,7 +367,8 @@ impl ZoneBuilder {
                 if pending.rdatas(rrset).any(|existing| existing == rdata) {
                     continue;
                 }
-                if rrset.ttl != record.ttl {
+                // RRSIGs carry the TTL of the RRset they cover (RFC 4034 §3), so they differ.
+                if rrset.ttl != record.ttl && record.rtype != rtype::RRSIG {
                     let message = format!(
                         "TTL {} differs from the RRset's TTL {}; using {}",
                         record.ttl, rrset.ttl, rrset.ttl
@@ -362,6 +396,26 @@ impl ZoneBuilder {
 }
 
 impl Pending {
+    /// Removes the nodes holding only NSEC3 records and their signatures and returns them.
+    fn take_nsec3_nodes(&mut self) -> Vec<PendingNode> {
+        let is_nsec3_only = |node: &PendingNode| {
+            let rrsets = &self.rrsets[node.rrsets.start as usize..node.rrsets.end as usize];
+            rrsets.iter().any(|r| r.rtype == rtype::NSEC3)
+                && rrsets
+                    .iter()
+                    .all(|r| r.rtype == rtype::NSEC3 || r.rtype == rtype::RRSIG)
+        };
+        if !self.nodes.iter().any(is_nsec3_only) {
+            return Vec::new();
+        }
+        let (nsec3, regular): (Vec<PendingNode>, Vec<PendingNode>) =
+            std::mem::take(&mut self.nodes)
+                .into_iter()
+                .partition(|n| is_nsec3_only(n));
+        self.nodes = regular;
+        nsec3
+    }
+
     /// Appends a name to the arena.
     fn push_name(&mut self, name: &[u8]) -> Span {
         let start = self.bytes.len();

@@ -17,6 +17,7 @@
 mod build;
 mod catalog;
 mod check;
+mod dnssec;
 mod error;
 mod hash;
 mod load;
@@ -26,8 +27,9 @@ mod zone;
 
 pub use build::ZoneBuilder;
 pub use catalog::{CatalogError, CatalogMember, build_catalog, catalog_members};
+pub use dnssec::{Denial, NSEC3_HASH_LEN, NSEC3_LABEL_LEN, Nsec3Lookup, Nsec3Param, canonical_cmp};
 pub use error::{Problem, Severity, ZoneError};
-pub use load::{load_zone_file, load_zone_str};
+pub use load::{DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str};
 pub use transfer::{
     Diff, RecordRef, apply, decode_journal, decode_snapshot, diff, encode_journal, encode_snapshot,
     soa_serial, zone_from_records,

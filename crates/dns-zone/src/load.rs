@@ -25,6 +25,25 @@ pub fn load_zone_file(path: &Path, origin: &[u8]) -> Result<(Zone, Vec<Problem>)
     builder.finish()
 }
 
+/// How long before a signature expires [`load_zone_file_at`] warns about it by default: a
+/// week, time enough for an operator to re-sign (Knot's and BIND's refresh margins are of
+/// that order).
+pub const DEFAULT_SIGNATURE_WINDOW: u32 = 7 * 86_400;
+
+/// [`load_zone_file`], also warning about RRSIGs that have expired or expire within
+/// `signature_window` seconds of `now` (seconds since 1970, read by the caller).
+pub fn load_zone_file_at(
+    path: &Path,
+    origin: &[u8],
+    now: u64,
+    signature_window: u32,
+) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    let mut builder = ZoneBuilder::new(origin, &path.display().to_string());
+    builder.check_signatures_at(now, signature_window);
+    scan_file(&mut builder, path, origin, None, 0);
+    builder.finish()
+}
+
 /// Loads and checks a zone from text (tests, and zones received in memory). $INCLUDE paths
 /// are taken relative to the current directory.
 pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {
@@ -38,6 +57,20 @@ pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), 
         0,
     );
     builder.finish()
+}
+
+/// Scans zone text into `builder` (tests).
+#[cfg(test)]
+pub(crate) fn scan_text_into(builder: &mut ZoneBuilder, text: &str) {
+    let origin = builder.origin().to_vec();
+    scan_bytes(
+        builder,
+        text.as_bytes(),
+        Path::new("<text>"),
+        &origin,
+        None,
+        0,
+    );
 }
 
 fn scan_file(

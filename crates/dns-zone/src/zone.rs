@@ -7,6 +7,7 @@ use std::sync::Arc;
 use dns_wire::RdataNames;
 use dns_wire::types::rtype;
 
+use crate::dnssec::Denial;
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
 
@@ -23,6 +24,9 @@ pub struct Rrset<'z> {
     /// The RDATAs, each preceded by its 2-octet length, in wire form (names uncompressed,
     /// case as in the zone file).
     packed: &'z [u8],
+    /// The RRSIG RDATAs covering this RRset (RFC 4034 §3), packed the same way; a slice of
+    /// the node's RRSIG RRset, found at load.
+    signatures: &'z [u8],
 }
 
 impl<'z> Rrset<'z> {
@@ -34,6 +38,14 @@ impl<'z> Rrset<'z> {
     /// The first RDATA (every RRset has at least one).
     pub fn first(&self) -> &'z [u8] {
         self.rdatas().next().unwrap_or_default()
+    }
+
+    /// The RDATAs of the RRSIG records whose type covered is this RRset's type.
+    #[inline]
+    pub fn signatures(&self) -> RdataIter<'z> {
+        RdataIter {
+            rest: self.signatures,
+        }
     }
 }
 
@@ -66,7 +78,8 @@ pub fn rdata_names_for(rtype: u16) -> RdataNames {
     }
 }
 
-/// How an RRset is stored: its place in the RDATA arena. 16 bytes.
+/// How an RRset is stored: its place in the RDATA arena and the place of the signatures
+/// covering it (inside the node's RRSIG RRset). 24 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RrsetEntry {
     data_start: u32,
@@ -74,6 +87,8 @@ pub(crate) struct RrsetEntry {
     ttl: u32,
     rtype: u16,
     count: u16,
+    signatures_start: u32,
+    signatures_len: u32,
 }
 
 /// How a node is stored: its name in the name arena and its RRsets in the RRset table.
@@ -89,6 +104,8 @@ pub(crate) struct NodeEntry {
 const DELEGATION: u8 = 1;
 const CNAME: u8 = 2;
 const DNAME: u8 = 4;
+/// The node's hashed name has an NSEC3 record (RFC 5155 §7.1), found at load.
+pub(crate) const HAS_NSEC3: u8 = 8;
 
 /// One owner name and its RRsets, viewed in its zone. A node without RRsets is an empty
 /// non-terminal.
@@ -104,11 +121,13 @@ pub struct Node<'z> {
 impl<'z> Node<'z> {
     fn rrset_at(&self, entry: &RrsetEntry) -> Rrset<'z> {
         let start = entry.data_start as usize;
+        let signatures = entry.signatures_start as usize;
         Rrset {
             rtype: entry.rtype,
             ttl: entry.ttl,
             count: entry.count,
             packed: &self.rdata[start..start + entry.data_len as usize],
+            signatures: &self.rdata[signatures..signatures + entry.signatures_len as usize],
         }
     }
 
@@ -148,6 +167,18 @@ impl<'z> Node<'z> {
     pub fn is_empty_non_terminal(&self) -> bool {
         self.rrsets.is_empty()
     }
+
+    /// In an NSEC3 zone: an NSEC3 record matches this node's hashed name.
+    #[inline]
+    pub fn has_nsec3(&self) -> bool {
+        self.flags & HAS_NSEC3 != 0
+    }
+
+    /// A wildcard owner (`*.` as first label, RFC 4592 §2.1.1).
+    #[inline]
+    pub fn is_wildcard(&self) -> bool {
+        self.name.starts_with(b"\x01*")
+    }
 }
 
 /// Builds the arenas of a zone, node by node, in index order.
@@ -180,14 +211,39 @@ impl ZoneArena {
         let is_apex = self.nodes.is_empty();
         let rrsets_start = self.rrsets.len();
         let mut flags = 0;
+        let mut covered: Vec<(u16, u32, u32)> = Vec::new();
         for (rtype, ttl, rdatas) in rrsets {
             let data_start = self.rdata.len();
             let mut count = 0usize;
-            for rdata in rdatas {
-                self.rdata
-                    .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-                self.rdata.extend_from_slice(rdata);
-                count += 1;
+            if rtype == rtype::RRSIG {
+                // Grouped by type covered so that each RRset's signatures are one slice.
+                let mut sorted: Vec<&[u8]> = rdatas.collect();
+                sorted.sort_by(|a, b| {
+                    rrsig_type_covered(a)
+                        .cmp(&rrsig_type_covered(b))
+                        .then(a.cmp(b))
+                });
+                for rdata in sorted {
+                    let at = self.rdata.len() as u32;
+                    match covered.last_mut() {
+                        Some(last) if last.0 == rrsig_type_covered(rdata) => {}
+                        _ => covered.push((rrsig_type_covered(rdata), at, at)),
+                    }
+                    self.rdata
+                        .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                    self.rdata.extend_from_slice(rdata);
+                    if let Some(last) = covered.last_mut() {
+                        last.2 = self.rdata.len() as u32;
+                    }
+                    count += 1;
+                }
+            } else {
+                for rdata in rdatas {
+                    self.rdata
+                        .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                    self.rdata.extend_from_slice(rdata);
+                    count += 1;
+                }
             }
             flags |= match rtype {
                 rtype::NS if !is_apex => DELEGATION,
@@ -201,7 +257,17 @@ impl ZoneArena {
                 ttl,
                 rtype,
                 count: count.min(u16::MAX as usize) as u16,
+                signatures_start: 0,
+                signatures_len: 0,
             });
+        }
+        if !covered.is_empty() {
+            for entry in &mut self.rrsets[rrsets_start..] {
+                if let Some(&(_, start, end)) = covered.iter().find(|c| c.0 == entry.rtype) {
+                    entry.signatures_start = start;
+                    entry.signatures_len = end - start;
+                }
+            }
         }
         let name_start = u32::try_from(self.names.len()).map_err(|_| "zone names over 4 GiB")?;
         self.names.extend_from_slice(name);
@@ -216,10 +282,23 @@ impl ZoneArena {
     }
 }
 
+/// The type covered by an RRSIG RDATA (RFC 4034 §3.1.1); 0 when too short.
+pub(crate) fn rrsig_type_covered(rdata: &[u8]) -> u16 {
+    match rdata {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    }
+}
+
 /// A loaded, checked zone.
 #[derive(Debug)]
 pub struct Zone {
     origin_label_count: usize,
+    /// Nodes `0..regular_nodes` are in the name table; the rest are NSEC3 owners, which
+    /// live in their own hashed namespace (RFC 5155 §7.2.9: not answered as names).
+    regular_nodes: usize,
+    denial: Denial,
+    signed: bool,
     nodes: Box<[NodeEntry]>,
     rrsets: Box<[RrsetEntry]>,
     names: Box<[u8]>,
@@ -235,11 +314,15 @@ impl Zone {
     pub(crate) fn from_parts(
         arena: ZoneArena,
         table: NameTable,
+        regular_nodes: usize,
         serial: u32,
         record_count: usize,
     ) -> Self {
         let mut zone = Self {
             origin_label_count: 0,
+            regular_nodes,
+            denial: Denial::None,
+            signed: false,
             nodes: arena.nodes.into_boxed_slice(),
             rrsets: arena.rrsets.into_boxed_slice(),
             names: arena.names.into_boxed_slice(),
@@ -250,6 +333,39 @@ impl Zone {
         };
         zone.origin_label_count = label_count(zone.origin());
         zone
+    }
+
+    /// Sets how nonexistence is proved and whether the zone is signed (by the builder,
+    /// after the nodes are in place).
+    pub(crate) fn set_denial(&mut self, denial: Denial, signed: bool) {
+        self.denial = denial;
+        self.signed = signed;
+    }
+
+    /// Marks node `index` as having a matching NSEC3.
+    pub(crate) fn set_node_flag(&mut self, index: usize, flag: u8) {
+        self.nodes[index].flags |= flag;
+    }
+
+    /// The node at `index` (any node, NSEC3 owners included).
+    pub(crate) fn node(&self, index: usize) -> Node<'_> {
+        self.node_at(index)
+    }
+
+    /// Number of nodes in the name table (NSEC3 owners excluded).
+    pub(crate) fn regular_node_count(&self) -> usize {
+        self.regular_nodes
+    }
+
+    /// How nonexistence is proved in this zone.
+    pub fn denial(&self) -> &Denial {
+        &self.denial
+    }
+
+    /// The zone is signed: its apex SOA has an RRSIG (as Knot decides).
+    #[inline]
+    pub fn is_signed(&self) -> bool {
+        self.signed
     }
 
     #[inline]
@@ -332,7 +448,8 @@ impl Zone {
 
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
-        self.table.heap_size()
+        self.denial.heap_size()
+            + self.table.heap_size()
             + self.nodes.len() * size_of::<NodeEntry>()
             + self.rrsets.len() * size_of::<RrsetEntry>()
             + self.names.len()
