@@ -34,6 +34,12 @@
 //!   which one is an implementation choice, so for ANY only RCODE and flags are
 //!   compared, plus a check that anyns' answer is non-empty when Knot's is.
 //! * EDNS options: none are requested here (NSID is covered by interop_dig).
+//!
+//! `signed_answers_match_knot` runs the same comparison over zones signed at set-up
+//! (common::signing: NSEC, NSEC3, NSEC3 with opt-out, RSASHA256) with the DNSSEC types
+//! added to the probes: RRSIGs with every RRset, NSEC/NSEC3 proofs for NXDOMAIN, NODATA,
+//! wildcards, empty non-terminals and insecure delegations, DS at cuts, DNSKEY that
+//! truncates at 512 octets. Nothing more is exempted there than above.
 
 mod common;
 
@@ -42,9 +48,10 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
+use common::signing::{Chain, sign_zones};
 use common::{
-    A, AAAA, ANY, CNAME, CORPUS_ZONES, DNAME, DS, Edns, MX, NAPTR, NOERROR, NS, PTR, Query, Reply,
-    Rng, Rr, SOA, SRV, TXT, rcode_name, type_name, wire_to_name,
+    A, AAAA, ANY, AnynsOptions, CNAME, CORPUS_ZONES, DNAME, DS, Edns, MX, NAPTR, NOERROR, NS, PTR,
+    Query, Reply, Rng, Rr, SOA, SRV, TXT, rcode_name, type_name, wire_to_name,
 };
 
 /// How many mismatching queries the failure report lists in full; the
@@ -60,6 +67,25 @@ fn report_limit() -> usize {
 
 /// Types probed at every node, in addition to the node's own types.
 const PROBE_TYPES: &[u16] = &[A, AAAA, TXT, MX, NS, SOA, CNAME, DS, ANY];
+
+/// RRSIG, NSEC, DNSKEY, NSEC3 and NSEC3PARAM (RFC 4034, RFC 5155).
+const RRSIG: u16 = 46;
+const NSEC: u16 = 47;
+const DNSKEY: u16 = 48;
+const NSEC3: u16 = 50;
+const NSEC3PARAM: u16 = 51;
+
+/// Types probed at every node of the signed zones.
+const SIGNED_PROBE_TYPES: &[u16] = &[
+    A, AAAA, TXT, MX, NS, SOA, CNAME, DS, ANY, RRSIG, NSEC, DNSKEY, NSEC3, NSEC3PARAM,
+];
+
+/// The signed zones: one per kind of chain.
+const SIGNED_ZONES: &[(&str, Chain)] = &[
+    ("sec-nsec.", Chain::Nsec),
+    ("sec-nsec3.", Chain::Nsec3),
+    ("sec-optout.", Chain::Nsec3OptOut),
+];
 
 /// Names in no zone of either server; both must refuse them.
 const OUT_OF_ZONE: &[(&str, u16)] = &[
@@ -161,19 +187,50 @@ impl Variant {
 fn answers_match_knot_on_corpus() {
     let knot = common::start_knot(CORPUS_ZONES);
     let anyns = common::start_subject();
-    let queries = generate_queries(knot.addr);
-    let variants = Variant::all();
+    let queries = generate_queries(knot.addr, CORPUS_ZONES, PROBE_TYPES);
     assert!(
         queries.len() > 500,
         "query generation produced only {} queries",
         queries.len()
     );
+    run_differential(&knot, anyns, &queries, "corpus");
+}
+
+#[test]
+fn signed_answers_match_knot() {
+    let signed = sign_zones(SIGNED_ZONES);
+    let zones = signed.list();
+    let knot = common::start_knot_from(&zones, signed.path());
+    let anyns = common::start_anyns(&AnynsOptions {
+        zones: &zones,
+        source: Some(signed.path()),
+        ..AnynsOptions::default()
+    });
+    let queries = generate_queries(knot.addr, &zones, SIGNED_PROBE_TYPES);
+    assert!(
+        queries.len() > 300,
+        "query generation produced only {} queries",
+        queries.len()
+    );
+    run_differential(&knot, anyns, &queries, "signed");
+}
+
+/// Sends every query in every variant to both servers and fails on any difference.
+fn run_differential(
+    knot: &common::ServerProcess,
+    anyns: common::ServerProcess,
+    queries: &[Query],
+    label: &str,
+) {
+    let variants = Variant::all();
 
     let jobs: Vec<(usize, Variant)> = (0..queries.len())
         .flat_map(|index| variants.iter().map(move |&variant| (index, variant)))
         .collect();
     let mismatches = Mutex::new(Vec::new());
     let next_job = Mutex::new(0usize);
+    // (exchanges with DO, Knot replies carrying RRSIGs, Knot replies with TC)
+    let stats = Mutex::new((0usize, 0usize, 0usize));
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
@@ -190,6 +247,17 @@ fn answers_match_knot_on_corpus() {
                         .id(u16::try_from(index % 65536).unwrap());
                     let expected = variant.send(&query, knot.addr);
                     let actual = variant.send(&query, anyns.addr);
+                    if let Some(knot_reply) = &expected {
+                        let signed = knot_reply
+                            .answer
+                            .iter()
+                            .chain(&knot_reply.authority)
+                            .any(|rr| rr.rtype == RRSIG);
+                        let mut stats = stats.lock().unwrap();
+                        stats.0 += usize::from(variant.dnssec_ok);
+                        stats.1 += usize::from(signed);
+                        stats.2 += usize::from(knot_reply.tc);
+                    }
                     let mut problems = compare(&query, expected.as_ref(), actual.as_ref());
                     if let Some(problem) = check_udp_size(variant, &query, actual.as_ref()) {
                         problems.push(problem);
@@ -214,10 +282,14 @@ fn answers_match_knot_on_corpus() {
     let total = jobs.len();
     let matched = total - mismatches.len();
     println!(
-        "differential: {} queries x {} variants = {total} exchanges compared, {matched} matched, {} mismatched",
+        "differential ({label}): {} queries x {} variants = {total} exchanges compared, {matched} matched, {} mismatched",
         queries.len(),
         variants.len(),
         mismatches.len()
+    );
+    let (dnssec_ok, signed, truncated) = stats.into_inner().unwrap();
+    println!(
+        "differential ({label}): {dnssec_ok} with DO, {signed} with RRSIGs in Knot's answer or authority, {truncated} truncated by Knot"
     );
     let mut anyns = anyns;
     assert!(
@@ -241,9 +313,9 @@ struct Node {
     zone: String,
 }
 
-fn generate_queries(knot: SocketAddr) -> Vec<Query> {
+fn generate_queries(knot: SocketAddr, zones: &[(&str, &str)], probes: &[u16]) -> Vec<Query> {
     let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
-    for (zone, _) in CORPUS_ZONES {
+    for (zone, _) in zones {
         let origin = common::name_to_wire(zone);
         let records = common::axfr(knot, zone);
         assert!(records.len() > 3, "AXFR of {zone} returned too little");
@@ -273,7 +345,7 @@ fn generate_queries(knot: SocketAddr) -> Vec<Query> {
     let mut queries = Vec::new();
     for node in nodes.values() {
         let name = &node.wire;
-        let types: BTreeSet<u16> = node.types.iter().chain(PROBE_TYPES).copied().collect();
+        let types: BTreeSet<u16> = node.types.iter().chain(probes).copied().collect();
         for &qtype in &types {
             queries.push(Query::with_wire_name(name.clone(), qtype));
         }

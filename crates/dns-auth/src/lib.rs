@@ -25,6 +25,7 @@ mod config;
 #[doc(hidden)]
 pub mod fuzz;
 mod lookup;
+mod proof;
 mod resolve;
 mod respond;
 pub mod secondary;

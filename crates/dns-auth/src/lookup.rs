@@ -10,14 +10,15 @@ use dns_zone::{Node, Zone};
 pub(crate) enum Landing<'z> {
     /// The name exists (possibly as an empty non-terminal).
     Exact(Node<'z>),
-    /// The name does not exist but `*.closest-encloser` does (RFC 4592 §3.3.1).
-    Wildcard(Node<'z>),
+    /// The name does not exist but `*.closest-encloser` does (RFC 4592 §3.3.1): the
+    /// wildcard node and the closest encloser.
+    Wildcard(Node<'z>, Node<'z>),
     /// A zone cut at or above the name (at the name itself only when not asking for DS).
     Referral(Node<'z>),
     /// A DNAME at a proper ancestor (RFC 6672 §3.2).
     Dname(Node<'z>),
-    /// The name does not exist (NXDOMAIN).
-    Missing,
+    /// The name does not exist (NXDOMAIN); the closest encloser.
+    Missing(Node<'z>),
 }
 
 /// Locates `name` (at or below the zone's origin) in `zone`.
@@ -64,11 +65,11 @@ fn wildcard_or_missing<'z>(zone: &'z Zone, closest: Node<'z>) -> Landing<'z> {
     wildcard[1] = b'*';
     let len = closest.name.len();
     if len + 2 > 255 {
-        return Landing::Missing;
+        return Landing::Missing(closest);
     }
     wildcard[2..2 + len].copy_from_slice(closest.name);
     match zone.find(&wildcard[..2 + len]) {
-        Some(node) => Landing::Wildcard(node),
-        None => Landing::Missing,
+        Some(node) => Landing::Wildcard(node, closest),
+        None => Landing::Missing(closest),
     }
 }

@@ -2,10 +2,11 @@
 //! (RFC 1034 §4.3.2), following CNAME and DNAME chains inside the zone.
 
 use dns_wire::types::{class, rcode, rtype};
-use dns_wire::{MessageWriter, Name, Section, WriteError};
+use dns_wire::{MessageWriter, Name, RdataNames, Section, WriteError};
 use dns_zone::{Node, Rrset, Zone, rdata_names_for};
 
 use crate::lookup::{Landing, locate};
+use crate::proof::{Proofs, is_wildcard_name};
 
 /// RFC 1034 §3.6.2 forbids CNAME loops; bound the chain like Knot and NSD do.
 const MAX_CHAIN: usize = 16;
@@ -66,13 +67,16 @@ impl<'z> Additional<'z> {
 }
 
 /// Writes the answer to (`qname`, `qtype`) from `zone` into `writer`, keeping the message
-/// within `limit` octets (the caller reserves room for OPT).
+/// within `limit` octets (the caller reserves room for OPT). With `dnssec` (DO set and the
+/// zone signed, RFC 4035 §3.1) RRSIGs go with every RRset that has them, and NSEC/NSEC3
+/// records prove negative and wildcard answers.
 pub(crate) fn resolve(
     zone: &Zone,
     qname: &Name,
     qtype: u16,
     writer: &mut MessageWriter<'_>,
     limit: usize,
+    dnssec: bool,
 ) -> Resolution {
     let mut result = Resolution {
         rcode: rcode::NOERROR,
@@ -84,14 +88,25 @@ pub(crate) fn resolve(
     let mut chased: Name;
     let mut name: &Name = qname;
     let mut authority: Option<(&[u8], Rrset<'_>)> = None;
+    // With DNSSEC: the DS of a secure referral, and the NSEC/NSEC3 proofs.
+    let mut delegation_signer: Option<(&[u8], Rrset<'_>)> = None;
+    let mut proofs = Proofs::new();
     let mut overflow = false;
     // Nodes whose CNAME is already in the answer: reaching one again is a loop (RFC 1034
     // §3.6.2); stop there, as Knot does, without repeating records.
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     for step in 0..MAX_CHAIN {
         let landing = locate(zone, name, qtype);
-        let node = match landing {
-            Landing::Exact(node) | Landing::Wildcard(node) => node,
+        // The closest encloser, and whether a wildcard was expanded (RFC 4592 §4.1).
+        let (node, closest, expanded) = match landing {
+            Landing::Exact(node) => (node, node, false),
+            Landing::Wildcard(node, closest) => {
+                let expanded = !is_wildcard_name(name.as_wire());
+                if dnssec && expanded {
+                    proofs.prove_wildcard_answer(zone, name.as_wire(), closest);
+                }
+                (node, closest, expanded)
+            }
             Landing::Referral(cut) => {
                 if let Some(ns) = cut.rrset(rtype::NS) {
                     // A referral after a CNAME keeps AA for the CNAME part (RFC 1034 §4.3.2).
@@ -100,13 +115,24 @@ pub(crate) fn resolve(
                     additional.collect(ns);
                     additional.required = true;
                 }
+                if dnssec {
+                    //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1.4
+                    //# If a DS RRset is present at the delegation point, the name server MUST
+                    //# return both the DS RRset and its associated RRSIG RR(s) ... If no DS
+                    //# RRset is present ... return the NSEC RR that proves that the DS RRset
+                    //# was not present
+                    match cut.rrset(rtype::DS) {
+                        Some(ds) => delegation_signer = Some((cut.name, ds)),
+                        None => proofs.prove_nodata(zone, name.as_wire(), cut, cut, false),
+                    }
+                }
                 break;
             }
             Landing::Dname(owner) => {
                 let Some(dname) = owner.rrset(rtype::DNAME) else {
                     break;
                 };
-                overflow |= (push_rrset(writer, owner.name, dname)).is_err();
+                overflow |= (push_rrset(writer, owner.name, dname, dnssec)).is_err();
                 //= https://www.rfc-editor.org/rfc/rfc6672#section-2.2
                 //# the DNAME substitution ... replaces the owner with the target
                 let Ok(target) = Name::from_wire(dname.first()) else {
@@ -132,7 +158,7 @@ pub(crate) fn resolve(
                 name = &chased;
                 continue;
             }
-            Landing::Missing => {
+            Landing::Missing(closest) => {
                 //= https://www.rfc-editor.org/rfc/rfc6604#section-2.1
                 //# the RCODE ... reflects the last name in the chain
                 result.rcode = rcode::NXDOMAIN;
@@ -140,6 +166,9 @@ pub(crate) fn resolve(
                     .apex()
                     .rrset(rtype::SOA)
                     .map(|soa| (zone.origin(), soa));
+                if dnssec {
+                    proofs.prove_nxdomain(zone, name.as_wire(), closest);
+                }
                 break;
             }
         };
@@ -148,13 +177,19 @@ pub(crate) fn resolve(
         }
         //= https://www.rfc-editor.org/rfc/rfc1034#section-4.3.2
         //# If the data at the node is a CNAME, and QTYPE doesn't match CNAME, copy the CNAME
-        // (ANY matches the CNAME itself, so the chain is not followed for ANY.)
-        if node.has_cname() && qtype != rtype::CNAME && qtype != rtype::ANY {
+        // (ANY, and RRSIG and NSEC, which may share the name (RFC 4035 §2.5), match the
+        // CNAME node's own records, so the chain is not followed.)
+        if node.has_cname()
+            && !matches!(
+                qtype,
+                rtype::CNAME | rtype::ANY | rtype::RRSIG | rtype::NSEC
+            )
+        {
             let Some(cname) = node.rrset(rtype::CNAME) else {
                 break;
             };
             visited[step] = node.name;
-            overflow |= (push_rrset_at(writer, name, qname, cname)).is_err();
+            overflow |= (push_rrset_at(writer, name, qname, cname, dnssec)).is_err();
             let Ok(target) = Name::from_wire(cname.first()) else {
                 break;
             };
@@ -166,15 +201,21 @@ pub(crate) fn resolve(
             continue;
         }
         match answer_rrset(node, qtype) {
+            Some(rrset) if qtype == rtype::RRSIG => {
+                overflow |= (push_first_signature(writer, name, qname, node, rrset)).is_err();
+            }
             Some(rrset) => {
-                overflow |= (push_rrset_at(writer, name, qname, rrset)).is_err();
+                overflow |= (push_rrset_at(writer, name, qname, rrset, dnssec)).is_err();
                 additional.collect(rrset);
             }
             None => {
                 authority = zone
                     .apex()
                     .rrset(rtype::SOA)
-                    .map(|soa| (zone.origin(), soa))
+                    .map(|soa| (zone.origin(), soa));
+                if dnssec {
+                    proofs.prove_nodata(zone, name.as_wire(), node, closest, expanded);
+                }
             }
         }
         break;
@@ -182,11 +223,23 @@ pub(crate) fn resolve(
     if let Some((owner, rrset)) = authority {
         writer.set_section(Section::Authority);
         overflow |= (if rrset.rtype == rtype::SOA {
-            push_negative_soa(writer, zone, qname, rrset)
+            push_negative_soa(writer, zone, qname, rrset, dnssec)
         } else {
-            push_rrset(writer, owner, rrset)
+            push_rrset(writer, owner, rrset, false)
         })
         .is_err();
+    }
+    if dnssec {
+        writer.set_section(Section::Authority);
+        if let Some((owner, ds)) = delegation_signer {
+            overflow |= push_rrset(writer, owner, ds, true).is_err();
+        }
+        for node in proofs.nodes() {
+            let proof = node.rrset(rtype::NSEC).or_else(|| node.rrset(rtype::NSEC3));
+            if let Some(proof) = proof {
+                overflow |= push_rrset(writer, node.name, proof, true).is_err();
+            }
+        }
     }
     if overflow || writer.len() > limit {
         result.truncated = true;
@@ -205,7 +258,7 @@ pub(crate) fn resolve(
                 continue;
             };
             let checkpoint = writer.checkpoint();
-            if push_rrset(writer, host.name, rrset).is_err() || writer.len() > limit {
+            if push_rrset(writer, host.name, rrset, dnssec).is_err() || writer.len() > limit {
                 writer.rollback(checkpoint);
                 result.truncated |= additional.required && target.is_at_or_below(zone.origin());
                 return result;
@@ -229,16 +282,19 @@ fn answer_rrset(node: Node<'_>, qtype: u16) -> Option<Rrset<'_>> {
     node.rrset(qtype)
 }
 
-/// Writes an RRset owned by `name`; when that is the query name itself, the owner is a
-/// pointer to the question (no compression search: the common case of every answer).
+/// Writes an RRset owned by `name` (and, with `dnssec`, its RRSIGs); when that is the query
+/// name itself, the owner is a pointer to the question (no compression search: the common
+/// case of every answer). A wildcard's RRSIGs go out under the expanded name: their labels
+/// field tells validators so (RFC 4035 §3.1.3.3).
 fn push_rrset_at(
     writer: &mut MessageWriter<'_>,
     name: &Name,
     qname: &Name,
     rrset: Rrset<'_>,
+    dnssec: bool,
 ) -> Result<(), WriteError> {
     if !core::ptr::eq(name, qname) {
-        return push_rrset(writer, name.as_wire(), rrset);
+        return push_rrset(writer, name.as_wire(), rrset, dnssec);
     }
     let names = rdata_names_for(rrset.rtype);
     for rdata in rrset.rdatas() {
@@ -251,20 +307,84 @@ fn push_rrset_at(
             names,
         )?;
     }
+    if dnssec {
+        for signature in rrset.signatures() {
+            writer.push_record_owner_at(
+                QUESTION_NAME,
+                rtype::RRSIG,
+                class::IN,
+                rrset.ttl,
+                signature,
+                RdataNames::Opaque,
+            )?;
+        }
+    }
     Ok(())
+}
+
+/// Answers a query for type RRSIG as Knot does: one signature (the first by type covered),
+/// with the TTL of the RRset it covers.
+fn push_first_signature(
+    writer: &mut MessageWriter<'_>,
+    name: &Name,
+    qname: &Name,
+    node: Node<'_>,
+    rrsigs: Rrset<'_>,
+) -> Result<(), WriteError> {
+    let first = rrsigs.first();
+    let covered = match first {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    };
+    let ttl = node.rrset(covered).map_or(rrsigs.ttl, |r| r.ttl);
+    let owner = if core::ptr::eq(name, qname) {
+        QUESTION_NAME
+    } else {
+        return writer.push_record(
+            name.as_wire(),
+            rtype::RRSIG,
+            class::IN,
+            ttl,
+            first,
+            RdataNames::Opaque,
+        );
+    };
+    writer.push_record_owner_at(
+        owner,
+        rtype::RRSIG,
+        class::IN,
+        ttl,
+        first,
+        RdataNames::Opaque,
+    )
 }
 
 /// Where the question name starts: right after the 12-octet header.
 const QUESTION_NAME: u16 = 12;
 
+/// Writes an RRset and, with `dnssec`, the RRSIGs covering it (RRSIG TTL = the RRset's TTL,
+/// RFC 4034 §3).
 fn push_rrset(
     writer: &mut MessageWriter<'_>,
     owner: &[u8],
     rrset: Rrset<'_>,
+    dnssec: bool,
 ) -> Result<(), WriteError> {
     let names = rdata_names_for(rrset.rtype);
     for rdata in rrset.rdatas() {
         writer.push_record(owner, rrset.rtype, class::IN, rrset.ttl, rdata, names)?;
+    }
+    if dnssec {
+        for signature in rrset.signatures() {
+            writer.push_record(
+                owner,
+                rtype::RRSIG,
+                class::IN,
+                rrset.ttl,
+                signature,
+                RdataNames::Opaque,
+            )?;
+        }
     }
     Ok(())
 }
@@ -277,15 +397,30 @@ fn push_negative_soa(
     zone: &Zone,
     qname: &Name,
     soa: Rrset<'_>,
+    dnssec: bool,
 ) -> Result<(), WriteError> {
     // The query name is at or below the origin, so the origin is a suffix of the question.
-    let origin_at = QUESTION_NAME as usize + qname.as_wire().len() - zone.origin().len();
+    let origin_at = (QUESTION_NAME as usize + qname.as_wire().len() - zone.origin().len()) as u16;
     writer.push_record_owner_at(
-        origin_at as u16,
+        origin_at,
         rtype::SOA,
         class::IN,
         zone.negative_ttl(),
         soa.first(),
         rdata_names_for(rtype::SOA),
-    )
+    )?;
+    if dnssec {
+        // The signature's TTL follows the SOA's negative TTL, as Knot sends it.
+        for signature in soa.signatures() {
+            writer.push_record_owner_at(
+                origin_at,
+                rtype::RRSIG,
+                class::IN,
+                zone.negative_ttl(),
+                signature,
+                RdataNames::Opaque,
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -100,7 +100,12 @@ pub fn respond(
                 Some((zone, false)) => {
                     let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
                     let room = limit.saturating_sub(opt_len);
-                    let result = resolve(zone, &parsed.qname, parsed.qtype, &mut writer, room);
+                    //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1
+                    //# a security-aware name server MUST include the appropriate DNSSEC RRs
+                    //# ... when the DO bit is set
+                    let dnssec = zone.is_signed() && parsed.edns.is_some_and(|e| e.dnssec_ok);
+                    let result =
+                        resolve(zone, &parsed.qname, parsed.qtype, &mut writer, room, dnssec);
                     authoritative = result.authoritative;
                     truncated = result.truncated;
                     result.rcode

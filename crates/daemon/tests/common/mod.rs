@@ -21,6 +21,8 @@ use domain::base::{Message, ParsedName, ToName};
 use domain::rdata::AllRecordData;
 use tempfile::TempDir;
 
+pub(crate) mod signing;
+
 /// Zones of the corpus in `tests/data`: (origin, file name).
 pub(crate) const CORPUS_ZONES: &[(&str, &str)] = &[
     ("example.", "example.zone"),
@@ -131,9 +133,14 @@ pub(crate) fn free_port() -> u16 {
 /// relative `$INCLUDE` resolves the same whether a server takes it relative to
 /// the including file (Knot, NSD) or to the working directory (BIND).
 pub(crate) fn stage_corpus(dir: &Path) -> PathBuf {
+    stage_zones(dir, &corpus_dir())
+}
+
+/// Copies the top-level files of `source` into `dir/zones` and returns that path.
+pub(crate) fn stage_zones(dir: &Path, source: &Path) -> PathBuf {
     let zones = dir.join("zones");
     fs::create_dir_all(&zones).expect("create zone dir");
-    for entry in fs::read_dir(corpus_dir()).expect("read corpus dir") {
+    for entry in fs::read_dir(source).expect("read corpus dir") {
         let entry = entry.expect("corpus dir entry");
         if entry.file_type().expect("file type").is_file() {
             fs::copy(entry.path(), zones.join(entry.file_name())).expect("copy corpus file");
@@ -218,6 +225,8 @@ pub(crate) struct AnynsOptions<'a> {
     pub(crate) zones: &'a [(&'a str, &'a str)],
     /// NSID to configure, if any.
     pub(crate) nsid: Option<&'a str>,
+    /// Directory holding the zone files (default: the corpus in `tests/data`).
+    pub(crate) source: Option<&'a Path>,
 }
 
 impl Default for AnynsOptions<'_> {
@@ -225,6 +234,7 @@ impl Default for AnynsOptions<'_> {
         Self {
             zones: CORPUS_ZONES,
             nsid: Some(TEST_NSID),
+            source: None,
         }
     }
 }
@@ -234,7 +244,10 @@ impl Default for AnynsOptions<'_> {
 pub(crate) fn start_anyns(options: &AnynsOptions<'_>) -> ServerProcess {
     let bin = anyns_bin();
     let dir = tempfile::tempdir().expect("tempdir");
-    let zones = stage_corpus(dir.path());
+    let zones = match options.source {
+        Some(source) => stage_zones(dir.path(), source),
+        None => stage_corpus(dir.path()),
+    };
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let log = dir.path().join("anyns.log");
@@ -285,9 +298,14 @@ pub(crate) fn start_subject() -> ServerProcess {
 /// it) serving the staged corpus, and waits until it answers.
 /// AXFR is allowed from 127.0.0.1 so tests can list the zone contents.
 pub(crate) fn start_knot(zones: &[(&str, &str)]) -> ServerProcess {
+    start_knot_from(zones, &corpus_dir())
+}
+
+/// [`start_knot`] with the zone files of `source`.
+pub(crate) fn start_knot_from(zones: &[(&str, &str)], source: &Path) -> ServerProcess {
     let knotd = require_tool("knotd");
     let dir = tempfile::tempdir().expect("tempdir");
-    let zone_dir = stage_corpus(dir.path());
+    let zone_dir = stage_zones(dir.path(), source);
     let state = dir.path().join("state");
     fs::create_dir_all(&state).expect("create knot state dir");
     let port = free_port();
