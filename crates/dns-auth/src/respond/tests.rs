@@ -427,3 +427,167 @@ fn test_1035_4_3_5_expired_zone_answers_servfail() {
     ));
     assert!(decode(out).answer.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Signed zones (pre-signed with ldns-signzone; the same files dns-zone's tests load)
+
+fn signed_zones() -> ZoneSet {
+    let mut set = ZoneSet::new();
+    for (text, origin) in [
+        (
+            include_str!("../../../dns-zone/testdata/sec-nsec.zone"),
+            "sec-nsec.",
+        ),
+        (
+            include_str!("../../../dns-zone/testdata/sec-nsec3.zone"),
+            "sec-nsec3.",
+        ),
+        (
+            include_str!("../../../dns-zone/testdata/sec-optout.zone"),
+            "sec-optout.",
+        ),
+    ] {
+        let origin = dns_wire::name_from_text(origin).unwrap();
+        let (zone, _) = load_zone_str(text, &origin).unwrap();
+        set.insert(Arc::new(zone));
+    }
+    set
+}
+
+fn ask_signed(name: &str, qtype: u16, edns: Option<(u16, bool, bool)>) -> Reply {
+    let mut out = Vec::new();
+    respond(
+        &query(name, qtype, edns),
+        &signed_zones(),
+        &config(),
+        Transport::Udp,
+        &mut out,
+    );
+    decode(out)
+}
+
+fn types_of(records: &[(String, u16, u32)]) -> Vec<u16> {
+    let mut types: Vec<u16> = records.iter().map(|r| r.1).collect();
+    types.sort_unstable();
+    types
+}
+
+const DO: Option<(u16, bool, bool)> = Some((1232, true, false));
+const NO_DO: Option<(u16, bool, bool)> = Some((1232, false, false));
+
+#[test]
+fn test_4035_3_1_1_rrsigs_only_with_do() {
+    let plain = ask_signed("www.sec-nsec3.", rtype::A, NO_DO);
+    assert_eq!(plain.answer, vec![("www.sec-nsec3.".into(), rtype::A)]);
+    let signed = ask_signed("www.sec-nsec3.", rtype::A, DO);
+    assert_eq!(
+        signed.answer,
+        vec![
+            ("www.sec-nsec3.".into(), rtype::A),
+            ("www.sec-nsec3.".into(), rtype::RRSIG)
+        ]
+    );
+    // Negative answers without DO: the SOA alone.
+    let nx = ask_signed("nx.sec-nsec3.", rtype::A, NO_DO);
+    assert_eq!(types_of(&nx.authority), vec![rtype::SOA]);
+}
+
+#[test]
+fn test_5155_7_2_2_nxdomain_has_closest_encloser_next_closer_and_wildcard() {
+    let r = ask_signed("nx.sec-nsec3.", rtype::A, DO);
+    assert_eq!(rcode_of(&r), rcode::NXDOMAIN);
+    // SOA, three NSEC3 (apex match, next closer cover, wildcard cover), four RRSIGs
+    let mut expected = vec![rtype::SOA];
+    expected.extend([rtype::RRSIG; 4]);
+    expected.extend([rtype::NSEC3; 3]);
+    assert_eq!(types_of(&r.authority), expected);
+    // The signature of a negative SOA takes its TTL (RFC 2308 §3).
+    assert!(r.authority.iter().all(|(_, _, ttl)| *ttl == 300));
+}
+
+#[test]
+fn test_4035_3_1_3_2_nsec_nxdomain_and_ent_nodata() {
+    let r = ask_signed("nx.sec-nsec.", rtype::A, DO);
+    assert_eq!(rcode_of(&r), rcode::NXDOMAIN);
+    assert_eq!(
+        types_of(&r.authority),
+        vec![
+            rtype::SOA,
+            rtype::RRSIG,
+            rtype::RRSIG,
+            rtype::RRSIG,
+            rtype::NSEC,
+            rtype::NSEC
+        ]
+    );
+    let ent = ask_signed("c.ent.sec-nsec.", rtype::A, DO);
+    assert_eq!(rcode_of(&ent), rcode::NOERROR);
+    assert!(ent.answer.is_empty());
+    assert_eq!(
+        types_of(&ent.authority),
+        vec![rtype::SOA, rtype::RRSIG, rtype::RRSIG, rtype::NSEC]
+    );
+}
+
+#[test]
+fn test_4035_3_1_3_3_wildcard_answer_signed_under_the_query_name_with_proof() {
+    let r = ask_signed("x.wild.sec-nsec3.", rtype::A, DO);
+    assert_eq!(
+        r.answer,
+        vec![
+            ("x.wild.sec-nsec3.".into(), rtype::A),
+            ("x.wild.sec-nsec3.".into(), rtype::RRSIG)
+        ]
+    );
+    assert_eq!(types_of(&r.authority), vec![rtype::RRSIG, rtype::NSEC3]);
+}
+
+#[test]
+fn test_5155_7_2_7_opt_out_referral_has_closest_provable_encloser_proof() {
+    let r = ask_signed("www.optout-deleg.sec-optout.", rtype::A, DO);
+    assert!(!aa(&r));
+    assert_eq!(
+        types_of(&r.authority),
+        vec![
+            rtype::NS,
+            rtype::RRSIG,
+            rtype::RRSIG,
+            rtype::NSEC3,
+            rtype::NSEC3
+        ]
+    );
+    let secure = ask_signed("www.secure.sec-nsec.", rtype::A, DO);
+    assert_eq!(
+        types_of(&secure.authority),
+        vec![rtype::NS, rtype::DS, rtype::RRSIG]
+    );
+}
+
+#[test]
+fn test_5155_7_2_9_nsec3_owner_names_do_not_exist() {
+    let r = ask_signed("www.sec-nsec3.", rtype::A, DO);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    let (zone, _) = load_zone_str(
+        include_str!("../../../dns-zone/testdata/sec-nsec3.zone"),
+        &dns_wire::name_from_text("sec-nsec3.").unwrap(),
+    )
+    .unwrap();
+    let owner = zone
+        .nodes()
+        .find(|n| n.rrset(rtype::NSEC3).is_some())
+        .unwrap()
+        .name
+        .to_vec();
+    let r = ask_signed(&dns_wire::name_to_text(&owner), rtype::NSEC3, DO);
+    assert_eq!(rcode_of(&r), rcode::NXDOMAIN);
+}
+
+#[test]
+fn signed_dnskey_over_512_octets_is_truncated() {
+    let r = ask_signed("sec-nsec.", rtype::DNSKEY, Some((512, true, false)));
+    assert_ne!(r.header.flags & Header::TC, 0);
+    assert!(r.answer.is_empty() && r.authority.is_empty());
+    let r = ask_signed("sec-nsec.", rtype::DNSKEY, DO);
+    assert_eq!(r.header.flags & Header::TC, 0);
+    assert_eq!(r.answer.iter().filter(|a| a.1 == rtype::RRSIG).count(), 1);
+}
