@@ -15,8 +15,12 @@
 //! authority section; the additional section carries only glue and in-zone addresses of
 //! NS, MX and SRV targets.
 //!
-//! What it does not do: no I/O, no clock, no zone transfers (a later responder), no DNSSEC
-//! proofs yet. [`respond`] never panics and does not allocate once `out` has grown.
+//! Signed zones (RFC 4035 §3.1, RFC 5155 §7.2): with DO set, RRSIGs go with every RRset
+//! that has them and NSEC/NSEC3 records prove negative, wildcard and referral answers, each
+//! chosen as Knot chooses it (`proof`). Zones are pre-signed: nothing is signed here.
+//!
+//! What it does not do: no I/O, no clock, no signing. [`respond`] never panics and does not
+//! allocate once `out` has grown.
 #![forbid(unsafe_code)]
 
 mod chaos;

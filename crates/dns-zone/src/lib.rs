@@ -11,6 +11,10 @@
 //! after the scan is ours, laid out for the query path: one node per owner name, RRsets with
 //! their RDATA packed into one allocation, names lowercased once at load.
 //!
+//! Signed zones are indexed at load (`dnssec`): the RRSIGs covering each RRset, NSEC owners
+//! in canonical order, NSEC3 owners in hash order; the NSEC3 chain is checked, and expiring
+//! signatures are reported against a `now` the caller passes in.
+//!
 //! What it does not do: answer queries (that is `dns-auth`), watch files or read the clock.
 #![forbid(unsafe_code)]
 
