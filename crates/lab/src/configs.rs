@@ -70,6 +70,11 @@ pub(crate) fn bgp_protocols(t: &Topology, router: usize) -> Vec<String> {
 /// on only the documentation ranges; from a site only its clouds' host routes are taken and
 /// nothing is sent to it. Short error-wait and connect timers (LAB-NOTES.md) let sessions
 /// come back within a second or two of a speaker restart.
+/// RFC 8326 §4: a route marked GRACEFUL_SHUTDOWN (65535:0) gets the lowest LOCAL_PREF, so
+/// a draining site loses its catchment before it withdraws (routers honour it on every
+/// session; BIRD passes the community on to its neighbours).
+const GSHUT: &str = "if (65535, 0) ~ bgp_community then bgp_local_pref = 0;";
+
 pub(crate) fn bird_config(t: &Topology, router: usize, dir: &Path) -> String {
     let links = router_links(t, router);
     let router_id = links
@@ -113,12 +118,12 @@ template bgp lab {{
 protocol bgp {p4} from lab {{
     local {l4} as {asn};
     neighbor {n4} as {other_as};
-    ipv4 {{ import where net ~ LAB4; export where net ~ LAB4; }};
+    ipv4 {{ import filter {{ if ! (net ~ LAB4) then reject; {GSHUT} accept; }}; export where net ~ LAB4; }};
 }}
 protocol bgp {p6} from lab {{
     local {l6} as {asn};
     neighbor {n6} as {other_as};
-    ipv6 {{ import where net ~ LAB6; export where net ~ LAB6; }};
+    ipv6 {{ import filter {{ if ! (net ~ LAB6) then reject; {GSHUT} accept; }}; export where net ~ LAB6; }};
 }}
 "#,
                     p4 = peer_protocol(t, o, false),
@@ -160,7 +165,7 @@ protocol bgp {p6} from lab {{
 protocol bgp {p} from lab {{
     local {local} as {asn};
     neighbor {neighbor} as {site_as};
-    {channel} {{ import where net ~ [ {address}/{len} ]; export none; }};
+    {channel} {{ import filter {{ if ! (net ~ [ {address}/{len} ]) then reject; {GSHUT} accept; }}; export none; }};
 }}
 "#,
                             p = site_protocol(t, s, cloud, v6_session),
@@ -544,9 +549,11 @@ mod tests {
         assert!(c.contains("neighbor 192.0.2.2 as 64502;"), "{c}");
         assert!(c.contains("protocol bgp site_ams_ns1_6 from lab"), "{c}");
         assert!(
-            c.contains("import where net ~ [ 2001:db8:53::1/128 ]; export none;"),
+            c.contains("if ! (net ~ [ 2001:db8:53::1/128 ]) then reject; if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }; export none;"),
             "{c}"
         );
+        // Every import honours GRACEFUL_SHUTDOWN (RFC 8326).
+        assert_eq!(c.matches(GSHUT).count(), bgp_protocols(&t, 0).len());
         assert!(c.contains("neighbor 192.0.2.27 as 64600;"), "{c}");
         assert_eq!(
             c.matches("protocol bgp ").count(),

@@ -307,10 +307,12 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     )?;
     print!("{}", disruption_table(&drain, "SIGTERM"));
     println!(
-        "    today SIGTERM sends Cease (RFC 9003 \"anyns shutting down\"), the route goes, and the process\n    \
-         keeps answering for at most ~1 s while the session closes, then exits: {} lost here.\n    \
-         A drain that waits until queries stop arriving (GRACEFUL_SHUTDOWN, RFC 8326): pending issue 5.",
-        drain.lost_after()
+        "    SIGTERM drains (RFC 8326): the route is re-announced with GRACEFUL_SHUTDOWN (65535:0), which the\n    \
+         routers honour with LOCAL_PREF 0, so {client} moves to another site while {site} still answers; the\n    \
+         withdrawal follows 1 s later, then the process keeps answering until queries stop (500 ms quiet)\n    \
+         and exits: {} of {} lost.",
+        drain.lost_after(),
+        drain.figures.sent
     );
     lab.start_instance(&site, &ns1)?;
     lab.wait_bgp(Duration::from_secs(20))?;
@@ -432,7 +434,7 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
         back.lost_after().to_string(),
     ]);
     f.row(vec![
-        format!("SIGTERM {site} {ns1}"),
+        format!("SIGTERM drain {site} {ns1}"),
         ms_or(drain.route_change, "-"),
         ms_or(drain.figures.to_other_site, "never"),
         drain.lost_after().to_string(),

@@ -165,8 +165,26 @@ impl Lab {
                         || lab.birdc(&router.name, &["show", "protocols"]),
                     )?;
                 }
+                // ... and once the primary answers: a site's first SOA query sent before
+                // then is lost (no ICMP on its unconnected socket) and waits for a retry.
+                if let Some(client) = lab.topology.clients.first() {
+                    let once = ProbeOptions::once(&[address], &lab.topology.zone);
+                    system::wait_for(
+                        "the primary to answer",
+                        UP_TIMEOUT,
+                        Duration::from_millis(50),
+                        || {
+                            lab.probe(&client.name, &once)
+                                .ok()?
+                                .iter()
+                                .any(|r| r.answer().is_some_and(|a| a.aa))
+                                .then_some(())
+                        },
+                        || lab.log(&name, "anyns"),
+                    )?;
+                }
                 say(&format!(
-                    "routes to the primary everywhere ({})",
+                    "routes to the primary everywhere, and it answers ({})",
                     ms(started.elapsed())
                 ));
             }

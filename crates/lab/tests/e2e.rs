@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyns_lab::demo::{RATE, disrupt};
 use anyns_lab::dns::qtype;
 use anyns_lab::lab::prefix_of;
+use anyns_lab::report::topology_variant;
 use anyns_lab::system::{self, netns_list};
 use anyns_lab::{BIG_TXT_STRINGS, Lab, LabOptions, ProbeOptions, ProbeRecord};
 
@@ -74,13 +75,18 @@ impl Deref for TestLab {
 }
 
 fn lab_up(test: &str) -> Option<TestLab> {
+    lab_up_with(test, TOPOLOGY)
+}
+
+/// A lab from `topology_text` (a variant of the default topology).
+fn lab_up_with(test: &str, topology_text: &str) -> Option<TestLab> {
     if !is_root(test) {
         return None;
     }
     let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let lab = Lab::up(&LabOptions {
-        topology_text: TOPOLOGY.into(),
+        topology_text: topology_text.into(),
         run_dir: run_dir(test),
         anyns_bin: anyns_bin(),
         lab_bin: lab_bin(),
@@ -794,4 +800,217 @@ fn axfr_works_over_unicast_and_is_refused_on_anycast() {
     eprintln!("AXFR @{primary} (unicast): {records} records");
     assert_eq!(soas, 2, "a whole AXFR starts and ends with the SOA: {full}");
     assert!(records > 4, "{full}");
+}
+
+/// Whether `router`'s BGP session `protocol` is Established.
+fn established(lab: &Lab, router: &str, protocol: &str) -> bool {
+    lab.birdc(router, &["show", "protocols"])
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(protocol) && l.contains("Established"))
+}
+
+/// Waits (bounded) until c1 is answered by `site` for `address`.
+fn wait_c1_answered_by(lab: &Lab, address: IpAddr, site: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let records = lab
+            .probe("c1", &ProbeOptions::once(&[address], &lab.topology.zone))
+            .unwrap_or_default();
+        if records.iter().any(|r| r.nsid() == Some(site)) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "c1 not answered by {site} within {within:?}\n{}\n{}",
+            lab.status(),
+            lab.log("ams", "anyns-ns1")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// ams runs decision 0005's split model (a separate announcer with BGP and health, one DNS
+/// instance). Its DNS instance hangs (SIGSTOP) while the link and the BGP session stay up:
+/// the announcer's probes time out, it withdraws, and c1's 50 q/s stream moves to nyc.
+/// SIGCONT: the checks pass again and, after the hold-down, ams takes c1 back.
+#[test]
+fn failover_on_dns_hang_with_link_up() {
+    let topology = topology_variant(TOPOLOGY, "", "ams", "separate-announcer = true");
+    let Some(lab) = lab_up_with("failover_on_dns_hang_with_link_up", &topology) else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let session = lab.site_protocol("ams", "ns1", false).expect("session");
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 3 * RATE);
+    let hang = disrupt(&lab, "c1", ns1, &stream, Duration::from_secs(1), || {
+        lab.signal_dns_instance("ams", "ns1", 0, "STOP")
+    });
+    // The BGP session never went down: only the route did.
+    let session_up = established(&lab, "r1", &session);
+    let hang = hang.unwrap();
+    eprintln!(
+        "FIGURE failover (SIGSTOP ams ns1 DNS instance, link and BGP up, c1 at {RATE} q/s): withdrawn at r1 after {:?}, first answer from {:?} after {:?}, lost {} of {}",
+        hang.route_change,
+        hang.figures.new_site,
+        hang.figures.to_other_site,
+        hang.lost_after(),
+        hang.figures.sent
+    );
+    assert!(session_up, "r1's session to ams stays up\n{}", lab.status());
+    assert_eq!(hang.before.as_deref(), Some("ams"));
+    assert_eq!(hang.after.as_deref(), Some("nyc"), "c1 moved to nyc");
+    assert_eq!(hang.figures.new_site.as_deref(), Some("nyc"));
+    let failover = hang.figures.to_other_site.expect("an answer from nyc");
+    assert!(
+        failover < Duration::from_secs(1),
+        "failover took {failover:?}"
+    );
+    let status = lab.control("ams", "ns1", "status").unwrap();
+    assert!(
+        status.contains("no answer within the probe timeout"),
+        "{status}"
+    );
+
+    lab.signal_dns_instance("ams", "ns1", 0, "CONT").unwrap();
+    let back = wait_c1_answered_by(&lab, ns1, "ams", Duration::from_secs(15));
+    eprintln!("FIGURE SIGCONT -> c1 answered by ams again after {back:?} (hold-down 2 s + rise)");
+    assert_eq!(lab.best_route("r1", ns1).as_deref(), Some(session.as_str()));
+    assert_catchment(&lab, &[], Duration::from_secs(5));
+}
+
+/// A planned drain under c1's 50 q/s stream: SIGTERM to ams's anyns for ns1 (one process
+/// with BGP; drain-on-sigterm is the default). r1 first sees ams's route marked
+/// GRACEFUL_SHUTDOWN (65535, 0) and prefers nyc's; the withdrawal comes a second later, the
+/// process keeps answering until queries stop, then exits: nothing is lost.
+#[test]
+fn drain_loses_nothing() {
+    let Some(lab) = lab_up("drain_loses_nothing") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let session = lab.site_protocol("ams", "ns1", false).expect("session");
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 5 * RATE);
+    // r1 must know the other way (through r3 to nyc) before ams leaves.
+    let started = Instant::now();
+    while !lab
+        .birdc("r1", &["show", "route", "for", &ns1.to_string(), "all"])
+        .contains("[peer_r3_4 ")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "r1 has no route to ns1 through r3\n{}",
+            lab.status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Watch r1: when ams's route first carries (65535, 0), and when it is gone.
+    let watch = |stop: &std::sync::atomic::AtomicBool| {
+        let started = Instant::now();
+        let (mut marked, mut gone) = (None, None);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed)
+            && started.elapsed() < Duration::from_secs(15)
+        {
+            let out = lab.birdc("r1", &["show", "route", "for", &ns1.to_string(), "all"]);
+            let has_ams = out.contains(&format!("[{session} "));
+            if marked.is_none() && has_ams && out.contains("(65535,0)") {
+                marked = Some(started.elapsed());
+            }
+            if gone.is_none() && !has_ams {
+                gone = Some(started.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (marked, gone)
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (drain, (marked, gone)) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch(&stop));
+        let drain = disrupt(&lab, "c1", ns1, &stream, Duration::from_secs(1), || {
+            lab.stop_instance("ams", "ns1", "TERM", Duration::from_secs(10))
+                .map(|(at, _)| at)
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (drain, watcher.join().expect("watcher"))
+    });
+    let drain = drain.unwrap();
+    eprintln!(
+        "FIGURE drain (SIGTERM ams ns1, c1 at {RATE} q/s): (65535,0) at r1 after {marked:?}, withdrawn after {gone:?} (from the watch start), c1 moved to {:?} after {:?}, lost {} of {}",
+        drain.figures.new_site,
+        drain.figures.to_other_site,
+        drain.lost_after(),
+        drain.figures.sent
+    );
+    // The stream, run-length encoded: who answered (or what went wrong), in order.
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for r in &drain.records {
+        let what = match r.nsid() {
+            Some(site) => site.to_string(),
+            None => format!("{:?}", r.outcome),
+        };
+        match runs.last_mut() {
+            Some((last, n)) if *last == what => *n += 1,
+            _ => runs.push((what, 1)),
+        }
+    }
+    eprintln!("FIGURE drain stream: {runs:?}");
+    let (marked, gone) = (
+        marked.expect("r1 saw ams's route with GRACEFUL_SHUTDOWN (65535,0)"),
+        gone.expect("r1 saw the withdrawal"),
+    );
+    assert!(marked < gone, "marked {marked:?} before withdrawn {gone:?}");
+    assert_eq!(drain.before.as_deref(), Some("ams"));
+    assert_eq!(drain.after.as_deref(), Some("nyc"));
+    assert_eq!(drain.lost_after(), 0, "a drain loses nothing");
+    let log = lab.log("ams", "anyns-ns1");
+    assert!(log.contains("graceful shutdown"), "{log}");
+}
+
+/// Two DNS instances at ams (own processes on the shared service addresses through
+/// SO_REUSEPORT, each probed on its own loopback address by a separate announcer with
+/// min-instances = 1). One is killed under c1's stream: nothing is lost and the route
+/// never moves; restarted, it is counted up again.
+#[test]
+fn two_instances_one_failing_loses_nothing() {
+    let topology = topology_variant(TOPOLOGY, "", "ams", "instances = 2");
+    let Some(lab) = lab_up_with("two_instances_one_failing_loses_nothing", &topology) else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let up = |n: usize| {
+        let want = format!("\"instances_up\":{n},");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if lab
+                .control("ams", "ns1", "status")
+                .is_ok_and(|s| s.contains(&want))
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(up(2), "{}", lab.control("ams", "ns1", "status").unwrap());
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 3 * RATE);
+    for instance in [1, 0] {
+        let kill = disrupt(&lab, "c1", ns1, &stream, Duration::from_secs(1), || {
+            lab.kill_dns_instance("ams", "ns1", instance)
+        })
+        .unwrap();
+        eprintln!(
+            "FIGURE kill -9 of ams ns1 instance {instance} of 2 (c1 at {RATE} q/s): route change at r1 {:?}, lost {} of {}",
+            kill.route_change,
+            kill.lost_after(),
+            kill.figures.sent
+        );
+        assert_eq!(kill.route_change, None, "no withdrawal\n{}", lab.status());
+        assert_eq!(kill.lost_after(), 0);
+        assert_eq!(kill.after.as_deref(), Some("ams"));
+        assert!(up(1), "{}", lab.control("ams", "ns1", "status").unwrap());
+        lab.start_dns_instance("ams", "ns1", instance).unwrap();
+        assert!(up(2), "{}", lab.control("ams", "ns1", "status").unwrap());
+    }
+    let status = lab.control("ams", "ns1", "status").unwrap();
+    assert!(status.contains("\"state\":\"announced\""), "{status}");
 }
