@@ -90,22 +90,26 @@ pub(crate) fn resolve(
     let mut authority: Option<(&[u8], Rrset<'_>)> = None;
     // With DNSSEC: the DS of a secure referral, and the NSEC/NSEC3 proofs.
     let mut delegation_signer: Option<(&[u8], Rrset<'_>)> = None;
-    let mut proofs = Proofs::new();
+    // Made on first use: an unsigned answer never pays for initialising it.
+    let mut proofs: Option<Proofs<'_>> = None;
     let mut overflow = false;
     // Nodes whose CNAME is already in the answer: reaching one again is a loop (RFC 1034
     // §3.6.2); stop there, as Knot does, without repeating records.
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     for step in 0..MAX_CHAIN {
         let landing = locate(zone, name, qtype);
-        // The closest encloser, and whether a wildcard was expanded (RFC 4592 §4.1).
-        let (node, closest, expanded) = match landing {
-            Landing::Exact(node) => (node, node, false),
+        let node = match landing {
+            Landing::Exact(node) => node,
             Landing::Wildcard(node, closest) => {
-                let expanded = !is_wildcard_name(name.as_wire());
-                if dnssec && expanded {
-                    proofs.prove_wildcard_answer(zone, name.as_wire(), closest);
+                //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1.3.3
+                //# the server MUST include ... an NSEC RR proving that the zone contains no
+                //# closer match
+                if dnssec && !is_wildcard_name(name.as_wire()) {
+                    proofs
+                        .get_or_insert_with(Proofs::new)
+                        .prove_wildcard_answer(zone, name.as_wire(), closest);
                 }
-                (node, closest, expanded)
+                node
             }
             Landing::Referral(cut) => {
                 if let Some(ns) = cut.rrset(rtype::NS) {
@@ -123,7 +127,13 @@ pub(crate) fn resolve(
                     //# was not present
                     match cut.rrset(rtype::DS) {
                         Some(ds) => delegation_signer = Some((cut.name, ds)),
-                        None => proofs.prove_nodata(zone, name.as_wire(), cut, cut, false),
+                        None => proofs.get_or_insert_with(Proofs::new).prove_nodata(
+                            zone,
+                            name.as_wire(),
+                            cut,
+                            cut,
+                            false,
+                        ),
                     }
                 }
                 break;
@@ -167,7 +177,11 @@ pub(crate) fn resolve(
                     .rrset(rtype::SOA)
                     .map(|soa| (zone.origin(), soa));
                 if dnssec {
-                    proofs.prove_nxdomain(zone, name.as_wire(), closest);
+                    proofs.get_or_insert_with(Proofs::new).prove_nxdomain(
+                        zone,
+                        name.as_wire(),
+                        closest,
+                    );
                 }
                 break;
             }
@@ -214,7 +228,20 @@ pub(crate) fn resolve(
                     .rrset(rtype::SOA)
                     .map(|soa| (zone.origin(), soa));
                 if dnssec {
-                    proofs.prove_nodata(zone, name.as_wire(), node, closest, expanded);
+                    // The closest encloser, and whether a wildcard was expanded (RFC 4592).
+                    let (closest, expanded) = match landing {
+                        Landing::Wildcard(_, closest) => {
+                            (closest, !is_wildcard_name(name.as_wire()))
+                        }
+                        _ => (node, false),
+                    };
+                    proofs.get_or_insert_with(Proofs::new).prove_nodata(
+                        zone,
+                        name.as_wire(),
+                        node,
+                        closest,
+                        expanded,
+                    );
                 }
             }
         }
@@ -234,7 +261,7 @@ pub(crate) fn resolve(
         if let Some((owner, ds)) = delegation_signer {
             overflow |= push_rrset(writer, owner, ds, true).is_err();
         }
-        for node in proofs.nodes() {
+        for node in proofs.iter().flat_map(Proofs::nodes) {
             let proof = node.rrset(rtype::NSEC).or_else(|| node.rrset(rtype::NSEC3));
             if let Some(proof) = proof {
                 overflow |= push_rrset(writer, node.name, proof, true).is_err();
