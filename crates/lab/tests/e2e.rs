@@ -873,7 +873,9 @@ fn failover_on_dns_hang_with_link_up() {
 
     lab.signal_dns_instance("ams", "ns1", 0, "CONT").unwrap();
     let back = wait_c1_answered_by(&lab, ns1, "ams", Duration::from_secs(15));
-    eprintln!("FIGURE SIGCONT -> c1 answered by ams again after {back:?} (hold-down 2 s + rise)");
+    eprintln!(
+        "FIGURE SIGCONT -> c1 answered by ams again after {back:?} (rise; the 2 s hold-down ran during the outage)"
+    );
     assert_eq!(lab.best_route("r1", ns1).as_deref(), Some(session.as_str()));
     assert_catchment(&lab, &[], Duration::from_secs(5));
 }
