@@ -50,17 +50,20 @@ impl<'z> Additional<'z> {
         }
     }
 
-    /// Collects the targets of NS, MX and SRV records (RFC 1035 §3.3.9, RFC 2782).
-    fn collect(&mut self, rrset: Rrset<'z>) {
+    /// Collects the targets of NS, MX and SRV records (RFC 1035 §3.3.9, RFC 2782) into
+    /// `additional`, made on first use: most answers have no targets and skip initialising
+    /// the table.
+    fn collect(additional: &mut Option<Self>, rrset: Rrset<'z>) {
         let skip = match rrset.rtype {
             rtype::NS => 0,
             rtype::MX => 2,
             rtype::SRV => 6,
             _ => return,
         };
+        let additional = additional.get_or_insert_with(Self::new);
         for rdata in rrset.rdatas() {
             if let Some(target) = rdata.get(skip..) {
-                self.push(target);
+                additional.push(target);
             }
         }
     }
@@ -83,7 +86,7 @@ pub(crate) fn resolve(
         authoritative: true,
         truncated: false,
     };
-    let mut additional = Additional::new();
+    let mut additional: Option<Additional<'_>> = None;
     // The name being answered: the query name, then each CNAME/DNAME target in turn.
     let mut chased: Name;
     let mut name: &Name = qname;
@@ -116,8 +119,10 @@ pub(crate) fn resolve(
                     // A referral after a CNAME keeps AA for the CNAME part (RFC 1034 §4.3.2).
                     result.authoritative = step > 0;
                     authority = Some((cut.name, ns));
-                    additional.collect(ns);
-                    additional.required = true;
+                    Additional::collect(&mut additional, ns);
+                    if let Some(additional) = &mut additional {
+                        additional.required = true;
+                    }
                 }
                 if dnssec {
                     //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1.4
@@ -220,7 +225,7 @@ pub(crate) fn resolve(
             }
             Some(rrset) => {
                 overflow |= (push_rrset_at(writer, name, qname, rrset, dnssec)).is_err();
-                additional.collect(rrset);
+                Additional::collect(&mut additional, rrset);
             }
             None => {
                 authority = zone
@@ -272,6 +277,9 @@ pub(crate) fn resolve(
         result.truncated = true;
         return result;
     }
+    let Some(additional) = additional else {
+        return result;
+    };
     writer.set_section(Section::Additional);
     for &target in &additional.targets[..additional.count] {
         let Ok(target) = Name::from_wire(target) else {
