@@ -324,6 +324,17 @@ pub(crate) fn anyns_announcer_config(
     let instances: Vec<String> = (0..t.sites[site].instances)
         .map(|i| format!("\"{}\"", t.dns_instance_address(site, cloud, i)))
         .collect();
+    // The lab writes each instance's PID next to the announcer's files (run_dir/SITE/
+    // anyns-CLOUD-I.pid): the announcer kills an instance that hangs.
+    let node_dir = control_socket.parent().unwrap_or_else(|| Path::new("."));
+    let pid_files: Vec<String> = (0..t.sites[site].instances)
+        .map(|i| {
+            format!(
+                "\"{}\"",
+                node_dir.join(format!("anyns-{}-{i}.pid", c.name)).display()
+            )
+        })
+        .collect();
     let _ = write!(
         text,
         r#"
@@ -334,10 +345,12 @@ damping = {damping}
 name = "{name}"
 instances = [{instances}]
 min-instances = 1
+instance-pid-files = [{pid_files}]
 "#,
         damping = t.damping,
         name = c.name,
         instances = instances.join(", "),
+        pid_files = pid_files.join(", "),
     );
     text
 }

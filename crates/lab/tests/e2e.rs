@@ -1016,3 +1016,68 @@ fn two_instances_one_failing_loses_nothing() {
     let status = lab.control("ams", "ns1", "status").unwrap();
     assert!(status.contains("\"state\":\"announced\""), "{status}");
 }
+
+/// Two instances at ams, one HUNG (SIGSTOP) in turn: a frozen process keeps its SO_REUSEPORT
+/// socket and its share of the flows, so the announcer kills an instance whose probes time
+/// out (`instance-pid-files`); the kernel then gives its flows to the live instance. No
+/// withdrawal (1 of 2 is enough) and at most a detection time's worth of queries lost.
+#[test]
+fn two_instances_one_hung_is_killed_and_the_flow_moves() {
+    let topology = topology_variant(TOPOLOGY, "", "ams", "instances = 2");
+    let Some(lab) = lab_up_with(
+        "two_instances_one_hung_is_killed_and_the_flow_moves",
+        &topology,
+    ) else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let instances_up = |n: usize| {
+        let want = format!("\"instances_up\":{n},");
+        system::wait_for(
+            "instances up",
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            || {
+                lab.control("ams", "ns1", "status")
+                    .ok()
+                    .filter(|s| s.contains(&want))
+            },
+            String::new,
+        )
+        .is_ok()
+    };
+    assert!(
+        instances_up(2),
+        "{}",
+        lab.control("ams", "ns1", "status").unwrap()
+    );
+    let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 3 * RATE);
+    for instance in [0, 1] {
+        let hang = disrupt(&lab, "c1", ns1, &stream, Duration::from_secs(1), || {
+            lab.signal_dns_instance("ams", "ns1", instance, "STOP")
+        })
+        .unwrap();
+        eprintln!(
+            "FIGURE SIGSTOP of ams ns1 instance {instance} of 2 (c1 at {RATE} q/s): route change at r1 {:?}, lost {} of {}",
+            hang.route_change,
+            hang.lost_after(),
+            hang.figures.sent
+        );
+        assert_eq!(hang.route_change, None, "no withdrawal\n{}", lab.status());
+        assert!(
+            hang.lost_after() <= 5,
+            "lost {} (a hung instance must not black-hole its flows)",
+            hang.lost_after()
+        );
+        assert!(
+            lab.dns_instance_pid("ams", "ns1", instance).is_none(),
+            "the hung instance was killed by the announcer"
+        );
+        lab.start_dns_instance("ams", "ns1", instance).unwrap();
+        assert!(
+            instances_up(2),
+            "{}",
+            lab.control("ams", "ns1", "status").unwrap()
+        );
+    }
+}

@@ -87,6 +87,8 @@ struct RawCloud {
     #[serde(default)]
     instances: Vec<String>,
     min_instances: Option<usize>,
+    #[serde(default)]
+    instance_pid_files: Vec<std::path::PathBuf>,
     zones: Option<Vec<String>>,
     #[serde(default)]
     servers: Vec<String>,
@@ -124,6 +126,11 @@ pub struct CloudConfig {
     pub instances: Vec<SocketAddr>,
     /// k.
     pub min_instances: usize,
+    /// PID files of the instances, in the same order: an instance whose probes time out
+    /// (hung, e.g. SIGSTOP or a deadlock) is killed with SIGKILL, so the kernel stops giving
+    /// it a share of the SO_REUSEPORT traffic; its init system restarts it. Empty: never
+    /// kill.
+    pub instance_pid_files: Vec<std::path::PathBuf>,
     /// Zone origins (wire form) probed with SOA and checked for expiry.
     pub zones: Vec<Vec<u8>>,
     /// Third-party DNS servers at the site (site checks).
@@ -199,6 +206,7 @@ impl RawHealth {
                 prefixes: Vec::new(),
                 instances: Vec::new(),
                 min_instances: None,
+                instance_pid_files: Vec::new(),
                 zones: None,
                 servers: Vec::new(),
                 commands: Vec::new(),
@@ -241,6 +249,13 @@ impl RawHealth {
                     format!("must be 1..={}", instances.len().max(1)),
                 ));
             }
+            if !raw.instance_pid_files.is_empty() && raw.instance_pid_files.len() != instances.len()
+            {
+                return Err(err(
+                    &key("instance-pid-files"),
+                    format!("one per instance ({} instances)", instances.len()),
+                ));
+            }
             let zones = match raw.zones {
                 None => zones.iter().map(|z| z.origin.clone()).collect(),
                 Some(names) => names
@@ -262,6 +277,7 @@ impl RawHealth {
                 prefixes,
                 instances,
                 min_instances,
+                instance_pid_files: raw.instance_pid_files,
                 zones,
                 servers: parse_addresses(&raw.servers, &key("servers"))?,
                 commands: raw.commands,

@@ -31,6 +31,39 @@ use crate::serve::Shared;
 pub use config::{CloudConfig, HealthConfig};
 use probe::{CheckResult, Expect};
 
+/// Kills a hung DNS instance (its probes time out) named by its PID file. A frozen process
+/// keeps its SO_REUSEPORT socket and with it a share of the flows, which would be black-holed
+/// while the other instances keep the route up; once killed, the kernel gives its share to
+/// the live instances. The PID is checked to be an anyns process first (PID files go stale).
+fn kill_hung_instance(cloud: &str, pid_file: &std::path::Path) {
+    let pid = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok());
+    let Some(pid) = pid.filter(|&p| p > 1) else {
+        warn!(cloud, file = %pid_file.display(), "hung instance: no PID to kill");
+        return;
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !String::from_utf8_lossy(&cmdline).contains("anyns") {
+        warn!(
+            cloud,
+            pid, "hung instance: PID {pid} is not an anyns process; not killing"
+        );
+        return;
+    }
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    ) {
+        Ok(()) => warn!(
+            cloud,
+            pid,
+            "hung DNS instance killed (SIGKILL) so its share of the traffic moves to the others"
+        ),
+        Err(err) => warn!(cloud, pid, "hung instance: kill failed: {err}"),
+    }
+}
+
 /// State changes kept per cloud for the status report.
 const RECENT_EVENTS: usize = 16;
 
@@ -382,6 +415,11 @@ impl Driver {
                         cloud.checks[index].up = false;
                         cloud.checks[index].last_failure = Some(cause.to_string());
                         warn!(cloud = %cloud.config.name, check = %cloud.checks[index].name, %cause, "check down");
+                        if let (CheckId::Instance(i), health::Cause::Timeout) = (check, &cause) {
+                            if let Some(pid_file) = cloud.config.instance_pid_files.get(i) {
+                                kill_hung_instance(&cloud.config.name, pid_file);
+                            }
+                        }
                     }
                     Event::StateChanged { from, to, reason } => {
                         let reason = cloud.reason_text(reason);
