@@ -2,7 +2,7 @@
 //! (RFC 1034 §4.3.2), following CNAME and DNAME chains inside the zone.
 
 use dns_wire::types::{class, rcode, rtype};
-use dns_wire::{MessageWriter, Name, RdataNames, Section, WriteError};
+use dns_wire::{MessageWriter, Name, Owner, RdataNames, Section, WriteError};
 use dns_zone::{Node, Rrset, Zone, rdata_names_for};
 
 use crate::lookup::{Landing, locate};
@@ -328,33 +328,12 @@ fn push_rrset_at(
     rrset: Rrset<'_>,
     dnssec: bool,
 ) -> Result<(), WriteError> {
-    if !core::ptr::eq(name, qname) {
-        return push_rrset(writer, name.as_wire(), rrset, dnssec);
-    }
-    let names = rdata_names_for(rrset.rtype);
-    for rdata in rrset.rdatas() {
-        writer.push_record_owner_at(
-            QUESTION_NAME,
-            rrset.rtype,
-            class::IN,
-            rrset.ttl,
-            rdata,
-            names,
-        )?;
-    }
-    if dnssec {
-        for signature in rrset.signatures() {
-            writer.push_record_owner_at(
-                QUESTION_NAME,
-                rtype::RRSIG,
-                class::IN,
-                rrset.ttl,
-                signature,
-                RdataNames::Opaque,
-            )?;
-        }
-    }
-    Ok(())
+    let owner = if core::ptr::eq(name, qname) {
+        Owner::At(QUESTION_NAME)
+    } else {
+        Owner::Name(name.as_wire())
+    };
+    push_rrset_as(writer, owner, rrset, dnssec)
 }
 
 /// Answers a query for type RRSIG as Knot does: one signature (the first by type covered),
@@ -373,18 +352,11 @@ fn push_first_signature(
     };
     let ttl = node.rrset(covered).map_or(rrsigs.ttl, |r| r.ttl);
     let owner = if core::ptr::eq(name, qname) {
-        QUESTION_NAME
+        Owner::At(QUESTION_NAME)
     } else {
-        return writer.push_record(
-            name.as_wire(),
-            rtype::RRSIG,
-            class::IN,
-            ttl,
-            first,
-            RdataNames::Opaque,
-        );
+        Owner::Name(name.as_wire())
     };
-    writer.push_record_owner_at(
+    writer.push_record_as(
         owner,
         rtype::RRSIG,
         class::IN,
@@ -405,13 +377,22 @@ fn push_rrset(
     rrset: Rrset<'_>,
     dnssec: bool,
 ) -> Result<(), WriteError> {
+    push_rrset_as(writer, Owner::Name(owner), rrset, dnssec)
+}
+
+fn push_rrset_as(
+    writer: &mut MessageWriter<'_>,
+    owner: Owner<'_>,
+    rrset: Rrset<'_>,
+    dnssec: bool,
+) -> Result<(), WriteError> {
     let names = rdata_names_for(rrset.rtype);
     for rdata in rrset.rdatas() {
-        writer.push_record(owner, rrset.rtype, class::IN, rrset.ttl, rdata, names)?;
+        writer.push_record_as(owner, rrset.rtype, class::IN, rrset.ttl, rdata, names)?;
     }
     if dnssec {
         for signature in rrset.signatures() {
-            writer.push_record(
+            writer.push_record_as(
                 owner,
                 rtype::RRSIG,
                 class::IN,

@@ -27,4 +27,4 @@ pub use header::{Header, Opcode};
 pub use name::{Name, NameError, lowercase_in_place, name_from_text, name_to_text};
 pub use query::{Edns, ParseError, Query};
 pub use record::{Record, read_record};
-pub use writer::{Checkpoint, MessageWriter, RdataNames, Section, WriteError};
+pub use writer::{Checkpoint, MessageWriter, Owner, RdataNames, Section, WriteError};

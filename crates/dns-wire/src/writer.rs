@@ -38,8 +38,8 @@ pub enum RdataNames {
 }
 
 /// How a record's owner is written.
-#[derive(Clone, Copy)]
-enum Owner<'a> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner<'a> {
     /// A name, compressed against what is already in the message.
     Name(&'a [u8]),
     /// A pointer to a name known to be at this offset.
@@ -161,7 +161,7 @@ impl<'a> MessageWriter<'a> {
         rdata: &[u8],
         names: RdataNames,
     ) -> Result<(), WriteError> {
-        self.push_record_with(Owner::Name(owner), rtype, class, ttl, rdata, names)
+        self.push_record_as(Owner::Name(owner), rtype, class, ttl, rdata, names)
     }
 
     /// Appends a resource record whose owner is already in the message at `offset` (the
@@ -176,10 +176,11 @@ impl<'a> MessageWriter<'a> {
         rdata: &[u8],
         names: RdataNames,
     ) -> Result<(), WriteError> {
-        self.push_record_with(Owner::At(offset), rtype, class, ttl, rdata, names)
+        self.push_record_as(Owner::At(offset), rtype, class, ttl, rdata, names)
     }
 
-    fn push_record_with(
+    /// Appends a resource record with its owner given as a name or a known offset.
+    pub fn push_record_as(
         &mut self,
         owner: Owner<'_>,
         rtype: u16,
