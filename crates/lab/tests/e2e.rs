@@ -1081,3 +1081,59 @@ fn two_instances_one_hung_is_killed_and_the_flow_moves() {
         );
     }
 }
+
+/// A stale secondary leaves the cloud by itself (issue 5, RFC 4786 §4.6): ams can no longer
+/// reach the primary (a blackhole route in its namespace), the primary publishes a new serial
+/// and NOTIFYs every site; ams hears of the serial but cannot transfer it, and once it has
+/// lagged longer than `stale-after` (30 s by default) its health checks withdraw both clouds,
+/// so c1 moves to nyc. With the primary reachable again, a new NOTIFY brings ams up to date
+/// and c1 back.
+#[test]
+fn stale_site_withdraws_until_it_catches_up() {
+    let Some(lab) = lab_up("stale_site_withdraws_until_it_catches_up") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let primary = lab.primary_address().expect("a hidden primary");
+    let nsid_seen_by_c1 = || {
+        lab.probe("c1", &ProbeOptions::once(&[ns1], &lab.topology.zone))
+            .ok()
+            .and_then(|records| records.first().and_then(|r| r.nsid().map(str::to_string)))
+    };
+    assert_eq!(nsid_seen_by_c1().as_deref(), Some("ams"));
+    let route = |action: &str| {
+        system::sh_in_ns(
+            &lab.ns("ams"),
+            &format!("ip route {action} blackhole {primary}/32"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    };
+    route("add");
+    let published = Instant::now();
+    lab.publish_serial(lab.serial() + 1).unwrap();
+    let moved = system::wait_for(
+        "c1 to leave the stale site",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || (nsid_seen_by_c1().as_deref() == Some("nyc")).then(|| published.elapsed()),
+        String::new,
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE stale ams (primary unreachable, NOTIFY heard): withdrawn after {moved:?} (stale-after 30 s)"
+    );
+    assert!(
+        moved >= Duration::from_secs(25),
+        "withdrawn for staleness, not something else: {moved:?}"
+    );
+    route("del");
+    lab.publish_serial(lab.serial() + 1).unwrap();
+    let back = system::wait_for(
+        "c1 back at ams",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || (nsid_seen_by_c1().as_deref() == Some("ams")).then(Instant::now),
+        String::new,
+    );
+    assert!(back.is_ok(), "ams announces again once it has caught up");
+}

@@ -415,8 +415,15 @@ impl Driver {
                         cloud.checks[index].up = false;
                         cloud.checks[index].last_failure = Some(cause.to_string());
                         warn!(cloud = %cloud.config.name, check = %cloud.checks[index].name, %cause, "check down");
+                        // Kill a hung instance only while another instance is up: then the
+                        // kill moves its flows to a live one. A lone hung instance is already
+                        // withdrawn around; it is left for the operator (or a watchdog).
                         if let (CheckId::Instance(i), health::Cause::Timeout) = (check, &cause) {
-                            if let Some(pid_file) = cloud.config.instance_pid_files.get(i) {
+                            let others_up = (0..cloud.config.instances.len())
+                                .any(|j| j != i && cloud.checks[j].up);
+                            if let (true, Some(pid_file)) =
+                                (others_up, cloud.config.instance_pid_files.get(i))
+                            {
                                 kill_hung_instance(&cloud.config.name, pid_file);
                             }
                         }
