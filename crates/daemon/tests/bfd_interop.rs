@@ -26,13 +26,6 @@ fn bfd_peers() -> [AnynsPeer; 2] {
     ]
 }
 
-fn anyns_log(dir: &std::path::Path, tag: &str) -> String {
-    format!(
-        "---- anyns-{tag}.log ----\n{}",
-        std::fs::read_to_string(dir.join(format!("anyns-{tag}.log"))).unwrap_or_default()
-    )
-}
-
 /// With BFD on both sides, BIRD's BFD sessions come Up; when anyns is frozen, BIRD drops
 /// both routes in well under a second (the BGP hold time is 30 s); when it thaws, the
 /// sessions and routes come back.

@@ -127,13 +127,6 @@ fn bird_announce_shutdown_restart() {
     eprintln!("SIGKILL -> routes gone from BIRD: {:?}", crashed.elapsed());
 }
 
-fn anyns_log(dir: &std::path::Path, tag: &str) -> String {
-    format!(
-        "---- anyns-{tag}.log ----\n{}",
-        std::fs::read_to_string(dir.join(format!("anyns-{tag}.log"))).unwrap_or_default()
-    )
-}
-
 /// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on both sides: the IPv4 session with anyns
 /// connecting, the IPv6 one with anyns listening (the keys then sit on its listener). With
 /// a wrong password neither session comes up, nor without GTSM on our side.

@@ -3,33 +3,22 @@
 //! first one being detected when it hangs (SIGSTOP) and when it dies (SIGKILL).
 
 mod bgp_common;
+mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bgp_common::{Daemon, test_dir, wait_for};
+use common::free_port;
 
 /// A zone for the instances to serve.
 const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
 @ IN SOA ns1.example. hostmaster.example. 7 3600 600 86400 300\n\
 @ IN NS ns1.example.\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.80\n";
-
-/// A loopback port free for UDP and TCP right now.
-fn free_port() -> u16 {
-    for _ in 0..100 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = udp.local_addr().expect("addr").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port");
-}
 
 fn start(dir: &Path, tag: &str, config: &str) -> Daemon {
     fs::write(dir.join("example.zone"), ZONE).expect("zone");

@@ -704,6 +704,14 @@ router bgp {PEER_AS}
 }
 
 /// A temporary directory for one test's files (configs, logs, sockets).
+/// The log of the anyns started with `tag` by [`start_anyns`], headed for a failure report.
+pub(crate) fn anyns_log(dir: &Path, tag: &str) -> String {
+    format!(
+        "---- anyns-{tag}.log ----\n{}",
+        fs::read_to_string(dir.join(format!("anyns-{tag}.log"))).unwrap_or_default()
+    )
+}
+
 pub(crate) fn test_dir() -> TempDir {
     tempfile::Builder::new()
         .prefix("anyns-bgp-")
