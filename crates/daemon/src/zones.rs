@@ -13,13 +13,8 @@ use tracing::{error, info, warn};
 use crate::cli::CheckZoneArgs;
 use crate::config::ZoneConfig;
 use crate::error::Error;
-
-/// Seconds since 1970: zone loading warns about signatures expiring within a week of it.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+// Zone loading warns about signatures expiring within a week of now.
+use crate::transfer::unix_now;
 
 /// Loads one zone, logging its warnings.
 fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {

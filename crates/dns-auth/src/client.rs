@@ -226,7 +226,7 @@ impl XfrReader {
                 // IXFR: this SOA opens the first difference.
                 self.diffs.push(Diff {
                     old_soa: record,
-                    new_soa: Record::default_soa(),
+                    new_soa: placeholder_soa(),
                     removed: Vec::new(),
                     added: Vec::new(),
                 });
@@ -257,7 +257,7 @@ impl XfrReader {
             Phase::Adding if is_soa => {
                 self.diffs.push(Diff {
                     old_soa: record,
-                    new_soa: Record::default_soa(),
+                    new_soa: placeholder_soa(),
                     removed: Vec::new(),
                     added: Vec::new(),
                 });
@@ -292,20 +292,14 @@ impl XfrReader {
     }
 }
 
-/// Defaults used while a difference's closing SOA has not been read yet.
-trait DefaultSoa {
-    fn default_soa() -> Self;
-}
-
-impl DefaultSoa for Record {
-    fn default_soa() -> Self {
-        Self {
-            owner: vec![0],
-            rtype: rtype::SOA,
-            class: class::IN,
-            ttl: 0,
-            rdata: Vec::new(),
-        }
+/// Stands in for a difference's closing SOA until it is read.
+fn placeholder_soa() -> Record {
+    Record {
+        owner: vec![0],
+        rtype: rtype::SOA,
+        class: class::IN,
+        ttl: 0,
+        rdata: Vec::new(),
     }
 }
 
