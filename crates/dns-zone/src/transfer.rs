@@ -2,6 +2,8 @@
 //! two versions (IXFR, RFC 1995), applying differences, and a compact binary snapshot so a
 //! secondary can store what it received before serving it (and serve it again at start-up).
 
+use std::collections::HashMap;
+
 use dns_wire::Record;
 use dns_wire::types::{class, rtype};
 
@@ -145,18 +147,35 @@ pub fn apply(zone: &Zone, diffs: &[Diff]) -> Result<(Zone, Vec<Problem>), ZoneEr
         .collect();
     let mut soa = zone.soa_record();
     for diff in diffs {
-        for gone in &diff.removed {
-            match records.iter().position(|r| same_record(r, gone)) {
-                Some(at) => {
-                    records.swap_remove(at);
+        // One pass per difference (a search per removed record would be quadratic). The
+        // zone's owners are lowercase by construction; the removed ones are lowered here.
+        let lowered: Vec<Vec<u8>> = diff
+            .removed
+            .iter()
+            .map(|r| r.owner.to_ascii_lowercase())
+            .collect();
+        let gone: HashMap<RecordKey<'_>, usize> = diff
+            .removed
+            .iter()
+            .zip(&lowered)
+            .enumerate()
+            .map(|(i, (r, owner))| ((owner.as_slice(), r.rtype, r.rdata.as_slice()), i))
+            .collect();
+        let mut found = vec![false; diff.removed.len()];
+        records.retain(
+            |r| match gone.get(&(r.owner.as_slice(), r.rtype, r.rdata.as_slice())) {
+                Some(&i) => {
+                    found[i] = true;
+                    false
                 }
-                None => {
-                    return Err(error(format!(
-                        "IXFR removes a record the zone does not have: {}",
-                        describe(gone)
-                    )));
-                }
-            }
+                None => true,
+            },
+        );
+        if let Some(missing) = found.iter().position(|f| !f) {
+            return Err(error(format!(
+                "IXFR removes a record the zone does not have: {}",
+                describe(&diff.removed[missing])
+            )));
         }
         records.extend(diff.added.iter().cloned());
         soa = Some(diff.new_soa.clone());
@@ -174,9 +193,9 @@ pub fn apply(zone: &Zone, diffs: &[Diff]) -> Result<(Zone, Vec<Problem>), ZoneEr
     builder.finish()
 }
 
-fn same_record(a: &Record, b: &Record) -> bool {
-    a.rtype == b.rtype && a.owner.eq_ignore_ascii_case(&b.owner) && a.rdata == b.rdata
-}
+/// What identifies a record in a zone: owner (lowercase), type and RDATA; TTL and class
+/// do not.
+type RecordKey<'a> = (&'a [u8], u16, &'a [u8]);
 
 fn describe(record: &Record) -> String {
     format!(
