@@ -22,7 +22,7 @@ mod xfr_out;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use dns_zone::{Diff, Zone, decode_journal, decode_snapshot, diff, encode_journal};
 use tokio::sync::mpsc;
@@ -43,7 +43,8 @@ const JOURNAL_LIMIT: usize = 64;
 pub(crate) struct Transfers {
     /// Transfer settings per zone; catalog consumers add and remove member zones at run time.
     zones: RwLock<HashMap<Vec<u8>, ZoneTransfer>>,
-    journals: Mutex<HashMap<Vec<u8>, Vec<Diff>>>,
+    /// Shared with IXFRs being served: a new version copies the list only while one is.
+    journals: Mutex<HashMap<Vec<u8>, Arc<Vec<Diff>>>>,
     /// Each secondary's NOTIFY channel; dropping a sender ends that zone's task.
     notify_senders: Mutex<HashMap<Vec<u8>, mpsc::UnboundedSender<Option<u32>>>>,
     /// The members each consumed catalog currently provides.
@@ -90,7 +91,7 @@ impl Transfers {
                 match std::fs::read(&path) {
                     Ok(bytes) => match decode_journal(&bytes) {
                         Ok(journal) => {
-                            journals.insert(zone.origin.clone(), journal);
+                            journals.insert(zone.origin.clone(), Arc::new(journal));
                         }
                         Err(err) => warn!(file = %path.display(), "journal ignored: {err}"),
                     },
@@ -234,8 +235,8 @@ impl Transfers {
         self.storage.as_deref()
     }
 
-    /// The journal of `origin` (a copy, for one IXFR).
-    pub(crate) fn journal(&self, origin: &[u8]) -> Vec<Diff> {
+    /// The journal of `origin` (a shared reference, for one IXFR).
+    pub(crate) fn journal(&self, origin: &[u8]) -> Arc<Vec<Diff>> {
         let journals = self.journals.lock().unwrap_or_else(|e| e.into_inner());
         journals.get(origin).cloned().unwrap_or_default()
     }
@@ -252,7 +253,7 @@ impl Transfers {
         let origin = new.origin().to_vec();
         let encoded = {
             let mut journals = self.journals.lock().unwrap_or_else(|e| e.into_inner());
-            let journal = journals.entry(origin.clone()).or_default();
+            let journal = Arc::make_mut(journals.entry(origin.clone()).or_default());
             // A journal that does not lead to `old` is useless for IXFR from now on.
             if journal
                 .last()
