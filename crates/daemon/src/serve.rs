@@ -84,11 +84,18 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         transfers,
     });
     let mut tcp_listeners = Vec::new();
+    // Every socket is bound before any worker answers: once one address answers, all do
+    // (and a bind failure stops start-up before anything was served).
+    let mut udp_listeners = Vec::new();
     for listen in &config.listen {
-        let sockets = sockets::udp_sockets(listen.address, config.udp_workers)?;
-        let tcp = sockets::tcp_listener(listen.address)?;
+        udp_listeners.push((
+            sockets::udp_sockets(listen.address, config.udp_workers)?,
+            listen,
+        ));
+        tcp_listeners.push((sockets::tcp_listener(listen.address)?, listen.transfers));
+    }
+    for (sockets, listen) in udp_listeners {
         udp::spawn_workers(sockets, listen.address, &shared);
-        tcp_listeners.push((tcp, listen.transfers));
         info!(address = %listen.address, role = ?listen.role, udp_workers = config.udp_workers, "listening");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
