@@ -57,6 +57,9 @@ pub struct CheckZoneArgs {
     /// The zone's origin; default: the file name without a .zone/.db suffix.
     #[arg(long)]
     pub origin: Option<String>,
+    /// Warn about RRSIGs that have expired or expire within this many days.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=366))]
+    pub signature_warning_days: u32,
     /// The zone file.
     pub file: PathBuf,
 }

@@ -16,6 +16,9 @@ use crate::health::config::{HealthConfig, RawHealth};
 use crate::transfer;
 use crate::transfer::config::{RawKey, RawTransfer, ZoneTransfer};
 
+/// The longest signature-expiry warning window: a year (RRSIG validity is rarely longer).
+pub const MAX_SIGNATURE_WARNING_DAYS: u32 = 366;
+
 /// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
 /// timeouts of "at least a few seconds".
 pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,6 +88,8 @@ struct RawZone {
     source: Option<String>,
     key: Option<String>,
     catalog: Option<CatalogRole>,
+    /// Warn about RRSIGs that expire within this many days of a load (default 7).
+    signature_warning_days: Option<u32>,
 }
 
 /// A validated listener.
@@ -120,6 +125,8 @@ pub struct ZoneConfig {
     pub transfer: ZoneTransfer,
     /// Whether this zone is a catalog (consumed or produced).
     pub catalog: Option<CatalogRole>,
+    /// A load warns about RRSIGs that have expired or expire within this many seconds.
+    pub signature_window: u32,
 }
 
 /// The validated configuration.
@@ -204,6 +211,7 @@ impl Config {
                                 source: None,
                                 key: None,
                                 catalog: None,
+                                signature_warning_days: None,
                             })
                         })
                         .collect::<Result<_, Error>>()?,
@@ -307,11 +315,21 @@ impl Config {
                 }
                 _ => {}
             }
+            let signature_window = match z.signature_warning_days {
+                None => dns_zone::DEFAULT_SIGNATURE_WINDOW,
+                Some(days) if days <= MAX_SIGNATURE_WARNING_DAYS => days * 86_400,
+                Some(days) => {
+                    return Err(Error::Config(format!(
+                        "zone[{i}].signature-warning-days: {days} is more than {MAX_SIGNATURE_WARNING_DAYS}"
+                    )));
+                }
+            };
             zones.push(ZoneConfig {
                 origin,
                 file,
                 transfer,
                 catalog: z.catalog,
+                signature_window,
             });
         }
         if server.storage.is_none() && zones.iter().any(|z| z.transfer.is_secondary()) {
@@ -417,6 +435,23 @@ file = "example.zone"
             Some(Path::new("/etc/anyns/example.zone"))
         );
         assert_eq!(config.tcp_idle_timeout, DEFAULT_TCP_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn signature_warning_days_sets_the_window() {
+        let config = Config::from_toml(GOOD, Path::new(".")).unwrap();
+        assert_eq!(
+            config.zones[0].signature_window,
+            dns_zone::DEFAULT_SIGNATURE_WINDOW
+        );
+        let text = format!("{GOOD}signature-warning-days = 30\n");
+        let config = Config::from_toml(&text, Path::new(".")).unwrap();
+        assert_eq!(config.zones[0].signature_window, 30 * 86_400);
+        let text = format!("{GOOD}signature-warning-days = 400\n");
+        let err = Config::from_toml(&text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zone[0].signature-warning-days"), "{err}");
     }
 
     #[test]

@@ -7,13 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dns_zone::{DEFAULT_SIGNATURE_WINDOW, Severity, Zone, ZoneSet, load_zone_file_at};
+use dns_zone::{Severity, Zone, ZoneSet, load_zone_file_at};
 use tracing::{error, info, warn};
 
 use crate::cli::CheckZoneArgs;
 use crate::config::ZoneConfig;
 use crate::error::Error;
-// Zone loading warns about signatures expiring within a week of now.
+// Zone loading warns about signatures expiring within the zone's window of now.
 use crate::transfer::unix_now;
 
 /// Loads one zone, logging its warnings.
@@ -23,7 +23,7 @@ fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
     let Some(file) = &zone.file else {
         return Err(Error::Zone(format!("{name}: no zone file")));
     };
-    match load_zone_file_at(file, &zone.origin, unix_now(), DEFAULT_SIGNATURE_WINDOW) {
+    match load_zone_file_at(file, &zone.origin, unix_now(), zone.signature_window) {
         Ok((loaded, warnings)) => {
             for warning in warnings {
                 warn!(zone = %name, "{warning}");
@@ -112,7 +112,8 @@ pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
     };
     let origin = dns_wire::name_from_text(&origin_text)
         .map_err(|e| Error::Config(format!("--origin {origin_text:?}: {e}")))?;
-    match load_zone_file_at(&args.file, &origin, unix_now(), DEFAULT_SIGNATURE_WINDOW) {
+    let window = args.signature_warning_days.saturating_mul(86_400);
+    match load_zone_file_at(&args.file, &origin, unix_now(), window) {
         Ok((zone, warnings)) => {
             for warning in &warnings {
                 eprintln!("{warning}");

@@ -278,6 +278,28 @@ fn check_zone_accepts_good_corpus() {
     }
 }
 
+/// ldns-signzone signs for four weeks: check-zone is quiet about it with the default
+/// window (7 days) and warns with a window of 60 days, and the zone still loads.
+#[test]
+fn check_zone_warns_about_signatures_within_the_window() {
+    let signed = common::signing::sign_zones(&[("sig.test.", common::signing::Chain::Nsec)]);
+    let file = signed.file("sig.test.");
+    let run = |days: Option<&str>| {
+        let mut command = Command::new(common::anyns_bin());
+        command.args(["check-zone", "--origin", "sig.test."]);
+        if let Some(days) = days {
+            command.args(["--signature-warning-days", days]);
+        }
+        let output = command.arg(&file).output().expect("run anyns check-zone");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let quiet = run(None);
+    assert!(!quiet.contains("signatures"), "{quiet}");
+    let warned = run(Some("60"));
+    assert!(warned.contains("expire within 60 days"), "{warned}");
+}
+
 /// Lines marked `; FAULT` in a broken zone file.
 fn fault_lines(path: &Path) -> Vec<usize> {
     fs::read_to_string(path)

@@ -54,6 +54,7 @@ pub(crate) fn reconcile(shared: &Arc<Shared>, config: &ZoneConfig, catalog: &Zon
             file: None,
             transfer: config.transfer.clone(),
             catalog: None,
+            signature_window: config.signature_window,
         };
         super::secondary::spawn_one(shared, member_config, notifications);
     }
