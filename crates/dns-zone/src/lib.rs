@@ -2,12 +2,14 @@
 //! an RFC 1035 master file, and the semantic checks a zone must pass before it serves.
 //!
 //! ```text
-//!  zone file ──► load (domain's scanner, $INCLUDE, line numbers) ──► records
+//!  zone file ──► load: text (fast reader of common types) or domain's scanner ──► records
 //!  records ──► ZoneBuilder (dedupe, RRsets, empty non-terminals, checks) ──► Zone
 //!  Zone ──► lookups by lowercased wire name (open-addressing table of node indices)
 //! ```
 //!
-//! Zone files are scanned with NLnet Labs' `domain` crate (docs/decisions/0001); everything
+//! Zone files are read by our own reader of the common record types (`text`,
+//! docs/decisions/0006), and, whenever it gives up, by NLnet Labs' `domain` crate
+//! (docs/decisions/0001, `$INCLUDE` and every other type); everything
 //! after the scan is ours, laid out for the query path: one node per owner name, RRsets with
 //! their RDATA packed into one allocation, names lowercased once at load.
 //!
@@ -26,6 +28,7 @@ mod error;
 mod hash;
 mod load;
 mod table;
+mod text;
 mod transfer;
 mod zone;
 

@@ -1,5 +1,6 @@
-//! Reading RFC 1035 master files with the `domain` crate's scanner: $ORIGIN, $TTL,
-//! $INCLUDE (relative to the including file, as Knot does), line numbers for every record.
+//! Reading RFC 1035 master files: each file goes to the fast reader (`crate::text`) first
+//! and, when it gives up, to the `domain` crate's scanner: $ORIGIN, $TTL, $INCLUDE
+//! (relative to the including file, as Knot does), line numbers for every record.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +102,26 @@ fn scan_bytes(
     ttl: Option<&str>,
     depth: usize,
 ) {
+    let file_index = builder.file_index(&path.display().to_string());
+    // The fast reader first; anything it does not take goes to `domain` from the start.
+    let checkpoint = builder.checkpoint();
+    if crate::text::read_zone_text(builder, src, file_index, origin, ttl).is_ok() {
+        return;
+    }
+    builder.rollback(checkpoint);
+    scan_with_domain(builder, src, path, origin, ttl, depth);
+}
+
+/// Scans one file with `domain`'s scanner: every record type, `$INCLUDE`, and the error
+/// messages.
+pub(crate) fn scan_with_domain(
+    builder: &mut ZoneBuilder,
+    src: &[u8],
+    path: &Path,
+    origin: &[u8],
+    ttl: Option<&str>,
+    depth: usize,
+) {
     let file: Arc<str> = path.display().to_string().into();
     let file_index = builder.file_index(&file);
     let fail = |builder: &mut ZoneBuilder, line: usize, message: String| {
@@ -117,14 +138,16 @@ fn scan_bytes(
     };
     // The scanner has no setter for the default TTL, so an inherited one is given as a
     // `$TTL` line in front of the file; entry lines come from `src` itself, unaffected.
-    let mut zonefile = match ttl {
-        Some(ttl) => {
-            let mut with_ttl = format!("$TTL {ttl}\n").into_bytes();
-            with_ttl.extend_from_slice(src);
-            Zonefile::from(&with_ttl[..])
-        }
-        None => Zonefile::from(src),
+    // It also fails on some entries that end the text without a newline, so one is added.
+    let mut text = match ttl {
+        Some(ttl) => format!("$TTL {ttl}\n").into_bytes(),
+        None => Vec::with_capacity(src.len() + 1),
     };
+    text.extend_from_slice(src);
+    if !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    let mut zonefile = Zonefile::from(&text[..]);
     zonefile.set_origin(origin_name);
     zonefile.set_default_class(Class::IN);
     let scan = entry_lines(src);
@@ -133,7 +156,19 @@ fn scan_bytes(
     let mut rdata = Vec::with_capacity(512);
     let mut entry_index = 0;
     loop {
-        let entry = match zonefile.next_entry() {
+        // `domain` 0.12 panics on some malformed text (a quoted string at the very end of
+        // a file ending in a CR): a bad zone file is an error, never a crash.
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zonefile.next_entry()));
+        let Ok(next) = next else {
+            let line = scan.lines.get(entry_index).map_or(0, |&l| l as usize);
+            fail(
+                builder,
+                line,
+                "syntax error: the zone-file scanner failed on this entry".into(),
+            );
+            break;
+        };
+        let entry = match next {
             Ok(Some(entry)) => entry,
             Ok(None) => break,
             Err(err) => {
