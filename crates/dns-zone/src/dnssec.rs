@@ -273,9 +273,10 @@ pub(crate) fn index_denial(zone: &mut Zone, file: &str, problems: &mut Vec<Probl
             zone.set_denial(Denial::None, signed);
             return;
         }
-        let order = index_nsec3(zone, &param, &mut report);
+        let chain = index_nsec3(zone, &param, &mut report);
+        check_nsec3_coverage(zone, &param, &chain, &mut report);
+        let order = chain.iter().map(|&(_, index)| index).collect();
         zone.set_denial(Denial::Nsec3 { param, order }, signed);
-        check_nsec3_coverage(zone, &mut report);
     } else if apex.rrset(rtype::NSEC).is_some() {
         let order = index_nsec(zone);
         zone.set_denial(Denial::Nsec { order }, signed);
@@ -302,14 +303,16 @@ fn index_nsec(zone: &Zone) -> Box<[u32]> {
     spans.into_iter().map(|(_, _, index)| index).collect()
 }
 
-/// NSEC3 owners with the zone's parameters, sorted by hashed label; reports owners that are
-/// not hashes and a chain whose next-hashed-owner fields do not link (RFC 5155 §7.1).
+/// NSEC3 owners with the zone's parameters as (hashed label, node index), sorted by label;
+/// reports owners that are not hashes and a chain whose next-hashed-owner fields do not
+/// link (RFC 5155 §7.1). The labels are copied out so that sorting and the coverage check
+/// walk contiguous memory rather than the nodes.
 fn index_nsec3(
     zone: &Zone,
     param: &Nsec3Param,
     report: &mut impl FnMut(Severity, String),
-) -> Box<[u32]> {
-    let mut order: Vec<u32> = Vec::new();
+) -> Vec<([u8; NSEC3_LABEL_LEN], u32)> {
+    let mut chain = Vec::new();
     for index in zone.regular_node_count()..zone.node_count() {
         let node = zone.node(index);
         let Some(nsec3) = node.rrset(rtype::NSEC3) else {
@@ -318,8 +321,10 @@ fn index_nsec3(
         if !param.matches(nsec3.first()) {
             continue;
         }
-        let label = first_label(node.name);
-        if label.len() != NSEC3_LABEL_LEN || !label.iter().all(|c| BASE32HEX.contains(c)) {
+        let label = <[u8; NSEC3_LABEL_LEN]>::try_from(first_label(node.name))
+            .ok()
+            .filter(|label| label.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'v')));
+        let Some(label) = label else {
             report(
                 Severity::Error,
                 format!(
@@ -328,22 +333,20 @@ fn index_nsec3(
                 ),
             );
             continue;
-        }
-        order.push(index as u32);
+        };
+        chain.push((label, index as u32));
     }
-    order.sort_unstable_by(|&a, &b| {
-        first_label(zone.node(a as usize).name).cmp(first_label(zone.node(b as usize).name))
-    });
-    for (k, &index) in order.iter().enumerate() {
+    chain.sort_unstable();
+    for (k, &(_, index)) in chain.iter().enumerate() {
         let node = zone.node(index as usize);
-        let next = zone.node(order[(k + 1) % order.len()] as usize);
+        let (next_label, next_index) = chain[(k + 1) % chain.len()];
         let rdata = node
             .rrset(rtype::NSEC3)
             .map(|r| r.first())
             .unwrap_or_default();
         let linked = next_hashed_owner(rdata)
             .and_then(|hash| <&[u8; NSEC3_HASH_LEN]>::try_from(hash).ok())
-            .is_some_and(|hash| base32hex(hash) == first_label(next.name));
+            .is_some_and(|hash| base32hex(hash) == next_label);
         if !linked {
             //= https://www.rfc-editor.org/rfc/rfc5155#section-7.1
             //# The value of the Next Hashed Owner Name field ... is the next hashed owner
@@ -353,12 +356,12 @@ fn index_nsec3(
                 format!(
                     "NSEC3 chain broken: the next hashed owner of {} is not {}",
                     name_to_text(node.name),
-                    name_to_text(next.name)
+                    name_to_text(zone.node(next_index as usize).name)
                 ),
             );
         }
     }
-    order.into_boxed_slice()
+    chain
 }
 
 /// The Next Hashed Owner Name field of NSEC3 RDATA (RFC 5155 §3.2).
@@ -376,26 +379,43 @@ pub(crate) fn nsec3_flags(rdata: &[u8]) -> u8 {
 /// Marks every node whose hash has an NSEC3, and reports authoritative names without one
 /// unless an opt-out NSEC3 covers them (RFC 5155 §7.1: insecure delegations and the empty
 /// non-terminals above them may be left out).
-fn check_nsec3_coverage(zone: &mut Zone, report: &mut impl FnMut(Severity, String)) {
+fn check_nsec3_coverage(
+    zone: &mut Zone,
+    param: &Nsec3Param,
+    chain: &[([u8; NSEC3_LABEL_LEN], u32)],
+    report: &mut impl FnMut(Severity, String),
+) {
+    // Every name's hash, sorted, walked beside the sorted chain: one pass, no searches.
+    let mut hashed: Vec<([u8; NSEC3_LABEL_LEN], u32)> = (0..zone.regular_node_count())
+        .map(|index| (param.hashed_label(zone.node(index).name), index as u32))
+        .collect();
+    hashed.sort_unstable();
     let mut missing = Vec::new();
     let mut matched = Vec::new();
-    for index in 0..zone.regular_node_count() {
-        let node = zone.node(index);
-        let cover = match zone.nsec3_lookup(node.name) {
-            Nsec3Lookup::Matches(_) => {
-                matched.push(index);
-                continue;
-            }
-            Nsec3Lookup::Covers(cover) => cover,
-            Nsec3Lookup::Absent => {
-                missing.push(index);
-                continue;
-            }
+    let mut at = 0;
+    for &(label, index) in &hashed {
+        let index = index as usize;
+        while at < chain.len() && chain[at].0 < label {
+            at += 1;
+        }
+        if chain.get(at).is_some_and(|(owner, _)| *owner == label) {
+            matched.push(index);
+            continue;
+        }
+        // The NSEC3 before the hash covers it; before the first one, the last (wrapping).
+        let Some(&(_, cover)) = at
+            .checked_sub(1)
+            .map_or_else(|| chain.last(), |k| chain.get(k))
+        else {
+            missing.push(index);
+            continue;
         };
+        let node = zone.node(index);
         if is_below_cut(zone, node.name) {
             continue;
         }
-        let opt_out = cover
+        let opt_out = zone
+            .node(cover as usize)
             .rrset(rtype::NSEC3)
             .is_some_and(|r| nsec3_flags(r.first()) & OPT_OUT != 0);
         let insecure = node.is_empty_non_terminal()
@@ -404,6 +424,7 @@ fn check_nsec3_coverage(zone: &mut Zone, report: &mut impl FnMut(Severity, Strin
             missing.push(index);
         }
     }
+    missing.sort_unstable();
     for index in matched {
         zone.set_node_flag(index, HAS_NSEC3);
     }
