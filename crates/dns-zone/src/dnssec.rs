@@ -278,15 +278,18 @@ pub(crate) fn index_denial(zone: &mut Zone, file: &str, problems: &mut Vec<Probl
         let order = chain.iter().map(|&(_, index)| index).collect();
         zone.set_denial(Denial::Nsec3 { param, order }, signed);
     } else if apex.rrset(rtype::NSEC).is_some() {
-        let order = index_nsec(zone);
+        let order = index_nsec(zone, &mut report);
         zone.set_denial(Denial::Nsec { order }, signed);
     } else {
         zone.set_denial(Denial::None, signed);
     }
 }
 
-/// NSEC owners sorted in canonical order.
-fn index_nsec(zone: &Zone) -> Box<[u32]> {
+/// NSEC owners sorted in canonical order. Reports links that do not lead to the next owner
+/// (the last leads back to the apex) and authoritative names without an NSEC (RFC 4035
+/// §2.3: every owner in the zone but glue and occluded names has one; empty non-terminals
+/// have none).
+fn index_nsec(zone: &Zone, report: &mut impl FnMut(Severity, String)) -> Box<[u32]> {
     let mut keys = Vec::new();
     let mut spans = Vec::new();
     for index in 0..zone.regular_node_count() {
@@ -300,7 +303,45 @@ fn index_nsec(zone: &Zone) -> Box<[u32]> {
     spans.sort_unstable_by(|a, b| {
         keys[a.0 as usize..a.1 as usize].cmp(&keys[b.0 as usize..b.1 as usize])
     });
-    spans.into_iter().map(|(_, _, index)| index).collect()
+    let order: Box<[u32]> = spans.into_iter().map(|(_, _, index)| index).collect();
+    let mut broken = 0;
+    for (k, &index) in order.iter().enumerate() {
+        let node = zone.node(index as usize);
+        let next = zone.node(order[(k + 1) % order.len()] as usize);
+        let rdata = node
+            .rrset(rtype::NSEC)
+            .map(|r| r.first())
+            .unwrap_or_default();
+        let next_field = uncompressed_name_len(rdata).and_then(|len| rdata.get(..len));
+        if next_field.is_some_and(|field| field.eq_ignore_ascii_case(next.name)) {
+            continue;
+        }
+        broken += 1;
+        if broken <= MAX_LISTED {
+            //= https://www.rfc-editor.org/rfc/rfc4034#section-4.1.1
+            //# The Next Domain field contains the next owner name (in the canonical ordering
+            //# of the zone) that has authoritative data or contains a delegation point NS
+            //# RRset
+            report(
+                Severity::Error,
+                format!(
+                    "NSEC chain broken: the next name of {} is not {}",
+                    name_to_text(node.name),
+                    name_to_text(next.name)
+                ),
+            );
+        }
+    }
+    let missing: Vec<usize> = (0..zone.regular_node_count())
+        .filter(|&index| {
+            let node = zone.node(index);
+            node.rrset(rtype::NSEC).is_none()
+                && !node.is_empty_non_terminal()
+                && !is_below_cut(zone, node.name)
+        })
+        .collect();
+    report_missing(zone, &missing, "NSEC", report);
+    order
 }
 
 /// NSEC3 owners with the zone's parameters as (hashed label, node index), sorted by label;
@@ -362,6 +403,21 @@ fn index_nsec3(
         }
     }
     chain
+}
+
+/// The length of the uncompressed wire name at the start of `data` (NSEC's Next Domain).
+fn uncompressed_name_len(data: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let len = *data.get(at)? as usize;
+        if len > 63 {
+            return None;
+        }
+        at += 1 + len;
+        if len == 0 {
+            return Some(at);
+        }
+    }
 }
 
 /// The Next Hashed Owner Name field of NSEC3 RDATA (RFC 5155 §3.2).
@@ -428,26 +484,37 @@ fn check_nsec3_coverage(
     for index in matched {
         zone.set_node_flag(index, HAS_NSEC3);
     }
-    if !missing.is_empty() {
-        let listed: Vec<String> = missing
-            .iter()
-            .take(MAX_LISTED)
-            .map(|&i| name_to_text(zone.node(i).name))
-            .collect();
-        let more = missing.len().saturating_sub(MAX_LISTED);
-        report(
-            Severity::Error,
-            format!(
-                "NSEC3 chain does not cover the zone: no NSEC3 for {}{}",
-                listed.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            ),
-        );
+    report_missing(zone, &missing, "NSEC3", report);
+}
+
+/// Reports the authoritative names (node indices) a chain leaves out, the first few by name.
+fn report_missing(
+    zone: &Zone,
+    missing: &[usize],
+    kind: &str,
+    report: &mut impl FnMut(Severity, String),
+) {
+    if missing.is_empty() {
+        return;
     }
+    let listed: Vec<String> = missing
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&i| name_to_text(zone.node(i).name))
+        .collect();
+    let more = missing.len().saturating_sub(MAX_LISTED);
+    report(
+        Severity::Error,
+        format!(
+            "{kind} chain does not cover the zone: no {kind} for {}{}",
+            listed.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    );
 }
 
 /// Whether a proper ancestor of `name` below the apex is a delegation (the name is glue or
@@ -639,6 +706,42 @@ mod tests {
         let (zone, _) = load(OPT_OUT, "sec-optout.").unwrap();
         let unsigned = zone.find(&wire("optout-deleg.sec-optout.")).unwrap();
         assert!(unsigned.is_delegation() && !unsigned.has_nsec3());
+    }
+
+    #[test]
+    fn broken_or_incomplete_nsec_chain_is_rejected() {
+        // The NSEC of alias-nx removed: alias's NSEC now leads to a name without one.
+        let text: String = NSEC
+            .lines()
+            .filter(|l| !(l.starts_with("alias-nx.") && l.contains("NSEC")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let err = load(&text, "sec-nsec.").unwrap_err();
+        let messages: Vec<&str> = err.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("NSEC chain broken: the next name of alias.sec-nsec.")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("no NSEC for alias-nx.sec-nsec.")),
+            "{messages:?}"
+        );
+        // A name added after signing; glue under a delegation needs no NSEC.
+        let text = format!("{NSEC}added.sec-nsec. 3600 IN A 192.0.2.99\n");
+        let err = load(&text, "sec-nsec.").unwrap_err();
+        assert!(
+            err.problems[0]
+                .message
+                .contains("no NSEC for added.sec-nsec."),
+            "{:?}",
+            err.problems
+        );
+        let text = format!("{NSEC}ns.insecure.sec-nsec. 3600 IN A 192.0.2.99\n");
+        assert!(load(&text, "sec-nsec.").is_ok());
     }
 
     #[test]
