@@ -118,14 +118,22 @@ pub(crate) fn require_tool(name: &str) -> PathBuf {
 
 /// Picks a loopback port that is free for both UDP and TCP right now.
 pub(crate) fn free_port() -> u16 {
-    for _ in 0..100 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP port 0");
-        let port = udp.local_addr().expect("local UDP address").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    // Below the kernel's ephemeral range (32768 and up by default): a port picked from that
+    // range can be taken by a client socket of a parallel test before the server binds it.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id().wrapping_mul(7_919);
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = (FIRST + start.wrapping_add(step * 97) % SPAN) as u16;
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port)).is_ok()
+        {
             return port;
         }
     }
-    panic!("no loopback port free for both UDP and TCP after 100 tries");
+    panic!("no loopback port free for both UDP and TCP in {FIRST}..{}", FIRST + SPAN);
 }
 
 /// Copies the corpus (top-level files only) into `dir` and returns the path of
