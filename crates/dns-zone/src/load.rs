@@ -229,6 +229,33 @@ pub(crate) fn scan_with_domain(
     }
 }
 
+/// The RDATA of one entry of a type the fast reader leaves to `domain`: `text` is the
+/// entry's RDATA as written, read with `origin` as the origin. `None` when `domain` does not
+/// take it (the caller then reads the whole file with `domain`, for its error message).
+pub(crate) fn rdata_with_domain(
+    origin: &[u8],
+    rtype: u16,
+    text: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let origin_name = DomainName::from_octets(Bytes::copy_from_slice(origin)).ok()?;
+    let mut entry = format!("@ 0 IN TYPE{rtype} ").into_bytes();
+    entry.extend_from_slice(text);
+    entry.push(b'\n');
+    let mut zonefile = Zonefile::from(&entry[..]);
+    zonefile.set_origin(origin_name);
+    zonefile.set_default_class(Class::IN);
+    let mut next =
+        || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zonefile.next_entry())).ok();
+    let Some(Ok(Some(Entry::Record(record)))) = next() else {
+        return None;
+    };
+    if !matches!(next(), Some(Ok(None))) {
+        return None;
+    }
+    record.data().compose_rdata(out).ok()
+}
+
 /// An included path, relative to the directory of the including file.
 fn resolve_include(including: &Path, include: &str) -> PathBuf {
     let include = Path::new(include);

@@ -133,7 +133,10 @@ pub(crate) fn free_port() -> u16 {
             return port;
         }
     }
-    panic!("no loopback port free for both UDP and TCP in {FIRST}..{}", FIRST + SPAN);
+    panic!(
+        "no loopback port free for both UDP and TCP in {FIRST}..{}",
+        FIRST + SPAN
+    );
 }
 
 /// Copies the corpus (top-level files only) into `dir` and returns the path of

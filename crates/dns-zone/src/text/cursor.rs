@@ -134,6 +134,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The rest of the entry as written, up to (not including) its newline, for another
+    /// reader. Gives up inside parentheses opened earlier in the entry (the text would hold
+    /// a `)` without its `(`).
+    pub(super) fn rest_of_entry(&mut self) -> Result<&'a [u8], GiveUp> {
+        if self.depth > 0 {
+            return Err(GiveUp);
+        }
+        let start = self.at;
+        while self.token()?.is_some() {}
+        Ok(&self.src[start..self.at])
+    }
+
     /// Ends the entry: no token may follow on its logical line.
     pub(super) fn end_entry(&mut self) -> Result<(), GiveUp> {
         if self.token()?.is_some() {

@@ -7,10 +7,10 @@
 //! type; this reader goes token by token over the bytes and decodes Base64 and the RRSIG
 //! times directly. It is not a second parser with its own opinions: it takes text to the
 //! same records as `domain`'s scanner (a test compares the two on every test zone and on
-//! thousands of mutations of them) and **gives up** on anything else: another record type,
-//! `$INCLUDE`, a syntax error, a form it does not need to know. The caller then rolls the
-//! builder back and reads the file with `domain`, whose messages the operator sees; this
-//! reader reports no errors of its own.
+//! thousands of mutations of them). The RDATA of other types is handed to `domain` one entry
+//! at a time. On anything else — `$INCLUDE`, a syntax error, a form it does not need to
+//! know — it **gives up**: the caller rolls the builder back and reads the file with
+//! `domain`, whose messages the operator sees; this reader reports no errors of its own.
 //!
 //! One deliberate difference: a lone `@` in RDATA is the origin here (RFC 1035 §5.1, as
 //! BIND and Knot read it); `domain` 0.12 reads it as a label `\@`.
@@ -94,11 +94,16 @@ impl Reader<'_> {
             return Err(GiveUp);
         }
         let (ttl, rtype) = self.ttl_class_type()?;
-        if !rdata::handles(rtype) {
-            return Err(GiveUp);
-        }
         self.rdata.clear();
-        rdata::rdata(&mut self.cursor, rtype, &self.origin, &mut self.rdata)?;
+        if rdata::handles(rtype) {
+            rdata::rdata(&mut self.cursor, rtype, &self.origin, &mut self.rdata)?;
+        } else {
+            // Other types: this entry's RDATA text alone goes to `domain`.
+            let text = self.cursor.rest_of_entry()?;
+            crate::load::rdata_with_domain(&self.origin, rtype, text, &mut self.rdata)
+                .ok_or(GiveUp)?;
+            self.cursor.end_entry()?;
+        }
         let source = Source {
             file,
             line: start.line,
