@@ -191,6 +191,11 @@ impl ZoneBuilder {
             );
             return;
         }
+        if rdata.len() > usize::from(u16::MAX) {
+            let message = format!("record data too long: {} octets", rdata.len());
+            self.problem(&source, Severity::Error, message);
+            return;
+        }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(rdata);
         let rdata = Span {

@@ -105,7 +105,22 @@ fn scan_bytes(
     let file_index = builder.file_index(&path.display().to_string());
     // The fast reader first; anything it does not take goes to `domain` from the start.
     let checkpoint = builder.checkpoint();
-    if crate::text::read_zone_text(builder, src, file_index, origin, ttl).is_ok() {
+    let mut include = |builder: &mut ZoneBuilder, include: crate::text::Include<'_>| {
+        if depth >= MAX_INCLUDE_DEPTH {
+            return Err(crate::text::GiveUp);
+        }
+        let ttl = include.ttl.map(|t| t.to_string());
+        let included = resolve_include(path, include.path);
+        scan_file(
+            builder,
+            &included,
+            include.origin,
+            ttl.as_deref(),
+            depth + 1,
+        );
+        Ok(())
+    };
+    if crate::text::read_zone_text(builder, src, file_index, origin, ttl, &mut include).is_ok() {
         return;
     }
     builder.rollback(checkpoint);
@@ -193,6 +208,7 @@ pub(crate) fn scan_with_domain(
                     fail(builder, line, "record data too long".into());
                     continue;
                 }
+                mend_at_names(record.rtype().to_int(), &mut rdata);
                 let source = Source {
                     file: file_index,
                     line: line as u32,
@@ -256,6 +272,51 @@ pub(crate) fn rdata_with_domain(
     record.data().compose_rdata(out).ok()
 }
 
+/// `domain` 0.12 reads a lone `@` in RDATA as a label `\@` in front of the origin; RFC
+/// 1035 §5.1 (BIND, Knot, and the fast reader) make it the origin. In the names of the RDATA
+/// of the types below, a first label `\@` is dropped here, so that a file reads the same
+/// whichever reader took it. (A label `\@` written on purpose would be dropped too: no name
+/// anyone uses.)
+fn mend_at_names(rtype: u16, rdata: &mut Vec<u8>) {
+    use dns_wire::types::rtype;
+    // (offset of the first name, number of consecutive names)
+    let (mut at, count) = match rtype {
+        rtype::NS | rtype::CNAME | rtype::PTR | rtype::DNAME | rtype::NSEC => (0, 1),
+        // MB, MG, MR (RFC 1035)
+        7..=9 => (0, 1),
+        // MINFO (RFC 1035), RP (RFC 1183)
+        14 | 17 => (0, 2),
+        rtype::SOA => (0, 2),
+        // MX; AFSDB, RT (RFC 1183); KX (RFC 2230); SVCB, HTTPS (RFC 9460)
+        rtype::MX | 18 | 21 | 36 | 64 | 65 => (2, 1),
+        // PX (RFC 2163)
+        26 => (2, 2),
+        rtype::SRV => (6, 1),
+        rtype::RRSIG => (18, 1),
+        // NAPTR (RFC 3403): order, preference, three character strings, replacement.
+        35 => {
+            let mut at = 4;
+            for _ in 0..3 {
+                at += 1 + *rdata.get(at).unwrap_or(&0) as usize;
+            }
+            (at, 1)
+        }
+        _ => return,
+    };
+    for _ in 0..count {
+        if rdata.get(at..at + 2) == Some(b"\x01@") {
+            rdata.drain(at..at + 2);
+        }
+        // Past this name to the next one.
+        while let Some(&len) = rdata.get(at) {
+            at += 1 + len as usize;
+            if len == 0 {
+                break;
+            }
+        }
+    }
+}
+
 /// An included path, relative to the directory of the including file.
 fn resolve_include(including: &Path, include: &str) -> PathBuf {
     let include = Path::new(include);
@@ -310,10 +371,14 @@ fn entry_lines(src: &[u8]) -> EntryScan {
                 ttls: &mut Vec<(usize, String)>| {
         if let Some((line, first)) = entry.take() {
             let word = &src[first..src.len().min(first + 8)];
+            // A directive's word ends where any token ends: `$TTL(300)` is `$TTL` too.
             let is = |directive: &[u8]| {
                 word.len() > directive.len()
                     && word[..directive.len()].eq_ignore_ascii_case(directive)
-                    && word[directive.len()].is_ascii_whitespace()
+                    && matches!(
+                        word[directive.len()],
+                        b' ' | b'\t' | b'\r' | b'\n' | b'(' | b')' | b';' | b'"'
+                    )
             };
             if is(b"$TTL") {
                 let rest = &src[first + 4..];
@@ -321,7 +386,8 @@ fn entry_lines(src: &[u8]) -> EntryScan {
                     .iter()
                     .position(|&b| b == b'\n' || b == b';')
                     .unwrap_or(rest.len());
-                let value = String::from_utf8_lossy(&rest[..end]).trim().to_string();
+                let value = String::from_utf8_lossy(&rest[..end]);
+                let value = value.trim().trim_matches(['(', ')']).trim().to_string();
                 ttls.push((lines.len(), value));
             } else if !is(b"$ORIGIN") {
                 lines.push(line);

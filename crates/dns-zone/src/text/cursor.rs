@@ -134,16 +134,26 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The rest of the entry as written, up to (not including) its newline, for another
-    /// reader. Gives up inside parentheses opened earlier in the entry (the text would hold
-    /// a `)` without its `(`).
-    pub(super) fn rest_of_entry(&mut self) -> Result<&'a [u8], GiveUp> {
+    /// Appends the rest of the entry's tokens to `out` as text for another reader, one
+    /// space between them, a lone `@` written as `origin` (RFC 1035 §5.1). Gives up inside
+    /// parentheses opened earlier in the entry.
+    pub(super) fn rest_of_entry(&mut self, origin: &[u8], out: &mut Vec<u8>) -> Result<(), GiveUp> {
         if self.depth > 0 {
             return Err(GiveUp);
         }
-        let start = self.at;
-        while self.token()?.is_some() {}
-        Ok(&self.src[start..self.at])
+        while let Some(token) = self.token()? {
+            match token {
+                Token::Plain(b"@") => out.extend_from_slice(origin),
+                Token::Plain(text) | Token::Escaped(text) => out.extend_from_slice(text),
+                Token::Quoted(text) => {
+                    out.push(b'"');
+                    out.extend_from_slice(text);
+                    out.push(b'"');
+                }
+            }
+            out.push(b' ');
+        }
+        Ok(())
     }
 
     /// Ends the entry: no token may follow on its logical line.

@@ -1,6 +1,6 @@
 //! A fast reader for zone-file text made of the record types nearly every zone is made of
 //! (A, AAAA, NS, CNAME, DNAME, PTR, MX, SRV, SOA, TXT, DS, CDS, DNSKEY, CDNSKEY, RRSIG,
-//! NSEC, NSEC3, NSEC3PARAM), with `$ORIGIN` and `$TTL`.
+//! NSEC, NSEC3, NSEC3PARAM), with `$ORIGIN`, `$TTL` and `$INCLUDE`.
 //!
 //! Why hand-written (docs/decisions/0006): loading a signed zone spent about half its time
 //! in `domain`'s general scanner, which reads symbol by symbol through a trait per record
@@ -8,12 +8,12 @@
 //! times directly. It is not a second parser with its own opinions: it takes text to the
 //! same records as `domain`'s scanner (a test compares the two on every test zone and on
 //! thousands of mutations of them). The RDATA of other types is handed to `domain` one entry
-//! at a time. On anything else — `$INCLUDE`, a syntax error, a form it does not need to
-//! know — it **gives up**: the caller rolls the builder back and reads the file with
-//! `domain`, whose messages the operator sees; this reader reports no errors of its own.
+//! at a time. On anything else — a syntax error, a form it does not need to know — it
+//! **gives up**: the caller rolls the builder back and reads the file with `domain`, whose
+//! messages the operator sees; this reader reports no errors of its own.
 //!
-//! One deliberate difference: a lone `@` in RDATA is the origin here (RFC 1035 §5.1, as
-//! BIND and Knot read it); `domain` 0.12 reads it as a label `\@`.
+//! A lone `@` in RDATA is the origin (RFC 1035 §5.1, as BIND and Knot read it); `domain`
+//! 0.12 reads it as a label `\@`, which `load` mends so both readers agree.
 
 mod codec;
 mod cursor;
@@ -24,23 +24,42 @@ use dns_wire::types::class;
 use crate::build::{Source, ZoneBuilder};
 use cursor::{Cursor, Token};
 
+/// Types whose RDATA is character strings only (RFC 1035, RFC 4408, RFC 7553, RFC 8659):
+/// a lone `@` there is text, not the origin.
+const HINFO: u16 = 13;
+const SPF: u16 = 99;
+const URI: u16 = 256;
+const CAA: u16 = 257;
+
 /// This reader does not take the text; read it with the general scanner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct GiveUp;
 
+/// An `$INCLUDE` the reader met: the caller reads the file (with this reader or `domain`).
+pub(crate) struct Include<'a> {
+    /// The path as written.
+    pub(crate) path: &'a str,
+    /// The origin for the included file (wire form).
+    pub(crate) origin: &'a [u8],
+    /// The `$TTL` in force, carried into the file as BIND and Knot do.
+    pub(crate) ttl: Option<u32>,
+}
+
 /// Reads zone text into `builder`. `origin` is the initial origin (wire form), `ttl` the
-/// `$TTL` an including file passes on. On [`GiveUp`] the builder may hold part of the
-/// file's records: roll it back.
+/// `$TTL` an including file passes on, `include` reads an included file. On [`GiveUp`] the
+/// builder may hold part of the file's records: roll it back.
 pub(crate) fn read_zone_text(
     builder: &mut ZoneBuilder,
     src: &[u8],
     file: u32,
     origin: &[u8],
     ttl: Option<&str>,
+    include: &mut dyn FnMut(&mut ZoneBuilder, Include<'_>) -> Result<(), GiveUp>,
 ) -> Result<(), GiveUp> {
     let mut reader = Reader {
         cursor: Cursor::new(src),
         origin: origin.to_vec(),
+        origin_text: dns_wire::name_to_text(origin).into_bytes(),
         dollar_ttl: ttl
             .map(|t| codec::decimal(t.as_bytes(), u32::MAX))
             .transpose()?,
@@ -49,9 +68,14 @@ pub(crate) fn read_zone_text(
         owner: Vec::with_capacity(256),
         has_owner: false,
         rdata: Vec::with_capacity(512),
+        text: Vec::new(),
     };
     while let Some(start) = reader.cursor.start_entry()? {
-        reader.entry(builder, start, file)?;
+        if !start.indented && reader.cursor.peek_byte()? == Some(b'$') {
+            reader.directive(builder, include)?;
+        } else {
+            reader.entry(builder, start, file)?;
+        }
     }
     Ok(())
 }
@@ -59,12 +83,16 @@ pub(crate) fn read_zone_text(
 struct Reader<'a> {
     cursor: Cursor<'a>,
     origin: Vec<u8>,
+    /// The origin in presentation form, for RDATA handed to `domain`.
+    origin_text: Vec<u8>,
     dollar_ttl: Option<u32>,
     last_ttl: u32,
     /// The last owner, for entries that start with white space.
     owner: Vec<u8>,
     has_owner: bool,
     rdata: Vec<u8>,
+    /// Scratch space for RDATA text handed to `domain`.
+    text: Vec<u8>,
 }
 
 impl Reader<'_> {
@@ -75,9 +103,6 @@ impl Reader<'_> {
         file: u32,
     ) -> Result<(), GiveUp> {
         if !start.indented {
-            if self.cursor.peek_byte()? == Some(b'$') {
-                return self.directive();
-            }
             let token = self.cursor.require()?;
             // `domain` takes a token starting with `@` as the origin only when it is
             // exactly `@`; leave the rest to it.
@@ -98,11 +123,24 @@ impl Reader<'_> {
         if rdata::handles(rtype) {
             rdata::rdata(&mut self.cursor, rtype, &self.origin, &mut self.rdata)?;
         } else {
-            // Other types: this entry's RDATA text alone goes to `domain`.
-            let text = self.cursor.rest_of_entry()?;
-            crate::load::rdata_with_domain(&self.origin, rtype, text, &mut self.rdata)
-                .ok_or(GiveUp)?;
+            // Other types: this entry's RDATA text alone goes to `domain`. A lone `@` is a
+            // name there too, except in the types made only of character strings.
+            let mut text = std::mem::take(&mut self.text);
+            text.clear();
+            let at_sign = if matches!(rtype, HINFO | SPF | URI | CAA) {
+                &b"@"[..]
+            } else {
+                &self.origin_text
+            };
+            self.cursor.rest_of_entry(at_sign, &mut text)?;
+            let read = crate::load::rdata_with_domain(&self.origin, rtype, &text, &mut self.rdata);
+            self.text = text;
+            read.ok_or(GiveUp)?;
             self.cursor.end_entry()?;
+        }
+        // RDATA is at most 65,535 octets; `domain` says so in its own words.
+        if self.rdata.len() > usize::from(u16::MAX) {
+            return Err(GiveUp);
         }
         let source = Source {
             file,
@@ -143,8 +181,12 @@ impl Reader<'_> {
         }
     }
 
-    /// `$ORIGIN` and `$TTL`; anything else (`$INCLUDE`) is left to `domain`.
-    fn directive(&mut self) -> Result<(), GiveUp> {
+    /// `$ORIGIN`, `$TTL` and `$INCLUDE`; anything else is left to `domain`.
+    fn directive(
+        &mut self,
+        builder: &mut ZoneBuilder,
+        include: &mut dyn FnMut(&mut ZoneBuilder, Include<'_>) -> Result<(), GiveUp>,
+    ) -> Result<(), GiveUp> {
         let word = self.cursor.plain()?;
         if word.eq_ignore_ascii_case(b"$ORIGIN") {
             let token = self.cursor.require()?;
@@ -153,13 +195,35 @@ impl Reader<'_> {
             }
             let mut origin = Vec::with_capacity(256);
             rdata::name(token, &self.origin, &mut origin)?;
+            self.origin_text = dns_wire::name_to_text(&origin).into_bytes();
             self.origin = origin;
+            self.cursor.end_entry()
         } else if word.eq_ignore_ascii_case(b"$TTL") {
             self.dollar_ttl = Some(codec::decimal(self.cursor.plain()?, u32::MAX)?);
+            self.cursor.end_entry()
+        } else if word.eq_ignore_ascii_case(b"$INCLUDE") {
+            let path = std::str::from_utf8(self.cursor.plain()?).map_err(|_| GiveUp)?;
+            let mut origin = self.origin.clone();
+            if let Some(token) = self.cursor.token()? {
+                if matches!(token, Token::Plain(b"@")) {
+                    return Err(GiveUp);
+                }
+                origin.clear();
+                rdata::name(token, &self.origin, &mut origin)?;
+            }
+            self.cursor.end_entry()?;
+            let ttl = self.dollar_ttl;
+            include(
+                builder,
+                Include {
+                    path,
+                    origin: &origin,
+                    ttl,
+                },
+            )
         } else {
-            return Err(GiveUp);
+            Err(GiveUp)
         }
-        self.cursor.end_entry()
     }
 }
 

@@ -88,6 +88,10 @@ pub(super) fn name(token: Token<'_>, origin: &[u8], out: &mut Vec<u8>) -> Result
     if out.len() - start > MAX_NAME {
         return Err(GiveUp);
     }
+    // A first label `\@` written out: `domain`'s reading, mended in `load`, decides.
+    if out.get(start..start + 2) == Some(b"\x01@") {
+        return Err(GiveUp);
+    }
     Ok(())
 }
 
