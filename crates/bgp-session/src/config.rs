@@ -11,12 +11,12 @@ use bgp_wire::{Community, Family, LargeCommunity, Prefix};
 
 /// Default hold time we propose.
 //= https://www.rfc-editor.org/rfc/rfc4271#section-10
-//# HoldTime: 90 seconds
+//# The suggested default value for the HoldTime is 90 seconds.
 pub const DEFAULT_HOLD_TIME: Duration = Duration::from_secs(90);
 
 /// Default time between outgoing connection attempts.
 //= https://www.rfc-editor.org/rfc/rfc4271#section-10
-//# ConnectRetryTime: 120 seconds
+//# The suggested default value for the ConnectRetryTime is 120 seconds.
 pub const DEFAULT_CONNECT_RETRY_TIME: Duration = Duration::from_secs(120);
 
 /// Hold time while waiting for the peer's OPEN.

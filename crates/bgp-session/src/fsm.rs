@@ -188,10 +188,10 @@ impl DownReason {
                 };
                 Notification::new(ErrorCode::Fsm, subcode.into(), Vec::new())
             }
-            //= https://www.rfc-editor.org/rfc/rfc9384#section-2
-            //# The BGP speaker MAY send a NOTIFICATION message with the Cease Error Code
-            //# and the "BFD Down" subcode [...] when BFD has detected that the forwarding
-            //# path to the neighbor is down
+            //= https://www.rfc-editor.org/rfc/rfc9384#section-3
+            //# When a BGP connection is terminated due to a BFD session going into the Down
+            //# state, the BGP speaker SHOULD send a NOTIFICATION message with the error code
+            //# "Cease" and the error subcode "BFD Down".
             Self::BfdDown => Notification::cease(CeaseSubcode::BfdDown, ""),
             Self::NotificationReceived(_) | Self::ConnectionClosed => return None,
         })
@@ -363,16 +363,16 @@ impl Session {
                     self.go_down(now, DownReason::SendHoldTimerExpired);
                 }
                 //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
-                //# If the KeepaliveTimer_Expires event occurs in the Established state, the
-                //# local system: - sends a KEEPALIVE message, and - restarts its
-                //# KeepaliveTimer
+                //# If the KeepaliveTimer_Expires event occurs (Event 11), the local system:
+                //# - sends a KEEPALIVE message, and - restarts its KeepaliveTimer, unless the
+                //# negotiated HoldTime value is zero.
                 Timer::Keepalive
                     if matches!(self.state, State::OpenConfirm | State::Established) =>
                 {
                     self.send(now, &Message::Keepalive);
                 }
                 Timer::ConnectRetry => self.connect_retry_expired(now),
-                //= https://www.rfc-editor.org/rfc/rfc4271#section-8.1.2
+                //= https://www.rfc-editor.org/rfc/rfc4271#section-8.1.3
                 //# Event 13: IdleHoldTimer_Expires
                 Timer::IdleHold if self.state == State::Idle && self.started => self.begin(now),
                 _ => {}
@@ -528,9 +528,9 @@ impl Session {
         }
         Open {
             version: BGP_VERSION,
-            //= https://www.rfc-editor.org/rfc/rfc6793#section-4.1
-            //# the "My Autonomous System" field of the OPEN message [...] MUST be set to
-            //# AS_TRANS if the speaker's AS number is non-mappable
+            //= https://www.rfc-editor.org/rfc/rfc6793#section-4.2.1
+            //# AS_TRANS MUST be used when the NEW BGP speaker does not have a two-octet AS
+            //# number (even if multiple Autonomous Systems would use it).
             my_as: u16::try_from(s.local_as).unwrap_or(AS_TRANS),
             hold_time: self.config.hold_time_secs(),
             bgp_identifier: s.router_id,
@@ -592,17 +592,19 @@ impl Session {
         };
         self.stats.messages_received += 1;
         match (self.state, message) {
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.4
-            //# In the case of a NOTIFICATION message with an error, the connection is
-            //# closed. [...] The NOTIFICATION message is never answered
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
+            //# If the local system receives a NOTIFICATION message (Event 24 or Event 25)
+            //# ... the local system: - sets the ConnectRetryTimer to zero, ... - drops the
+            //# TCP connection, ...
             (_, Message::Notification(notification)) => {
                 self.stats.notifications_received += 1;
                 self.go_down(now, DownReason::NotificationReceived(notification));
             }
             (State::OpenSent, Message::Open(open)) => self.handle_open(now, &open),
             //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
-            //# If a KeepAliveMsg event (Event 26) is received, the local system: - restarts
-            //# the HoldTimer and - changes its state to Established.
+            //# If the local system receives a KEEPALIVE message (KeepAliveMsg (Event 26)),
+            //# the local system: - restarts the HoldTimer and - changes its state to
+            //# Established.
             (State::OpenConfirm, Message::Keepalive) => {
                 self.restart_hold(now);
                 self.set_state(State::Established);
@@ -636,12 +638,13 @@ impl Session {
             return;
         }
         //= https://www.rfc-editor.org/rfc/rfc4271#section-4.2
-        //# A BGP speaker MUST calculate the value of the Hold Timer by using the smaller
-        //# of its configured Hold Time and the Hold Time received in the OPEN message.
+        //# Upon receipt of an OPEN message, a BGP speaker MUST calculate the value of the
+        //# Hold Timer by using the smaller of its configured Hold Time and the Hold Time
+        //# received in the OPEN message.
         let hold_secs = self.config.hold_time_secs().min(open.hold_time);
         let hold_time = Duration::from_secs(u64::from(hold_secs));
         //= https://www.rfc-editor.org/rfc/rfc4271#section-10
-        //# The suggested value for the KeepaliveTime is 1/3 of the HoldTime.
+        //# The suggested default value for the KeepaliveTime is 1/3 of the HoldTime.
         let keepalive_time = (hold_secs > 0).then(|| hold_time / 3);
         // RFC 4760 §8 and RFC 4271, paraphrased: a peer that advertises no
         // Multiprotocol capability speaks plain BGP-4, that is IPv4 unicast only.
@@ -665,10 +668,12 @@ impl Session {
             peer_id: open.bgp_identifier,
         });
         //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
-        //# If the BGP message header checking and OPEN message checking are successful,
-        //# the local system: [...] - sends a KEEPALIVE message, and - sets a KeepaliveTimer
-        //# [...] - sets the HoldTimer according to the negotiated value [...] - changes its
-        //# state to OpenConfirm.
+        //# When an OPEN message is received, all fields are checked for correctness. If
+        //# there are no errors in the OPEN message (Event 19), the local system: - resets
+        //# the DelayOpenTimer to zero, - sets the BGP ConnectRetryTimer to zero, - sends a
+        //# KEEPALIVE message, and - sets a KeepaliveTimer ... - sets the HoldTimer
+        //# according to the negotiated value (see Section 4.2), - changes its state to
+        //# OpenConfirm.
         self.send(now, &Message::Keepalive);
         if hold_secs == 0 {
             self.timers.stop(Timer::Hold);
@@ -774,8 +779,8 @@ impl Session {
             Message::Notification(_) => self.stats.notifications_sent += 1,
             _ => {}
         }
-        //= https://www.rfc-editor.org/rfc/rfc4271#section-4.4
-        //# each time the local system sends a KEEPALIVE or UPDATE message, it restarts its
+        //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
+        //# Each time the local system sends a KEEPALIVE or UPDATE message, it restarts its
         //# KeepaliveTimer, unless the negotiated HoldTime value is zero.
         if matches!(message, Message::Keepalive | Message::Update(_)) {
             if let Some(keepalive) = self.negotiation.as_ref().and_then(|n| n.keepalive_time) {

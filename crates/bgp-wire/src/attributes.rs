@@ -424,9 +424,10 @@ impl PathAttributes {
                 &[a, b, c, d] => {
                     let addr = Ipv4Addr::new(a, b, c, d);
                     //= https://www.rfc-editor.org/rfc/rfc4271#section-6.3
-                    //# If the NEXT_HOP attribute field is syntactically correct, but
-                    //# contains an invalid IP address, it's considered semantically
-                    //# incorrect
+                    //# If the NEXT_HOP attribute is semantically incorrect, the error
+                    //# SHOULD be logged, and the route SHOULD be ignored. In this case, a
+                    //# NOTIFICATION message SHOULD NOT be sent, and the connection SHOULD
+                    //# NOT be closed.
                     if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() {
                         record(Error::InvalidNextHop, TreatAsWithdraw);
                     } else {
@@ -444,23 +445,32 @@ impl PathAttributes {
                 _ => record(length_error, TreatAsWithdraw),
             },
             //= https://www.rfc-editor.org/rfc/rfc7606#section-7.5
-            //# The error handling of [RFC4271] is revised to specify that the attribute is
-            //# considered malformed if its length is not 4 [...] "treat-as-withdraw"
+            //# The error handling of [RFC4271] is revised as follows: o if the LOCAL_PREF
+            //# attribute is received from an external neighbor, it SHALL be discarded using
+            //# the approach of "attribute discard"; or o if received from an internal
+            //# neighbor, it SHALL be considered malformed if its length is not equal to 4.
+            //# If malformed, the UPDATE message SHALL be handled using the approach of
+            //# "treat-as-withdraw".
             LOCAL_PREF => match value {
                 &[a, b, c, d] => self.local_pref = Some(u32::from_be_bytes([a, b, c, d])),
                 _ => record(length_error, TreatAsWithdraw),
             },
             //= https://www.rfc-editor.org/rfc/rfc7606#section-7.6
-            //# If the ATOMIC_AGGREGATE attribute is received with a length other than 0 [...]
-            //# the "attribute discard" approach
+            //# The attribute SHALL be considered malformed if its length is not 0
+            //# [RFC4271]. An UPDATE message with a malformed ATOMIC_AGGREGATE attribute
+            //# SHALL be handled using the approach of "attribute discard".
             ATOMIC_AGGREGATE => match value {
                 [] => self.atomic_aggregate = true,
                 _ => record(length_error, AttributeDiscard),
             },
             //= https://www.rfc-editor.org/rfc/rfc7606#section-7.7
-            //# the attribute is considered malformed if the length is not 6 [...] or not 8
-            //# [...] An UPDATE message with a malformed AGGREGATOR attribute SHALL be handled
-            //# using the approach of "attribute discard".
+            //# The AGGREGATOR attribute SHALL be considered malformed if any of the
+            //# following applies: o Its length is not 6 (when the 4-octet AS number
+            //# capability is not advertised to or not received from the peer [RFC6793]).
+            //# o Its length is not 8 (when the 4-octet AS number capability is both
+            //# advertised to and received from the peer). An UPDATE message with a
+            //# malformed AGGREGATOR attribute SHALL be handled using the approach of
+            //# "attribute discard".
             AGGREGATOR => match (negotiated.four_octet_as, value) {
                 (true, &[a, b, c, d, e, f, g, h]) => {
                     self.aggregator = Some(Aggregator {
@@ -489,9 +499,9 @@ impl PathAttributes {
             }
             COMMUNITIES => record(length_error, TreatAsWithdraw),
             //= https://www.rfc-editor.org/rfc/rfc8092#section-6
-            //# A Large Communities attribute SHALL be considered malformed if the length of
-            //# the Large Communities Attribute value, expressed in octets, is not a non-zero
-            //# multiple of 12.
+            //# A BGP Large Communities attribute SHALL be considered malformed if the length
+            //# of the BGP Large Communities Attribute value, expressed in octets, is not a
+            //# non-zero multiple of 12.
             LARGE_COMMUNITY if !value.is_empty() && value.len().is_multiple_of(12) => {
                 self.large_communities = value
                     .chunks_exact(12)
@@ -556,8 +566,9 @@ impl PathAttributes {
             path.emit(&mut value, negotiated.four_octet_as);
             put(out, WELL_KNOWN, AS_PATH, &mut value)?;
             //= https://www.rfc-editor.org/rfc/rfc6793#section-4.2.2
-            //# Whenever the AS path information contains an AS number that is non-mappable
-            //# to a 2-octet AS number, the NEW BGP speaker MUST send the AS4_PATH attribute
+            //# The NEW BGP speaker MUST also send the AS path information in the AS4_PATH
+            //# attribute (encoded with four-octet AS numbers), except for the case where all
+            //# of the AS path information is composed of mappable four-octet AS numbers only.
             if !negotiated.four_octet_as && path.needs_four_octets() {
                 as4_path = Some(path);
             }
@@ -687,9 +698,8 @@ impl MpReach {
         let nh_len = usize::from(*nh_len);
         let next_hop = rest.get(..nh_len).ok_or(error)?;
         //= https://www.rfc-editor.org/rfc/rfc2545#section-3
-        //# the value of the Length of Next Hop Network Address field on MP_REACH_NLRI
-        //# attribute shall be set to 16, when only a global address is present, or 32 if a
-        //# link-local address is also included in the Next Hop field.
+        //# The value of the Length of Next Hop Network Address field on a MP_REACH_NLRI
+        //# attribute shall be set to 16, ...
         let next_hop = match next_hop.len() {
             4 => {
                 let octets: [u8; 4] = next_hop.try_into().map_err(|_| error)?;

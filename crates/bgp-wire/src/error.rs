@@ -109,6 +109,7 @@ impl Error {
                 HeaderSubcode::BadMessageLength.into(),
                 length.to_be_bytes().to_vec(),
             ),
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
             //# If the Type field of the message header is not recognized, then the Error
             //# Subcode MUST be set to Bad Message Type. The Data field MUST contain the
             //# erroneous Type field.
@@ -118,7 +119,7 @@ impl Error {
                 vec![kind],
             ),
             //= https://www.rfc-editor.org/rfc/rfc4271#section-6.2
-            //# the Data field is a 2-octet unsigned integer, which indicates the largest,
+            //# The Data field is a 2-octet unsigned integer, which indicates the largest,
             //# locally-supported version number less than the version the remote BGP peer
             //# bid
             Self::UnsupportedVersionNumber { .. } => (
@@ -182,7 +183,7 @@ impl Error {
             ),
             Self::MalformedAsPath => (Update, UpdateSubcode::MalformedAsPath.into(), Vec::new()),
             //= https://www.rfc-editor.org/rfc/rfc7313#section-5
-            //# the BGP speaker MUST send the NOTIFICATION message with the Error Code of
+            //# the BGP speaker MUST send a NOTIFICATION message with the Error Code of
             //# "ROUTE-REFRESH Message Error" and the subcode of "Invalid Message Length".
             Self::InvalidRouteRefreshLength => (
                 RouteRefresh,

@@ -8,9 +8,9 @@ use crate::error::Error;
 use crate::header::HEADER_LEN;
 
 /// Longest shutdown communication in octets.
-//= https://www.rfc-editor.org/rfc/rfc9003#section-2
-//# Length: This 8-bit field represents the length of the Shutdown Communication field in
-//# octets. [...] The length value MUST range from 0 to 255 inclusive.
+//= https://www.rfc-editor.org/rfc/rfc9003#section-3
+//# If it is known that the peer BGP speaker supports this specification, then a Shutdown
+//# Communication that is not longer than 255 octets MAY be sent.
 pub const SHUTDOWN_COMMUNICATION_MAX_LEN: usize = 255;
 
 /// Defines a `u8`-valued enum with conversions both ways.
@@ -227,10 +227,9 @@ impl Notification {
             Some(CeaseSubcode::AdministrativeShutdown | CeaseSubcode::AdministrativeReset) => {}
             _ => return None,
         }
-        //= https://www.rfc-editor.org/rfc/rfc9003#section-2
-        //# If a Shutdown Communication with an invalid Length value, or an invalid UTF-8
-        //# sequence is received, a message indicating this event SHOULD be logged for the
-        //# attention of the operator.
+        //= https://www.rfc-editor.org/rfc/rfc9003#section-4
+        //# If a Shutdown Communication with an invalid UTF-8 sequence is received, a message
+        //# indicating this event SHOULD be logged for the attention of the operator.
         let (&len, rest) = self.data.split_first()?;
         let text = rest.get(..usize::from(len))?;
         std::str::from_utf8(text).ok()

@@ -97,7 +97,9 @@ impl Open {
     /// The sender's AS: from the 4-octet capability if present, else the My AS field.
     //= https://www.rfc-editor.org/rfc/rfc6793#section-4.1
     //# When a NEW BGP speaker processes an OPEN message from another NEW BGP speaker, it
-    //# MUST use the AS number encoded in the "4-octet AS Support" Capability
+    //# MUST use the AS number encoded in the Capability Value field of the "support for
+    //# four-octet AS number capability" in lieu of the "My Autonomous System" field of the
+    //# OPEN message.
     pub fn asn(&self) -> u32 {
         self.four_octet_as()
             .unwrap_or_else(|| u32::from(self.my_as))
@@ -142,7 +144,9 @@ impl Open {
             return Err(Error::UnacceptableHoldTime { hold_time });
         }
         //= https://www.rfc-editor.org/rfc/rfc6286#section-2.2
-        //# The BGP Identifier is a 4-octet, unsigned, non-zero integer
+        //# If the BGP Identifier field of the OPEN message is zero, or if it is the same as
+        //# the BGP Identifier of the local BGP speaker and the message is from an internal
+        //# peer, then the Error Subcode is set to "Bad BGP Identifier".
         if bgp_identifier.is_unspecified() {
             return Err(Error::BadBgpIdentifier);
         }
@@ -249,7 +253,10 @@ impl Capability {
     fn parse(code: u8, value: &[u8]) -> Result<Self, Error> {
         let capability = match (code, value) {
             //= https://www.rfc-editor.org/rfc/rfc4760#section-8
-            //# AFI (2 octets), Res. (1 octet), SAFI (1 octet)
+            //# AFI - Address Family Identifier (16 bit), encoded the same way as in the
+            //# Multiprotocol Extensions ... Res. - Reserved (8 bit) field. SHOULD be set to
+            //# 0 by the sender and ignored by the receiver. ... SAFI - Subsequent Address
+            //# Family Identifier (8 bit), ...
             (CAP_MULTIPROTOCOL, &[a, b, _, safi]) => Self::Multiprotocol(Family {
                 afi: u16::from_be_bytes([a, b]),
                 safi,
