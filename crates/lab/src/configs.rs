@@ -272,6 +272,7 @@ next-hop-v4 = "{u4}"
         r#"no-export = {no_export}
 hold-time = 30
 connect-retry-time = 1
+idle-hold-ms = 1000
 
 [[bgp.peer]]
 address = "{r4}"

@@ -488,8 +488,9 @@ fn bgp_session_reset_at_router_recovers() {
         return;
     };
     let ns1 = v4_of(&lab, "ns1");
-    // anyns waits its idle hold time (5 s) before reconnecting after a session loss, and
-    // does not accept the router's connection for an active peer: the stream covers that.
+    // anyns waits its idle hold time (idle-hold-ms, 1 s in the lab) before reconnecting
+    // after a session loss, and does not accept the router's connection for an active peer:
+    // the stream covers that.
     let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 8 * RATE);
     let mut restarted = Instant::now();
     let mut back_after = None;
@@ -613,8 +614,8 @@ fn tcp_over_anycast_during_route_flip() {
         return;
     };
     let ns1 = v4_of(&lab, "ns1");
-    // Disable at 1 s, enable at 2.5 s; anyns reconnects after its 5 s idle hold, so the
-    // route returns about 6 s in.
+    // Disable at 1 s, enable at 2.5 s; anyns reconnects after its idle hold (1 s in the lab,
+    // doubling while the router refuses), so the route returns a few seconds in.
     let count = 9 * RATE;
     let tcp = ProbeOptions {
         tcp: true,

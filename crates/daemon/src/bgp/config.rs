@@ -23,7 +23,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bgp_session::bgp_wire::{Community, LargeCommunity, Prefix};
-use bgp_session::{DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME, PeerConfig, PeerSettings};
+use bgp_session::{
+    DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME, DEFAULT_IDLE_HOLD_TIME,
+    DEFAULT_MAX_IDLE_HOLD_TIME, PeerConfig, PeerSettings,
+};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -39,6 +42,9 @@ pub const DEFAULT_BFD_INTERVAL: Duration = Duration::from_millis(300);
 /// Default BFD Detect Mult: three lost packets make a failure, the common choice (BIRD's
 /// and FRR's default too).
 pub const DEFAULT_BFD_MULTIPLIER: u8 = 3;
+
+/// Shortest idle hold accepted: below this a flapping peer is redialled in a tight loop.
+const MIN_IDLE_HOLD: Duration = Duration::from_millis(100);
 
 /// Shortest BFD interval accepted: below this a tokio timer on a loaded host is not
 /// precise enough to keep the session up.
@@ -68,6 +74,9 @@ pub(crate) struct RawBgp {
     no_export: bool,
     hold_time: Option<u16>,
     connect_retry_time: Option<u64>,
+    /// Milliseconds to wait before reconnecting after a session is lost (doubling on each
+    /// further loss, up to two minutes, RFC 4271 §8.1.1 DampPeerOscillations).
+    idle_hold_ms: Option<u64>,
     /// Seconds; advertises graceful restart (RFC 4724). Absent: off (see bgp-session).
     graceful_restart: Option<u16>,
     #[serde(default)]
@@ -212,6 +221,19 @@ impl RawBgp {
         let connect_retry_time = self
             .connect_retry_time
             .map_or(DEFAULT_CONNECT_RETRY_TIME, Duration::from_secs);
+        let idle_hold_time = self
+            .idle_hold_ms
+            .map_or(DEFAULT_IDLE_HOLD_TIME, Duration::from_millis);
+        if !(MIN_IDLE_HOLD..=DEFAULT_MAX_IDLE_HOLD_TIME).contains(&idle_hold_time) {
+            return Err(err(
+                "idle-hold-ms",
+                format!(
+                    "must be {} to {} ms",
+                    MIN_IDLE_HOLD.as_millis(),
+                    DEFAULT_MAX_IDLE_HOLD_TIME.as_millis()
+                ),
+            ));
+        }
         if self.peer.is_empty() {
             return Err(err("peer", "at least one [[bgp.peer]] is needed".into()));
         }
@@ -299,6 +321,7 @@ impl RawBgp {
                 passive: raw.passive,
                 hold_time,
                 connect_retry_time,
+                idle_hold_time,
                 prefixes: prefixes.clone(),
                 next_hop_v4,
                 next_hop_v6,
@@ -374,6 +397,7 @@ communities = ["65000:1"]
 large-communities = ["65000:1:2"]
 no-export = true
 hold-time = 30
+idle-hold-ms = 500
 
 [[bgp.peer]]
 address = "198.51.100.2"
@@ -425,6 +449,7 @@ passive = true
         assert!(s.no_export);
         assert_eq!(s.hold_time, Duration::from_secs(30));
         assert_eq!(s.connect_retry_time, DEFAULT_CONNECT_RETRY_TIME);
+        assert_eq!(s.idle_hold_time, Duration::from_millis(500));
         let second = &bgp.peers[1];
         assert_eq!(second.address, "[2001:db8::2]:1179".parse().unwrap());
         assert!(second.passive && second.session.settings().passive);
@@ -511,6 +536,11 @@ passive = true
             ),
             ("\"secret\"", "\"\"", "bgp.peer[0].md5-password"),
             ("hold-time = 30", "hold-time = 2", "bgp.peer[0]"),
+            (
+                "idle-hold-ms = 500",
+                "idle-hold-ms = 10",
+                "bgp.idle-hold-ms",
+            ),
             ("next-hop-v6 = \"2001:db8::1\"", "", "bgp.peer[0]"),
         ];
         for (from, to, key) in cases {
