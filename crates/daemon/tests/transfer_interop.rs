@@ -2,7 +2,8 @@
 //! (AXFR, then NOTIFY + IXFR), anyns primary -> Knot secondary (NOTIFY + IXFR), transfers
 //! refused on the anycast listener and taken only from the unicast source address, a
 //! stored copy served after kill -9 without the primary, EXPIRE -> SERVFAIL, and a transfer
-//! cut mid-stream leaving the old version serving.
+//! cut mid-stream leaving the old version serving, and TSIG errors answered as Knot
+//! answers them.
 //!
 //! Addresses: Knot on 127.0.0.1, anyns's unicast listener on 127.0.0.2 (its source address
 //! for everything outbound), its anycast listener on 127.0.0.3. Knot's ACLs name 127.0.0.2
@@ -617,4 +618,139 @@ fn test_9432_anyns_produced_catalog_provisions_an_anyns_consumer() {
         || serial_at(addr(ANYCAST, secondary_port)) == Some((0, Some(5))),
     );
     println!("anyns producer -> anyns consumer: member serving after {took:?}");
+}
+
+/// Knot as a primary of example. whose transfers need `xfr-key.` (ACL open to loopback).
+fn start_knot_keyed_primary(dir: &Path, port: u16) -> Process {
+    fs::write(dir.join("example.zone"), zone_text(1, 3600, "")).unwrap();
+    let conf = format!(
+        "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n\
+         database:\n    storage: {d}\n\
+         log:\n  - target: stderr\n    any: info\n\
+         key:\n  - id: xfr-key.\n    algorithm: hmac-sha256\n    secret: {TSIG_SECRET}\n\
+         acl:\n  - id: keyed\n    address: 127.0.0.0/8\n    key: xfr-key.\n    action: transfer\n\
+         template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n\
+         zone:\n  - domain: example.\n    file: {d}/example.zone\n    acl: keyed\n",
+        d = dir.display()
+    );
+    fs::write(dir.join("knot.conf"), conf).unwrap();
+    spawn(
+        &require_tool("knotd"),
+        &["-c", dir.join("knot.conf").to_str().unwrap()],
+        dir.join("knotd.log"),
+    )
+}
+
+/// What came back for a signed AXFR request: (rcode, TSIG error, MAC length, what our
+/// verifier says of the answer).
+fn tsig_answer(
+    server: SocketAddr,
+    key: &dns_tsig::Key,
+    signed_at: u64,
+) -> (u16, Option<u16>, usize, Result<(), dns_tsig::TsigError>) {
+    let mut request = Query::new("example.", 252).to_bytes();
+    let request_mac = dns_tsig::sign_request(&mut request, key, signed_at);
+    let mut stream = tcp_connect(server);
+    tcp_send(&mut stream, &request);
+    let frame = tcp_read_frame(&mut stream).expect("an answer");
+    let rcode = u16::from(frame[3] & 0x0f);
+    let tsig = dns_tsig::find_tsig(&frame).expect("a well-formed TSIG record");
+    let verified =
+        dns_tsig::ResponseVerifier::new(key.clone(), request_mac).verify(&frame, transfer_now());
+    (
+        rcode,
+        tsig.as_ref().map(|t| t.error),
+        tsig.map_or(0, |t| t.mac.len()),
+        verified,
+    )
+}
+
+fn transfer_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// RFC 8945 §5.2: a transfer request with a bad signature (BADSIG), an unknown key (BADKEY)
+/// or a time outside the fudge (BADTIME) gets NOTAUTH with a TSIG record carrying the
+/// error, as Knot answers it: unsigned for BADSIG and BADKEY, signed for BADTIME (our
+/// verifier checks the MAC and reports the peer's error); kdig names the error for both.
+#[test]
+fn tsig_errors_are_answered_as_knot_answers_them() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (knot_port, anyns_port) = (free_port(), free_port());
+    let knot_dir = dir.path().join("knot");
+    fs::create_dir_all(&knot_dir).unwrap();
+    let knot = start_knot_keyed_primary(&knot_dir, knot_port);
+    let zone_file = dir.path().join("primary.zone");
+    fs::write(&zone_file, zone_text(1, 3600, "")).unwrap();
+    let zone = format!(
+        "{KEY_CONFIG}[[zone]]\nname = \"example.\"\nfile = \"{}\"\nallow-transfer = [\"127.0.0.0/8\"]\nkey = \"xfr-key.\"\n",
+        zone_file.display()
+    );
+    let anyns = start_anyns(
+        &anyns_config(dir.path(), anyns_port, &zone),
+        dir.path().join("anyns.log"),
+    );
+    let servers = [
+        ("knot", addr(KNOT, knot_port)),
+        ("anyns", addr(UNICAST, anyns_port)),
+    ];
+    for (_, server) in servers {
+        wait_until(
+            "a server answering",
+            Duration::from_secs(10),
+            &[&knot, &anyns],
+            || serial_at(server) == Some((0, Some(1))),
+        );
+    }
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(TSIG_SECRET)
+        .unwrap();
+    let good =
+        dns_tsig::Key::new("xfr-key.", dns_tsig::Algorithm::HmacSha256, secret.clone()).unwrap();
+    let wrong_secret =
+        dns_tsig::Key::new("xfr-key.", dns_tsig::Algorithm::HmacSha256, vec![7; 32]).unwrap();
+    let unknown =
+        dns_tsig::Key::new("other-key.", dns_tsig::Algorithm::HmacSha256, secret).unwrap();
+    let now = transfer_now();
+    let mut answers = Vec::new();
+    for (name, server) in servers {
+        let badsig = tsig_answer(server, &wrong_secret, now);
+        let badkey = tsig_answer(server, &unknown, now);
+        let badtime = tsig_answer(server, &good, now - 3600);
+        println!("{name}: BADSIG {badsig:?}, BADKEY {badkey:?}, BADTIME {badtime:?}");
+        assert_eq!((badsig.0, badsig.1, badsig.2), (9, Some(16), 0), "{name}");
+        assert_eq!((badkey.0, badkey.1, badkey.2), (9, Some(17), 0), "{name}");
+        assert_eq!((badtime.0, badtime.1), (9, Some(18)), "{name}");
+        assert!(badtime.2 > 0, "{name}: BADTIME is signed");
+        assert_eq!(
+            badtime.3,
+            Err(dns_tsig::TsigError::PeerError(18)),
+            "{name}: the BADTIME answer's MAC verifies"
+        );
+        answers.push((badsig.1, badkey.1, badtime.1));
+    }
+    assert_eq!(answers[0], answers[1], "anyns answers as Knot does");
+    let kdig = require_tool("kdig");
+    let out = Command::new(kdig)
+        .args([
+            "@127.0.0.2",
+            "-p",
+            &anyns_port.to_string(),
+            "-y",
+            "hmac-sha256:xfr-key.:Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMTI=",
+            "example.",
+            "AXFR",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("'BADSIG'"), "kdig names the error: {text}");
 }

@@ -16,6 +16,6 @@ mod sign;
 
 pub use message::{MalformedTsig, TsigRecord, find_tsig};
 pub use sign::{
-    Algorithm, Key, KeyError, ResponseSigner, ResponseVerifier, TsigError, sign_request,
-    verify_request,
+    Algorithm, Key, KeyError, ResponseSigner, ResponseVerifier, TsigError, append_error_tsig,
+    sign_request, verify_request,
 };

@@ -222,12 +222,25 @@ fn append_tsig(
     error: u16,
     other: &[u8],
 ) {
+    let algorithm = key.algorithm.wire_name();
+    append_tsig_named(msg, &key.name, algorithm, time_signed, mac, error, other);
+}
+
+/// [`append_tsig`] with the key and algorithm given by name (an unknown key's error).
+fn append_tsig_named(
+    msg: &mut Vec<u8>,
+    key_name: &[u8],
+    algorithm: &[u8],
+    time_signed: u64,
+    mac: &[u8],
+    error: u16,
+    other: &[u8],
+) {
     let original_id = [msg[0], msg[1]];
-    msg.extend_from_slice(&key.name);
+    msg.extend_from_slice(key_name);
     msg.extend_from_slice(&TSIG.to_be_bytes());
     msg.extend_from_slice(&CLASS_ANY.to_be_bytes());
     msg.extend_from_slice(&0u32.to_be_bytes());
-    let algorithm = key.algorithm.wire_name();
     let rdlen = algorithm.len() + 10 + mac.len() + 6 + other.len();
     msg.extend_from_slice(&(rdlen as u16).to_be_bytes());
     msg.extend_from_slice(algorithm);
@@ -241,6 +254,54 @@ fn append_tsig(
     msg.extend_from_slice(other);
     let arcount = u16::from_be_bytes([msg[10], msg[11]]) + 1;
     msg[10..12].copy_from_slice(&arcount.to_be_bytes());
+}
+
+//= https://www.rfc-editor.org/rfc/rfc8945#section-5.3.2
+//# ... MUST NOT send back a signed error message.
+//= https://www.rfc-editor.org/rfc/rfc8945#section-5.2.3
+//# A response indicating a BADTIME error MUST be signed by the same key as the request.
+/// Appends the TSIG record of an error response (RCODE NOTAUTH, set by the caller) to
+/// `response`, for a `request` that failed [`verify_request`] with `error`: BADKEY and
+/// BADSIG unsigned, with the request's key and algorithm names; BADTIME signed with the
+/// request's key, the request's Time Signed and our time in Other Data (RFC 8945 §5.2.3),
+/// so that the client can verify it and see the clock difference. Other errors (malformed,
+/// unsigned) get no TSIG record.
+pub fn append_error_tsig(
+    response: &mut Vec<u8>,
+    request: &[u8],
+    keys: &[Key],
+    error: TsigError,
+    now: u64,
+) {
+    let Some(code) = error.code() else { return };
+    let Ok(Some(tsig)) = find_tsig(request) else {
+        return;
+    };
+    if error != TsigError::BadTime {
+        append_tsig_named(
+            response,
+            &tsig.key_name,
+            &tsig.algorithm,
+            now,
+            &[],
+            code,
+            &[],
+        );
+        return;
+    }
+    let Some(key) = keys
+        .iter()
+        .find(|k| k.name == tsig.key_name && k.algorithm.wire_name() == tsig.algorithm.as_slice())
+    else {
+        return;
+    };
+    let other = now.to_be_bytes()[2..].to_vec();
+    let prior_len = (tsig.mac.len() as u16).to_be_bytes();
+    let vars = variables(key, tsig.time_signed, FUDGE, code, &other, false);
+    let mac = key
+        .algorithm
+        .mac(&key.secret, &[&prior_len, &tsig.mac, response, &vars]);
+    append_tsig(response, key, tsig.time_signed, &mac, code, &other);
 }
 
 /// Signs a request in place; returns its MAC (needed to verify the response).
@@ -362,7 +423,9 @@ impl ResponseVerifier {
         if tsig.key_name != self.key.name || tsig.algorithm != self.key.algorithm.wire_name() {
             return Err(TsigError::BadKey);
         }
-        if tsig.error != 0 {
+        // An unsigned error (BADKEY, BADSIG) cannot be checked; a signed one (BADTIME) is,
+        // and is then reported as the peer's error.
+        if tsig.error != 0 && tsig.mac.is_empty() {
             return Err(TsigError::PeerError(tsig.error));
         }
         let bare = without_tsig(msg, &tsig);
@@ -382,6 +445,9 @@ impl ResponseVerifier {
             .verify(&self.key.secret, &parts, &tsig.mac)
         {
             return Err(TsigError::BadSig);
+        }
+        if tsig.error != 0 {
+            return Err(TsigError::PeerError(tsig.error));
         }
         check_time(&tsig, now)?;
         self.prior_mac = tsig.mac;
@@ -404,6 +470,46 @@ mod tests {
         let mut msg = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         msg.extend_from_slice(b"\x07example\x00\x00\xfc\x00\x01");
         msg
+    }
+
+    #[test]
+    fn error_responses_carry_the_tsig_error() {
+        let k = key(b"0123456789abcdef");
+        let now = 1_000_000;
+        // BADTIME: signed, our time in Other Data, and the client can verify it.
+        let mut request = message(9);
+        let request_mac = sign_request(&mut request, &k, now - 3600);
+        let err = verify_request(&request, std::slice::from_ref(&k), now).unwrap_err();
+        assert_eq!(err, TsigError::BadTime);
+        let mut response = message(9);
+        response[2] |= 0x80;
+        append_error_tsig(&mut response, &request, std::slice::from_ref(&k), err, now);
+        let tsig = find_tsig(&response).unwrap().unwrap();
+        assert_eq!((tsig.error, tsig.time_signed), (18, now - 3600));
+        assert_eq!(tsig.other, now.to_be_bytes()[2..]);
+        let mut verifier = ResponseVerifier::new(k.clone(), request_mac.clone());
+        assert_eq!(
+            verifier.verify(&response, now),
+            Err(TsigError::PeerError(18))
+        );
+        let mut tampered = response.clone();
+        tampered[3] ^= 1;
+        let mut verifier = ResponseVerifier::new(k.clone(), request_mac);
+        assert_eq!(verifier.verify(&tampered, now), Err(TsigError::BadSig));
+        // BADSIG: unsigned, the request's key and algorithm names.
+        let wrong = key(b"fedcba9876543210");
+        let mut request = message(10);
+        sign_request(&mut request, &wrong, now);
+        let err = verify_request(&request, std::slice::from_ref(&k), now).unwrap_err();
+        let mut response = message(10);
+        append_error_tsig(&mut response, &request, std::slice::from_ref(&k), err, now);
+        let tsig = find_tsig(&response).unwrap().unwrap();
+        assert_eq!((tsig.error, tsig.mac.len()), (16, 0));
+        assert_eq!(tsig.key_name, k.name);
+        // Malformed or unsigned requests get no TSIG record.
+        let mut response = message(11);
+        append_error_tsig(&mut response, &message(11), &[k], TsigError::Unsigned, now);
+        assert_eq!(find_tsig(&response).unwrap(), None);
     }
 
     #[test]

@@ -63,6 +63,16 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Why a request's signature was not accepted.
+#[derive(Debug)]
+pub(crate) struct Unverified {
+    /// For the log.
+    pub(crate) why: String,
+    /// The TSIG error to answer with, when the failure is the signature itself (not the
+    /// zone's policy).
+    pub(crate) tsig_error: Option<dns_tsig::TsigError>,
+}
+
 /// What a request's TSIG said, under the zone's policy.
 pub(crate) enum Signed {
     /// Unsigned, and the zone does not require a key.
@@ -119,21 +129,43 @@ impl Transfers {
 
     /// Checks a request's TSIG against the keys and the policy of zone `origin`: a zone with
     /// a key accepts only requests signed with it.
-    pub(crate) fn check_signature(&self, msg: &[u8], origin: &[u8]) -> Result<Signed, String> {
+    pub(crate) fn check_signature(&self, msg: &[u8], origin: &[u8]) -> Result<Signed, Unverified> {
         let verified =
-            dns_tsig::verify_request(msg, &self.keys, unix_now()).map_err(|e| e.to_string())?;
+            dns_tsig::verify_request(msg, &self.keys, unix_now()).map_err(|e| Unverified {
+                why: e.to_string(),
+                tsig_error: Some(e),
+            })?;
         let zone = self.zone(origin);
         let required = zone.as_ref().and_then(|z| z.key.as_ref());
+        let refused = |why: String| Unverified {
+            why,
+            tsig_error: None,
+        };
         match (verified, required) {
             (None, None) => Ok(Signed::No),
-            (None, Some(key)) => Err(format!("unsigned, but the zone requires key {key:?}")),
-            (Some((key, _)), Some(required)) if key != required => Err(format!(
+            (None, Some(key)) => Err(refused(format!(
+                "unsigned, but the zone requires key {key:?}"
+            ))),
+            (Some((key, _)), Some(required)) if key != required => Err(refused(format!(
                 "signed with {key:?}, but the zone requires {required:?}"
-            )),
+            ))),
             (Some((key, mac)), _) => Ok(Signed::With(dns_tsig::ResponseSigner::new(
                 key.clone(),
                 mac,
             ))),
+        }
+    }
+
+    /// Appends the TSIG record of an error answer to `response` (RFC 8945 §5.3.2: BADKEY
+    /// and BADSIG unsigned, BADTIME signed) when the request failed for a TSIG reason.
+    pub(crate) fn append_tsig_error(
+        &self,
+        response: &mut Vec<u8>,
+        request: &[u8],
+        why: &Unverified,
+    ) {
+        if let Some(error) = why.tsig_error {
+            dns_tsig::append_error_tsig(response, request, &self.keys, error, unix_now());
         }
     }
 

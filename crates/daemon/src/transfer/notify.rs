@@ -41,7 +41,11 @@ pub(crate) fn handle_notify(
         shared.transfers.notify_sender(&notify.zone),
     ) {
         (Some(_), Some(_)) if signed.is_err() => {
-            let why = signed.as_ref().err().cloned().unwrap_or_default();
+            let why = signed
+                .as_ref()
+                .err()
+                .map(|u| u.why.as_str())
+                .unwrap_or_default();
             warn!(zone = %name, %peer, "NOTIFY refused: TSIG: {why}");
             rcode::NOTAUTH
         }
@@ -64,12 +68,19 @@ pub(crate) fn handle_notify(
         }
     };
     let len = notify_response(msg, code, out)?;
-    if let Ok(super::Signed::With(mut signer)) = signed {
-        out.truncate(len);
-        signer.sign(out, super::unix_now());
-        return Some(out.len());
+    match signed {
+        Ok(super::Signed::With(mut signer)) => {
+            out.truncate(len);
+            signer.sign(out, super::unix_now());
+            Some(out.len())
+        }
+        Err(unverified) if code == rcode::NOTAUTH => {
+            out.truncate(len);
+            shared.transfers.append_tsig_error(out, msg, &unverified);
+            Some(out.len())
+        }
+        _ => Some(len),
     }
-    Some(len)
 }
 
 /// Sends NOTIFY for `origin` (now at `soa`) to every configured secondary, each in its own

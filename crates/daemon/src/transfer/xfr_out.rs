@@ -68,7 +68,8 @@ pub(crate) async fn serve_transfer(
         None
     };
     let refusal = match &signed {
-        Some(Err(why)) => {
+        Some(Err(unverified)) => {
+            let why = &unverified.why;
             warn!(zone = %name, %peer, kind, "transfer refused: TSIG: {why}");
             Some((rcode::NOTAUTH, ede::PROHIBITED, "TSIG"))
         }
@@ -80,7 +81,13 @@ pub(crate) async fn serve_transfer(
         if let dns_auth::Outcome::Answered { len, .. } =
             error_response(msg, code, Some(info), &shared.answer, &mut out)
         {
-            write_frame(stream, &out[..len]).await?;
+            out.truncate(len);
+            if let Some(Err(unverified)) = &signed {
+                shared
+                    .transfers
+                    .append_tsig_error(&mut out, msg, unverified);
+            }
+            write_frame(stream, &out).await?;
         }
         return Ok(());
     }
