@@ -62,6 +62,7 @@ struct RawServer {
     tcp_max_connections: Option<usize>,
     storage: Option<PathBuf>,
     control_socket: Option<PathBuf>,
+    metrics: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +155,8 @@ pub struct Config {
     pub health: Option<HealthConfig>,
     /// The control socket (`anyns drain`, `undrain`, `status`).
     pub control_socket: Option<PathBuf>,
+    /// Where Prometheus scrapes `GET /metrics`.
+    pub metrics: Option<SocketAddr>,
     /// Where received zones and journals are stored.
     pub storage: Option<PathBuf>,
     /// TSIG keys (`[[key]]`).
@@ -347,6 +350,11 @@ impl Config {
         let control_socket = server
             .control_socket
             .map(|s| if s.is_absolute() { s } else { base.join(s) });
+        let metrics = server
+            .metrics
+            .as_deref()
+            .map(|text| validate_metrics(text, &listen))
+            .transpose()?;
         Ok(Self {
             identity: server
                 .identity
@@ -372,12 +380,31 @@ impl Config {
             bgp,
             health,
             control_socket,
+            metrics,
             storage: server
                 .storage
                 .map(|s| if s.is_absolute() { s } else { base.join(s) }),
             keys,
         })
     }
+}
+
+/// `server.metrics`: ADDR:PORT, not on an anycast address (a scrape there could reach any
+/// site, DESIGN.md principle 2).
+fn validate_metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, Error> {
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|_| Error::Config(format!("server.metrics: {text:?} is not ADDR:PORT")))?;
+    if listen
+        .iter()
+        .any(|l| l.role == Role::Anycast && l.address.ip() == address.ip())
+    {
+        return Err(Error::Config(format!(
+            "server.metrics: {} is an anycast address; use the unicast address or loopback",
+            address.ip()
+        )));
+    }
+    Ok(address)
 }
 
 fn default_workers() -> usize {
@@ -435,6 +462,23 @@ file = "example.zone"
             Some(Path::new("/etc/anyns/example.zone"))
         );
         assert_eq!(config.tcp_idle_timeout, DEFAULT_TCP_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn metrics_address_is_checked() {
+        let text = GOOD.replace("[server]", "[server]\nmetrics = \"127.0.0.1:9153\"");
+        let config = Config::from_toml(&text, Path::new(".")).unwrap();
+        assert_eq!(config.metrics, Some("127.0.0.1:9153".parse().unwrap()));
+        for (value, expected) in [("nope", "not ADDR:PORT"), ("[::1]:9153", "anycast")] {
+            let text = GOOD.replace("[server]", &format!("[server]\nmetrics = \"{value}\""));
+            let err = Config::from_toml(&text, Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("server.metrics") && err.contains(expected),
+                "{err}"
+            );
+        }
     }
 
     #[test]

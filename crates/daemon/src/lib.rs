@@ -20,6 +20,7 @@ pub mod config;
 mod error;
 pub mod health;
 pub mod logging;
+mod metrics;
 mod serve;
 mod sockets;
 mod tcp;

@@ -5,7 +5,6 @@
 //! communication; SIGINT stops at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -18,6 +17,7 @@ use crate::bgp::BgpHandle;
 use crate::config::Config;
 use crate::error::Error;
 use crate::health::{Health, HealthConfig, control};
+use crate::metrics::{self, Counters};
 use crate::tcp::Connections;
 use crate::transfer::{self, Transfers};
 use crate::{sockets, tcp, udp, zones};
@@ -29,20 +29,11 @@ pub(crate) const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
 /// process exits anyway; peers see the TCP session drop then, which withdraws as well.
 pub(crate) const BGP_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Counters shared by all workers.
-#[derive(Default)]
-pub(crate) struct Stats {
-    pub(crate) udp_queries: AtomicU64,
-    pub(crate) udp_truncated: AtomicU64,
-    pub(crate) tcp_queries: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-}
-
 /// What every worker reads.
 pub(crate) struct Shared {
     pub(crate) zones: ArcSwap<ZoneSet>,
     pub(crate) answer: AnswerConfig,
-    pub(crate) stats: Stats,
+    pub(crate) counters: Counters,
     pub(crate) connections: Connections,
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_max_connections: usize,
@@ -77,7 +68,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             version: config.version.as_ref().map(|v| v.as_bytes().into()),
             tcp_keepalive: keepalive_units,
         },
-        stats: Stats::default(),
+        counters: Counters::default(),
         connections: Connections::default(),
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
@@ -129,6 +120,16 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             .health
             .as_ref()
             .map(|h| Health::start(h, &shared, bgp.clone()));
+        if let Some(address) = config.metrics {
+            metrics::start(
+                address,
+                metrics::Sources {
+                    shared: shared.clone(),
+                    bgp: bgp.clone(),
+                    health: health.as_ref().map(Health::requester),
+                },
+            )?;
+        }
         match (&config.control_socket, &health) {
             (Some(path), Some(health)) => control::start(path, health.requester())?,
             (Some(path), None) => {
@@ -173,7 +174,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 _ = terminate.recv() => {
                     if let (Some(health), Some(health_config)) = (&health, &config.health) {
                         if health_config.drain_on_sigterm {
-                            drain(health, health_config, &shared.stats).await;
+                            drain(health, health_config, &shared.counters).await;
                         }
                     }
                     break;
@@ -190,12 +191,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 warn!("bgp: not every session closed within {BGP_STOP_TIMEOUT:?}; exiting anyway");
             }
         }
-        let stats = &shared.stats;
+        let (udp, tcp) = (shared.counters.udp_totals(), shared.counters.tcp_totals());
         info!(
-            udp_queries = stats.udp_queries.load(Ordering::Relaxed),
-            udp_truncated = stats.udp_truncated.load(Ordering::Relaxed),
-            tcp_queries = stats.tcp_queries.load(Ordering::Relaxed),
-            dropped = stats.dropped.load(Ordering::Relaxed),
+            udp_queries = udp.queries,
+            udp_truncated = udp.truncated,
+            tcp_queries = tcp.queries,
+            dropped = udp.dropped + tcp.dropped,
             "stopping"
         );
         Ok(())
@@ -208,7 +209,7 @@ const DRAIN_SAMPLE: Duration = Duration::from_millis(50);
 /// Leaves politely (DESIGN.md principle 4): GRACEFUL_SHUTDOWN, withdraw, then keep serving
 /// until no query has arrived for the quiet period (the routers have moved the catchment),
 /// or until the drain timeout.
-async fn drain(health: &Health, config: &HealthConfig, stats: &Stats) {
+async fn drain(health: &Health, config: &HealthConfig, counters: &Counters) {
     let started = Instant::now();
     info!("SIGTERM: draining");
     let withdraw_bound = config.policy.graceful_shutdown + Duration::from_secs(2);
@@ -217,8 +218,7 @@ async fn drain(health: &Health, config: &HealthConfig, stats: &Stats) {
     }
     // Our own probes would look like traffic.
     health.stop_checks();
-    let queries =
-        || stats.udp_queries.load(Ordering::Relaxed) + stats.tcp_queries.load(Ordering::Relaxed);
+    let queries = || counters.queries();
     let mut last = queries();
     let mut last_change = Instant::now();
     let mut second = (Instant::now(), last);

@@ -3,7 +3,6 @@
 //! connection idle the longest when a new one arrives at the limit.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +56,11 @@ impl Connections {
         if let Some(connection) = inner.get_mut(&id) {
             connection.idle_since = idle.then(Instant::now);
         }
+    }
+
+    /// How many connections are open.
+    pub(crate) fn count(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     fn remove(&self, id: u64) {
@@ -163,7 +167,7 @@ async fn serve_connection(
             &mut answer,
         );
         drop(zones);
-        shared.stats.tcp_queries.fetch_add(1, Ordering::Relaxed);
+        shared.counters.tcp().record(&outcome, false);
         match outcome {
             Outcome::Answered { len, .. } => {
                 frame.clear();

@@ -10,7 +10,6 @@ use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use dns_auth::{Outcome, Transport, respond};
 use netio::{DEFAULT_BATCH, UdpBatch};
@@ -20,6 +19,7 @@ use nix::sys::socket::{
 };
 use tracing::{debug, warn};
 
+use crate::metrics::QueryCounters;
 use crate::serve::Shared;
 
 /// Largest UDP datagram we read; a query never needs more.
@@ -49,6 +49,7 @@ pub(crate) fn spawn_workers(sockets: Vec<UdpSocket>, address: SocketAddr, shared
 /// and answers sent in batches (`recvmmsg`/`sendmmsg`): under load one system call moves
 /// many datagrams; when idle, a batch is a single datagram and nothing waits.
 fn serve_bound(socket: &UdpSocket, shared: &Shared) {
+    let counters = shared.counters.udp_worker();
     let mut batch = UdpBatch::new(DEFAULT_BATCH);
     loop {
         let count = match batch.recv(socket) {
@@ -61,7 +62,7 @@ fn serve_bound(socket: &UdpSocket, shared: &Shared) {
         for slot in 0..count {
             let peer = batch.peer(slot);
             let (query, answer) = batch.query_and_answer(slot);
-            if let Some(len) = answer_one(shared, query, peer, answer) {
+            if let Some(len) = answer_one(shared, &counters, query, peer, answer) {
                 batch.queue_answer(slot, len);
             }
         }
@@ -81,6 +82,7 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
         warn!(%address, "cannot enable packet info, replies may leave from another address: {err}");
         return serve_bound(socket, shared);
     }
+    let counters = shared.counters.udp_worker();
     let mut query = vec![0u8; RECV_BUFFER];
     let mut answer = Vec::with_capacity(u16::MAX as usize);
     let mut control = nix::cmsg_space!(libc::in6_pktinfo);
@@ -122,7 +124,8 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
             .as_sockaddr_in()
             .map(|a| SocketAddr::V4((*a).into()))
             .or_else(|| peer.as_sockaddr_in6().map(|a| SocketAddr::V6((*a).into())));
-        let Some(len) = answer_one(shared, &query[..len], peer_address, &mut answer) else {
+        let Some(len) = answer_one(shared, &counters, &query[..len], peer_address, &mut answer)
+        else {
             continue;
         };
         let iov = [IoSlice::new(&answer[..len])];
@@ -167,10 +170,12 @@ enum Destination {
     V6(libc::in6_pktinfo),
 }
 
-/// Answers one query into `answer`; returns the length to send, if any.
+/// Answers one query into `answer`; returns the length to send, if any. `counters` is the
+/// calling thread's own block.
 #[inline]
 fn answer_one(
     shared: &Shared,
+    counters: &QueryCounters,
     query: &[u8],
     peer: Option<SocketAddr>,
     answer: &mut Vec<u8>,
@@ -180,17 +185,9 @@ fn answer_one(
     }
     let zones = shared.zones.load();
     let outcome = respond(query, &zones, &shared.answer, Transport::Udp, answer);
-    shared.stats.udp_queries.fetch_add(1, Ordering::Relaxed);
+    counters.record(&outcome, true);
     match outcome {
-        Outcome::Answered { len, truncated, .. } => {
-            if truncated {
-                shared.stats.udp_truncated.fetch_add(1, Ordering::Relaxed);
-            }
-            Some(len)
-        }
-        Outcome::Dropped => {
-            shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            None
-        }
+        Outcome::Answered { len, .. } => Some(len),
+        Outcome::Dropped => None,
     }
 }

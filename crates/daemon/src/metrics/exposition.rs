@@ -1,0 +1,296 @@
+//! The Prometheus text exposition format (version 0.0.4) of what a site's operator watches:
+//! queries and answers by transport and response code, zone serials and expiry, BGP
+//! sessions, and what the health checks announce.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use bgp_session::State;
+use dns_zone::ZoneSet;
+
+use super::counters::{RCODE_SLOTS, Totals};
+use crate::bgp::PeerStatus;
+use crate::health::Report;
+
+/// Everything one scrape shows.
+pub(crate) struct Snapshot<'a> {
+    pub(crate) udp: Totals,
+    pub(crate) tcp: Totals,
+    pub(crate) tcp_connections: usize,
+    pub(crate) zones: &'a ZoneSet,
+    pub(crate) peers: Vec<(SocketAddr, PeerStatus)>,
+    pub(crate) health: Option<Report>,
+}
+
+/// The mnemonic of a response code (RFC 6895 §2.3), `RCODEn` for the unnamed.
+fn rcode_name(code: usize) -> String {
+    let name = match code {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        _ => return format!("RCODE{code}"),
+    };
+    name.to_string()
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Renders a scrape.
+pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
+    let mut out = String::with_capacity(4096);
+    let transports = [("udp", &snapshot.udp), ("tcp", &snapshot.tcp)];
+    header(
+        &mut out,
+        "anyns_queries_total",
+        "counter",
+        "DNS queries received (NOTIFY and transfers excluded).",
+    );
+    for (transport, totals) in transports {
+        let _ = writeln!(
+            out,
+            "anyns_queries_total{{transport=\"{transport}\"}} {}",
+            totals.queries
+        );
+    }
+    header(
+        &mut out,
+        "anyns_responses_total",
+        "counter",
+        "Answers sent, by response code.",
+    );
+    for (transport, totals) in transports {
+        for code in 0..RCODE_SLOTS {
+            let count = totals.rcodes[code];
+            if count > 0 {
+                let _ = writeln!(
+                    out,
+                    "anyns_responses_total{{transport=\"{transport}\",rcode=\"{}\"}} {count}",
+                    rcode_name(code)
+                );
+            }
+        }
+        if totals.other_rcode > 0 {
+            let _ = writeln!(
+                out,
+                "anyns_responses_total{{transport=\"{transport}\",rcode=\"other\"}} {}",
+                totals.other_rcode
+            );
+        }
+    }
+    header(
+        &mut out,
+        "anyns_responses_truncated_total",
+        "counter",
+        "UDP answers sent with TC set.",
+    );
+    let _ = writeln!(
+        out,
+        "anyns_responses_truncated_total {}",
+        snapshot.udp.truncated
+    );
+    header(
+        &mut out,
+        "anyns_queries_dropped_total",
+        "counter",
+        "Messages not answered (responses, fewer than 12 octets).",
+    );
+    for (transport, totals) in transports {
+        let _ = writeln!(
+            out,
+            "anyns_queries_dropped_total{{transport=\"{transport}\"}} {}",
+            totals.dropped
+        );
+    }
+    header(
+        &mut out,
+        "anyns_tcp_connections",
+        "gauge",
+        "Open TCP connections.",
+    );
+    let _ = writeln!(out, "anyns_tcp_connections {}", snapshot.tcp_connections);
+
+    let mut zones: Vec<_> = snapshot.zones.iter().collect();
+    zones.sort_by(|a, b| a.origin().cmp(b.origin()));
+    header(
+        &mut out,
+        "anyns_zone_serial",
+        "gauge",
+        "SOA serial of each zone served.",
+    );
+    for zone in &zones {
+        let name = label(&dns_wire::name_to_text(zone.origin()));
+        let _ = writeln!(
+            out,
+            "anyns_zone_serial{{zone=\"{name}\"}} {}",
+            zone.serial()
+        );
+    }
+    header(
+        &mut out,
+        "anyns_zone_expired",
+        "gauge",
+        "1 when a secondary zone has expired (answered SERVFAIL).",
+    );
+    for zone in &zones {
+        let name = label(&dns_wire::name_to_text(zone.origin()));
+        let expired = u8::from(snapshot.zones.is_expired(zone.origin()));
+        let _ = writeln!(out, "anyns_zone_expired{{zone=\"{name}\"}} {expired}");
+    }
+    header(
+        &mut out,
+        "anyns_zone_records",
+        "gauge",
+        "Records of each zone served.",
+    );
+    for zone in &zones {
+        let name = label(&dns_wire::name_to_text(zone.origin()));
+        let _ = writeln!(
+            out,
+            "anyns_zone_records{{zone=\"{name}\"}} {}",
+            zone.record_count()
+        );
+    }
+
+    if !snapshot.peers.is_empty() {
+        header(
+            &mut out,
+            "anyns_bgp_session_established",
+            "gauge",
+            "1 while the BGP session with the peer is Established.",
+        );
+        for (peer, status) in &snapshot.peers {
+            let up = u8::from(status.state == State::Established);
+            let _ = writeln!(out, "anyns_bgp_session_established{{peer=\"{peer}\"}} {up}");
+        }
+        header(
+            &mut out,
+            "anyns_bgp_updates_sent_total",
+            "counter",
+            "BGP UPDATEs sent to the peer (End-of-RIB included).",
+        );
+        for (peer, status) in &snapshot.peers {
+            let _ = writeln!(
+                out,
+                "anyns_bgp_updates_sent_total{{peer=\"{peer}\"}} {}",
+                status.stats.updates_sent
+            );
+        }
+        header(
+            &mut out,
+            "anyns_bgp_notifications_received_total",
+            "counter",
+            "BGP NOTIFICATIONs received from the peer.",
+        );
+        for (peer, status) in &snapshot.peers {
+            let _ = writeln!(
+                out,
+                "anyns_bgp_notifications_received_total{{peer=\"{peer}\"}} {}",
+                status.stats.notifications_received
+            );
+        }
+    }
+    if let Some(report) = &snapshot.health {
+        header(
+            &mut out,
+            "anyns_cloud_announced",
+            "gauge",
+            "1 while the cloud's prefixes are announced (drained or withdrawn: 0).",
+        );
+        for cloud in &report.clouds {
+            let up = u8::from(cloud.state == "announced");
+            let _ = writeln!(
+                out,
+                "anyns_cloud_announced{{cloud=\"{}\"}} {up}",
+                label(&cloud.name)
+            );
+        }
+        header(
+            &mut out,
+            "anyns_cloud_instances_up",
+            "gauge",
+            "Instances of the cloud whose checks pass.",
+        );
+        for cloud in &report.clouds {
+            let _ = writeln!(
+                out,
+                "anyns_cloud_instances_up{{cloud=\"{}\"}} {}",
+                label(&cloud.name),
+                cloud.instances_up
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_zones_and_escapes_labels() {
+        let mut udp = Totals {
+            queries: 3,
+            ..Totals::default()
+        };
+        udp.rcodes[0] = 2;
+        udp.rcodes[3] = 1;
+        let mut zones = ZoneSet::new();
+        let (zone, _) = dns_zone::load_zone_str(
+            "$ORIGIN a\\\"b.\n@ 60 SOA ns h 42 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n",
+            b"\x03a\"b\x00",
+        )
+        .unwrap();
+        zones.insert(std::sync::Arc::new(zone));
+        let text = render(&Snapshot {
+            udp,
+            tcp: Totals::default(),
+            tcp_connections: 1,
+            zones: &zones,
+            peers: Vec::new(),
+            health: None,
+        });
+        assert!(
+            text.contains("anyns_queries_total{transport=\"udp\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("anyns_zone_serial{zone=\"a\\\\\\\"b.\"} 42\n"),
+            "{text}"
+        );
+        assert!(!text.contains("anyns_bgp"), "no BGP section without peers");
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').expect("name value");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}

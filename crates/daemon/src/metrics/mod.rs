@@ -1,0 +1,141 @@
+//! Metrics for Prometheus: `GET /metrics` on `[server] metrics` (an address the operator
+//! chooses, unicast or loopback, never the anycast service address).
+//!
+//! ```text
+//!   UDP workers ──► own QueryCounters ─┐
+//!   TCP tasks ────► shared block ──────┼──► scrape: sum + zones + BGP peers + health ──► text
+//! ```
+//! The endpoint is a few lines of HTTP/1.1 over tokio (docs/decisions/0007: one GET does
+//! not need an HTTP stack); a scrape asks the health driver for its report like `anyns
+//! status` does and reads the BGP sessions' status watches.
+
+mod counters;
+mod exposition;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+pub(crate) use counters::{Counters, QueryCounters};
+
+use crate::bgp::BgpHandle;
+use crate::error::Error;
+use crate::health::{Report, Request};
+use crate::serve::Shared;
+
+/// Longest request head read.
+const MAX_REQUEST: usize = 8192;
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
+
+/// What a scrape reads.
+#[derive(Clone)]
+pub(crate) struct Sources {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) bgp: Option<Arc<BgpHandle>>,
+    pub(crate) health: Option<Requester>,
+}
+
+/// Binds `address` and serves scrapes until the runtime ends.
+pub(crate) fn start(address: SocketAddr, sources: Sources) -> Result<(), Error> {
+    let bind = |e: std::io::Error| Error::Io(format!("metrics listener {address}: {e}"));
+    let listener = std::net::TcpListener::bind(address).map_err(bind)?;
+    listener.set_nonblocking(true).map_err(bind)?;
+    let listener = TcpListener::from_std(listener).map_err(bind)?;
+    info!(%address, "metrics listening (GET /metrics)");
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let sources = sources.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = serve_one(stream, &sources).await {
+                            debug!("metrics connection: {err}");
+                        }
+                    });
+                }
+                Err(err) => {
+                    warn!("metrics accept: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Reads one request head, answers it, closes.
+async fn serve_one(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    if !matches!(read, Ok(Ok(()))) {
+        return Ok(());
+    }
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let (status, body) = match (words.next(), words.next()) {
+        (Some("GET"), Some("/metrics")) => ("200 OK", scrape(sources).await),
+        (Some("GET"), Some(_)) => ("404 Not Found", "not found: try /metrics\n".to_string()),
+        _ => ("405 Method Not Allowed", "GET /metrics only\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// One scrape's text.
+async fn scrape(sources: &Sources) -> String {
+    let health = match &sources.health {
+        Some(requests) => {
+            let (reply, report) = oneshot::channel();
+            match requests.send((Request::Status, reply)) {
+                Ok(()) => report.await.ok(),
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let peers = sources
+        .bgp
+        .as_ref()
+        .map(|bgp| {
+            bgp.status()
+                .into_iter()
+                .map(|(peer, status)| (peer, status.borrow().clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shared = &sources.shared;
+    let zones = shared.zones.load();
+    exposition::render(&exposition::Snapshot {
+        udp: shared.counters.udp_totals(),
+        tcp: shared.counters.tcp_totals(),
+        tcp_connections: shared.connections.count(),
+        zones: &zones,
+        peers,
+        health,
+    })
+}

@@ -1,0 +1,156 @@
+//! `GET /metrics` (Prometheus text) on loopback, no root needed: counters move by exactly
+//! the queries sent (by transport and response code), the zone's serial is exported, BGP
+//! and health sections appear with a `[bgp]` section (its peer never answers, so the
+//! session is down while the cloud is announced), and anything but `GET /metrics` is
+//! refused.
+
+mod bgp_common;
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use bgp_common::{Daemon, test_dir, wait_for};
+use common::{A, Query, free_port};
+
+const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
+@ IN SOA ns1.example. hostmaster.example. 2024070101 3600 600 86400 300\n\
+@ IN NS ns1.example.\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.80\n";
+
+/// One HTTP request; returns the status line and the body.
+fn http(address: SocketAddr, request: &str) -> (String, String) {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+/// The samples of a scrape: `name{labels}` -> value.
+fn scrape(address: SocketAddr) -> HashMap<String, f64> {
+    let (status, body) = http(address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("series value");
+            (series.to_string(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_count_queries_and_export_zones_bgp_and_health() {
+    let _serial = bgp_common::serial();
+    let dir = test_dir();
+    let (port, metrics_port, bgp_port) = (free_port(), free_port(), free_port());
+    fs::write(dir.path().join("example.zone"), ZONE).unwrap();
+    let config = format!(
+        r#"[server]
+udp-workers = 2
+metrics = "127.0.0.1:{metrics_port}"
+
+[[listen]]
+address = "127.0.0.2:{port}"
+
+[[zone]]
+name = "example."
+file = "example.zone"
+
+[bgp]
+local-as = 65000
+router-id = "192.0.2.1"
+prefixes = ["203.0.113.53/32"]
+next-hop-v4 = "192.0.2.1"
+connect-retry-time = 1
+
+[[bgp.peer]]
+address = "127.0.0.1"
+port = {bgp_port}
+remote-as = 65001
+"#
+    );
+    let path = dir.path().join("anyns.toml");
+    fs::write(&path, config).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
+    command.arg("serve").arg("-c").arg(&path);
+    let anyns = Daemon::spawn("anyns", command, dir.path().join("anyns.log"));
+    let dns: SocketAddr = ([127, 0, 0, 2], port).into();
+    let metrics: SocketAddr = ([127, 0, 0, 1], metrics_port).into();
+    wait_for(
+        "the cloud announced, in the metrics",
+        Duration::from_secs(10),
+        || {
+            let ok = TcpStream::connect(metrics).is_ok()
+                && value(&scrape(metrics), "anyns_cloud_announced{cloud=\"default\"}") == 1.0;
+            ok.then_some(())
+        },
+        || anyns.log(),
+    );
+    let before = scrape(metrics);
+    let (udp_nx, udp_refused, tcp_ok) = (4, 3, 2);
+    for (name, count) in [
+        ("nothere.example.", udp_nx),
+        ("www.example.test.", udp_refused),
+    ] {
+        for _ in 0..count {
+            Query::new(name, A).send_udp(dns).expect("a UDP answer");
+        }
+    }
+    for _ in 0..tcp_ok {
+        Query::new("www.example.", A)
+            .send_tcp(dns)
+            .expect("a TCP answer");
+    }
+    let after = scrape(metrics);
+    let delta = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(
+        delta("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"}"),
+        f64::from(udp_nx)
+    );
+    assert_eq!(
+        delta("anyns_responses_total{transport=\"udp\",rcode=\"REFUSED\"}"),
+        f64::from(udp_refused)
+    );
+    assert_eq!(
+        delta("anyns_responses_total{transport=\"tcp\",rcode=\"NOERROR\"}"),
+        f64::from(tcp_ok)
+    );
+    assert_eq!(
+        delta("anyns_queries_total{transport=\"tcp\"}"),
+        f64::from(tcp_ok)
+    );
+    // The health probes' SOA queries are UDP queries too.
+    assert!(delta("anyns_queries_total{transport=\"udp\"}") >= f64::from(udp_nx + udp_refused));
+    assert_eq!(
+        value(&after, "anyns_zone_serial{zone=\"example.\"}"),
+        2024070101.0
+    );
+    assert_eq!(value(&after, "anyns_zone_records{zone=\"example.\"}"), 4.0);
+    assert_eq!(value(&after, "anyns_zone_expired{zone=\"example.\"}"), 0.0);
+    let peer = format!("anyns_bgp_session_established{{peer=\"127.0.0.1:{bgp_port}\"}}");
+    assert_eq!(after.get(&peer), Some(&0.0), "{after:?}");
+    assert_eq!(
+        value(&after, "anyns_cloud_instances_up{cloud=\"default\"}"),
+        1.0
+    );
+    let (status, _) = http(metrics, "GET /other HTTP/1.1\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let (status, _) = http(metrics, "POST /metrics HTTP/1.1\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+}
