@@ -207,9 +207,11 @@ pub(crate) fn anyns_site_config(
 identity = "{site_name}"
 udp-workers = 1
 tcp-idle-timeout = 10
+metrics = "{u4}:{metrics_port}"
 "#,
         site_name = s.name,
         cloud_name = c.name,
+        metrics_port = crate::metrics::METRICS_PORT,
     );
     for a in &c.addresses {
         let _ = write!(

@@ -95,8 +95,11 @@ pub fn disrupt(
     })
 }
 
+/// How many steps the demo has.
+const STEPS: usize = 7;
+
 fn step(n: usize, title: &str) -> Instant {
-    println!("\n[{n}/6] {title}");
+    println!("\n[{n}/{STEPS}] {title}");
     Instant::now()
 }
 
@@ -397,7 +400,18 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     );
     println!("    ({})", ms(t.elapsed()));
 
-    let t = step(6, "teardown");
+    let t = step(
+        6,
+        "what each site saw: GET /metrics on every instance's unicast address (Prometheus)",
+    );
+    print!("{}", metrics_table(&lab));
+    println!(
+        "    answers by response code since each instance started (the health probes' SOA queries included),"
+    );
+    println!("    the serial each serves, its BGP session and whether its cloud is announced.");
+    println!("    ({})", ms(t.elapsed()));
+
+    let t = step(7, "teardown");
     let report = lab.down()?;
     println!(
         "    {} processes stopped, {} namespaces deleted in {}",
@@ -442,4 +456,73 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     print!("{}", f.render());
     println!("demo done in {}", ms(whole.elapsed()));
     Ok(())
+}
+
+/// One row per site instance, from its metrics.
+fn metrics_table(lab: &Lab) -> String {
+    let mut table = Table::new(&[
+        "site",
+        "cloud",
+        "UDP queries",
+        "TCP queries",
+        "NOERROR",
+        "NXDOMAIN",
+        "zone serial",
+        "BGP",
+        "announced",
+    ]);
+    let topo = &lab.topology;
+    for site in &topo.sites {
+        for &c in &site.clouds {
+            let cloud = &topo.clouds[c].name;
+            let Ok(m) = lab.scrape(&site.name, cloud) else {
+                table.row(vec![
+                    site.name.clone(),
+                    cloud.clone(),
+                    "(no metrics)".into(),
+                ]);
+                continue;
+            };
+            // Counters are whole numbers; a missing series is 0.
+            let sum = |prefix: &str| -> u64 {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with(prefix))
+                    .map(|(_, v)| *v as u64)
+                    .sum()
+            };
+            let get = |series: &str| m.get(series).map_or(0, |v| *v as u64);
+            let bgp_up = sum("anyns_bgp_session_established{");
+            let bgp_all = m
+                .keys()
+                .filter(|k| k.starts_with("anyns_bgp_session_established{"))
+                .count();
+            table.row(vec![
+                site.name.clone(),
+                cloud.clone(),
+                format!("{}", get("anyns_queries_total{transport=\"udp\"}")),
+                format!("{}", get("anyns_queries_total{transport=\"tcp\"}")),
+                format!(
+                    "{}",
+                    sum("anyns_responses_total{transport=\"udp\",rcode=\"NOERROR\"}")
+                        + sum("anyns_responses_total{transport=\"tcp\",rcode=\"NOERROR\"}")
+                ),
+                format!(
+                    "{}",
+                    sum("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"}")
+                        + sum("anyns_responses_total{transport=\"tcp\",rcode=\"NXDOMAIN\"}")
+                ),
+                format!(
+                    "{}",
+                    get(&format!("anyns_zone_serial{{zone=\"{}\"}}", topo.zone))
+                ),
+                format!("{bgp_up}/{bgp_all} up"),
+                if sum("anyns_cloud_announced{") >= 1 {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ]);
+        }
+    }
+    table.render()
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -633,6 +633,25 @@ impl Lab {
             return Err(Error::NoLab(format!("site {site} does not serve {cloud}")));
         }
         Ok((site.to_string(), format!("anyns-{cloud}")))
+    }
+
+    /// The metrics of site `site`'s anyns for `cloud` (a `GET /metrics` on its unicast
+    /// address, from inside the site's namespace).
+    pub fn scrape(&self, site: &str, cloud: &str) -> Result<HashMap<String, f64>, Error> {
+        self.instance_key(site, cloud)?;
+        let (Some(s), Some(c)) = (self.topology.site(site), self.topology.cloud(cloud)) else {
+            return Err(Error::NoLab(format!("no instance of {cloud} at {site}")));
+        };
+        let address = SocketAddr::new(
+            self.topology.instance_v4(s, c).into(),
+            crate::metrics::METRICS_PORT,
+        );
+        let text = system::run(
+            system::in_ns(&self.ns(site), &self.lab_bin)
+                .arg("scrape")
+                .arg(address.to_string()),
+        )?;
+        Ok(crate::metrics::parse_samples(&text))
     }
 
     /// PID of site `site`'s anyns for `cloud`, if running.

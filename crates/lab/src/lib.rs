@@ -26,6 +26,7 @@ pub mod demo;
 pub mod dns;
 mod error;
 pub mod lab;
+pub mod metrics;
 pub mod probe;
 mod render;
 pub mod report;

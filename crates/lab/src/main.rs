@@ -44,6 +44,12 @@ enum Command {
     /// The lab's DNS client, run inside a client namespace: one line per query.
     #[command(hide = true)]
     Probe(ProbeArgs),
+    /// One `GET /metrics` to ADDR:PORT, body to stdout (run inside a site's namespace).
+    #[command(hide = true)]
+    Scrape {
+        /// The instance's metrics address.
+        address: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +149,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut options = options(&args.topology)?;
             options.verbose = false;
             anyns_lab::report::failover_report(&options, args.runs)
+        }
+        Command::Scrape { address } => {
+            print!("{}", anyns_lab::metrics::scrape_text(*address)?);
+            Ok(())
         }
         Command::Probe(args) => {
             let qtype = dns::qtype_from_text(&args.qtype)

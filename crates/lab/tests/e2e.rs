@@ -749,6 +749,27 @@ fn zone_change_reaches_every_site() {
             assert_eq!(serial, Some(new), "{} via anycast: {record:?}", client.name);
         }
     }
+    // Each instance's metrics (GET /metrics on its unicast address, from its namespace)
+    // show the new serial, answers given, and its BGP session up.
+    let zone = format!("anyns_zone_serial{{zone=\"{}\"}}", lab.topology.zone);
+    for (site, cloud, _) in &unicast {
+        let metrics = lab.scrape(site, cloud).unwrap();
+        assert_eq!(metrics.get(&zone), Some(&f64::from(new)), "{site}/{cloud}");
+        let noerror = metrics
+            .get("anyns_responses_total{transport=\"udp\",rcode=\"NOERROR\"}")
+            .copied()
+            .unwrap_or(0.0);
+        assert!(
+            noerror > 0.0,
+            "{site}/{cloud} answered nothing: {metrics:?}"
+        );
+        assert!(
+            metrics
+                .iter()
+                .any(|(k, v)| k.starts_with("anyns_bgp_session_established{") && *v == 1.0),
+            "{site}/{cloud}: no BGP session up: {metrics:?}"
+        );
+    }
 }
 
 trait WithServer {

@@ -106,10 +106,13 @@ impl Reader<'_> {
             let token = self.cursor.require()?;
             // `domain` takes a token starting with `@` as the origin only when it is
             // exactly `@`; leave the rest to it.
-            if let Token::Plain(text) | Token::Escaped(text) = token
-                && text.first() == Some(&b'@')
-                && text != b"@"
-            {
+            let at_prefixed = match token {
+                Token::Plain(text) | Token::Escaped(text) => {
+                    text.first() == Some(&b'@') && text != b"@"
+                }
+                Token::Quoted(_) => false,
+            };
+            if at_prefixed {
                 return Err(GiveUp);
             }
             self.owner.clear();
