@@ -1148,6 +1148,16 @@ fn stale_site_withdraws_until_it_catches_up() {
         moved >= Duration::from_secs(25),
         "withdrawn for staleness, not something else: {moved:?}"
     );
+    // The operator's view of the same: the lag and the withdrawal in ams's metrics.
+    let metrics = lab.scrape("ams", "ns1").unwrap();
+    let lag = format!("anyns_zone_lag_seconds{{zone=\"{}\"}}", lab.topology.zone);
+    assert!(metrics.get(&lag).is_some_and(|s| *s >= 25.0), "{metrics:?}");
+    assert!(
+        metrics
+            .iter()
+            .any(|(k, v)| k.starts_with("anyns_cloud_announced{") && *v == 0.0),
+        "{metrics:?}"
+    );
     route("del");
     lab.publish_serial(lab.serial() + 1).unwrap();
     let back = system::wait_for(

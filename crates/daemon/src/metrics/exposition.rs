@@ -18,6 +18,8 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) tcp: Totals,
     pub(crate) tcp_connections: usize,
     pub(crate) zones: &'a ZoneSet,
+    /// Secondary zones behind their primary: (origin, newest known serial, for how long).
+    pub(crate) lags: Vec<(Vec<u8>, u32, std::time::Duration)>,
     pub(crate) peers: Vec<(SocketAddr, PeerStatus)>,
     pub(crate) health: Option<Report>,
 }
@@ -164,6 +166,21 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
     }
     header(
         &mut out,
+        "anyns_zone_lag_seconds",
+        "gauge",
+        "How long a secondary zone has served an older serial than its primary has (0: up to date).",
+    );
+    for zone in &zones {
+        let name = label(&dns_wire::name_to_text(zone.origin()));
+        let lag = snapshot
+            .lags
+            .iter()
+            .find(|(origin, _, _)| origin.as_slice() == zone.origin())
+            .map_or(0.0, |(_, _, lag)| lag.as_secs_f64());
+        let _ = writeln!(out, "anyns_zone_lag_seconds{{zone=\"{name}\"}} {lag:.3}");
+    }
+    header(
+        &mut out,
         "anyns_zone_records",
         "gauge",
         "Records of each zone served.",
@@ -272,6 +289,11 @@ mod tests {
             tcp: Totals::default(),
             tcp_connections: 1,
             zones: &zones,
+            lags: vec![(
+                b"\x03a\"b\x00".to_vec(),
+                43,
+                std::time::Duration::from_millis(1500),
+            )],
             peers: Vec::new(),
             health: None,
         });
@@ -285,6 +307,10 @@ mod tests {
         );
         assert!(
             text.contains("anyns_zone_serial{zone=\"a\\\\\\\"b.\"} 42\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("anyns_zone_lag_seconds{zone=\"a\\\\\\\"b.\"} 1.500\n"),
             "{text}"
         );
         assert!(!text.contains("anyns_bgp"), "no BGP section without peers");

@@ -74,6 +74,20 @@ impl Lags {
         self.zones.remove(origin);
     }
 
+    /// Every lagging zone: (origin, newest known serial, how long it has lagged at `now`).
+    pub(crate) fn all(&self, now: Instant) -> Vec<(Vec<u8>, u32, Duration)> {
+        self.zones
+            .iter()
+            .map(|(origin, lag)| {
+                (
+                    origin.clone(),
+                    lag.known_serial,
+                    now.saturating_duration_since(lag.since),
+                )
+            })
+            .collect()
+    }
+
     /// The zone's lag, if it lags.
     pub(crate) fn get(&self, origin: &[u8]) -> Option<Lag> {
         self.zones.get(origin).copied()

@@ -262,6 +262,14 @@ impl Transfers {
             .is_stale(origin, bound, std::time::Instant::now())
     }
 
+    /// Every zone lagging its primary: (origin, newest known serial, for how long).
+    pub(crate) fn lags(&self) -> Vec<(Vec<u8>, u32, std::time::Duration)> {
+        self.lags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .all(std::time::Instant::now())
+    }
+
     /// The storage directory.
     pub(crate) fn storage(&self) -> Option<&std::path::Path> {
         self.storage.as_deref()
