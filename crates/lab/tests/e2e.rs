@@ -492,6 +492,17 @@ fn bgp_session_reset_at_router_recovers() {
     // after a session loss, and does not accept the router's connection for an active peer:
     // the stream covers that.
     let stream = ProbeOptions::stream(ns1, &lab.topology.zone, RATE, 8 * RATE);
+    // The alternative must exist before the reset: nyc announcing ns1 at r3 (under a loaded
+    // CI machine a site can be briefly withdrawn at start-up; seen once as r1 left with no
+    // route at all).
+    system::wait_for(
+        "nyc's route to ns1 at r3",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || (lab.best_route("r3", ns1).as_deref() == Some("site_nyc_ns1_4")).then_some(()),
+        || lab.birdc("r3", &["show", "protocols"]),
+    )
+    .unwrap();
     let mut restarted = Instant::now();
     let mut back_after = None;
     let reset = disrupt(&lab, "c1", ns1, &stream, Duration::from_millis(500), || {
