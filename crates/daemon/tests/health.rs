@@ -327,3 +327,98 @@ stale-after-ms = 1000
     let (_, status) = control(&socket, "status");
     assert!(status.contains("zones fresh"), "{status}");
 }
+
+/// A zone whose signatures have expired (one RRSIG that expired a month ago; its bytes are
+/// never validated here) takes the cloud down with the reason, and the metrics show the
+/// time since it expired; the same zone with a signature valid for another month is
+/// announced.
+#[test]
+fn expired_signatures_withdraw_the_cloud() {
+    let _serial = bgp_common::serial();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // RRSIG times as seconds (RFC 4034 §3.2 allows the number form): a month ago, in a month.
+    let month = 30 * 86_400;
+    for (expiration, want) in [(now - month, "down"), (now + month, "announced")] {
+        let dir = test_dir();
+        let (port, metrics_port) = (free_port(), free_port());
+        let socket = dir.path().join("s.sock");
+        let zone = format!(
+            "{ZONE}@ 300 IN RRSIG SOA 13 1 300 {expiration} {} 1 example. AAAA\n",
+            expiration - 2 * month
+        );
+        fs::write(dir.path().join("signed.zone"), zone).expect("zone");
+        let config = format!(
+            r#"[server]
+udp-workers = 1
+control-socket = "{}"
+metrics = "127.0.0.1:{metrics_port}"
+
+[[listen]]
+address = "127.0.0.1:{port}"
+role = "unicast"
+
+[[zone]]
+name = "example."
+file = "signed.zone"
+
+[health]
+hold-down-ms = 200
+damping = false
+"#,
+            socket.display()
+        );
+        let daemon = start(dir.path(), "signed", &config);
+        wait_for(
+            "the control socket",
+            Duration::from_secs(10),
+            || socket.exists().then_some(()),
+            || daemon.log(),
+        );
+        wait_state(&socket, want, Duration::from_secs(10), &daemon);
+        if want == "down" {
+            // Down from the start; wait for the freshness check to give its reason.
+            wait_for(
+                "the expired-signatures reason",
+                Duration::from_secs(10),
+                || {
+                    control(&socket, "status")
+                        .1
+                        .contains("zone signatures have expired")
+                        .then_some(())
+                },
+                || control(&socket, "status").1,
+            );
+        } else {
+            let (_, status) = control(&socket, "status");
+            assert!(!status.contains("zone signatures have expired"), "{status}");
+        }
+        let body = metrics_body(([127, 0, 0, 1], metrics_port).into());
+        let left: i64 = body
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("anyns_zone_signatures_expire_seconds{zone=\"example.\"} ")
+            })
+            .expect("the expiry gauge")
+            .parse()
+            .expect("a number");
+        assert_eq!(left < 0, want == "down", "{body}");
+    }
+}
+
+/// The body of `GET /metrics`.
+fn metrics_body(address: std::net::SocketAddr) -> String {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(address).expect("metrics listener");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use dns_wire::types::{class, rtype};
 
 use crate::check::check_zone;
-use crate::dnssec::{check_signature_expiry, index_denial};
+use crate::dnssec::{check_signature_expiry, earliest_expiration, index_denial};
 use crate::error::{Problem, Severity, ZoneError};
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
@@ -359,6 +359,8 @@ impl ZoneBuilder {
             record_count,
         );
         index_denial(&mut zone, &self.files[0], &mut problems);
+        let expiration = earliest_expiration(&zone);
+        zone.set_earliest_expiration(expiration);
         if let Some((now, window)) = self.signature_check {
             check_signature_expiry(&zone, now, window, &self.files[0], &mut problems);
         }

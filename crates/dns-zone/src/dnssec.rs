@@ -531,6 +531,27 @@ fn is_below_cut(zone: &Zone, name: &[u8]) -> bool {
     false
 }
 
+/// The earliest expiration among the zone's RRSIGs, compared in serial arithmetic (RFC
+/// 1982, as validators compare them), or `None` when it has none.
+pub(crate) fn earliest_expiration(zone: &Zone) -> Option<u32> {
+    let mut earliest: Option<u32> = None;
+    for node in zone.nodes() {
+        let Some(rrsigs) = node.rrset(rtype::RRSIG) else {
+            continue;
+        };
+        for rdata in rrsigs.rdatas() {
+            let Some(&[a, b, c, d]) = rdata.get(8..12) else {
+                continue;
+            };
+            let expiration = u32::from_be_bytes([a, b, c, d]);
+            if earliest.is_none_or(|e| (expiration.wrapping_sub(e) as i32) < 0) {
+                earliest = Some(expiration);
+            }
+        }
+    }
+    earliest
+}
+
 //= https://www.rfc-editor.org/rfc/rfc4034#section-3.1.5
 //# The Signature Expiration and Inception field values specify a date and time in the
 //# form of a 32-bit unsigned number of seconds elapsed since 1 January 1970 00:00:00 UTC
@@ -778,6 +799,18 @@ mod tests {
             "{:?}",
             err.problems
         );
+    }
+
+    #[test]
+    fn the_earliest_signature_expiration_is_kept() {
+        let (zone, _) = load(NSEC, "sec-nsec.").unwrap();
+        // Every signature of the test zone expires at 2026-12-23 09:25:41 UTC.
+        let expires = 1_798_017_941;
+        assert_eq!(zone.signatures_expire_in(expires - 100), Some(100));
+        assert_eq!(zone.signatures_expire_in(expires + 5), Some(-5));
+        let unsigned = "$ORIGIN u.\n@ 60 SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n";
+        let (zone, _) = load(unsigned, "u.").unwrap();
+        assert_eq!(zone.signatures_expire_in(expires), None);
     }
 
     #[test]

@@ -306,6 +306,8 @@ pub struct Zone {
     table: NameTable,
     serial: u32,
     record_count: usize,
+    /// The earliest RRSIG expiration (RFC 4034 §3.1.5, serial arithmetic), if signed.
+    earliest_expiration: Option<u32>,
 }
 
 impl Zone {
@@ -330,6 +332,7 @@ impl Zone {
             table,
             serial,
             record_count,
+            earliest_expiration: None,
         };
         zone.origin_label_count = label_count(zone.origin());
         zone
@@ -340,6 +343,19 @@ impl Zone {
     pub(crate) fn set_denial(&mut self, denial: Denial, signed: bool) {
         self.denial = denial;
         self.signed = signed;
+    }
+
+    /// Sets the earliest RRSIG expiration (by the builder).
+    pub(crate) fn set_earliest_expiration(&mut self, expiration: Option<u32>) {
+        self.earliest_expiration = expiration;
+    }
+
+    /// Seconds from `now` (seconds since 1970) until the zone's first RRSIG expires;
+    /// negative once one has expired, `None` for a zone without signatures. A site serving
+    /// expired signatures gives validating resolvers bogus answers.
+    pub fn signatures_expire_in(&self, now: u64) -> Option<i64> {
+        self.earliest_expiration
+            .map(|expiration| i64::from(expiration.wrapping_sub(now as u32) as i32))
     }
 
     /// Marks node `index` as having a matching NSEC3.

@@ -29,6 +29,8 @@ pub enum Cause {
     ZoneExpired,
     /// A secondary lags its primary's serial for longer than the allowed bound.
     ZoneStale,
+    /// A zone serves RRSIGs past their expiration: validating resolvers get bogus answers.
+    SignaturesExpired,
     /// A command check exited unsuccessfully (with this code; `None`: killed by a signal).
     CommandFailed(Option<i32>),
     /// A command check did not finish within its timeout.
@@ -48,7 +50,7 @@ impl Cause {
     /// Whom the failure concerns.
     pub fn scope(&self) -> Scope {
         match self {
-            Self::ZoneExpired | Self::ZoneStale => Scope::Global,
+            Self::ZoneExpired | Self::ZoneStale | Self::SignaturesExpired => Scope::Global,
             _ => Scope::Local,
         }
     }
@@ -57,7 +59,10 @@ impl Cause {
     /// port does not come from load (a busy server drops or delays, it does not refuse), and
     /// zone state is read from memory.
     pub fn is_definitive(&self) -> bool {
-        matches!(self, Self::Refused | Self::ZoneExpired | Self::ZoneStale)
+        matches!(
+            self,
+            Self::Refused | Self::ZoneExpired | Self::ZoneStale | Self::SignaturesExpired
+        )
     }
 }
 
@@ -75,6 +80,7 @@ impl fmt::Display for Cause {
             Self::Io(kind) => write!(f, "socket error: {kind}"),
             Self::ZoneExpired => f.write_str("zone expired"),
             Self::ZoneStale => f.write_str("zone lags its primary"),
+            Self::SignaturesExpired => f.write_str("zone signatures have expired"),
             Self::CommandFailed(Some(code)) => write!(f, "command exited with {code}"),
             Self::CommandFailed(None) => f.write_str("command killed by a signal"),
             Self::CommandTimeout => f.write_str("command timed out"),

@@ -348,6 +348,14 @@ impl Driver {
                     let Some(result) = result else { return };
                     let now = Instant::now().into_std();
                     if let Some(cloud) = self.clouds.get_mut(result.cloud) {
+                        // A check that never came up has no down transition to carry its
+                        // reason: keep the latest failure of a check that is down.
+                        if let Err(cause) = &result.result {
+                            let index = cloud.check_index(result.check);
+                            if !cloud.checks[index].up {
+                                cloud.checks[index].last_failure = Some(cause.to_string());
+                            }
+                        }
                         cloud.machine.handle_result(now, result.check, result.result);
                     }
                 }

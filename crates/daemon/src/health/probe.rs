@@ -179,8 +179,10 @@ async fn probe_once(
     }
 }
 
-/// Checks every `every` that none of `zones` has expired, and that none has lagged its
-/// primary's known serial for longer than `stale_after` (secondaries).
+/// Checks every `every` that none of `zones` has expired, that none has lagged its
+/// primary's known serial for longer than `stale_after` (secondaries), and that none serves
+/// RRSIGs past their expiration (a signed zone not re-signed in time, or a site that missed
+/// the re-signed version).
 pub(super) async fn freshness(
     shared: Arc<Shared>,
     cloud: usize,
@@ -205,6 +207,13 @@ pub(super) async fn freshness(
             .any(|z| shared.transfers.is_stale(z, stale_after))
         {
             Err(Cause::ZoneStale)
+        } else if zones.iter().any(|z| {
+            serving
+                .get(z)
+                .and_then(|zone| zone.signatures_expire_in(crate::transfer::unix_now()))
+                .is_some_and(|left| left < 0)
+        }) {
+            Err(Cause::SignaturesExpired)
         } else {
             Ok(())
         };

@@ -18,6 +18,8 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) tcp: Totals,
     pub(crate) tcp_connections: usize,
     pub(crate) zones: &'a ZoneSet,
+    /// Seconds since 1970, for the signatures' time left.
+    pub(crate) now: u64,
     /// Secondary zones behind their primary: (origin, newest known serial, for how long).
     pub(crate) lags: Vec<(Vec<u8>, u32, std::time::Duration)>,
     pub(crate) peers: Vec<(SocketAddr, PeerStatus)>,
@@ -166,6 +168,21 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
     }
     header(
         &mut out,
+        "anyns_zone_signatures_expire_seconds",
+        "gauge",
+        "Seconds until the first RRSIG of a signed zone expires (negative: expired).",
+    );
+    for zone in &zones {
+        if let Some(left) = zone.signatures_expire_in(snapshot.now) {
+            let name = label(&dns_wire::name_to_text(zone.origin()));
+            let _ = writeln!(
+                out,
+                "anyns_zone_signatures_expire_seconds{{zone=\"{name}\"}} {left}"
+            );
+        }
+    }
+    header(
+        &mut out,
         "anyns_zone_lag_seconds",
         "gauge",
         "How long a secondary zone has served an older serial than its primary has (0: up to date).",
@@ -289,6 +306,7 @@ mod tests {
             tcp: Totals::default(),
             tcp_connections: 1,
             zones: &zones,
+            now: 0,
             lags: vec![(
                 b"\x03a\"b\x00".to_vec(),
                 43,
@@ -312,6 +330,10 @@ mod tests {
         assert!(
             text.contains("anyns_zone_lag_seconds{zone=\"a\\\\\\\"b.\"} 1.500\n"),
             "{text}"
+        );
+        assert!(
+            !text.contains("anyns_zone_signatures_expire_seconds{"),
+            "an unsigned zone has no signature expiry: {text}"
         );
         assert!(!text.contains("anyns_bgp"), "no BGP section without peers");
         for line in text.lines().filter(|l| !l.starts_with('#')) {

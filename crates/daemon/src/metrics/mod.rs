@@ -135,6 +135,7 @@ async fn scrape(sources: &Sources) -> String {
         tcp: shared.counters.tcp_totals(),
         tcp_connections: shared.connections.count(),
         zones: &zones,
+        now: crate::transfer::unix_now(),
         lags: shared.transfers.lags(),
         peers,
         health,
