@@ -395,6 +395,12 @@ fn validate_metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, Error> 
     let address: SocketAddr = text
         .parse()
         .map_err(|_| Error::Config(format!("server.metrics: {text:?} is not ADDR:PORT")))?;
+    if address.ip().is_unspecified() {
+        return Err(Error::Config(format!(
+            "server.metrics: {} listens on every address, the anycast ones too; name one",
+            address.ip()
+        )));
+    }
     if listen
         .iter()
         .any(|l| l.role == Role::Anycast && l.address.ip() == address.ip())
@@ -469,7 +475,11 @@ file = "example.zone"
         let text = GOOD.replace("[server]", "[server]\nmetrics = \"127.0.0.1:9153\"");
         let config = Config::from_toml(&text, Path::new(".")).unwrap();
         assert_eq!(config.metrics, Some("127.0.0.1:9153".parse().unwrap()));
-        for (value, expected) in [("nope", "not ADDR:PORT"), ("[::1]:9153", "anycast")] {
+        for (value, expected) in [
+            ("nope", "not ADDR:PORT"),
+            ("[::1]:9153", "anycast"),
+            ("0.0.0.0:9153", "every address"),
+        ] {
             let text = GOOD.replace("[server]", &format!("[server]\nmetrics = \"{value}\""));
             let err = Config::from_toml(&text, Path::new("."))
                 .unwrap_err()

@@ -110,11 +110,17 @@ pub(crate) struct CheckReport {
 impl Report {
     /// Whether no cloud is announced any more (after a drain).
     pub(crate) fn all_withdrawn(&self) -> bool {
-        self.clouds.iter().all(|c| {
-            c.state != State::Announced.name()
-                && c.state != State::Draining.name()
-                && c.state != State::GuardHeld.name()
-        })
+        self.clouds.iter().all(|c| !c.is_announced())
+    }
+}
+
+impl CloudReport {
+    /// Whether the cloud's prefixes are announced: healthy, held by the last-site guard, or
+    /// draining (announced with GRACEFUL_SHUTDOWN until the withdrawal).
+    pub(crate) fn is_announced(&self) -> bool {
+        self.state == State::Announced.name()
+            || self.state == State::Draining.name()
+            || self.state == State::GuardHeld.name()
     }
 }
 

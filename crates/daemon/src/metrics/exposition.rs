@@ -139,16 +139,26 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
     );
     let _ = writeln!(out, "anyns_tcp_connections {}", snapshot.tcp_connections);
 
-    let mut zones: Vec<_> = snapshot.zones.iter().collect();
-    zones.sort_by(|a, b| a.origin().cmp(b.origin()));
+    // Each zone's name as a label once, and the lags by origin: a scrape of a catalog with
+    // many thousands of members stays linear.
+    let mut zones: Vec<(String, &std::sync::Arc<dns_zone::Zone>)> = snapshot
+        .zones
+        .iter()
+        .map(|zone| (label(&dns_wire::name_to_text(zone.origin())), zone))
+        .collect();
+    zones.sort_by(|a, b| a.1.origin().cmp(b.1.origin()));
+    let lags: std::collections::HashMap<&[u8], f64> = snapshot
+        .lags
+        .iter()
+        .map(|(origin, _, lag)| (origin.as_slice(), lag.as_secs_f64()))
+        .collect();
     header(
         &mut out,
         "anyns_zone_serial",
         "gauge",
         "SOA serial of each zone served.",
     );
-    for zone in &zones {
-        let name = label(&dns_wire::name_to_text(zone.origin()));
+    for (name, zone) in &zones {
         let _ = writeln!(
             out,
             "anyns_zone_serial{{zone=\"{name}\"}} {}",
@@ -161,8 +171,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         "gauge",
         "1 when a secondary zone has expired (answered SERVFAIL).",
     );
-    for zone in &zones {
-        let name = label(&dns_wire::name_to_text(zone.origin()));
+    for (name, zone) in &zones {
         let expired = u8::from(snapshot.zones.is_expired(zone.origin()));
         let _ = writeln!(out, "anyns_zone_expired{{zone=\"{name}\"}} {expired}");
     }
@@ -172,9 +181,8 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         "gauge",
         "Seconds until the first RRSIG of a signed zone expires (negative: expired).",
     );
-    for zone in &zones {
+    for (name, zone) in &zones {
         if let Some(left) = zone.signatures_expire_in(snapshot.now) {
-            let name = label(&dns_wire::name_to_text(zone.origin()));
             let _ = writeln!(
                 out,
                 "anyns_zone_signatures_expire_seconds{{zone=\"{name}\"}} {left}"
@@ -187,13 +195,8 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         "gauge",
         "How long a secondary zone has served an older serial than its primary has (0: up to date).",
     );
-    for zone in &zones {
-        let name = label(&dns_wire::name_to_text(zone.origin()));
-        let lag = snapshot
-            .lags
-            .iter()
-            .find(|(origin, _, _)| origin.as_slice() == zone.origin())
-            .map_or(0.0, |(_, _, lag)| lag.as_secs_f64());
+    for (name, zone) in &zones {
+        let lag = lags.get(zone.origin()).copied().unwrap_or(0.0);
         let _ = writeln!(out, "anyns_zone_lag_seconds{{zone=\"{name}\"}} {lag:.3}");
     }
     header(
@@ -202,8 +205,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         "gauge",
         "Records of each zone served.",
     );
-    for zone in &zones {
-        let name = label(&dns_wire::name_to_text(zone.origin()));
+    for (name, zone) in &zones {
         let _ = writeln!(
             out,
             "anyns_zone_records{{zone=\"{name}\"}} {}",
@@ -254,10 +256,10 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
             &mut out,
             "anyns_cloud_announced",
             "gauge",
-            "1 while the cloud's prefixes are announced (drained or withdrawn: 0).",
+            "1 while the cloud's prefixes are announced (also held by the last-site guard or draining).",
         );
         for cloud in &report.clouds {
-            let up = u8::from(cloud.state == "announced");
+            let up = u8::from(cloud.is_announced());
             let _ = writeln!(
                 out,
                 "anyns_cloud_announced{{cloud=\"{}\"}} {up}",

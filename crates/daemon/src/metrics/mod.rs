@@ -32,6 +32,10 @@ use crate::serve::Shared;
 const MAX_REQUEST: usize = 8192;
 /// How long a client may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole exchange may take (a client that does not read its answer is cut).
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Scrapes served at once; more connections wait for a turn (bounded file descriptors).
+const MAX_CONCURRENT: usize = 8;
 
 type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
 
@@ -50,15 +54,25 @@ pub(crate) fn start(address: SocketAddr, sources: Sources) -> Result<(), Error> 
     listener.set_nonblocking(true).map_err(bind)?;
     let listener = TcpListener::from_std(listener).map_err(bind)?;
     info!(%address, "metrics listening (GET /metrics)");
+    let turns = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
     tokio::spawn(async move {
         loop {
+            // Accept only with a turn free: excess clients wait in the listen backlog.
+            let Ok(turn) = turns.clone().acquire_owned().await else {
+                return;
+            };
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let sources = sources.clone();
                     tokio::spawn(async move {
-                        if let Err(err) = serve_one(stream, &sources).await {
-                            debug!("metrics connection: {err}");
+                        match tokio::time::timeout(EXCHANGE_TIMEOUT, serve_one(stream, &sources))
+                            .await
+                        {
+                            Ok(Err(err)) => debug!("metrics connection: {err}"),
+                            Err(_) => debug!("metrics connection: timed out"),
+                            Ok(Ok(())) => {}
                         }
+                        drop(turn);
                     });
                 }
                 Err(err) => {
@@ -128,16 +142,22 @@ async fn scrape(sources: &Sources) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let shared = &sources.shared;
-    let zones = shared.zones.load();
-    exposition::render(&exposition::Snapshot {
-        udp: shared.counters.udp_totals(),
-        tcp: shared.counters.tcp_totals(),
-        tcp_connections: shared.connections.count(),
-        zones: &zones,
-        now: crate::transfer::unix_now(),
-        lags: shared.transfers.lags(),
-        peers,
-        health,
+    let shared = sources.shared.clone();
+    // Rendering is linear in the zones but may be long for a large catalog: off the
+    // runtime's one worker thread, which also drives BGP, BFD and TCP.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let zones = shared.zones.load_full();
+        exposition::render(&exposition::Snapshot {
+            udp: shared.counters.udp_totals(),
+            tcp: shared.counters.tcp_totals(),
+            tcp_connections: shared.connections.count(),
+            zones: &zones,
+            now: crate::transfer::unix_now(),
+            lags: shared.transfers.lags(),
+            peers,
+            health,
+        })
     })
+    .await;
+    rendered.unwrap_or_else(|err| format!("# rendering failed: {err}\n"))
 }
