@@ -458,6 +458,18 @@ impl ResponseVerifier {
     }
 }
 
+impl ResponseVerifier {
+    /// Ends a response: its last message must have been signed (RFC 8945 §5.3.1: the
+    /// first and the last message carry a TSIG; a forger could otherwise append unsigned
+    /// messages after the last signed one).
+    pub fn finish(&self) -> Result<(), TsigError> {
+        if self.first || self.unsigned_count > 0 {
+            return Err(TsigError::Unsigned);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,6 +482,27 @@ mod tests {
         let mut msg = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         msg.extend_from_slice(b"\x07example\x00\x00\xfc\x00\x01");
         msg
+    }
+
+    #[test]
+    fn a_response_must_end_signed() {
+        let k = key(b"0123456789abcdef");
+        let mut request = message(12);
+        let request_mac = sign_request(&mut request, &k, 1_000_000);
+        let mut signer = ResponseSigner::new(k.clone(), request_mac.clone());
+        let mut first = message(12);
+        signer.sign(&mut first, 1_000_000);
+        let mut verifier = ResponseVerifier::new(k, request_mac);
+        assert_eq!(
+            verifier.finish(),
+            Err(TsigError::Unsigned),
+            "nothing verified yet"
+        );
+        verifier.verify(&first, 1_000_000).unwrap();
+        verifier.finish().unwrap();
+        // An unsigned message after the last signed one: not a complete response.
+        verifier.verify(&message(12), 1_000_000).unwrap();
+        assert_eq!(verifier.finish(), Err(TsigError::Unsigned));
     }
 
     #[test]

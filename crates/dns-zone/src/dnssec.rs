@@ -518,13 +518,18 @@ fn report_missing(
 }
 
 /// Whether a proper ancestor of `name` below the apex is a delegation (the name is glue or
-/// occluded, outside the NSEC3 chain).
+/// occluded) or a DNAME (RFC 6672 §2.4: names below it are occluded): such names are
+/// outside the NSEC and NSEC3 chains.
 fn is_below_cut(zone: &Zone, name: &[u8]) -> bool {
     let origin_len = zone.origin().len();
     let mut at = name;
     while at.len() > origin_len {
         at = &at[1 + at[0] as usize..];
-        if at.len() > origin_len && zone.find(at).is_some_and(|n| n.is_delegation()) {
+        if at.len() > origin_len
+            && zone
+                .find(at)
+                .is_some_and(|n| n.is_delegation() || n.rrset(rtype::DNAME).is_some())
+        {
             return true;
         }
     }
@@ -762,6 +767,9 @@ mod tests {
             err.problems
         );
         let text = format!("{NSEC}ns.insecure.sec-nsec. 3600 IN A 192.0.2.99\n");
+        assert!(load(&text, "sec-nsec.").is_ok());
+        // Nor a name below a DNAME (RFC 6672: occluded).
+        let text = format!("{NSEC}x.dname.sec-nsec. 3600 IN A 192.0.2.99\n");
         assert!(load(&text, "sec-nsec.").is_ok());
     }
 

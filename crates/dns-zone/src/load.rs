@@ -282,8 +282,8 @@ fn mend_at_names(rtype: u16, rdata: &mut Vec<u8>) {
     // (offset of the first name, number of consecutive names)
     let (mut at, count) = match rtype {
         rtype::NS | rtype::CNAME | rtype::PTR | rtype::DNAME | rtype::NSEC => (0, 1),
-        // MB, MG, MR (RFC 1035)
-        7..=9 => (0, 1),
+        // MD, MF (obsolete), MB, MG, MR (RFC 1035)
+        3 | 4 | 7..=9 => (0, 1),
         // MINFO (RFC 1035), RP (RFC 1183)
         14 | 17 => (0, 2),
         rtype::SOA => (0, 2),

@@ -371,5 +371,10 @@ async fn fetch(
             .handle_message(&buf[..len])
             .map_err(|e| e.to_string())?;
     }
+    if let Some(verifier) = &verifier {
+        verifier
+            .finish()
+            .map_err(|e| format!("TSIG: the last message is not signed ({e})"))?;
+    }
     reader.finish().map_err(|e| e.to_string())
 }
