@@ -63,6 +63,9 @@ struct RawServer {
     storage: Option<PathBuf>,
     control_socket: Option<PathBuf>,
     metrics: Option<String>,
+    rate_limit: Option<u32>,
+    rate_limit_slip: Option<u32>,
+    rate_limit_exempt: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +160,8 @@ pub struct Config {
     pub control_socket: Option<PathBuf>,
     /// Where Prometheus scrapes `GET /metrics`.
     pub metrics: Option<SocketAddr>,
+    /// UDP response rate limiting, if on.
+    pub rate_limit: Option<RateLimit>,
     /// Where received zones and journals are stored.
     pub storage: Option<PathBuf>,
     /// TSIG keys (`[[key]]`).
@@ -355,6 +360,12 @@ impl Config {
             .as_deref()
             .map(|text| validate_metrics(text, &listen))
             .transpose()?;
+        let rate_limit = validate_rate_limit(
+            server.rate_limit,
+            server.rate_limit_slip,
+            server.rate_limit_exempt.as_deref(),
+            &listen,
+        )?;
         Ok(Self {
             identity: server
                 .identity
@@ -381,12 +392,73 @@ impl Config {
             health,
             control_socket,
             metrics,
+            rate_limit,
             storage: server
                 .storage
                 .map(|s| if s.is_absolute() { s } else { base.join(s) }),
             keys,
         })
     }
+}
+
+/// UDP response rate limiting (`[server] rate-limit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Answers per second per source network (IPv4 /24, IPv6 /56) and kind of answer.
+    pub rate: u32,
+    /// Every `slip`-th limited answer goes out truncated, the others are dropped (0: drop
+    /// all; 1, the default as in Knot: truncate all).
+    pub slip: u32,
+    /// Sources never limited (default: loopback and this server's own addresses, where the
+    /// health probes come from).
+    pub exempt: Vec<transfer::acl::Prefix>,
+}
+
+/// `server.rate-limit`, `rate-limit-slip`, `rate-limit-exempt`.
+fn validate_rate_limit(
+    rate: Option<u32>,
+    slip: Option<u32>,
+    exempt: Option<&[String]>,
+    listen: &[Listen],
+) -> Result<Option<RateLimit>, Error> {
+    let Some(rate) = rate.filter(|r| *r > 0) else {
+        if slip.is_some() || exempt.is_some() {
+            return Err(Error::Config(
+                "server.rate-limit-slip / rate-limit-exempt: set without server.rate-limit".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let slip = slip.unwrap_or(1);
+    if slip > 100 {
+        return Err(Error::Config(format!(
+            "server.rate-limit-slip: {slip} is more than 100"
+        )));
+    }
+    let exempt = match exempt {
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                text.parse()
+                    .map_err(|e| Error::Config(format!("server.rate-limit-exempt[{i}]: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            let mut exempt: Vec<transfer::acl::Prefix> = vec![
+                "127.0.0.0/8".parse().expect("a prefix"),
+                "::1".parse().expect("a prefix"),
+            ];
+            exempt.extend(
+                listen
+                    .iter()
+                    .filter(|l| !l.address.ip().is_unspecified())
+                    .map(|l| transfer::acl::Prefix::host(l.address.ip())),
+            );
+            exempt
+        }
+    };
+    Ok(Some(RateLimit { rate, slip, exempt }))
 }
 
 /// `server.metrics`: ADDR:PORT, not on an anycast address (a scrape there could reach any
@@ -468,6 +540,36 @@ file = "example.zone"
             Some(Path::new("/etc/anyns/example.zone"))
         );
         assert_eq!(config.tcp_idle_timeout, DEFAULT_TCP_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn rate_limit_defaults_and_errors() {
+        let config = Config::from_toml(GOOD, Path::new(".")).unwrap();
+        assert_eq!(config.rate_limit, None);
+        let text = GOOD.replace("[server]", "[server]\nrate-limit = 20");
+        let limit = Config::from_toml(&text, Path::new("."))
+            .unwrap()
+            .rate_limit
+            .unwrap();
+        assert_eq!((limit.rate, limit.slip), (20, 1));
+        // Loopback and our own addresses are exempt by default.
+        let own = |ip: &str| limit.exempt.iter().any(|p| p.contains(ip.parse().unwrap()));
+        assert!(own("127.0.0.9") && own("::1"));
+        assert!(!own("192.0.2.1"));
+        for (extra, key) in [
+            ("rate-limit-slip = 2", "rate-limit-slip"),
+            ("rate-limit = 5\nrate-limit-slip = 101", "rate-limit-slip"),
+            (
+                "rate-limit = 5\nrate-limit-exempt = [\"nope\"]",
+                "rate-limit-exempt[0]",
+            ),
+        ] {
+            let text = GOOD.replace("[server]", &format!("[server]\n{extra}"));
+            let err = Config::from_toml(&text, Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

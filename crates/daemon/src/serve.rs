@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_max_connections: usize,
     pub(crate) transfers: Transfers,
+    /// UDP response rate limiting, if on (each UDP worker keeps its own limiter).
+    pub(crate) rate_limit: Option<crate::config::RateLimit>,
 }
 
 /// After a reload: for each zone whose serial changed, journal the difference (for IXFR)
@@ -73,6 +75,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
         transfers,
+        rate_limit: config.rate_limit.clone(),
     });
     let mut tcp_listeners = Vec::new();
     // Every socket is bound before any worker answers: once one address answers, all do

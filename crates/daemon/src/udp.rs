@@ -10,7 +10,9 @@ use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
+use std::time::Instant;
 
+use dns_auth::rrl::{self, RateDecision, RateLimiter};
 use dns_auth::{Outcome, Transport, respond};
 use netio::{DEFAULT_BATCH, UdpBatch};
 use nix::sys::socket::{
@@ -49,7 +51,7 @@ pub(crate) fn spawn_workers(sockets: Vec<UdpSocket>, address: SocketAddr, shared
 /// and answers sent in batches (`recvmmsg`/`sendmmsg`): under load one system call moves
 /// many datagrams; when idle, a batch is a single datagram and nothing waits.
 fn serve_bound(socket: &UdpSocket, shared: &Shared) {
-    let counters = shared.counters.udp_worker();
+    let mut worker = Worker::new(shared);
     let mut batch = UdpBatch::new(DEFAULT_BATCH);
     loop {
         let count = match batch.recv(socket) {
@@ -59,10 +61,11 @@ fn serve_bound(socket: &UdpSocket, shared: &Shared) {
                 continue;
             }
         };
+        worker.tick();
         for slot in 0..count {
             let peer = batch.peer(slot);
             let (query, answer) = batch.query_and_answer(slot);
-            if let Some(len) = answer_one(shared, &counters, query, peer, answer) {
+            if let Some(len) = worker.answer(shared, query, peer, answer) {
                 batch.queue_answer(slot, len);
             }
         }
@@ -82,7 +85,7 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
         warn!(%address, "cannot enable packet info, replies may leave from another address: {err}");
         return serve_bound(socket, shared);
     }
-    let counters = shared.counters.udp_worker();
+    let mut worker = Worker::new(shared);
     let mut query = vec![0u8; RECV_BUFFER];
     let mut answer = Vec::with_capacity(u16::MAX as usize);
     let mut control = nix::cmsg_space!(libc::in6_pktinfo);
@@ -124,8 +127,8 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
             .as_sockaddr_in()
             .map(|a| SocketAddr::V4((*a).into()))
             .or_else(|| peer.as_sockaddr_in6().map(|a| SocketAddr::V6((*a).into())));
-        let Some(len) = answer_one(shared, &counters, &query[..len], peer_address, &mut answer)
-        else {
+        worker.tick();
+        let Some(len) = worker.answer(shared, &query[..len], peer_address, &mut answer) else {
             continue;
         };
         let iov = [IoSlice::new(&answer[..len])];
@@ -170,24 +173,86 @@ enum Destination {
     V6(libc::in6_pktinfo),
 }
 
-/// Answers one query into `answer`; returns the length to send, if any. `counters` is the
-/// calling thread's own block.
-#[inline]
-fn answer_one(
-    shared: &Shared,
-    counters: &QueryCounters,
-    query: &[u8],
-    peer: Option<SocketAddr>,
-    answer: &mut Vec<u8>,
-) -> Option<usize> {
-    if crate::transfer::is_notify(query) {
-        return crate::transfer::handle_notify(shared, query, peer?.ip(), answer);
+/// What one UDP worker thread keeps: its counters and its rate limiter.
+struct Worker {
+    counters: Arc<QueryCounters>,
+    limiter: Option<RateLimiter>,
+    started: Instant,
+    now_ms: u64,
+}
+
+impl Worker {
+    fn new(shared: &Shared) -> Self {
+        Self {
+            counters: shared.counters.udp_worker(),
+            limiter: shared
+                .rate_limit
+                .as_ref()
+                .map(|r| RateLimiter::new(r.rate, r.slip)),
+            started: Instant::now(),
+            now_ms: 0,
+        }
     }
-    let zones = shared.zones.load();
-    let outcome = respond(query, &zones, &shared.answer, Transport::Udp, answer);
-    counters.record(&outcome, true);
-    match outcome {
-        Outcome::Answered { len, .. } => Some(len),
-        Outcome::Dropped => None,
+
+    /// Reads the clock (once per batch of datagrams).
+    fn tick(&mut self) {
+        if self.limiter.is_some() {
+            self.now_ms = self.started.elapsed().as_millis() as u64;
+        }
+    }
+
+    /// Answers one query into `answer`; returns the length to send, if any.
+    #[inline(always)]
+    fn answer(
+        &mut self,
+        shared: &Shared,
+        query: &[u8],
+        peer: Option<SocketAddr>,
+        answer: &mut Vec<u8>,
+    ) -> Option<usize> {
+        if crate::transfer::is_notify(query) {
+            return crate::transfer::handle_notify(shared, query, peer?.ip(), answer);
+        }
+        let zones = shared.zones.load();
+        let outcome = respond(query, &zones, &shared.answer, Transport::Udp, answer);
+        self.counters.record(&outcome, true);
+        let Outcome::Answered { len, rcode, .. } = outcome else {
+            return None;
+        };
+        if self.limiter.is_none() {
+            return Some(len);
+        }
+        self.limit(shared, peer, rcode, answer, len)
+    }
+
+    /// Applies the rate limit to an answer of `len` octets (kept out of the common path).
+    #[inline(never)]
+    fn limit(
+        &mut self,
+        shared: &Shared,
+        peer: Option<SocketAddr>,
+        rcode: u16,
+        answer: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        let (Some(limiter), Some(peer), Some(limit)) =
+            (&mut self.limiter, peer, &shared.rate_limit)
+        else {
+            return Some(len);
+        };
+        if limit.exempt.iter().any(|p| p.contains(peer.ip())) {
+            return Some(len);
+        }
+        match limiter.decide(peer.ip(), rcode, self.now_ms) {
+            RateDecision::Send => Some(len),
+            RateDecision::Slip => {
+                self.counters.record_limited(true);
+                Some(rrl::slip(answer, len))
+            }
+            RateDecision::Drop => {
+                self.counters.record_limited(false);
+                None
+            }
+        }
     }
 }

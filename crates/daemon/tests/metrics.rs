@@ -154,3 +154,89 @@ remote-as = 65001
     let (status, _) = http(metrics, "POST /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
 }
+
+/// `[server] rate-limit`: a burst of 200 queries from one source network gets about `rate`
+/// full answers; over the limit every second answer is slipped (TC, so a real resolver
+/// retries over TCP) and the others dropped; TCP is not limited; the metrics count both.
+#[test]
+fn rate_limiting_slips_and_drops_over_the_limit() {
+    let _serial = bgp_common::serial();
+    let dir = test_dir();
+    let (port, metrics_port) = (free_port(), free_port());
+    fs::write(dir.path().join("example.zone"), ZONE).unwrap();
+    // Loopback is exempt by default (the health probes come from there): exempt nothing.
+    let config = format!(
+        r#"[server]
+udp-workers = 1
+metrics = "127.0.0.1:{metrics_port}"
+rate-limit = 10
+rate-limit-slip = 2
+rate-limit-exempt = []
+
+[[listen]]
+address = "127.0.0.2:{port}"
+role = "unicast"
+
+[[zone]]
+name = "example."
+file = "example.zone"
+"#
+    );
+    let path = dir.path().join("anyns.toml");
+    fs::write(&path, config).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
+    command.arg("serve").arg("-c").arg(&path);
+    let anyns = Daemon::spawn("anyns", command, dir.path().join("anyns.log"));
+    let dns: SocketAddr = ([127, 0, 0, 2], port).into();
+    let metrics: SocketAddr = ([127, 0, 0, 1], metrics_port).into();
+    wait_for(
+        "the metrics listener",
+        Duration::from_secs(10),
+        || TcpStream::connect(metrics).ok().map(|_| ()),
+        || anyns.log(),
+    );
+    // Let the bucket fill (it starts full anyway) and send the burst from one socket.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let sent = 200u16;
+    for id in 0..sent {
+        let query = Query::new("www.example.", A).id(id).to_bytes();
+        socket.send_to(&query, dns).unwrap();
+    }
+    let (mut full, mut truncated) = (0, 0);
+    let mut buf = [0u8; 1500];
+    while let Ok((len, _)) = socket.recv_from(&mut buf) {
+        let answers = u16::from_be_bytes([buf[6], buf[7]]);
+        if len >= 12 && buf[2] & 0x02 != 0 {
+            assert_eq!(answers, 0, "a slipped answer carries no records");
+            truncated += 1;
+        } else if answers > 0 {
+            full += 1;
+        }
+    }
+    let dropped = i32::from(sent) - full - truncated;
+    eprintln!(
+        "FIGURE rate-limit 10/s, slip 2, burst of {sent}: {full} answered, {truncated} truncated, {dropped} dropped"
+    );
+    assert!((10..=20).contains(&full), "{full} full answers");
+    assert!(
+        truncated >= 80 && dropped >= 80,
+        "{truncated} truncated, {dropped} dropped"
+    );
+    // TCP is not limited.
+    let reply = Query::new("www.example.", A)
+        .send_tcp(dns)
+        .expect("a TCP answer");
+    assert_eq!(reply.answer.len(), 1);
+    let samples = scrape(metrics);
+    let limited = value(
+        &samples,
+        "anyns_responses_rate_limited_total{action=\"slip\"}",
+    ) + value(
+        &samples,
+        "anyns_responses_rate_limited_total{action=\"drop\"}",
+    );
+    assert_eq!(limited, f64::from(truncated + dropped), "{samples:?}");
+}

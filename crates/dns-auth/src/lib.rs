@@ -32,6 +32,7 @@ mod lookup;
 mod proof;
 mod resolve;
 mod respond;
+pub mod rrl;
 pub mod secondary;
 pub mod xfr;
 

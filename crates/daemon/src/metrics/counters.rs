@@ -21,9 +21,23 @@ pub(crate) struct QueryCounters {
     other_rcode: AtomicU64,
     truncated: AtomicU64,
     dropped: AtomicU64,
+    rate_slipped: AtomicU64,
+    rate_dropped: AtomicU64,
 }
 
 impl QueryCounters {
+    /// Counts an answer the rate limiter slipped (sent truncated) or dropped (single writer:
+    /// UDP workers only).
+    #[inline]
+    pub(crate) fn record_limited(&self, slipped: bool) {
+        let counter = if slipped {
+            &self.rate_slipped
+        } else {
+            &self.rate_dropped
+        };
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
     /// Counts a query and its outcome. `single_writer`: only this thread ever writes this
     /// block, so a plain load and store is exact and cheaper than an atomic add.
     #[inline]
@@ -61,6 +75,8 @@ impl QueryCounters {
         totals.other_rcode += get(&self.other_rcode);
         totals.truncated += get(&self.truncated);
         totals.dropped += get(&self.dropped);
+        totals.rate_slipped += get(&self.rate_slipped);
+        totals.rate_dropped += get(&self.rate_dropped);
     }
 }
 
@@ -72,6 +88,8 @@ pub(crate) struct Totals {
     pub(crate) other_rcode: u64,
     pub(crate) truncated: u64,
     pub(crate) dropped: u64,
+    pub(crate) rate_slipped: u64,
+    pub(crate) rate_dropped: u64,
 }
 
 /// Every block of the process.

@@ -86,7 +86,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         &mut out,
         "anyns_responses_total",
         "counter",
-        "Answers sent, by response code.",
+        "Answers by response code (rate-limited ones included: see anyns_responses_rate_limited_total).",
     );
     for (transport, totals) in transports {
         for code in 0..RCODE_SLOTS {
@@ -131,6 +131,22 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
             totals.dropped
         );
     }
+    header(
+        &mut out,
+        "anyns_responses_rate_limited_total",
+        "counter",
+        "UDP answers over the rate limit: sent truncated (slip) or not sent (drop).",
+    );
+    let _ = writeln!(
+        out,
+        "anyns_responses_rate_limited_total{{action=\"slip\"}} {}",
+        snapshot.udp.rate_slipped
+    );
+    let _ = writeln!(
+        out,
+        "anyns_responses_rate_limited_total{{action=\"drop\"}} {}",
+        snapshot.udp.rate_dropped
+    );
     header(
         &mut out,
         "anyns_tcp_connections",
