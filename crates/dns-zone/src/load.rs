@@ -293,6 +293,9 @@ fn mend_at_names(rtype: u16, rdata: &mut Vec<u8>) {
         26 => (2, 2),
         rtype::SRV => (6, 1),
         rtype::RRSIG => (18, 1),
+        // IPSECKEY (RFC 4025): precedence, gateway type, algorithm, gateway (a name when
+        // the type is 3).
+        45 if rdata.get(1) == Some(&3) => (3, 1),
         // NAPTR (RFC 3403): order, preference, three character strings, replacement.
         35 => {
             let mut at = 4;

@@ -427,14 +427,17 @@ impl Topology {
                 links.len()
             ));
         }
-        dns_wire::name_from_text(&raw.zone)
+        let mut zone_wire = dns_wire::name_from_text(&raw.zone)
             .map_err(|e| Error::Topology(format!("zone: {:?}: {e}", raw.zone)))?;
+        // Canonical form (lowercase, trailing dot): as anyns names the zone in its metrics.
+        dns_wire::lowercase_in_place(&mut zone_wire);
+        let zone = dns_wire::name_to_text(&zone_wire);
         if raw.transfers && primary.is_none() {
             return bad("transfers: needs a [primary]".into());
         }
         Ok(Self {
             site_as: raw.site_as,
-            zone: raw.zone,
+            zone,
             transfers: raw.transfers,
             damping: raw.damping,
             clouds,
