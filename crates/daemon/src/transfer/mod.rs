@@ -39,6 +39,25 @@ use config::ZoneTransfer;
 /// Differences kept per zone for IXFR (older ones fall back to AXFR).
 const JOURNAL_LIMIT: usize = 64;
 
+/// Keeps at most `max_diffs` differences and, oldest first, drops those that make the
+/// journal hold more records than the zone itself (`zone_records`): an IXFR that large is
+/// no cheaper than an AXFR (RFC 1995 §2 lets a server answer with AXFR), and a re-signed
+/// zone's difference (every RRSIG out and in) would otherwise keep twice the zone in memory
+/// and on disk per version. A client behind the journal gets an AXFR.
+fn bound_journal(journal: &mut Vec<Diff>, max_diffs: usize, zone_records: usize) {
+    if journal.len() > max_diffs {
+        journal.drain(..journal.len() - max_diffs);
+    }
+    let size = |d: &Diff| d.removed.len() + d.added.len() + 2;
+    let mut total: usize = journal.iter().map(size).sum();
+    let mut drop = 0;
+    while total > zone_records && drop < journal.len() {
+        total -= size(&journal[drop]);
+        drop += 1;
+    }
+    journal.drain(..drop);
+}
+
 /// Transfer state shared by every listener and task.
 pub(crate) struct Transfers {
     /// Transfer settings per zone; catalog consumers add and remove member zones at run time.
@@ -302,9 +321,7 @@ impl Transfers {
                 journal.clear();
             }
             journal.push(difference);
-            if journal.len() > JOURNAL_LIMIT {
-                journal.drain(..journal.len() - JOURNAL_LIMIT);
-            }
+            bound_journal(journal, JOURNAL_LIMIT, new.record_count());
             self.storage.as_ref().map(|_| encode_journal(journal))
         };
         if let (Some(storage), Some(bytes)) = (&self.storage, encoded) {
@@ -336,5 +353,45 @@ impl Transfers {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u8) -> dns_wire::Record {
+        dns_wire::Record {
+            owner: vec![1, n, 0],
+            rtype: 1,
+            class: 1,
+            ttl: 60,
+            rdata: vec![192, 0, 2, n],
+        }
+    }
+
+    fn diff_of(records: usize) -> Diff {
+        Diff {
+            old_soa: record(0),
+            new_soa: record(0),
+            removed: (0..records / 2).map(|i| record(i as u8)).collect(),
+            added: (0..records - records / 2).map(|i| record(i as u8)).collect(),
+        }
+    }
+
+    #[test]
+    fn journals_are_bounded_by_count_and_by_the_zone_size() {
+        // Count: the oldest go first.
+        let mut journal: Vec<Diff> = (0..70).map(|_| diff_of(2)).collect();
+        bound_journal(&mut journal, 64, 1_000_000);
+        assert_eq!(journal.len(), 64);
+        // Size: small differences stay while they add up to less than the zone.
+        let mut journal = vec![diff_of(10), diff_of(10), diff_of(10)];
+        bound_journal(&mut journal, 64, 40);
+        assert_eq!(journal.len(), 3, "36 records in a 40-record zone");
+        // A re-signed zone (every record out and in) pushes everything out, itself too.
+        journal.push(diff_of(80));
+        bound_journal(&mut journal, 64, 40);
+        assert!(journal.is_empty(), "{} left", journal.len());
     }
 }
