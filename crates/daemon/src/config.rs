@@ -401,6 +401,9 @@ impl Config {
     }
 }
 
+/// The highest `rate-limit` accepted (answers per second per network and kind).
+const MAX_RATE_LIMIT: u32 = 1_000_000;
+
 /// UDP response rate limiting (`[server] rate-limit`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -429,6 +432,11 @@ fn validate_rate_limit(
         }
         return Ok(None);
     };
+    if rate > MAX_RATE_LIMIT {
+        return Err(Error::Config(format!(
+            "server.rate-limit: {rate} is more than {MAX_RATE_LIMIT}"
+        )));
+    }
     let slip = slip.unwrap_or(1);
     if slip > 100 {
         return Err(Error::Config(format!(
@@ -558,6 +566,7 @@ file = "example.zone"
         assert!(!own("192.0.2.1"));
         for (extra, key) in [
             ("rate-limit-slip = 2", "rate-limit-slip"),
+            ("rate-limit = 2000000", "server.rate-limit"),
             ("rate-limit = 5\nrate-limit-slip = 101", "rate-limit-slip"),
             (
                 "rate-limit = 5\nrate-limit-exempt = [\"nope\"]",

@@ -11,6 +11,7 @@
 //! (NOERROR, NXDOMAIN, others), in a fixed table: a key that meets another's slot takes it
 //! over with a full bucket, so memory is bounded and a flood of sources cannot grow it.
 
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use dns_wire::types::rcode;
@@ -46,6 +47,7 @@ pub struct RateLimiter {
     slip: u32,
     limited: u32,
     buckets: Box<[Bucket]>,
+    seed: std::collections::hash_map::RandomState,
 }
 
 impl RateLimiter {
@@ -57,6 +59,7 @@ impl RateLimiter {
             slip,
             limited: 0,
             buckets: vec![Bucket::default(); SLOTS].into_boxed_slice(),
+            seed: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -67,18 +70,25 @@ impl RateLimiter {
             rcode::NXDOMAIN => 2,
             _ => 3,
         };
-        let key = key_of(client, kind);
+        let key = self.key_of(client, kind);
         let capacity = u64::from(self.rate) * 1000;
-        let slot = &mut self.buckets[(key as usize) & (SLOTS - 1)];
+        let slot = &mut self.buckets[(key >> 32) as usize & (SLOTS - 1)];
         if slot.key != key {
-            *slot = Bucket {
-                key,
-                milli_tokens: capacity,
-                at_ms: now_ms,
-            };
+            // Another network's slot: taken over with a full bucket only once that one has
+            // been idle a second (its bucket is full then anyway); before, the two share
+            // it, which errs towards limiting (alternating two colliding sources must not
+            // reset the bucket each time).
+            if now_ms.saturating_sub(slot.at_ms) >= 1000 || slot.key == 0 {
+                *slot = Bucket {
+                    key,
+                    milli_tokens: capacity,
+                    at_ms: now_ms,
+                };
+            }
+            slot.key = key;
         }
         // Refill: `rate` answers per second, at most one second's worth.
-        let elapsed = now_ms.saturating_sub(slot.at_ms);
+        let elapsed = now_ms.saturating_sub(slot.at_ms).min(1000);
         slot.milli_tokens = (slot.milli_tokens + elapsed * u64::from(self.rate)).min(capacity);
         slot.at_ms = now_ms;
         if slot.milli_tokens >= 1000 {
@@ -94,59 +104,106 @@ impl RateLimiter {
     }
 }
 
-/// Turns an answer of `len` octets in `answer` into its slipped form in place: header and
-/// question, TC set, nothing else (the resolver retries over TCP). Returns the new length.
+/// Turns an answer of `len` octets in `answer` into its slipped form in place: header,
+/// question and the OPT record (RFC 6891 §7: a query with OPT gets one back; it also carries
+/// an extended rcode), TC set, nothing else (the resolver retries over TCP). Returns the new
+/// length, never more than `len`.
 pub fn slip(answer: &mut [u8], len: usize) -> usize {
-    let Some(header) = answer.get_mut(..12) else {
+    let len = len.min(answer.len());
+    if len < 12 {
         return len;
-    };
-    header[2] |= 0x02;
-    header[6..12].fill(0);
+    }
     let questions = u16::from_be_bytes([answer[4], answer[5]]);
+    let records: usize = [6, 8, 10]
+        .iter()
+        .map(|&at| usize::from(u16::from_be_bytes([answer[at], answer[at + 1]])))
+        .sum();
+    let msg = &answer[..len];
     let mut at = 12;
-    if questions > 0 {
-        // Our own answer: the question's name is uncompressed.
-        while let Some(&label) = answer[..len].get(at) {
-            at += 1 + label as usize;
-            if label == 0 {
-                break;
-            }
+    if questions == 1 {
+        at = match skip_name(msg, at) {
+            Some(end) if end + 4 <= len => end + 4,
+            _ => 12,
+        };
+    }
+    let question_end = at;
+    // Our own answer: find its OPT record (the last of the additional section).
+    let mut opt = None;
+    let mut cursor = question_end;
+    for _ in 0..records {
+        let Some(name_end) = skip_name(msg, cursor) else {
+            break;
+        };
+        let Some(fixed) = msg.get(name_end..name_end + 10) else {
+            break;
+        };
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let end = name_end + 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        if end > len {
+            break;
         }
-        at += 4;
+        if rtype == OPT {
+            opt = Some(cursor..end);
+        }
+        cursor = end;
     }
-    if questions != 1 || at > len {
+    answer[2] |= 0x02;
+    answer[6..12].fill(0);
+    if question_end == 12 {
         answer[4..6].fill(0);
-        return 12;
     }
-    at
+    match opt {
+        Some(range) => {
+            let opt_len = range.len();
+            answer.copy_within(range, question_end);
+            answer[10..12].copy_from_slice(&1u16.to_be_bytes());
+            question_end + opt_len
+        }
+        None => question_end,
+    }
 }
 
-/// A hash of the client's network and the answer's kind (FNV-1a over the prefix octets;
-/// never 0, the empty slot's key).
-fn key_of(client: IpAddr, kind: u8) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |byte: u8| {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    };
-    match client {
-        IpAddr::V4(v4) => {
-            eat(4);
-            v4.octets()[..3].iter().for_each(|&b| eat(b));
+/// The OPT pseudo-record type (RFC 6891).
+const OPT: u16 = 41;
+
+/// Where the (possibly compressed) name at `at` ends.
+fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let label = *msg.get(at)?;
+        match label {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l if l <= 63 => at += 1 + usize::from(l),
+            _ => return None,
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => {
-                eat(4);
-                v4.octets()[..3].iter().for_each(|&b| eat(b));
-            }
-            None => {
-                eat(6);
-                v6.octets()[..7].iter().for_each(|&b| eat(b));
-            }
-        },
     }
-    eat(kind);
-    hash | 1
+}
+
+impl RateLimiter {
+    /// A hash of the client's network and the answer's kind, keyed with this limiter's
+    /// random seed (so that colliding networks cannot be worked out offline); never 0, the
+    /// empty slot's key.
+    fn key_of(&self, client: IpAddr, kind: u8) -> u64 {
+        let mut network = [0u8; 9];
+        match client {
+            IpAddr::V4(v4) => {
+                network[0] = 4;
+                network[1..4].copy_from_slice(&v4.octets()[..3]);
+            }
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => {
+                    network[0] = 4;
+                    network[1..4].copy_from_slice(&v4.octets()[..3]);
+                }
+                None => {
+                    network[0] = 6;
+                    network[1..8].copy_from_slice(&v6.octets()[..7]);
+                }
+            },
+        }
+        network[8] = kind;
+        self.seed.hash_one(network) | 1
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +255,22 @@ mod tests {
         assert_eq!(slipped, 12 + 13);
         assert_eq!(&answer[..4], &[0x12, 0x34, 0x86, 0x00]);
         assert_eq!(&answer[4..12], &[0, 1, 0, 0, 0, 0, 0, 0]);
+        // With an OPT record (extended rcode BADVERS in its TTL): kept, after the question.
+        let mut answer = vec![0x12, 0x34, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 1];
+        answer.extend_from_slice(b"\x07example\x00\x00\x01\x00\x01");
+        answer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        let opt = [0, 0, 41, 4, 0xd0, 1, 0, 0, 0, 0, 0];
+        answer.extend_from_slice(&opt);
+        let len = answer.len();
+        let slipped = slip(&mut answer, len);
+        assert_eq!(slipped, 12 + 13 + opt.len());
+        assert_eq!(&answer[4..12], &[0, 1, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(&answer[25..slipped], &opt);
+        // Short or question-less answers: the header alone, never longer than given.
+        let mut formerr = vec![0x12, 0x34, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(slip(&mut formerr, 12), 12);
+        let mut runt = vec![0u8; 5];
+        assert_eq!(slip(&mut runt, 5), 5);
     }
 
     #[test]

@@ -375,7 +375,9 @@ mod tests {
             old_soa: record(0),
             new_soa: record(0),
             removed: (0..records / 2).map(|i| record(i as u8)).collect(),
-            added: (0..records - records / 2).map(|i| record(i as u8)).collect(),
+            added: (0..records - records / 2)
+                .map(|i| record(i as u8))
+                .collect(),
         }
     }
 
