@@ -328,8 +328,9 @@ fn anyns_primary_to_knot_secondary_with_notify_and_ixfr() {
     assert!(knot.log().to_lowercase().contains("ixfr"), "{}", knot.log());
 }
 
-/// A primary written for the test: answers SOA queries with `serial` over UDP and serves
-/// the zone over TCP — whole, or cut after half of the first message when `cut` is set.
+/// A primary written for the test: answers SOA queries with `serial` over UDP (unless
+/// `udp_silent`, as behind a firewall that passes only TCP) and over TCP, and serves the
+/// zone over TCP — whole, or cut after half of the first message when `cut` is set.
 struct FakePrimary {
     port: u16,
     serial: Arc<AtomicU32>,
@@ -339,6 +340,10 @@ struct FakePrimary {
 
 impl FakePrimary {
     fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(udp_silent: bool) -> Self {
         let port = free_port();
         let serial = Arc::new(AtomicU32::new(2));
         let cut = Arc::new(AtomicBool::new(false));
@@ -353,6 +358,9 @@ impl FakePrimary {
             let mut buf = [0u8; 4096];
             while !st.load(Ordering::Relaxed) {
                 if let Ok((len, from)) = udp.recv_from(&mut buf) {
+                    if udp_silent {
+                        continue;
+                    }
                     let zones = zone_set(s.load(Ordering::Relaxed));
                     let mut out = Vec::new();
                     if let dns_auth::Outcome::Answered { len, .. } = dns_auth::respond(
@@ -377,6 +385,21 @@ impl FakePrimary {
                     }
                     let parsed = dns_wire::Query::parse(&query).unwrap();
                     let zones = zone_set(s.load(Ordering::Relaxed));
+                    if parsed.qtype == SOA {
+                        let mut out = Vec::new();
+                        if let dns_auth::Outcome::Answered { len, .. } = dns_auth::respond(
+                            &query,
+                            &zones,
+                            &dns_auth::AnswerConfig::default(),
+                            dns_auth::Transport::Tcp,
+                            &mut out,
+                        ) {
+                            let mut frame = (len as u16).to_be_bytes().to_vec();
+                            frame.extend_from_slice(&out[..len]);
+                            let _ = stream.write_all(&frame);
+                        }
+                        continue;
+                    }
                     let zone = zones.get(b"\x07example\x00").unwrap().clone();
                     let mut response = dns_auth::xfr::XfrResponse::new(
                         parsed.header,
@@ -753,4 +776,28 @@ fn tsig_errors_are_answered_as_knot_answers_them() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("'BADSIG'"), "kdig names the error: {text}");
+}
+
+/// A primary reachable over TCP only (UDP silently dropped, as by a firewall): the SOA
+/// query falls back to TCP and the zone is transferred and served.
+#[test]
+fn soa_query_falls_back_to_tcp_when_udp_gets_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = FakePrimary::start_with(true);
+    let anyns_port = free_port();
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{}\"]\n",
+        primary.port
+    );
+    let config = anyns_config(dir.path(), anyns_port, &zone);
+    let anyns = start_anyns(&config, dir.path().join("anyns.log"));
+    let took = wait_until(
+        "serial 2 by SOA over TCP",
+        Duration::from_secs(15),
+        &[&anyns],
+        || serial_at(addr(ANYCAST, anyns_port)) == Some((0, Some(2))),
+    );
+    println!("UDP silent, SOA over TCP -> serving serial 2 after {took:?}");
+    let log = anyns.log();
+    assert!(log.contains("SOA answered over TCP"), "{log}");
 }

@@ -162,16 +162,83 @@ fn set_expired(shared: &Shared, origin: &[u8], expired: bool) {
     });
 }
 
-/// Asks each primary in turn for its SOA serial.
+/// Asks each primary in turn for its SOA serial: over UDP, then, when that brings no
+/// usable answer (no answer, TC, a firewall that passes only TCP), over TCP.
 async fn query_soa(zone: &ZoneTransfer, origin: &[u8]) -> Result<u32, String> {
     let mut last_error = String::from("no primaries");
     for &primary in &zone.primaries {
-        match query_soa_at(zone.source, zone.key.as_ref(), origin, primary).await {
+        let key = zone.key.as_ref();
+        let udp_error = match query_soa_at(zone.source, key, origin, primary).await {
             Ok(serial) => return Ok(serial),
-            Err(err) => last_error = format!("{primary}: {err}"),
+            Err(err) => err,
+        };
+        match query_soa_tcp(zone.source, key, origin, primary).await {
+            Ok(serial) => {
+                info!(zone = %dns_wire::name_to_text(origin), %primary, %udp_error, "SOA answered over TCP");
+                return Ok(serial);
+            }
+            Err(tcp_error) => {
+                last_error = format!("{primary}: {udp_error}; over TCP: {tcp_error}");
+            }
         }
     }
     Err(last_error)
+}
+
+/// A TCP connection to `primary` from the zone's source address.
+async fn connect_from(
+    source: Option<IpAddr>,
+    primary: SocketAddr,
+) -> Result<tokio::net::TcpStream, String> {
+    let socket = if primary.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::new(source_for(source, primary), 0))
+        .map_err(|e| format!("bind source: {e}"))?;
+    timeout(CONNECT_TIMEOUT, socket.connect(primary))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| format!("connect: {e}"))
+}
+
+/// The SOA query over TCP (RFC 7766: any query may use TCP).
+async fn query_soa_tcp(
+    source: Option<IpAddr>,
+    key: Option<&dns_tsig::Key>,
+    origin: &[u8],
+    primary: SocketAddr,
+) -> Result<u32, String> {
+    let mut stream = connect_from(source, primary).await?;
+    let id = next_id();
+    let mut msg = Vec::new();
+    request(id, origin, rtype::SOA, false, None, &mut msg);
+    let mut verifier = key.map(|key| {
+        let mac = dns_tsig::sign_request(&mut msg, key, super::unix_now());
+        dns_tsig::ResponseVerifier::new(key.clone(), mac)
+    });
+    let mut frame = (msg.len() as u16).to_be_bytes().to_vec();
+    frame.extend_from_slice(&msg);
+    stream.write_all(&frame).await.map_err(|e| e.to_string())?;
+    let mut len = [0u8; 2];
+    timeout(SOA_TIMEOUT, stream.read_exact(&mut len))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    timeout(SOA_TIMEOUT, stream.read_exact(&mut answer))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    if let Some(verifier) = &mut verifier {
+        verifier
+            .verify(&answer, super::unix_now())
+            .map_err(|e| format!("TSIG: {e}"))?;
+    }
+    read_soa_response(&answer, id, origin).map_err(|e| e.to_string())
 }
 
 async fn query_soa_at(
@@ -320,19 +387,7 @@ async fn fetch(
     primary: SocketAddr,
     current: Option<&Zone>,
 ) -> Result<Transferred, String> {
-    let socket = if primary.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| e.to_string())?;
-    socket
-        .bind(SocketAddr::new(source_for(source, primary), 0))
-        .map_err(|e| format!("bind source: {e}"))?;
-    let mut stream = timeout(CONNECT_TIMEOUT, socket.connect(primary))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
+    let mut stream = connect_from(source, primary).await?;
     let id = next_id();
     let mut msg = Vec::new();
     let soa = current.and_then(Zone::soa_record);
