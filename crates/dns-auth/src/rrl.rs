@@ -167,16 +167,10 @@ pub fn slip(answer: &mut [u8], len: usize) -> usize {
 const OPT: u16 = 41;
 
 /// Where the (possibly compressed) name at `at` ends.
-fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let label = *msg.get(at)?;
-        match label {
-            0 => return Some(at + 1),
-            l if l & 0xc0 == 0xc0 => return Some(at + 2),
-            l if l <= 63 => at += 1 + usize::from(l),
-            _ => return None,
-        }
-    }
+fn skip_name(msg: &[u8], at: usize) -> Option<usize> {
+    dns_wire::Name::parse_compressed(msg, at)
+        .ok()
+        .map(|(_, end)| end)
 }
 
 impl RateLimiter {

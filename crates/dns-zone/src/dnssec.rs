@@ -312,7 +312,9 @@ fn index_nsec(zone: &Zone, report: &mut impl FnMut(Severity, String)) -> Box<[u3
             .rrset(rtype::NSEC)
             .map(|r| r.first())
             .unwrap_or_default();
-        let next_field = uncompressed_name_len(rdata).and_then(|len| rdata.get(..len));
+        let next_field = dns_wire::Name::parse_uncompressed(rdata, 0)
+            .ok()
+            .and_then(|(_, len)| rdata.get(..len));
         if next_field.is_some_and(|field| field.eq_ignore_ascii_case(next.name)) {
             continue;
         }
@@ -403,21 +405,6 @@ fn index_nsec3(
         }
     }
     chain
-}
-
-/// The length of the uncompressed wire name at the start of `data` (NSEC's Next Domain).
-fn uncompressed_name_len(data: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let len = *data.get(at)? as usize;
-        if len > 63 {
-            return None;
-        }
-        at += 1 + len;
-        if len == 0 {
-            return Some(at);
-        }
-    }
 }
 
 /// The Next Hashed Owner Name field of NSEC3 RDATA (RFC 5155 §3.2).

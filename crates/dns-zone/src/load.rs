@@ -311,11 +311,9 @@ fn mend_at_names(rtype: u16, rdata: &mut Vec<u8>) {
             rdata.drain(at..at + 2);
         }
         // Past this name to the next one.
-        while let Some(&len) = rdata.get(at) {
-            at += 1 + len as usize;
-            if len == 0 {
-                break;
-            }
+        match dns_wire::Name::parse_uncompressed(rdata, at) {
+            Ok((_, end)) => at = end,
+            Err(_) => return,
         }
     }
 }
