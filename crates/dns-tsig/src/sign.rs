@@ -289,10 +289,7 @@ pub fn append_error_tsig(
         );
         return;
     }
-    let Some(key) = keys
-        .iter()
-        .find(|k| k.name == tsig.key_name && k.algorithm.wire_name() == tsig.algorithm.as_slice())
-    else {
+    let Some(key) = key_of(keys, &tsig) else {
         return;
     };
     let other = now.to_be_bytes()[2..].to_vec();
@@ -312,6 +309,12 @@ pub fn sign_request(msg: &mut Vec<u8>, key: &Key, now: u64) -> Vec<u8> {
     mac
 }
 
+/// The key a TSIG record names (key name and algorithm), if we have it.
+fn key_of<'k>(keys: &'k [Key], tsig: &TsigRecord) -> Option<&'k Key> {
+    keys.iter()
+        .find(|k| k.name == tsig.key_name && k.algorithm.wire_name() == tsig.algorithm.as_slice())
+}
+
 fn check_time(tsig: &TsigRecord, now: u64) -> Result<(), TsigError> {
     if now.abs_diff(tsig.time_signed) > u64::from(tsig.fudge) {
         return Err(TsigError::BadTime);
@@ -328,10 +331,7 @@ pub fn verify_request<'k>(
 ) -> Result<Option<(&'k Key, Vec<u8>)>, TsigError> {
     let tsig = find_tsig(msg).map_err(|_| TsigError::Malformed)?;
     let Some(tsig) = tsig else { return Ok(None) };
-    let key = keys
-        .iter()
-        .find(|k| k.name == tsig.key_name && k.algorithm.wire_name() == tsig.algorithm.as_slice())
-        .ok_or(TsigError::BadKey)?;
+    let key = key_of(keys, &tsig).ok_or(TsigError::BadKey)?;
     let bare = without_tsig(msg, &tsig);
     let vars = variables(
         key,

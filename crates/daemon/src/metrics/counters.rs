@@ -35,34 +35,28 @@ impl QueryCounters {
         } else {
             &self.rate_dropped
         };
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        bump(counter, true);
     }
 
     /// Counts a query and its outcome. `single_writer`: only this thread ever writes this
     /// block, so a plain load and store is exact and cheaper than an atomic add.
     #[inline]
     pub(crate) fn record(&self, outcome: &Outcome, single_writer: bool) {
-        let bump = |counter: &AtomicU64| {
-            if single_writer {
-                counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            } else {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        };
-        bump(&self.queries);
+        let add = |counter: &AtomicU64| bump(counter, single_writer);
+        add(&self.queries);
         match *outcome {
             Outcome::Answered {
                 rcode, truncated, ..
             } => {
                 match self.rcodes.get(usize::from(rcode)) {
-                    Some(counter) => bump(counter),
-                    None => bump(&self.other_rcode),
+                    Some(counter) => add(counter),
+                    None => add(&self.other_rcode),
                 }
                 if truncated {
-                    bump(&self.truncated);
+                    add(&self.truncated);
                 }
             }
-            Outcome::Dropped => bump(&self.dropped),
+            Outcome::Dropped => add(&self.dropped),
         }
     }
 
@@ -77,6 +71,17 @@ impl QueryCounters {
         totals.dropped += get(&self.dropped);
         totals.rate_slipped += get(&self.rate_slipped);
         totals.rate_dropped += get(&self.rate_dropped);
+    }
+}
+
+/// Adds one to `counter`. `single_writer`: only this thread ever writes it, so a plain
+/// load and store is exact and cheaper than an atomic add.
+#[inline]
+fn bump(counter: &AtomicU64, single_writer: bool) {
+    if single_writer {
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    } else {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
