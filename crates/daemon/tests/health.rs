@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bgp_common::{Daemon, test_dir, wait_for};
+use bgp_common::{Daemon, http_get, start_local_anyns, test_dir, wait_for};
 use common::free_port;
 
 /// A zone for the instances to serve.
@@ -22,12 +22,7 @@ const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
 
 fn start(dir: &Path, tag: &str, config: &str) -> Daemon {
     fs::write(dir.join("example.zone"), ZONE).expect("zone");
-    let path = dir.join(format!("{tag}.toml"));
-    fs::write(&path, config).expect("config");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
-    command.arg("serve").arg("-c").arg(&path);
-    command.env("RUST_LOG", "info");
-    Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
+    start_local_anyns(dir, tag, config)
 }
 
 /// Runs `anyns <command> --socket SOCKET` and returns (success, stdout).
@@ -257,19 +252,7 @@ fn a_secondary_lagging_its_primary_withdraws() {
             "[server]\nudp-workers = 1\n\n[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\n\
              [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"{allow}\"]\n"
         );
-        let path = primary_dir.join(format!("primary-{serial}.toml"));
-        fs::write(&path, config).expect("config");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
-        command
-            .arg("serve")
-            .arg("-c")
-            .arg(&path)
-            .env("RUST_LOG", "info");
-        Daemon::spawn(
-            "primary",
-            command,
-            primary_dir.join(format!("primary-{serial}.log")),
-        )
+        start_local_anyns(&primary_dir, &format!("primary-{serial}"), &config)
     };
     let mut p = primary(7, "127.0.0.1/32");
     let storage = dir.path().join("storage");
@@ -395,7 +378,10 @@ damping = false
             let (_, status) = control(&socket, "status");
             assert!(!status.contains("zone signatures have expired"), "{status}");
         }
-        let body = metrics_body(([127, 0, 0, 1], metrics_port).into());
+        let (_, body) = http_get(
+            ([127, 0, 0, 1], metrics_port).into(),
+            "GET /metrics HTTP/1.1\r\n\r\n",
+        );
         let left: i64 = body
             .lines()
             .find_map(|l| {
@@ -406,19 +392,4 @@ damping = false
             .expect("a number");
         assert_eq!(left < 0, want == "down", "{body}");
     }
-}
-
-/// The body of `GET /metrics`.
-fn metrics_body(address: std::net::SocketAddr) -> String {
-    use std::io::Read as _;
-    let mut stream = std::net::TcpStream::connect(address).expect("metrics listener");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\n\r\n")
-        .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default()
 }

@@ -9,37 +9,19 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::Duration;
 
-use bgp_common::{Daemon, test_dir, wait_for};
+use bgp_common::{http_get, start_local_anyns, test_dir, wait_for};
 use common::{A, Query, free_port};
 
 const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
 @ IN SOA ns1.example. hostmaster.example. 2024070101 3600 600 86400 300\n\
 @ IN NS ns1.example.\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.80\n";
 
-/// One HTTP request; returns the status line and the body.
-fn http(address: SocketAddr, request: &str) -> (String, String) {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    (
-        head.lines().next().unwrap_or_default().to_string(),
-        body.to_string(),
-    )
-}
-
 /// The samples of a scrape: `name{labels}` -> value.
 fn scrape(address: SocketAddr) -> HashMap<String, f64> {
-    let (status, body) = http(address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (status, body) = http_get(address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
     body.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -85,11 +67,7 @@ port = {bgp_port}
 remote-as = 65001
 "#
     );
-    let path = dir.path().join("anyns.toml");
-    fs::write(&path, config).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
-    command.arg("serve").arg("-c").arg(&path);
-    let anyns = Daemon::spawn("anyns", command, dir.path().join("anyns.log"));
+    let anyns = start_local_anyns(dir.path(), "anyns", &config);
     let dns: SocketAddr = ([127, 0, 0, 2], port).into();
     let metrics: SocketAddr = ([127, 0, 0, 1], metrics_port).into();
     wait_for(
@@ -149,9 +127,9 @@ remote-as = 65001
         value(&after, "anyns_cloud_instances_up{cloud=\"default\"}"),
         1.0
     );
-    let (status, _) = http(metrics, "GET /other HTTP/1.1\r\n\r\n");
+    let (status, _) = http_get(metrics, "GET /other HTTP/1.1\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 404 Not Found");
-    let (status, _) = http(metrics, "POST /metrics HTTP/1.1\r\n\r\n");
+    let (status, _) = http_get(metrics, "POST /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
 }
 
@@ -182,11 +160,7 @@ name = "example."
 file = "example.zone"
 "#
     );
-    let path = dir.path().join("anyns.toml");
-    fs::write(&path, config).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
-    command.arg("serve").arg("-c").arg(&path);
-    let anyns = Daemon::spawn("anyns", command, dir.path().join("anyns.log"));
+    let anyns = start_local_anyns(dir.path(), "anyns", &config);
     let dns: SocketAddr = ([127, 0, 0, 2], port).into();
     let metrics: SocketAddr = ([127, 0, 0, 1], metrics_port).into();
     wait_for(

@@ -419,6 +419,36 @@ pub(crate) fn start_anyns(net: &NetnsPair, dir: &Path, tag: &str, config: &str) 
     Daemon::spawn("anyns", command, dir.join(format!("anyns-{tag}.log")))
 }
 
+/// Starts anyns on the host (loopback-only tests) with `config`, written to
+/// `dir/{tag}.toml`; its log goes to `dir/{tag}.log`.
+pub(crate) fn start_local_anyns(dir: &Path, tag: &str, config: &str) -> Daemon {
+    let path = dir.join(format!("{tag}.toml"));
+    fs::write(&path, config).expect("write anyns config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
+    command.arg("serve").arg("-c").arg(&path);
+    command.env("RUST_LOG", "info");
+    Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
+}
+
+/// One HTTP/1.1 exchange with `address` (the metrics endpoint): returns the status line and
+/// the body.
+pub(crate) fn http_get(address: std::net::SocketAddr, request: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
 // ---------------------------------------------------------------------------
 // BIRD 2
 
