@@ -318,10 +318,7 @@ stale-after-ms = 1000
 #[test]
 fn expired_signatures_withdraw_the_cloud() {
     let _serial = bgp_common::serial();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = common::unix_now();
     // RRSIG times as seconds (RFC 4034 §3.2 allows the number form): a month ago, in a month.
     let month = 30 * 86_400;
     for (expiration, want) in [(now - month, "down"), (now + month, "announced")] {

@@ -678,21 +678,14 @@ fn tsig_answer(
     let frame = tcp_read_frame(&mut stream).expect("an answer");
     let rcode = u16::from(frame[3] & 0x0f);
     let tsig = dns_tsig::find_tsig(&frame).expect("a well-formed TSIG record");
-    let verified =
-        dns_tsig::ResponseVerifier::new(key.clone(), request_mac).verify(&frame, transfer_now());
+    let verified = dns_tsig::ResponseVerifier::new(key.clone(), request_mac)
+        .verify(&frame, common::unix_now());
     (
         rcode,
         tsig.as_ref().map(|t| t.error),
         tsig.map_or(0, |t| t.mac.len()),
         verified,
     )
-}
-
-fn transfer_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// RFC 8945 §5.2: a transfer request with a bad signature (BADSIG), an unknown key (BADKEY)
@@ -738,7 +731,7 @@ fn tsig_errors_are_answered_as_knot_answers_them() {
         dns_tsig::Key::new("xfr-key.", dns_tsig::Algorithm::HmacSha256, vec![7; 32]).unwrap();
     let unknown =
         dns_tsig::Key::new("other-key.", dns_tsig::Algorithm::HmacSha256, secret).unwrap();
-    let now = transfer_now();
+    let now = common::unix_now();
     let mut answers = Vec::new();
     for (name, server) in servers {
         let badsig = tsig_answer(server, &wrong_secret, now);

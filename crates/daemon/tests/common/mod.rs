@@ -116,6 +116,14 @@ pub(crate) fn require_tool(name: &str) -> PathBuf {
         })
 }
 
+/// Seconds since 1970 (for TSIG and RRSIG times in tests).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
 /// Picks a loopback port that is free for both UDP and TCP right now.
 pub(crate) fn free_port() -> u16 {
     // Below the kernel's ephemeral range (32768 and up by default): a port picked from that
