@@ -147,10 +147,6 @@ pub(crate) fn scan_with_domain(
             message,
         })
     };
-    let Ok(origin_name) = DomainName::from_octets(Bytes::copy_from_slice(origin)) else {
-        fail(builder, 0, "the zone's origin is not a valid name".into());
-        return;
-    };
     // The scanner has no setter for the default TTL, so an inherited one is given as a
     // `$TTL` line in front of the file; entry lines come from `src` itself, unaffected.
     // It also fails on some entries that end the text without a newline, so one is added.
@@ -162,19 +158,17 @@ pub(crate) fn scan_with_domain(
     if !text.ends_with(b"\n") {
         text.push(b'\n');
     }
-    let mut zonefile = Zonefile::from(&text[..]);
-    zonefile.set_origin(origin_name);
-    zonefile.set_default_class(Class::IN);
+    let Some(mut zonefile) = domain_scanner(&text, origin) else {
+        fail(builder, 0, "the zone's origin is not a valid name".into());
+        return;
+    };
     let scan = entry_lines(src);
     // Reused for every record: no allocation per record here.
     let mut owner = Vec::with_capacity(255);
     let mut rdata = Vec::with_capacity(512);
     let mut entry_index = 0;
     loop {
-        // `domain` 0.12 panics on some malformed text (a quoted string at the very end of
-        // a file ending in a CR): a bad zone file is an error, never a crash.
-        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zonefile.next_entry()));
-        let Ok(next) = next else {
+        let Some(next) = next_entry(&mut zonefile) else {
             let line = scan.lines.get(entry_index).map_or(0, |&l| l as usize);
             fail(
                 builder,
@@ -254,22 +248,36 @@ pub(crate) fn rdata_with_domain(
     text: &[u8],
     out: &mut Vec<u8>,
 ) -> Option<()> {
-    let origin_name = DomainName::from_octets(Bytes::copy_from_slice(origin)).ok()?;
     let mut entry = format!("@ 0 IN TYPE{rtype} ").into_bytes();
     entry.extend_from_slice(text);
     entry.push(b'\n');
-    let mut zonefile = Zonefile::from(&entry[..]);
-    zonefile.set_origin(origin_name);
-    zonefile.set_default_class(Class::IN);
-    let mut next =
-        || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zonefile.next_entry())).ok();
-    let Some(Ok(Some(Entry::Record(record)))) = next() else {
+    let mut zonefile = domain_scanner(&entry, origin)?;
+    let Some(Ok(Some(Entry::Record(record)))) = next_entry(&mut zonefile) else {
         return None;
     };
-    if !matches!(next(), Some(Ok(None))) {
+    if !matches!(next_entry(&mut zonefile), Some(Ok(None))) {
         return None;
     }
     record.data().compose_rdata(out).ok()
+}
+
+/// `domain`'s scanner over `text` with `origin` (wire form) and class IN; `None` when the
+/// origin is not a valid name.
+fn domain_scanner(text: &[u8], origin: &[u8]) -> Option<Zonefile> {
+    let origin = DomainName::from_octets(Bytes::copy_from_slice(origin)).ok()?;
+    let mut zonefile = Zonefile::from(text);
+    zonefile.set_origin(origin);
+    zonefile.set_default_class(Class::IN);
+    Some(zonefile)
+}
+
+/// The scanner's next entry; `None` when it panicked. `domain` 0.12 panics on some
+/// malformed text (a quoted string at the very end of a file ending in a CR): a bad zone
+/// file is an error, never a crash.
+fn next_entry(
+    zonefile: &mut Zonefile,
+) -> Option<Result<Option<Entry>, domain::zonefile::inplace::Error>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zonefile.next_entry())).ok()
 }
 
 /// `domain` 0.12 reads a lone `@` in RDATA as a label `\@` in front of the origin; RFC
