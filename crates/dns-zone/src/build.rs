@@ -554,15 +554,15 @@ fn sort_by_owner_and_type(records: Vec<PendingRecord>, bytes: &[u8]) -> Vec<Pend
             .then_with(|| bytes[runs[a].0.range()].cmp(&bytes[runs[b].0.range()]))
             .then(a.cmp(&b))
     });
-    let runs: Vec<(Span, Range<usize>)> = keyed.iter().map(|&(_, k)| runs[k].clone()).collect();
+    let run = |at: usize| &runs[keyed[at].1];
     let mut sorted = Vec::with_capacity(records.len());
     let mut at = 0;
-    while at < runs.len() {
+    while at < keyed.len() {
         // Runs of the same owner from different places in the file make one node.
-        let owner = &bytes[runs[at].0.range()];
+        let owner = &bytes[run(at).0.range()];
         let node_start = sorted.len();
-        while at < runs.len() && &bytes[runs[at].0.range()] == owner {
-            sorted.extend_from_slice(&records[runs[at].1.clone()]);
+        while at < keyed.len() && &bytes[run(at).0.range()] == owner {
+            sorted.extend_from_slice(&records[run(at).1.clone()]);
             at += 1;
         }
         sorted[node_start..].sort_by_key(|r: &PendingRecord| r.rtype);
