@@ -12,7 +12,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{AttributeError, EmitError, Error, ErrorAction};
-use crate::message::Negotiated;
+use crate::negotiated::Negotiated;
 use crate::open::AS_TRANS;
 use crate::prefix::{Family, Prefix};
 

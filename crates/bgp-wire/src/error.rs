@@ -1,15 +1,11 @@
-//! Parse and emit errors, and the one place where a parse error becomes a NOTIFICATION.
+//! Parse and emit errors.
 //!
 //! [`Error`] is what a received message did wrong, named after the RFC 4271 §6 error subcode
-//! it earns. [`Error::notification`] is the only mapping from errors to wire codes in anyns;
-//! the session calls it rather than choosing codes itself. [`AttributeError`] records an
-//! UPDATE attribute error that RFC 7606 handles without resetting the session.
+//! it earns; its one mapping to wire codes, [`Error::notification`], lives with the
+//! NOTIFICATION message (`notification.rs`). [`AttributeError`] records an UPDATE attribute
+//! error that RFC 7606 handles without resetting the session.
 
 use std::fmt;
-
-use crate::notification::RouteRefreshSubcode;
-use crate::notification::{ErrorCode, HeaderSubcode, Notification, OpenSubcode, UpdateSubcode};
-use crate::open::BGP_VERSION;
 
 /// Something wrong with a received message; each variant names the NOTIFICATION it earns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,114 +81,6 @@ pub enum Error {
     MalformedAsPath,
     /// A ROUTE-REFRESH of the wrong length (7/1 Invalid Message Length, RFC 7313 §5).
     InvalidRouteRefreshLength,
-}
-
-impl Error {
-    /// The NOTIFICATION to send for this error: the one mapping from errors to wire codes.
-    pub fn notification(&self) -> Notification {
-        use ErrorCode::{MessageHeader, Open, RouteRefresh, Update};
-        let (code, subcode, data): (ErrorCode, u8, Vec<u8>) = match *self {
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
-            //# If the Marker field of the message header is not as expected, then a
-            //# synchronization error has occurred and the Error Subcode MUST be set to
-            //# Connection Not Synchronized.
-            Self::ConnectionNotSynchronized => (
-                MessageHeader,
-                HeaderSubcode::ConnectionNotSynchronized.into(),
-                Vec::new(),
-            ),
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
-            //# the Error Subcode MUST be set to Bad Message Length. The Data field MUST
-            //# contain the erroneous Length field.
-            Self::BadMessageLength { length } => (
-                MessageHeader,
-                HeaderSubcode::BadMessageLength.into(),
-                length.to_be_bytes().to_vec(),
-            ),
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
-            //# If the Type field of the message header is not recognized, then the Error
-            //# Subcode MUST be set to Bad Message Type. The Data field MUST contain the
-            //# erroneous Type field.
-            Self::BadMessageType { kind } => (
-                MessageHeader,
-                HeaderSubcode::BadMessageType.into(),
-                vec![kind],
-            ),
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.2
-            //# The Data field is a 2-octet unsigned integer, which indicates the largest,
-            //# locally-supported version number less than the version the remote BGP peer
-            //# bid
-            Self::UnsupportedVersionNumber { .. } => (
-                Open,
-                OpenSubcode::UnsupportedVersionNumber.into(),
-                u16::from(BGP_VERSION).to_be_bytes().to_vec(),
-            ),
-            Self::BadPeerAs => (Open, OpenSubcode::BadPeerAs.into(), Vec::new()),
-            Self::BadBgpIdentifier => (Open, OpenSubcode::BadBgpIdentifier.into(), Vec::new()),
-            Self::UnsupportedOptionalParameter { .. } => (
-                Open,
-                OpenSubcode::UnsupportedOptionalParameter.into(),
-                Vec::new(),
-            ),
-            Self::UnacceptableHoldTime { .. } => {
-                (Open, OpenSubcode::UnacceptableHoldTime.into(), Vec::new())
-            }
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-4.5
-            //# If no appropriate Error Subcode is defined, then a zero (Unspecific) value is
-            //# used for the Error Subcode field.
-            Self::MalformedOpen => (Open, 0, Vec::new()),
-            Self::MalformedAttributeList => (
-                Update,
-                UpdateSubcode::MalformedAttributeList.into(),
-                Vec::new(),
-            ),
-            Self::UnrecognizedWellKnownAttribute { .. } => (
-                Update,
-                UpdateSubcode::UnrecognizedWellKnownAttribute.into(),
-                Vec::new(),
-            ),
-            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.3
-            //# The Data field MUST contain the Attribute Type Code of the missing,
-            //# well-known attribute.
-            Self::MissingWellKnownAttribute { type_code } => (
-                Update,
-                UpdateSubcode::MissingWellKnownAttribute.into(),
-                vec![type_code],
-            ),
-            Self::AttributeFlags { .. } => (
-                Update,
-                UpdateSubcode::AttributeFlagsError.into(),
-                Vec::new(),
-            ),
-            Self::AttributeLength { .. } => (
-                Update,
-                UpdateSubcode::AttributeLengthError.into(),
-                Vec::new(),
-            ),
-            Self::InvalidOrigin => (Update, UpdateSubcode::InvalidOrigin.into(), Vec::new()),
-            Self::InvalidNextHop => (Update, UpdateSubcode::InvalidNextHop.into(), Vec::new()),
-            Self::OptionalAttribute { .. } => (
-                Update,
-                UpdateSubcode::OptionalAttributeError.into(),
-                Vec::new(),
-            ),
-            Self::InvalidNetworkField => (
-                Update,
-                UpdateSubcode::InvalidNetworkField.into(),
-                Vec::new(),
-            ),
-            Self::MalformedAsPath => (Update, UpdateSubcode::MalformedAsPath.into(), Vec::new()),
-            //= https://www.rfc-editor.org/rfc/rfc7313#section-5
-            //# the BGP speaker MUST send a NOTIFICATION message with the Error Code of
-            //# "ROUTE-REFRESH Message Error" and the subcode of "Invalid Message Length".
-            Self::InvalidRouteRefreshLength => (
-                RouteRefresh,
-                RouteRefreshSubcode::InvalidMessageLength.into(),
-                Vec::new(),
-            ),
-        };
-        Notification::new(code, subcode, data)
-    }
 }
 
 impl fmt::Display for Error {
@@ -292,38 +180,6 @@ impl std::error::Error for EmitError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_6_1_header_errors_map_to_code_1() {
-        let n = Error::BadMessageLength { length: 18 }.notification();
-        assert_eq!((n.code, n.subcode, &n.data[..]), (1, 2, &[0, 18][..]));
-        let n = Error::BadMessageType { kind: 9 }.notification();
-        assert_eq!((n.code, n.subcode, &n.data[..]), (1, 3, &[9][..]));
-        let n = Error::ConnectionNotSynchronized.notification();
-        assert_eq!((n.code, n.subcode), (1, 1));
-    }
-
-    #[test]
-    fn test_6_2_open_errors_map_to_code_2() {
-        let n = Error::UnsupportedVersionNumber { version: 3 }.notification();
-        assert_eq!((n.code, n.subcode, &n.data[..]), (2, 1, &[0, 4][..]));
-        assert_eq!(Error::BadPeerAs.notification().subcode, 2);
-        assert_eq!(
-            Error::UnacceptableHoldTime { hold_time: 1 }
-                .notification()
-                .subcode,
-            6
-        );
-        assert_eq!(Error::MalformedOpen.notification().subcode, 0);
-    }
-
-    #[test]
-    fn test_6_3_update_errors_map_to_code_3() {
-        let n = Error::MissingWellKnownAttribute { type_code: 1 }.notification();
-        assert_eq!((n.code, n.subcode, &n.data[..]), (3, 3, &[1][..]));
-        assert_eq!(Error::MalformedAsPath.notification().subcode, 11);
-        assert_eq!(Error::InvalidNetworkField.notification().subcode, 10);
-    }
 
     #[test]
     fn actions_order_by_strength() {

@@ -3,7 +3,8 @@
 //! A `cargo fuzz` target only needs to call [`fuzz_parse`] with its input.
 
 use crate::header::frame_len;
-use crate::message::{Message, Negotiated};
+use crate::message::Message;
+use crate::negotiated::Negotiated;
 
 /// Splits `bytes` into messages, parses each both with and without 4-octet AS numbers,
 /// re-emits whatever parsed, and checks that the re-emitted bytes parse to the same message.

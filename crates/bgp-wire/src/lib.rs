@@ -43,9 +43,11 @@
 #![forbid(unsafe_code)]
 
 mod attributes;
+mod codes;
 mod error;
 mod header;
 mod message;
+mod negotiated;
 mod notification;
 mod open;
 mod prefix;
@@ -60,13 +62,15 @@ pub use attributes::{
     MP_UNREACH_NLRI, MULTI_EXIT_DISC, MpNextHop, MpReach, MpUnreach, NEXT_HOP, ORIGIN, Origin,
     PathAttributes, RawAttribute,
 };
+pub use codes::{
+    CeaseSubcode, ErrorCode, FsmSubcode, HeaderSubcode, OpenSubcode, RouteRefreshSubcode,
+    UpdateSubcode,
+};
 pub use error::{AttributeError, EmitError, Error, ErrorAction};
 pub use header::{HEADER_LEN, Header, MARKER, MAX_MESSAGE_LEN, MessageType, frame_len};
-pub use message::{Message, Negotiated, RouteRefresh};
-pub use notification::{
-    CeaseSubcode, ErrorCode, FsmSubcode, HeaderSubcode, Notification, OpenSubcode,
-    RouteRefreshSubcode, SHUTDOWN_COMMUNICATION_MAX_LEN, UpdateSubcode,
-};
+pub use message::{Message, RouteRefresh};
+pub use negotiated::Negotiated;
+pub use notification::{Notification, SHUTDOWN_COMMUNICATION_MAX_LEN};
 pub use open::{AS_TRANS, BGP_VERSION, Capability, GracefulRestart, GracefulRestartFamily, Open};
 pub use prefix::{Family, Prefix, PrefixError};
 pub use update::Update;

@@ -1,27 +1,12 @@
-//! Whole messages: dispatch on the header type, ROUTE-REFRESH, and the session parameters
-//! that change how messages are encoded.
+//! Whole messages: dispatch on the header type, and ROUTE-REFRESH.
 
 use crate::error::{EmitError, Error};
 use crate::header::{HEADER_LEN, Header, MAX_MESSAGE_LEN, MessageType};
+use crate::negotiated::Negotiated;
 use crate::notification::Notification;
 use crate::open::Open;
 use crate::prefix::Family;
 use crate::update::Update;
-
-/// Session parameters, fixed by the OPEN exchange, that change the encoding of UPDATEs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Negotiated {
-    /// Both speakers sent the 4-octet AS capability, so AS_PATH and AGGREGATOR carry
-    /// 4-octet AS numbers (RFC 6793 §4.1).
-    pub four_octet_as: bool,
-}
-
-impl Negotiated {
-    /// Both sides support 4-octet AS numbers.
-    pub const FOUR_OCTET_AS: Self = Self {
-        four_octet_as: true,
-    };
-}
 
 /// A ROUTE-REFRESH message (RFC 2918 §3, subtypes from RFC 7313 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +150,7 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notification::{CeaseSubcode, ErrorCode};
+    use crate::codes::{CeaseSubcode, ErrorCode};
     use crate::prefix::Prefix;
 
     const FOUR: Negotiated = Negotiated::FOUR_OCTET_AS;

@@ -1,173 +1,23 @@
-//! NOTIFICATION messages (RFC 4271 §4.5): error codes, subcodes and the shutdown
-//! communication of RFC 9003.
+//! NOTIFICATION messages (RFC 4271 §4.5) with the shutdown communication of RFC 9003, and
+//! the one place where a parse error becomes a NOTIFICATION ([`Error::notification`]).
 //!
 //! [`Notification`] keeps the code and subcode as received so that unknown values survive a
-//! parse/emit round trip; the enums give them names.
+//! parse/emit round trip; the enums of `codes` give them names. [`Error::notification`] is
+//! the only mapping from errors to wire codes in anyns; the session calls it rather than
+//! choosing codes itself.
 
+use crate::codes::{
+    CeaseSubcode, ErrorCode, HeaderSubcode, OpenSubcode, RouteRefreshSubcode, UpdateSubcode,
+};
 use crate::error::Error;
 use crate::header::HEADER_LEN;
+use crate::open::BGP_VERSION;
 
 /// Longest shutdown communication in octets.
 //= https://www.rfc-editor.org/rfc/rfc9003#section-3
 //# If it is known that the peer BGP speaker supports this specification, then a Shutdown
 //# Communication that is not longer than 255 octets MAY be sent.
 pub const SHUTDOWN_COMMUNICATION_MAX_LEN: usize = 255;
-
-/// Defines a `u8`-valued enum with conversions both ways.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:expr,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-        }
-
-        impl $name {
-            /// The enum value for a wire value, if it is one we name.
-            pub fn from_u8(value: u8) -> Option<Self> {
-                match value {
-                    $($value => Some(Self::$variant),)*
-                    _ => None,
-                }
-            }
-        }
-
-        impl From<$name> for u8 {
-            fn from(value: $name) -> Self {
-                match value {
-                    $($name::$variant => $value,)*
-                }
-            }
-        }
-    };
-}
-
-wire_enum! {
-    /// NOTIFICATION error codes (RFC 4271 §4.5 and the IANA registry).
-    pub enum ErrorCode {
-        /// Message Header Error.
-        MessageHeader = 1,
-        /// OPEN Message Error.
-        Open = 2,
-        /// UPDATE Message Error.
-        Update = 3,
-        /// Hold Timer Expired.
-        HoldTimerExpired = 4,
-        /// Finite State Machine Error (subcodes in RFC 6608).
-        Fsm = 5,
-        /// Cease (subcodes in RFC 4486).
-        Cease = 6,
-        /// ROUTE-REFRESH Message Error (RFC 7313).
-        RouteRefresh = 7,
-        /// Send Hold Timer Expired (RFC 9687).
-        SendHoldTimerExpired = 8,
-    }
-}
-
-wire_enum! {
-    /// Message Header Error subcodes (RFC 4271 §6.1).
-    pub enum HeaderSubcode {
-        /// The marker is not all ones.
-        ConnectionNotSynchronized = 1,
-        /// The length is out of range.
-        BadMessageLength = 2,
-        /// The type is unknown.
-        BadMessageType = 3,
-    }
-}
-
-wire_enum! {
-    /// OPEN Message Error subcodes (RFC 4271 §6.2, RFC 5492).
-    pub enum OpenSubcode {
-        /// The version is not 4.
-        UnsupportedVersionNumber = 1,
-        /// The AS is not the expected one.
-        BadPeerAs = 2,
-        /// The BGP Identifier is not acceptable.
-        BadBgpIdentifier = 3,
-        /// An optional parameter is unknown.
-        UnsupportedOptionalParameter = 4,
-        /// The hold time is one or two seconds.
-        UnacceptableHoldTime = 6,
-        /// A required capability is missing (RFC 5492 §5).
-        UnsupportedCapability = 7,
-    }
-}
-
-wire_enum! {
-    /// UPDATE Message Error subcodes (RFC 4271 §6.3).
-    pub enum UpdateSubcode {
-        /// Lengths are inconsistent.
-        MalformedAttributeList = 1,
-        /// A well-known attribute is not recognised.
-        UnrecognizedWellKnownAttribute = 2,
-        /// A mandatory attribute is missing.
-        MissingWellKnownAttribute = 3,
-        /// Attribute flags conflict with the type.
-        AttributeFlagsError = 4,
-        /// Attribute length is wrong.
-        AttributeLengthError = 5,
-        /// ORIGIN value is undefined.
-        InvalidOrigin = 6,
-        /// NEXT_HOP is not usable.
-        InvalidNextHop = 8,
-        /// A recognised optional attribute is malformed.
-        OptionalAttributeError = 9,
-        /// A prefix is malformed.
-        InvalidNetworkField = 10,
-        /// AS_PATH is malformed.
-        MalformedAsPath = 11,
-    }
-}
-
-wire_enum! {
-    /// Finite State Machine Error subcodes (RFC 6608 §3).
-    pub enum FsmSubcode {
-        /// No subcode.
-        Unspecified = 0,
-        /// A message other than OPEN or NOTIFICATION arrived in OpenSent.
-        UnexpectedMessageInOpenSent = 1,
-        /// A message other than KEEPALIVE or NOTIFICATION arrived in OpenConfirm.
-        UnexpectedMessageInOpenConfirm = 2,
-        /// An OPEN arrived in Established.
-        UnexpectedMessageInEstablished = 3,
-    }
-}
-
-wire_enum! {
-    /// Cease subcodes (RFC 4486 §4, RFC 9384).
-    pub enum CeaseSubcode {
-        /// Maximum number of prefixes reached.
-        MaximumPrefixes = 1,
-        /// Administrative shutdown; may carry a shutdown communication (RFC 9003).
-        AdministrativeShutdown = 2,
-        /// The peer was removed from the configuration.
-        PeerDeconfigured = 3,
-        /// Administrative reset; may carry a shutdown communication (RFC 9003).
-        AdministrativeReset = 4,
-        /// The connection was rejected.
-        ConnectionRejected = 5,
-        /// Another configuration change.
-        OtherConfigurationChange = 6,
-        /// Connection collision resolution (RFC 4271 §6.8).
-        ConnectionCollisionResolution = 7,
-        /// Out of resources.
-        OutOfResources = 8,
-        /// Hard reset (RFC 8538).
-        HardReset = 9,
-        /// BFD down (RFC 9384).
-        BfdDown = 10,
-    }
-}
-
-wire_enum! {
-    /// ROUTE-REFRESH Message Error subcodes (RFC 7313 §5).
-    pub enum RouteRefreshSubcode {
-        /// The ROUTE-REFRESH has the wrong length.
-        InvalidMessageLength = 1,
-    }
-}
 
 /// A NOTIFICATION message: code, subcode and data as on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -258,9 +108,149 @@ impl Notification {
     }
 }
 
+impl Error {
+    /// The NOTIFICATION to send for this error: the one mapping from errors to wire codes.
+    pub fn notification(&self) -> Notification {
+        use ErrorCode::{MessageHeader, Open, RouteRefresh, Update};
+        let (code, subcode, data): (ErrorCode, u8, Vec<u8>) = match *self {
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
+            //# If the Marker field of the message header is not as expected, then a
+            //# synchronization error has occurred and the Error Subcode MUST be set to
+            //# Connection Not Synchronized.
+            Self::ConnectionNotSynchronized => (
+                MessageHeader,
+                HeaderSubcode::ConnectionNotSynchronized.into(),
+                Vec::new(),
+            ),
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
+            //# the Error Subcode MUST be set to Bad Message Length. The Data field MUST
+            //# contain the erroneous Length field.
+            Self::BadMessageLength { length } => (
+                MessageHeader,
+                HeaderSubcode::BadMessageLength.into(),
+                length.to_be_bytes().to_vec(),
+            ),
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.1
+            //# If the Type field of the message header is not recognized, then the Error
+            //# Subcode MUST be set to Bad Message Type. The Data field MUST contain the
+            //# erroneous Type field.
+            Self::BadMessageType { kind } => (
+                MessageHeader,
+                HeaderSubcode::BadMessageType.into(),
+                vec![kind],
+            ),
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.2
+            //# The Data field is a 2-octet unsigned integer, which indicates the largest,
+            //# locally-supported version number less than the version the remote BGP peer
+            //# bid
+            Self::UnsupportedVersionNumber { .. } => (
+                Open,
+                OpenSubcode::UnsupportedVersionNumber.into(),
+                u16::from(BGP_VERSION).to_be_bytes().to_vec(),
+            ),
+            Self::BadPeerAs => (Open, OpenSubcode::BadPeerAs.into(), Vec::new()),
+            Self::BadBgpIdentifier => (Open, OpenSubcode::BadBgpIdentifier.into(), Vec::new()),
+            Self::UnsupportedOptionalParameter { .. } => (
+                Open,
+                OpenSubcode::UnsupportedOptionalParameter.into(),
+                Vec::new(),
+            ),
+            Self::UnacceptableHoldTime { .. } => {
+                (Open, OpenSubcode::UnacceptableHoldTime.into(), Vec::new())
+            }
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-4.5
+            //# If no appropriate Error Subcode is defined, then a zero (Unspecific) value is
+            //# used for the Error Subcode field.
+            Self::MalformedOpen => (Open, 0, Vec::new()),
+            Self::MalformedAttributeList => (
+                Update,
+                UpdateSubcode::MalformedAttributeList.into(),
+                Vec::new(),
+            ),
+            Self::UnrecognizedWellKnownAttribute { .. } => (
+                Update,
+                UpdateSubcode::UnrecognizedWellKnownAttribute.into(),
+                Vec::new(),
+            ),
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.3
+            //# The Data field MUST contain the Attribute Type Code of the missing,
+            //# well-known attribute.
+            Self::MissingWellKnownAttribute { type_code } => (
+                Update,
+                UpdateSubcode::MissingWellKnownAttribute.into(),
+                vec![type_code],
+            ),
+            Self::AttributeFlags { .. } => (
+                Update,
+                UpdateSubcode::AttributeFlagsError.into(),
+                Vec::new(),
+            ),
+            Self::AttributeLength { .. } => (
+                Update,
+                UpdateSubcode::AttributeLengthError.into(),
+                Vec::new(),
+            ),
+            Self::InvalidOrigin => (Update, UpdateSubcode::InvalidOrigin.into(), Vec::new()),
+            Self::InvalidNextHop => (Update, UpdateSubcode::InvalidNextHop.into(), Vec::new()),
+            Self::OptionalAttribute { .. } => (
+                Update,
+                UpdateSubcode::OptionalAttributeError.into(),
+                Vec::new(),
+            ),
+            Self::InvalidNetworkField => (
+                Update,
+                UpdateSubcode::InvalidNetworkField.into(),
+                Vec::new(),
+            ),
+            Self::MalformedAsPath => (Update, UpdateSubcode::MalformedAsPath.into(), Vec::new()),
+            //= https://www.rfc-editor.org/rfc/rfc7313#section-5
+            //# the BGP speaker MUST send a NOTIFICATION message with the Error Code of
+            //# "ROUTE-REFRESH Message Error" and the subcode of "Invalid Message Length".
+            Self::InvalidRouteRefreshLength => (
+                RouteRefresh,
+                RouteRefreshSubcode::InvalidMessageLength.into(),
+                Vec::new(),
+            ),
+        };
+        Notification::new(code, subcode, data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_6_1_header_errors_map_to_code_1() {
+        let n = Error::BadMessageLength { length: 18 }.notification();
+        assert_eq!((n.code, n.subcode, &n.data[..]), (1, 2, &[0, 18][..]));
+        let n = Error::BadMessageType { kind: 9 }.notification();
+        assert_eq!((n.code, n.subcode, &n.data[..]), (1, 3, &[9][..]));
+        let n = Error::ConnectionNotSynchronized.notification();
+        assert_eq!((n.code, n.subcode), (1, 1));
+    }
+
+    #[test]
+    fn test_6_2_open_errors_map_to_code_2() {
+        let n = Error::UnsupportedVersionNumber { version: 3 }.notification();
+        assert_eq!((n.code, n.subcode, &n.data[..]), (2, 1, &[0, 4][..]));
+        assert_eq!(Error::BadPeerAs.notification().subcode, 2);
+        assert_eq!(
+            Error::UnacceptableHoldTime { hold_time: 1 }
+                .notification()
+                .subcode,
+            6
+        );
+        assert_eq!(Error::MalformedOpen.notification().subcode, 0);
+    }
+
+    #[test]
+    fn test_6_3_update_errors_map_to_code_3() {
+        let n = Error::MissingWellKnownAttribute { type_code: 1 }.notification();
+        assert_eq!((n.code, n.subcode, &n.data[..]), (3, 3, &[1][..]));
+        assert_eq!(Error::MalformedAsPath.notification().subcode, 11);
+        assert_eq!(Error::InvalidNetworkField.notification().subcode, 10);
+    }
 
     #[test]
     fn test_rfc9003_shutdown_communication_round_trip() {

@@ -11,6 +11,7 @@
 use std::net::Ipv4Addr;
 
 use crate::error::{EmitError, Error};
+use crate::header::HEADER_LEN;
 use crate::prefix::Family;
 
 /// The BGP version this crate speaks.
@@ -124,7 +125,7 @@ impl Open {
     /// Parses the body of an OPEN (the bytes after the header).
     pub(crate) fn parse(body: &[u8]) -> Result<Self, Error> {
         let too_short = Error::BadMessageLength {
-            length: u16::try_from(body.len() + crate::HEADER_LEN).unwrap_or(u16::MAX),
+            length: u16::try_from(body.len() + HEADER_LEN).unwrap_or(u16::MAX),
         };
         let version = *body.first().ok_or(too_short)?;
         //= https://www.rfc-editor.org/rfc/rfc4271#section-6.2

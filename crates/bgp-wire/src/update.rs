@@ -10,7 +10,7 @@
 use crate::attributes::{AS_PATH, NEXT_HOP, ORIGIN};
 use crate::attributes::{MP_UNREACH_NLRI, MpUnreach, PathAttributes, emit_prefixes};
 use crate::error::{AttributeError, EmitError, Error, ErrorAction};
-use crate::message::Negotiated;
+use crate::negotiated::Negotiated;
 use crate::prefix::{Family, Prefix};
 
 /// An UPDATE message.

@@ -15,16 +15,9 @@ use crate::check::check_zone;
 use crate::dnssec::{check_signature_expiry, earliest_expiration, index_denial};
 use crate::error::{Problem, Severity, ZoneError};
 use crate::hash::BuildNameHasher;
+use crate::pending::{Pending, PendingNode, PendingRrset, Source, Span, is_at_or_below};
 use crate::table::NameTable;
 use crate::zone::{Zone, ZoneArena};
-
-/// Where a record came from, for problem reports: an index into the builder's files and a
-/// line (kept small: a million records carry one each).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Source {
-    pub(crate) file: u32,
-    pub(crate) line: u32,
-}
 
 /// A record as the builder holds it, for tests: (owner, type, TTL, RDATA, line).
 #[cfg(test)]
@@ -38,19 +31,6 @@ pub(crate) struct Checkpoint {
     problems: usize,
 }
 
-/// A range of the builder's byte arena.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Span {
-    start: u32,
-    len: u32,
-}
-
-impl Span {
-    fn range(self) -> Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
-    }
-}
-
 /// A record as read, before grouping.
 #[derive(Clone, Copy, Debug)]
 struct PendingRecord {
@@ -59,64 +39,6 @@ struct PendingRecord {
     ttl: u32,
     rtype: u16,
     source: Source,
-}
-
-/// An RRset before packing, with the line of its first record (read by the checks).
-#[derive(Debug)]
-pub(crate) struct PendingRrset {
-    pub(crate) rtype: u16,
-    pub(crate) ttl: u32,
-    /// Indices into [`Pending::rdatas`].
-    rdatas: Range<u32>,
-    pub(crate) source: Source,
-}
-
-impl PendingRrset {
-    /// Number of records.
-    pub(crate) fn len(&self) -> usize {
-        self.rdatas.len()
-    }
-}
-
-/// A node before packing.
-#[derive(Debug)]
-pub(crate) struct PendingNode {
-    name: Span,
-    /// Indices into [`Pending::rrsets`].
-    rrsets: Range<u32>,
-}
-
-/// The grouped zone before packing: nodes, RRsets and RDATA spans over one byte arena.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    bytes: Vec<u8>,
-    pub(crate) nodes: Vec<PendingNode>,
-    rrsets: Vec<PendingRrset>,
-    rdatas: Vec<Span>,
-}
-
-impl Pending {
-    /// A node's name.
-    pub(crate) fn name(&self, node: &PendingNode) -> &[u8] {
-        &self.bytes[node.name.range()]
-    }
-
-    /// A node's RRsets.
-    pub(crate) fn rrsets(&self, node: &PendingNode) -> &[PendingRrset] {
-        &self.rrsets[node.rrsets.start as usize..node.rrsets.end as usize]
-    }
-
-    /// A node's RRset of `rtype`.
-    pub(crate) fn rrset(&self, node: &PendingNode, rtype: u16) -> Option<&PendingRrset> {
-        self.rrsets(node).iter().find(|r| r.rtype == rtype)
-    }
-
-    /// An RRset's RDATAs.
-    pub(crate) fn rdatas(&self, rrset: &PendingRrset) -> impl Iterator<Item = &[u8]> {
-        self.rdatas[rrset.rdatas.start as usize..rrset.rdatas.end as usize]
-            .iter()
-            .map(|span| &self.bytes[span.range()])
-    }
 }
 
 /// Collects records for one zone and builds it.
@@ -445,38 +367,6 @@ impl ZoneBuilder {
     }
 }
 
-impl Pending {
-    /// Removes the nodes holding only NSEC3 records and their signatures and returns them.
-    fn take_nsec3_nodes(&mut self) -> Vec<PendingNode> {
-        let is_nsec3_only = |node: &PendingNode| {
-            let rrsets = &self.rrsets[node.rrsets.start as usize..node.rrsets.end as usize];
-            rrsets.iter().any(|r| r.rtype == rtype::NSEC3)
-                && rrsets
-                    .iter()
-                    .all(|r| r.rtype == rtype::NSEC3 || r.rtype == rtype::RRSIG)
-        };
-        if !self.nodes.iter().any(is_nsec3_only) {
-            return Vec::new();
-        }
-        let (nsec3, regular): (Vec<PendingNode>, Vec<PendingNode>) =
-            std::mem::take(&mut self.nodes)
-                .into_iter()
-                .partition(|n| is_nsec3_only(n));
-        self.nodes = regular;
-        nsec3
-    }
-
-    /// Appends a name to the arena.
-    fn push_name(&mut self, name: &[u8]) -> Span {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(name);
-        Span {
-            start: start as u32,
-            len: name.len() as u32,
-        }
-    }
-}
-
 /// Adds a node without RRsets for every missing ancestor between a name and the origin,
 /// so that lookups can tell NXDOMAIN from NODATA (RFC 8020) by the table alone. Returns
 /// whether any was added (the table must then be rebuilt).
@@ -504,19 +394,6 @@ fn add_empty_non_terminals(pending: &mut Pending, table: &NameTable, origin: &[u
         });
     }
     any
-}
-
-/// Whether `name` equals `origin` or lies below it (both lowercased wire form).
-pub(crate) fn is_at_or_below(name: &[u8], origin: &[u8]) -> bool {
-    if !name.ends_with(origin) {
-        return false;
-    }
-    let mut at = 0;
-    let cut = name.len() - origin.len();
-    while at < cut {
-        at += 1 + name[at] as usize;
-    }
-    at == cut
 }
 
 /// Orders records by owner (wire bytes, lowercased) and type, stable: the records of an
@@ -568,20 +445,4 @@ fn sort_by_owner_and_type(records: Vec<PendingRecord>, bytes: &[u8]) -> Vec<Pend
         sorted[node_start..].sort_by_key(|r: &PendingRecord| r.rtype);
     }
     sorted
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn at_or_below_respects_label_boundaries() {
-        assert!(is_at_or_below(
-            b"\x03www\x07example\x00",
-            b"\x07example\x00"
-        ));
-        assert!(is_at_or_below(b"\x07example\x00", b"\x07example\x00"));
-        assert!(!is_at_or_below(b"\x08xexample\x00", b"\x07example\x00"));
-        assert!(is_at_or_below(b"\x07example\x00", b"\x00"));
-    }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use dns_wire::name_to_text;
 use dns_wire::types::rtype;
 
-use crate::build::{Pending, PendingNode, PendingRrset, is_at_or_below};
 use crate::error::{Problem, Severity};
+use crate::pending::{Pending, PendingNode, PendingRrset, is_at_or_below};
 
 /// Types that may share a name with a CNAME (RFC 4035 §2.5 / RFC 2181 §10.1).
 const CNAME_COMPANIONS: [u16; 2] = [rtype::RRSIG, rtype::NSEC];

@@ -23,10 +23,13 @@
 mod build;
 mod catalog;
 mod check;
+mod denial;
 mod dnssec;
+mod domain_reader;
 mod error;
 mod hash;
 mod load;
+mod pending;
 mod table;
 mod text;
 mod transfer;
@@ -34,7 +37,8 @@ mod zone;
 
 pub use build::ZoneBuilder;
 pub use catalog::{CatalogError, CatalogMember, build_catalog, catalog_members};
-pub use dnssec::{Denial, NSEC3_HASH_LEN, NSEC3_LABEL_LEN, Nsec3Lookup, Nsec3Param, canonical_cmp};
+pub use denial::{Denial, NSEC3_HASH_LEN, NSEC3_LABEL_LEN, Nsec3Param};
+pub use dnssec::{Nsec3Lookup, canonical_cmp};
 pub use error::{Problem, Severity, ZoneError};
 pub use load::{DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str};
 pub use transfer::{

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dns_wire::RdataNames;
 use dns_wire::types::rtype;
 
-use crate::dnssec::Denial;
+use crate::denial::Denial;
 use crate::hash::BuildNameHasher;
 use crate::table::NameTable;
 

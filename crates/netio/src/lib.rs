@@ -1,6 +1,6 @@
 //! Socket calls for anyns that the safe socket crates do not offer.
 //!
-//! This is the one crate of the workspace allowed to contain `unsafe` (STYLE.md rule 4):
+//! This is the one crate of the workspace allowed to contain `unsafe` (every other crate forbids it):
 //! each block is a single system call (`setsockopt(2)`, `recvmsg(2)`, `recvmmsg(2)`,
 //! `sendmmsg(2)`) or the walk over its control messages, on a
 //! socket the caller owns, with a
@@ -25,6 +25,7 @@
 //! `socket2` and tokio. Linux only: the options used are Linux's.
 
 mod memory;
+mod sockopt;
 mod ttl;
 mod udp_batch;
 
@@ -37,6 +38,8 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 use socket2::SockAddr;
+
+use crate::sockopt::set_option;
 
 /// Longest TCP-MD5 key Linux takes (`TCP_MD5SIG_MAXKEYLEN`).
 pub const TCP_MD5_MAX_KEY_LEN: usize = 80;
@@ -110,38 +113,6 @@ pub fn set_gtsm(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
     } else {
         set_option(socket, libc::IPPROTO_IP, libc::IP_TTL, &ttl)?;
         set_option(socket, libc::IPPROTO_IP, libc::IP_MINTTL, &min_ttl)
-    }
-}
-
-/// `setsockopt(2)` with a plain-data value.
-fn set_option<T>(
-    socket: &impl AsRawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-) -> io::Result<()> {
-    let len = libc::socklen_t::try_from(size_of::<T>())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // Only `repr(C)` plain-data option values (c_int, TcpMd5Sig) are passed here, so
-    // handing their bytes to the kernel is sound.
-    #[allow(unsafe_code)]
-    // SAFETY: `value` is a live reference to an initialised `T` of exactly `len` bytes, which
-    // the kernel only reads during the call; the descriptor comes from `AsRawFd` on a socket
-    // the caller borrows for the duration of the call, so it stays open. An invalid level,
-    // name or descriptor makes setsockopt fail with an errno, never write memory.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            std::ptr::from_ref(value).cast::<libc::c_void>(),
-            len,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 

@@ -18,9 +18,9 @@ use socket2::SockAddr;
 pub fn set_recv_ttl(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
     let on: libc::c_int = 1;
     if ipv6 {
-        crate::set_option(socket, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &on)
+        crate::sockopt::set_option(socket, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &on)
     } else {
-        crate::set_option(socket, libc::IPPROTO_IP, libc::IP_RECVTTL, &on)
+        crate::sockopt::set_option(socket, libc::IPPROTO_IP, libc::IP_RECVTTL, &on)
     }
 }
 

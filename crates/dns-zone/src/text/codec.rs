@@ -3,7 +3,7 @@
 //! (RFC 4034 §3.2). Strict: whatever is not canonical gives up, for the general scanner to
 //! judge.
 
-use super::GiveUp;
+use super::give_up::GiveUp;
 
 /// A decimal number of at most `max`, digits only.
 pub(super) fn decimal(token: &[u8], max: u32) -> Result<u32, GiveUp> {

@@ -3,7 +3,7 @@
 //! Anything unusual (a quote glued to a token, bytes outside printable ASCII, a newline in
 //! quotes, unbalanced parentheses) gives up.
 
-use super::GiveUp;
+use super::give_up::GiveUp;
 
 /// What a byte does inside an unquoted token.
 const PLAIN: u8 = 0;

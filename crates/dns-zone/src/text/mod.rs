@@ -17,12 +17,16 @@
 
 mod codec;
 mod cursor;
+mod give_up;
 mod rdata;
 
 use dns_wire::types::class;
 
-use crate::build::{Source, ZoneBuilder};
+use crate::build::ZoneBuilder;
+use crate::domain_reader::rdata_with_domain;
+use crate::pending::Source;
 use cursor::{Cursor, Token};
+pub(crate) use give_up::GiveUp;
 
 /// Types whose RDATA is character strings only (RFC 1035, RFC 4408, RFC 7553, RFC 8659):
 /// a lone `@` there is text, not the origin.
@@ -30,10 +34,6 @@ const HINFO: u16 = 13;
 const SPF: u16 = 99;
 const URI: u16 = 256;
 const CAA: u16 = 257;
-
-/// This reader does not take the text; read it with the general scanner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct GiveUp;
 
 /// An `$INCLUDE` the reader met: the caller reads the file (with this reader or `domain`).
 pub(crate) struct Include<'a> {
@@ -136,7 +136,7 @@ impl Reader<'_> {
                 &self.origin_text
             };
             self.cursor.rest_of_entry(at_sign, &mut text)?;
-            let read = crate::load::rdata_with_domain(&self.origin, rtype, &text, &mut self.rdata);
+            let read = rdata_with_domain(&self.origin, rtype, &text, &mut self.rdata);
             self.text = text;
             read.ok_or(GiveUp)?;
             self.cursor.end_entry()?;

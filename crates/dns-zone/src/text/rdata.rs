@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use dns_wire::types::rtype;
 
-use super::GiveUp;
 use super::codec::{Base16, Base64, base32hex, decimal, signature_time};
 use super::cursor::{Cursor, Token, unescape};
+use super::give_up::GiveUp;
 
 /// Longest name this reader writes; longer ones (up to 255) are left to the general
 /// scanner, whose limits then apply.
