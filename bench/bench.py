@@ -303,7 +303,7 @@ def sign_zone(tmp, zone, chain):
 def bench_bigzone_signed(tmp):
     """The bigzone figures for zones signed with NSEC and with NSEC3: each name gets an RRSIG,
     an NSEC or NSEC3 and its RRSIG (4x the records). Two sizes: BIG_RECORDS / 4 names (a
-    1M-record signed zone, the serving issue's budget) and BIG_RECORDS names (4M records)."""
+    1M-record signed zone, the load budget for that size: 1.2 s, 290 MB) and BIG_RECORDS names (4M records)."""
     for names in [BIG_RECORDS // 4, BIG_RECORDS]:
         zone = os.path.join(tmp, "big.zone")
         write_zone(zone, names)

@@ -1,6 +1,6 @@
 //! Health policy for anyns: probe results in, announce/withdraw intents out.
 //!
-//! DESIGN.md principle 3, "a site announces only what it can serve": the daemon probes every
+//! docs/design.md principle 3, "a site announces only what it can serve": the daemon probes every
 //! local DNS instance with real queries and checks its zones, and this crate decides, per
 //! *cloud* (a set of service prefixes served by the local instances), whether the site
 //! should announce the cloud's prefixes. It has no sockets, no clock and no runtime, and it

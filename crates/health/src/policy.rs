@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Default probe interval. Issue 5's targets (measured in the lab at 50 q/s: first answer
+/// Default probe interval. The failover targets (measured in the lab at 50 q/s: first answer
 /// from another site ≤ 50 ms after a crash, ≤ 100 ms after a hang) are detection budgets:
 /// a crash is seen at the next round (a closed port is definitive), so half an interval on
 /// average plus ~15 ms of BGP propagation; a hang needs `fall` silent rounds. 20 ms meets

@@ -68,7 +68,7 @@ pub(crate) fn bgp_protocols(t: &Topology, router: usize) -> Vec<String> {
 
 /// The router's BIRD 2 configuration. Every eBGP session has explicit filters: routers pass
 /// on only the documentation ranges; from a site only its clouds' host routes are taken and
-/// nothing is sent to it. Short error-wait and connect timers (LAB-NOTES.md) let sessions
+/// nothing is sent to it. Short error-wait and connect timers (docs/lab-notes.md) let sessions
 /// come back within a second or two of a speaker restart.
 /// RFC 8326 §4: a route marked GRACEFUL_SHUTDOWN (65535:0) gets the lowest LOCAL_PREF, so
 /// a draining site loses its catchment before it withdraws (routers honour it on every
@@ -537,7 +537,7 @@ pub(crate) fn ns_scripts(t: &Topology, name: &str) -> NsScripts {
         }
         setup.push_str("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0\n");
     }
-    // An inherited rp_filter=1 drops asymmetric paths after a failover (LAB-NOTES.md).
+    // An inherited rp_filter=1 drops asymmetric paths after a failover (docs/lab-notes.md).
     let mut rp = String::from(
         "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.lo.rp_filter=0",
     );

@@ -11,7 +11,8 @@ use crate::probe::{Failover, ProbeOptions, ProbeRecord};
 use crate::render::{Table, ms, ms_or};
 use crate::{Error, system};
 
-/// Queries per second of the demo's and the tests' client streams (LAB-NOTES baseline).
+/// Queries per second of the demo's and the tests' client streams (the rate of the failover
+/// baseline in docs/lab-notes.md).
 pub const RATE: u32 = 50;
 
 /// What happened around one disruption while a client streamed queries.

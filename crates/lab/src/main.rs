@@ -37,7 +37,7 @@ enum Command {
     Status,
     /// Bring up the default lab, show catchment, failover, drain and a zone change, tear down.
     Demo(TopologyArg),
-    /// Issue 5's failover figures over several runs (median and max): kill -9 and SIGSTOP
+    /// The failover figures over several runs (median and max): kill -9 and SIGSTOP
     /// of ams's DNS instance under c1's 50 q/s stream, two instances with one failing, and
     /// no route change under full-rate load. Builds its own labs (needs root, dnsperf).
     FailoverReport(ReportArgs),

@@ -1,4 +1,4 @@
-//! `anyns-lab failover-report`: issue 5's benchmark-style failover figures, measured in
+//! `anyns-lab failover-report`: benchmark-style failover figures, measured in
 //! the lab over several runs (median and max), not a timed test.
 //!
 //! 1. One DNS instance at ams with a separate announcer (decision 0005's split model), c1

@@ -128,7 +128,7 @@ pub fn wait_exit(pid: u32, child: Option<&mut Child>, timeout: Duration) -> bool
 }
 
 /// Stops processes by PID: TERM to all at once, up to `grace` for them to exit, then KILL
-/// (LAB-NOTES: stopping daemons one by one is slow).
+/// (docs/lab-notes.md: stopping daemons one by one is slow).
 pub fn stop_all(pids: &[u32], grace: Duration) {
     let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
     if live.is_empty() {

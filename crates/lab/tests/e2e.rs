@@ -794,7 +794,7 @@ impl WithServer for ProbeOptions {
     }
 }
 
-/// Zone transfers through the lab (DESIGN.md principle 2): an AXFR asked on a cloud's
+/// Zone transfers through the lab (docs/design.md principle 2): an AXFR asked on a cloud's
 /// anycast address is REFUSED (it could land at any site, and TCP state does not survive a
 /// route change), while the same AXFR to the primary's unicast address works, from a client
 /// behind another router.
@@ -1115,7 +1115,7 @@ fn two_instances_one_hung_is_killed_and_the_flow_moves() {
     }
 }
 
-/// A stale secondary leaves the cloud by itself (issue 5, RFC 4786 §4.6): ams can no longer
+/// A stale secondary leaves the cloud by itself (RFC 4786 §4.6): ams can no longer
 /// reach the primary (a blackhole route in its namespace), the primary publishes a new serial
 /// and NOTIFYs every site; ams hears of the serial but cannot transfer it, and once it has
 /// lagged longer than `stale-after` (30 s by default) its health checks withdraw both clouds,
