@@ -1,29 +1,68 @@
-//! Fatal errors of the daemon and their exit codes.
+//! Fatal errors of the daemon and their exit codes, mapped in one place
+//! ([`Error::exit_code`]).
 
 use core::fmt;
+use std::io;
+use std::path::PathBuf;
 
-/// Why the daemon stopped.
+/// Why a command failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration is invalid (exit code 2).
+    /// The configuration is invalid (exit code 2): the message names the key.
     Config(String),
-    /// A zone could not be loaded (exit code 1 for check-zone, 3 at start-up).
-    Zone(String),
-    /// A socket could not be opened (exit code 4).
-    Io(String),
+    /// A zone could not be loaded at start-up (exit code 3).
+    Zone {
+        /// The zone's name.
+        zone: String,
+        /// Why.
+        why: ZoneFailure,
+    },
+    /// A socket, the runtime or another operating-system resource could not be had
+    /// (exit code 4).
+    Io {
+        /// What was being opened or done, e.g. "udp socket 192.0.2.1:53".
+        what: String,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The running daemon answered a control command with an error (exit code 4).
+    Control(String),
     /// `check-zone` found errors (exit code 1).
-    CheckFailed(String),
+    CheckFailed {
+        /// The zone file.
+        file: PathBuf,
+        /// How many errors.
+        errors: usize,
+    },
+}
+
+/// Why a zone did not load.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ZoneFailure {
+    /// A primary zone without a file.
+    NoFile,
+    /// The file did not load; its problems were logged.
+    Load(dns_zone::ZoneError),
 }
 
 impl Error {
+    /// An operating-system error while doing `what`.
+    pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
+        Self::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) => 2,
-            Self::Zone(_) => 3,
-            Self::Io(_) => 4,
-            Self::CheckFailed(_) => 1,
+            Self::Zone { .. } => 3,
+            Self::Io { .. } | Self::Control(_) => 4,
+            Self::CheckFailed { .. } => 1,
         }
     }
 }
@@ -32,10 +71,30 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(m) => write!(f, "configuration: {m}"),
-            Self::Zone(m) => write!(f, "zone: {m}"),
-            Self::Io(m) | Self::CheckFailed(m) => write!(f, "{m}"),
+            Self::Zone { zone, why } => write!(f, "zone: {zone}: {why}"),
+            Self::Io { what, source } => write!(f, "{what}: {source}"),
+            Self::Control(m) => f.write_str(m),
+            Self::CheckFailed { file, errors } => {
+                write!(f, "{}: {errors} error(s)", file.display())
+            }
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl fmt::Display for ZoneFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoFile => f.write_str("no zone file"),
+            Self::Load(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -16,19 +16,20 @@
 
 pub mod bgp;
 pub mod cli;
+mod clock;
 pub mod config;
+mod dns;
 mod error;
 pub mod health;
 pub mod logging;
 mod metrics;
 mod serve;
 mod sockets;
-mod tcp;
+mod state;
 mod transfer;
-mod udp;
 pub mod zones;
 
-pub use error::Error;
+pub use error::{Error, ZoneFailure};
 
 /// Runs a command.
 pub fn run(cli: cli::Cli) -> Result<(), Error> {

@@ -3,79 +3,80 @@
 //! then wait for signals: SIGHUP reloads; SIGTERM drains (GRACEFUL_SHUTDOWN, withdraw, wait
 //! until queries stop arriving) and then stops the BGP sessions with a shutdown
 //! communication; SIGINT stops at once.
+//!
+//! This is the only place that builds the shared state (`state`, `transfer::state`) and
+//! hands each task the pieces it uses; no module imports this one.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use dns_auth::AnswerConfig;
-use dns_zone::ZoneSet;
+use dns_zone::{Zone, ZoneSet};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use crate::bgp::BgpHandle;
+use crate::clock;
 use crate::config::Config;
+use crate::config::HealthConfig;
+use crate::dns::context::DnsContext;
+use crate::dns::{tcp, udp};
 use crate::error::Error;
-use crate::health::{Health, HealthConfig, control};
-use crate::metrics::{self, Counters};
-use crate::tcp::Connections;
-use crate::transfer::{self, Transfers};
-use crate::{sockets, tcp, udp, zones};
+use crate::health::{Health, control};
+use crate::metrics;
+use crate::state::{Connections, Counters, ZoneStore};
+use crate::transfer::notify::send_notifies;
+use crate::transfer::secondary::{Secondaries, spawn_secondaries};
+use crate::transfer::state::Transfers;
+use crate::{sockets, zones};
 
 /// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
-pub(crate) const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
+const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
 
 /// How long the Cease NOTIFICATIONs may take to go out (and the peers to close) before the
 /// process exits anyway; peers see the TCP session drop then, which withdraws as well.
-pub(crate) const BGP_STOP_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// What every worker reads.
-pub(crate) struct Shared {
-    pub(crate) zones: ArcSwap<ZoneSet>,
-    pub(crate) answer: AnswerConfig,
-    pub(crate) counters: Counters,
-    pub(crate) connections: Connections,
-    pub(crate) tcp_idle_timeout: Duration,
-    pub(crate) tcp_max_connections: usize,
-    pub(crate) transfers: Transfers,
-    /// UDP response rate limiting, if on (each UDP worker keeps its own limiter).
-    pub(crate) rate_limit: Option<crate::config::RateLimit>,
-}
+const BGP_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// After a reload: for each zone whose serial changed, journal the difference (for IXFR)
 /// and NOTIFY its secondaries.
-fn after_reload(shared: &Arc<Shared>, old: &ZoneSet, new: &[Arc<dns_zone::Zone>]) {
+fn after_reload(transfers: &Transfers, old: &ZoneSet, new: &[Arc<Zone>]) {
     for zone in new {
         let Some(previous) = old.get(zone.origin()) else {
             continue;
         };
         if previous.serial() != zone.serial() {
-            shared.transfers.record_new_version(previous, zone);
-            transfer::send_notifies(shared, zone.origin(), zone.soa_record());
+            transfers.record_new_version(previous, zone);
+            send_notifies(transfers, zone.origin(), zone.soa_record());
         }
     }
 }
 
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn serve(config: Config) -> Result<(), Error> {
-    let zone_set = zones::load_all(&config.zones, config.storage.as_deref())?;
+    let zones = Arc::new(ZoneStore::new(zones::load_all(
+        &config.zones,
+        config.storage.as_deref(),
+    )?));
     let (transfers, secondaries) = Transfers::new(&config);
+    let transfers = Arc::new(transfers);
     netio::release_free_memory();
     let keepalive_units = (config.tcp_idle_timeout.as_millis() / 100).min(u16::MAX as u128) as u16;
-    let shared = Arc::new(Shared {
-        zones: ArcSwap::from_pointee(zone_set),
+    let counters = Arc::new(Counters::default());
+    let connections = Arc::new(Connections::default());
+    let context = Arc::new(DnsContext {
+        zones: zones.clone(),
         answer: AnswerConfig {
             udp_payload: config.udp_payload,
             identity: config.identity.as_ref().map(|i| i.as_bytes().into()),
             version: config.version.as_ref().map(|v| v.as_bytes().into()),
             tcp_keepalive: keepalive_units,
         },
-        counters: Counters::default(),
-        connections: Connections::default(),
+        counters: counters.clone(),
+        connections: connections.clone(),
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
-        transfers,
         rate_limit: config.rate_limit.clone(),
+        transfers: transfers.clone(),
     });
     let mut tcp_listeners = Vec::new();
     // Every socket is bound before any worker answers: once one address answers, all do
@@ -89,24 +90,30 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         tcp_listeners.push((sockets::tcp_listener(listen.address)?, listen.transfers));
     }
     for (sockets, listen) in udp_listeners {
-        udp::spawn_workers(sockets, listen.address, &shared);
+        udp::spawn_workers(sockets, listen.address, &context);
         info!(address = %listen.address, role = ?listen.role, udp_workers = config.udp_workers, "listening");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .map_err(|e| Error::Io(format!("tokio runtime: {e}")))?;
+        .map_err(|e| Error::io("tokio runtime", e))?;
     runtime.block_on(async move {
         for (listener, transfers_allowed) in tcp_listeners {
             let listener = tokio::net::TcpListener::from_std(listener)
-                .map_err(|e| Error::Io(format!("tcp listener: {e}")))?;
-            tokio::spawn(tcp::serve(listener, transfers_allowed, shared.clone()));
+                .map_err(|e| Error::io("tcp listener", e))?;
+            tokio::spawn(tcp::serve(listener, transfers_allowed, context.clone()));
         }
-        transfer::spawn_secondaries(&shared, secondaries);
+        spawn_secondaries(
+            &Secondaries {
+                zones: zones.clone(),
+                transfers: transfers.clone(),
+            },
+            secondaries,
+        );
         // Zones are loaded and every listener is up: start the speaker with nothing
         // announced; the health driver announces each cloud once its checks pass
-        // (DESIGN.md principle 3) and withdraws it when they fail.
+        // (docs/design.md principle 3) and withdraws it when they fail.
         let bgp = match &config.bgp {
             Some(bgp_config) => {
                 let bgp = Arc::new(BgpHandle::start(bgp_config)?);
@@ -122,12 +129,15 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         let health = config
             .health
             .as_ref()
-            .map(|h| Health::start(h, &shared, bgp.clone()));
+            .map(|h| Health::start(h, &zones, &transfers, bgp.clone()));
         if let Some(address) = config.metrics {
             metrics::start(
                 address,
                 metrics::Sources {
-                    shared: shared.clone(),
+                    zones: zones.clone(),
+                    counters: counters.clone(),
+                    connections: connections.clone(),
+                    transfers: transfers.clone(),
                     bgp: bgp.clone(),
                     health: health.as_ref().map(Health::requester),
                 },
@@ -140,44 +150,34 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             }
             _ => {}
         }
-        let mut hangup =
-            signal(SignalKind::hangup()).map_err(|e| Error::Io(format!("SIGHUP: {e}")))?;
-        let mut terminate =
-            signal(SignalKind::terminate()).map_err(|e| Error::Io(format!("SIGTERM: {e}")))?;
-        let mut interrupt =
-            signal(SignalKind::interrupt()).map_err(|e| Error::Io(format!("SIGINT: {e}")))?;
+        let mut hangup = signal(SignalKind::hangup()).map_err(|e| Error::io("SIGHUP", e))?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::io("SIGTERM", e))?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| Error::io("SIGINT", e))?;
         info!("serving");
         loop {
             tokio::select! {
                 _ = hangup.recv() => {
                     info!("SIGHUP: reloading zones");
-                    let shared = shared.clone();
                     let zone_configs = config.zones.clone();
-                    let reload_shared = shared.clone();
+                    let store = zones.clone();
                     let reloaded = tokio::task::spawn_blocking(move || {
-                        let before = reload_shared.zones.load_full();
+                        let before = store.snapshot();
                         let fresh = zones::reload_primaries(&zone_configs, &before);
-                        // Merge into the latest set: a transfer may have swapped a secondary in
+                        // Into the latest set: a transfer may have swapped a secondary in
                         // meanwhile, and that must not be lost.
-                        reload_shared.zones.rcu(|latest| {
-                            let mut set: ZoneSet = (**latest).clone();
-                            for zone in &fresh {
-                                set.insert(zone.clone());
-                            }
-                            set
-                        });
+                        store.insert_all(&fresh);
                         netio::release_free_memory();
                         (before, fresh)
                     }).await;
                     match reloaded {
-                        Ok((before, fresh)) => after_reload(&shared, &before, &fresh),
+                        Ok((before, fresh)) => after_reload(&transfers, &before, &fresh),
                         Err(err) => warn!("reload task failed: {err}"),
                     }
                 }
                 _ = terminate.recv() => {
                     if let (Some(health), Some(health_config)) = (&health, &config.health) {
                         if health_config.drain_on_sigterm {
-                            drain(health, health_config, &shared.counters).await;
+                            drain(health, health_config, &counters).await;
                         }
                     }
                     break;
@@ -194,7 +194,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 warn!("bgp: not every session closed within {BGP_STOP_TIMEOUT:?}; exiting anyway");
             }
         }
-        let (udp, tcp) = (shared.counters.udp_totals(), shared.counters.tcp_totals());
+        let (udp, tcp) = (counters.udp_totals(), counters.tcp_totals());
         info!(
             udp_queries = udp.queries,
             udp_truncated = udp.truncated,
@@ -209,11 +209,11 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
 /// Every this often a drain samples the query counters.
 const DRAIN_SAMPLE: Duration = Duration::from_millis(50);
 
-/// Leaves politely (DESIGN.md principle 4): GRACEFUL_SHUTDOWN, withdraw, then keep serving
-/// until no query has arrived for the quiet period (the routers have moved the catchment),
-/// or until the drain timeout.
+/// Leaves politely (docs/design.md principle 4): GRACEFUL_SHUTDOWN, withdraw, then keep
+/// serving until no query has arrived for the quiet period (the routers have moved the
+/// catchment), or until the drain timeout.
 async fn drain(health: &Health, config: &HealthConfig, counters: &Counters) {
-    let started = Instant::now();
+    let started = clock::now();
     info!("SIGTERM: draining");
     let withdraw_bound = config.policy.graceful_shutdown + Duration::from_secs(2);
     if !health.drain(withdraw_bound.min(config.drain_timeout)).await {
@@ -223,11 +223,11 @@ async fn drain(health: &Health, config: &HealthConfig, counters: &Counters) {
     health.stop_checks();
     let queries = || counters.queries();
     let mut last = queries();
-    let mut last_change = Instant::now();
-    let mut second = (Instant::now(), last);
+    let mut last_change = clock::now();
+    let mut second = (clock::now(), last);
     loop {
         tokio::time::sleep(DRAIN_SAMPLE).await;
-        let now = Instant::now();
+        let now = clock::now();
         let count = queries();
         if count != last {
             last = count;
@@ -241,10 +241,10 @@ async fn drain(health: &Health, config: &HealthConfig, counters: &Counters) {
             second = (now, count);
         }
         if now.duration_since(last_change) >= config.drain_quiet {
-            info!(elapsed = ?started.elapsed(), quiet = ?config.drain_quiet, "drain: queries have stopped");
+            info!(elapsed = ?now.duration_since(started), quiet = ?config.drain_quiet, "drain: queries have stopped");
             return;
         }
-        if started.elapsed() >= config.drain_timeout {
+        if now.duration_since(started) >= config.drain_timeout {
             warn!(timeout = ?config.drain_timeout, "drain: timeout with queries still arriving");
             return;
         }

@@ -13,7 +13,7 @@ const UDP_RECV_BUFFER: usize = 4 << 20;
 const TCP_BACKLOG: i32 = 1024;
 
 fn io_error(address: SocketAddr, what: &str, err: std::io::Error) -> Error {
-    Error::Io(format!("{what} {address}: {err}"))
+    Error::io(format!("{what} {address}"), err)
 }
 
 /// Opens `count` UDP sockets bound to `address` with SO_REUSEPORT.

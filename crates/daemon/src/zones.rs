@@ -11,17 +11,21 @@ use dns_zone::{Severity, Zone, ZoneSet, load_zone_file_at};
 use tracing::{error, info, warn};
 
 use crate::cli::CheckZoneArgs;
-use crate::config::ZoneConfig;
-use crate::error::Error;
-// Zone loading warns about signatures expiring within the zone's window of now.
-use crate::transfer::unix_now;
+use crate::clock::unix_now;
+use crate::config::{CatalogRole, ZoneConfig};
+use crate::error::{Error, ZoneFailure};
+use crate::transfer::catalog::produce_catalogs;
+use crate::transfer::state::load_snapshot;
 
 /// Loads one zone, logging its warnings.
 fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
     let started = Instant::now();
     let name = dns_wire::name_to_text(&zone.origin);
     let Some(file) = &zone.file else {
-        return Err(Error::Zone(format!("{name}: no zone file")));
+        return Err(Error::Zone {
+            zone: name,
+            why: ZoneFailure::NoFile,
+        });
     };
     match load_zone_file_at(file, &zone.origin, unix_now(), zone.signature_window) {
         Ok((loaded, warnings)) => {
@@ -41,7 +45,10 @@ fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
             for problem in &err.problems {
                 error!(zone = %name, "{problem}");
             }
-            Err(Error::Zone(format!("{name}: {err}")))
+            Err(Error::Zone {
+                zone: name,
+                why: ZoneFailure::Load(err),
+            })
         }
     }
 }
@@ -51,12 +58,12 @@ fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
 pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet, Error> {
     let mut set = ZoneSet::new();
     for zone in zones {
-        if zone.catalog == Some(crate::config::CatalogRole::Producer) {
+        if zone.catalog == Some(CatalogRole::Producer) {
             continue;
         }
         if zone.transfer.is_secondary() {
             let name = dns_wire::name_to_text(&zone.origin);
-            match storage.and_then(|s| crate::transfer::Transfers::load_snapshot(s, &zone.origin)) {
+            match storage.and_then(|s| load_snapshot(s, &zone.origin)) {
                 Some(stored) => {
                     info!(zone = %name, serial = stored.serial(), "secondary zone served from its stored copy");
                     set.insert(Arc::new(stored));
@@ -69,7 +76,7 @@ pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet,
         }
         set.insert(Arc::new(load_one(zone)?));
     }
-    crate::transfer::produce_catalogs(zones, &mut set);
+    produce_catalogs(zones, &mut set);
     Ok(set)
 }
 
@@ -137,10 +144,10 @@ pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
                 .iter()
                 .filter(|p| p.severity == Severity::Error)
                 .count();
-            Err(Error::CheckFailed(format!(
-                "{}: {errors} error(s)",
-                args.file.display()
-            )))
+            Err(Error::CheckFailed {
+                file: args.file.clone(),
+                errors,
+            })
         }
     }
 }

@@ -28,13 +28,21 @@ pub mod client;
 mod config;
 #[doc(hidden)]
 pub mod fuzz;
+mod inbound;
+pub mod lag;
 mod lookup;
 mod proof;
+pub mod refusal;
 mod resolve;
 mod respond;
 pub mod rrl;
 pub mod secondary;
+mod serial;
 pub mod xfr;
 
 pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};
-pub use respond::{Outcome, error_response, respond};
+pub use inbound::{Inbound, classify};
+pub use respond::{
+    Outcome, error_response, error_response_to, respond, respond_to_malformed, respond_to_query,
+};
+pub use serial::Serial;

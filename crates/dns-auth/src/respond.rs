@@ -33,7 +33,9 @@ pub enum Outcome {
     },
 }
 
-/// Answers `query` from `zones` into `out` (cleared first).
+/// Answers `query` from `zones` into `out` (cleared first). For callers that have not
+/// classified the message: the daemon classifies it once ([`crate::classify`]) and calls
+/// [`respond_to_query`] or [`respond_to_malformed`].
 pub fn respond(
     query: &[u8],
     zones: &ZoneSet,
@@ -45,6 +47,19 @@ pub fn respond(
     if let Err(err) = parsed.parse_into(query) {
         return respond_to_malformed(query, err, out);
     }
+    respond_to_query(query, &parsed, zones, config, transport, out)
+}
+
+/// Answers the query `parsed` (read from the bytes `query`) from `zones` into `out`.
+#[inline]
+pub fn respond_to_query(
+    query: &[u8],
+    parsed: &Query,
+    zones: &ZoneSet,
+    config: &AnswerConfig,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let header = Header {
         flags: Header::QR | (parsed.header.flags & COPIED_FLAGS),
         ..parsed.header
@@ -206,10 +221,21 @@ pub fn error_response(
     config: &AnswerConfig,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let parsed = match Query::parse(query) {
-        Ok(parsed) => parsed,
-        Err(err) => return respond_to_malformed(query, err, out),
-    };
+    match Query::parse(query) {
+        Ok(parsed) => error_response_to(query, &parsed, code, ede, config, out),
+        Err(err) => respond_to_malformed(query, err, out),
+    }
+}
+
+/// [`error_response`] for a query already parsed (`parsed`, read from `query`).
+pub fn error_response_to(
+    query: &[u8],
+    parsed: &Query,
+    code: u16,
+    ede: Option<u16>,
+    config: &AnswerConfig,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let flags = Header::QR | (parsed.header.flags & COPIED_FLAGS) | (code & 0xf);
     let header = Header {
         flags,
@@ -242,7 +268,7 @@ pub fn error_response(
 }
 
 /// FORMERR with the header only (the question could not be trusted), or nothing.
-fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
+pub fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
     let (Some(code), Some(header)) = (err.rcode(), Header::parse(query)) else {
         return Outcome::Dropped;
     };

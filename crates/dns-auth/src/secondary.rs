@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::xfr::serial_lt;
+use crate::serial::Serial;
 
 /// The SOA timers that drive a secondary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +115,7 @@ impl Refresh {
     /// timer expiring, unless it names a serial we already have).
     pub fn handle_notify(&mut self, now: Instant, serial: Option<u32>) {
         if let (Some(theirs), Some(ours)) = (serial, self.serial) {
-            if !serial_lt(ours, theirs) {
+            if !Serial(ours).is_older_than(Serial(theirs)) {
                 return;
             }
         }
@@ -134,7 +134,7 @@ impl Refresh {
         }
         let newer = self
             .serial
-            .is_none_or(|ours| serial_lt(ours, primary_serial));
+            .is_none_or(|ours| Serial(ours).is_older_than(Serial(primary_serial)));
         if newer {
             self.busy = Busy::Transferring;
             self.actions.push_back(RefreshAction::Transfer {

@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::config::{BgpPeer, PeerBfd};
+use crate::config::bgp::{BgpPeer, PeerBfd};
 
 /// Packets queued for one session; BFD sends a handful a second, so a full queue means
 /// the task is stuck and dropping is right.

@@ -16,9 +16,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::PeerStatus;
-use super::config::BgpPeer;
 use super::socket::{self, ConnectSpec};
+use super::status::PeerStatus;
+use crate::config::bgp::BgpPeer;
 
 /// How long the bytes before a close (ending with the NOTIFICATION) may take to be written.
 const DISCONNECT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);

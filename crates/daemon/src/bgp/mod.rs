@@ -21,9 +21,9 @@
 //! that support it detect a frozen process within the BFD Detection Time.
 
 mod bfd;
-pub mod config;
 mod driver;
 mod socket;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -32,39 +32,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bgp_session::bgp_wire::Prefix;
-use bgp_session::{Command, SessionStats, State};
+use bgp_session::{Command, State};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::error::Error;
 
-pub use config::{BgpConfig, BgpPeer};
+pub use status::PeerStatus;
 
-/// What one peer's session is doing, published on a [`watch`] channel for metrics and the
-/// control API.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerStatus {
-    /// The FSM state.
-    pub state: State,
-    /// Whether a TCP connection to the peer is open, including one that is being closed
-    /// after a NOTIFICATION.
-    pub connection_open: bool,
-    /// Why the session last went down, if it ever did.
-    pub last_down: Option<String>,
-    /// The session's counters.
-    pub stats: SessionStats,
-}
-
-impl PeerStatus {
-    fn new() -> Self {
-        Self {
-            state: State::Idle,
-            connection_open: false,
-            last_down: None,
-            stats: SessionStats::default(),
-        }
-    }
-}
+use crate::config::bgp::{BgpConfig, BgpPeer};
 
 /// One running peer.
 struct PeerHandle {
@@ -96,7 +72,7 @@ impl BgpHandle {
         let mut receivers = BTreeMap::new();
         for (at, peers) in &listeners {
             let listener = socket::listener(*at, peers)
-                .map_err(|e| Error::Io(format!("bgp listener {at}: {e}")))?;
+                .map_err(|e| Error::io(format!("bgp listener {at}"), e))?;
             let mut routes = BTreeMap::new();
             for peer in peers {
                 let (tx, rx) = mpsc::channel(4);
@@ -120,7 +96,7 @@ impl BgpHandle {
                 status,
             });
         }
-        let bfd = bfd::start(bfd_peers).map_err(|e| Error::Io(e.to_string()))?;
+        let bfd = bfd::start(bfd_peers).map_err(|e| Error::io("bfd", e))?;
         Ok(Self { peers, bfd })
     }
 

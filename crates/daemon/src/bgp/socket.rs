@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-use super::config::BgpPeer;
+use crate::config::bgp::BgpPeer;
 
 /// Pending connections the kernel holds on a BGP listener (a handful of peers).
 const LISTEN_BACKLOG: i32 = 16;

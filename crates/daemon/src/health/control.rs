@@ -31,9 +31,9 @@ type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
 pub(crate) fn start(path: &Path, requests: Requester) -> Result<(), Error> {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)
-        .map_err(|e| Error::Io(format!("control socket {}: {e}", path.display())))?;
+        .map_err(|e| Error::io(format!("control socket {}", path.display()), e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::Io(format!("control socket {}: {e}", path.display())))?;
+        .map_err(|e| Error::io(format!("control socket {}", path.display()), e))?;
     info!(path = %path.display(), "control socket listening");
     tokio::spawn(async move {
         loop {
@@ -99,7 +99,7 @@ fn error_json(message: &str) -> String {
 /// `anyns drain|undrain|status`: sends `command` to the socket and prints the answer.
 /// Returns an error if the daemon cannot be reached or answers with an error.
 pub fn client(socket: &Path, command: &str) -> Result<String, Error> {
-    let fail = |e: std::io::Error| Error::Io(format!("control socket {}: {e}", socket.display()));
+    let fail = |e: std::io::Error| Error::io(format!("control socket {}", socket.display()), e);
     let mut stream = UnixStream::connect(socket).map_err(fail)?;
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
@@ -113,7 +113,7 @@ pub fn client(socket: &Path, command: &str) -> Result<String, Error> {
         .map_err(fail)?;
     let answer = answer.trim_end().to_string();
     if answer.starts_with("{\"error\"") {
-        return Err(Error::Io(answer));
+        return Err(Error::Control(answer));
     }
     Ok(answer)
 }

@@ -1,4 +1,4 @@
-//! Health-driven announcement (DESIGN.md principle 3): probe tasks feed results to one
+//! Health-driven announcement (docs/design.md principle 3): probe tasks feed results to one
 //! driver task, which runs a [`health::Cloud`] per cloud and turns its intents into
 //! [`BgpHandle`] calls. The control socket and SIGTERM talk to the driver through a
 //! [`Health`] handle.
@@ -10,7 +10,6 @@
 //!  control socket / SIGTERM ──Request (drain, undrain, status)┘
 //! ```
 
-pub mod config;
 pub mod control;
 mod probe;
 
@@ -27,8 +26,9 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{info, warn};
 
 use crate::bgp::BgpHandle;
-use crate::serve::Shared;
-pub use config::{CloudConfig, HealthConfig};
+use crate::config::{CloudConfig, HealthConfig};
+use crate::state::ZoneStore;
+use crate::transfer::state::Transfers;
 use probe::{CheckResult, Expect};
 
 /// Kills a hung DNS instance (its probes time out) named by its PID file. A frozen process
@@ -134,7 +134,8 @@ impl Health {
     /// Starts the checks and the driver. Must be called inside the tokio runtime.
     pub(crate) fn start(
         config: &HealthConfig,
-        shared: &Arc<Shared>,
+        zones: &Arc<ZoneStore>,
+        transfers: &Arc<Transfers>,
         bgp: Option<Arc<BgpHandle>>,
     ) -> Self {
         let now = Instant::now();
@@ -150,7 +151,7 @@ impl Health {
             for (i, address) in cloud.instances.iter().enumerate() {
                 names.push(format!("dns {address}"));
                 checks.push(tokio::spawn(probe::dns_probe(
-                    shared.clone(),
+                    zones.clone(),
                     index,
                     CheckId::Instance(i),
                     *address,
@@ -169,7 +170,8 @@ impl Health {
             if !cloud.zones.is_empty() {
                 names.push("zones fresh".into());
                 checks.push(tokio::spawn(probe::freshness(
-                    shared.clone(),
+                    zones.clone(),
+                    transfers.clone(),
                     index,
                     next_site(),
                     cloud.zones.clone(),
@@ -181,7 +183,7 @@ impl Health {
             for address in &cloud.servers {
                 names.push(format!("server {address}"));
                 checks.push(tokio::spawn(probe::dns_probe(
-                    shared.clone(),
+                    zones.clone(),
                     index,
                     next_site(),
                     *address,

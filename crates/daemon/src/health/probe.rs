@@ -21,7 +21,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout_at};
 
-use crate::serve::Shared;
+use crate::clock::unix_now;
+use crate::state::ZoneStore;
+use crate::transfer::state::Transfers;
 
 /// One result for the driver.
 #[derive(Clone, Copy, Debug)]
@@ -51,7 +53,7 @@ fn next_id() -> u16 {
 /// Probes `target` every `interval` until the driver goes away.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 pub(super) async fn dns_probe(
-    shared: Arc<Shared>,
+    serving_zones: Arc<ZoneStore>,
     cloud: usize,
     check: CheckId,
     target: SocketAddr,
@@ -73,7 +75,7 @@ pub(super) async fn dns_probe(
         let result = match &socket {
             Some(socket) => {
                 // One zone per round, skipping expired ones (the freshness check has them).
-                let serving = shared.zones.load();
+                let serving = serving_zones.load();
                 let live: Vec<&Vec<u8>> = zones.iter().filter(|z| !serving.is_expired(z)).collect();
                 let zone = (!live.is_empty()).then(|| live[next_zone % live.len()].clone());
                 next_zone = next_zone.wrapping_add(1);
@@ -183,8 +185,10 @@ async fn probe_once(
 /// primary's known serial for longer than `stale_after` (secondaries), and that none serves
 /// RRSIGs past their expiration (a signed zone not re-signed in time, or a site that missed
 /// the re-signed version).
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 pub(super) async fn freshness(
-    shared: Arc<Shared>,
+    serving_zones: Arc<ZoneStore>,
+    transfers: Arc<Transfers>,
     cloud: usize,
     check: CheckId,
     zones: Vec<Vec<u8>>,
@@ -196,21 +200,18 @@ pub(super) async fn freshness(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let serving = shared.zones.load();
+        let serving = serving_zones.load();
         let result = if zones
             .iter()
             .any(|z| serving.is_expired(z) || serving.get(z).is_none())
         {
             Err(Cause::ZoneExpired)
-        } else if zones
-            .iter()
-            .any(|z| shared.transfers.is_stale(z, stale_after))
-        {
+        } else if zones.iter().any(|z| transfers.is_stale(z, stale_after)) {
             Err(Cause::ZoneStale)
         } else if zones.iter().any(|z| {
             serving
                 .get(z)
-                .and_then(|zone| zone.signatures_expire_in(crate::transfer::unix_now()))
+                .and_then(|zone| zone.signatures_expire_in(unix_now()))
                 .is_some_and(|left| left < 0)
         }) {
             Err(Cause::SignaturesExpired)

@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use bgp_session::State;
 use dns_zone::ZoneSet;
 
-use super::counters::{RCODE_SLOTS, Totals};
 use crate::bgp::PeerStatus;
 use crate::health::Report;
+use crate::state::{RCODE_SLOTS, Totals};
 
 /// Everything one scrape shows.
 pub(crate) struct Snapshot<'a> {

@@ -9,7 +9,6 @@
 //! not need an HTTP stack); a scrape asks the health driver for its report like `anyns
 //! status` does and reads the BGP sessions' status watches.
 
-mod counters;
 mod exposition;
 
 use std::net::SocketAddr;
@@ -21,12 +20,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-pub(crate) use counters::{Counters, QueryCounters};
-
 use crate::bgp::BgpHandle;
+use crate::clock::unix_now;
 use crate::error::Error;
 use crate::health::{Report, Request};
-use crate::serve::Shared;
+use crate::state::{Connections, Counters, ZoneStore};
+use crate::transfer::state::Transfers;
 
 /// Longest request head read.
 const MAX_REQUEST: usize = 8192;
@@ -42,14 +41,17 @@ type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
 /// What a scrape reads.
 #[derive(Clone)]
 pub(crate) struct Sources {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) zones: Arc<ZoneStore>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) connections: Arc<Connections>,
+    pub(crate) transfers: Arc<Transfers>,
     pub(crate) bgp: Option<Arc<BgpHandle>>,
     pub(crate) health: Option<Requester>,
 }
 
 /// Binds `address` and serves scrapes until the runtime ends.
 pub(crate) fn start(address: SocketAddr, sources: Sources) -> Result<(), Error> {
-    let bind = |e: std::io::Error| Error::Io(format!("metrics listener {address}: {e}"));
+    let bind = |e: std::io::Error| Error::io(format!("metrics listener {address}"), e);
     let listener = std::net::TcpListener::bind(address).map_err(bind)?;
     listener.set_nonblocking(true).map_err(bind)?;
     let listener = TcpListener::from_std(listener).map_err(bind)?;
@@ -142,18 +144,18 @@ async fn scrape(sources: &Sources) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let shared = sources.shared.clone();
+    let sources = sources.clone();
     // Rendering is linear in the zones but may be long for a large catalog: off the
     // runtime's one worker thread, which also drives BGP, BFD and TCP.
     let rendered = tokio::task::spawn_blocking(move || {
-        let zones = shared.zones.load_full();
+        let zones = sources.zones.snapshot();
         exposition::render(&exposition::Snapshot {
-            udp: shared.counters.udp_totals(),
-            tcp: shared.counters.tcp_totals(),
-            tcp_connections: shared.connections.count(),
+            udp: sources.counters.udp_totals(),
+            tcp: sources.counters.tcp_totals(),
+            tcp_connections: sources.connections.count(),
             zones: &zones,
-            now: crate::transfer::unix_now(),
-            lags: shared.transfers.lags(),
+            now: unix_now(),
+            lags: sources.transfers.lags(),
             peers,
             health,
         })

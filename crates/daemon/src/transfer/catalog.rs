@@ -9,72 +9,69 @@ use std::sync::Arc;
 use dns_zone::{Zone, ZoneSet, build_catalog, catalog_members};
 use tracing::{info, warn};
 
+use super::state::{NotifyReceiver, Transfers};
+use crate::clock::unix_now;
 use crate::config::{CatalogRole, ZoneConfig};
-use crate::serve::Shared;
 
-/// Makes the member zones of `catalog` (consumed as `config`) match its current content.
-pub(crate) fn reconcile(shared: &Arc<Shared>, config: &ZoneConfig, catalog: &Zone) {
+/// A change to a consumed catalog's member zones, for the secondaries' supervisor to act
+/// on (start the member's refresh task, or stop serving it).
+pub(crate) enum MemberChange {
+    /// A new member, registered in the transfer state as a secondary: start its task.
+    Added {
+        /// The member, configured as the catalog says (its primaries, key, source and
+        /// access lists).
+        member: Box<ZoneConfig>,
+        /// Its NOTIFY channel.
+        notifications: NotifyReceiver,
+    },
+    /// A member no longer in the catalog: stop serving it and delete its files.
+    Removed {
+        /// The member's origin.
+        origin: Vec<u8>,
+    },
+}
+
+/// The changes that make the members of `catalog` (consumed as `config`) match its current
+/// content; new members are registered in `transfers` here.
+pub(crate) fn reconcile(
+    transfers: &Transfers,
+    config: &ZoneConfig,
+    catalog: &Zone,
+) -> Vec<MemberChange> {
     let name = dns_wire::name_to_text(&config.origin);
     let members = match catalog_members(catalog) {
         Ok(members) => members,
         Err(err) => {
             warn!(catalog = %name, serial = catalog.serial(), "catalog not processed: {err}; members unchanged");
-            return;
+            return Vec::new();
         }
     };
     let wanted: Vec<Vec<u8>> = members.into_iter().map(|m| m.zone).collect();
-    let previous = {
-        let mut all = shared
-            .transfers
-            .catalog_members
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        all.insert(config.origin.clone(), wanted.clone())
-            .unwrap_or_default()
-    };
+    let previous = transfers.replace_members(&config.origin, wanted.clone());
+    let mut changes = Vec::new();
     for member in wanted.iter().filter(|m| !previous.contains(m)) {
         let member_name = dns_wire::name_to_text(member);
-        let Some(notifications) = shared
-            .transfers
-            .add_secondary(member, config.transfer.clone())
-        else {
+        let Some(notifications) = transfers.add_secondary(member, config.transfer.clone()) else {
             warn!(catalog = %name, member = %member_name, "member ignored: a zone of that name is already configured");
             continue;
         };
-        if let Some(stored) = shared
-            .transfers
-            .storage()
-            .and_then(|s| super::Transfers::load_snapshot(s, member))
-        {
-            insert(shared, Arc::new(stored));
-        }
         info!(catalog = %name, member = %member_name, "catalog member added");
-        let member_config = ZoneConfig {
-            origin: member.clone(),
-            file: None,
-            transfer: config.transfer.clone(),
-            catalog: None,
-            signature_window: config.signature_window,
-        };
-        super::secondary::spawn_one(shared, member_config, notifications);
-    }
-    for member in previous.iter().filter(|m| !wanted.contains(m)) {
-        shared.transfers.remove_secondary(member);
-        shared.zones.rcu(|set| {
-            let mut set: ZoneSet = (**set).clone();
-            set.remove(member);
-            set
+        changes.push(MemberChange::Added {
+            member: Box::new(ZoneConfig {
+                origin: member.clone(),
+                file: None,
+                transfer: config.transfer.clone(),
+                catalog: None,
+                signature_window: config.signature_window,
+            }),
+            notifications,
         });
-        info!(catalog = %name, member = %dns_wire::name_to_text(member), "catalog member removed; zone no longer served");
     }
-}
-
-fn insert(shared: &Shared, zone: Arc<Zone>) {
-    shared.zones.rcu(|set| {
-        let mut set: ZoneSet = (**set).clone();
-        set.insert(zone.clone());
-        set
-    });
+    for member in previous.into_iter().filter(|m| !wanted.contains(m)) {
+        info!(catalog = %name, member = %dns_wire::name_to_text(&member), "catalog member removed; zone no longer served");
+        changes.push(MemberChange::Removed { origin: member });
+    }
+    changes
 }
 
 /// Builds every produced catalog from the primary zones in `set` and adds it to `set`.
@@ -85,7 +82,7 @@ pub(crate) fn produce_catalogs(zones: &[ZoneConfig], set: &mut ZoneSet) {
         .map(|z| z.origin.clone())
         .collect();
     // Seconds since the epoch as serial: a restart with other members gets a newer one.
-    let serial = super::unix_now() as u32;
+    let serial = unix_now() as u32;
     for catalog in zones
         .iter()
         .filter(|z| z.catalog == Some(CatalogRole::Producer))

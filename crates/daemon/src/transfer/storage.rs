@@ -6,6 +6,11 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// The file suffix of a zone's last good copy.
+pub(crate) const SNAPSHOT: &str = ".zone.snapshot";
+/// The file suffix of a zone's journal of differences.
+pub(crate) const JOURNAL: &str = ".journal";
+
 /// The file name for `origin` with `suffix`: the zone's name in text, with every character
 /// other than letters, digits, '-', '_' and '.' written as %XX.
 pub(crate) fn path_for(storage: &Path, origin: &[u8], suffix: &str) -> PathBuf {

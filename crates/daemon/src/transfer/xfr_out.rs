@@ -1,102 +1,100 @@
-//! Serving AXFR and IXFR over TCP — only where the listener allows transfers (unicast by
-//! default) and to hosts in the zone's allow-transfer list.
+//! Serving AXFR and IXFR over TCP: the policy (listener, zone, allow-transfer, TSIG) is
+//! decided by `dns_auth::refusal`; this streams the answer or the refusal.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use dns_auth::error_response;
+use dns_auth::refusal::{ZoneStatus, check_transfer};
 use dns_auth::xfr::{XfrPlan, XfrResponse, ixfr_client_serial, plan_ixfr};
+use dns_auth::{AnswerConfig, Outcome, error_response_to};
 use dns_wire::Query;
-use dns_wire::types::{ede, rcode, rtype};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use dns_wire::types::rtype;
+use tokio::io::AsyncWrite;
 use tracing::{info, warn};
 
 use super::acl::allows;
-use crate::serve::Shared;
+use super::state::Transfers;
+use crate::clock::unix_now;
+use crate::dns::framing;
+use crate::state::ZoneStore;
 
-/// Whether a parsed query asks for a transfer.
-pub(crate) fn is_transfer(query: &Query) -> bool {
-    query.qtype == rtype::AXFR || query.qtype == rtype::IXFR
+/// What serving a transfer reads.
+pub(crate) struct TransferSources<'a> {
+    /// The zones served.
+    pub(crate) zones: &'a ZoneStore,
+    /// Access lists, keys and journals.
+    pub(crate) transfers: &'a Transfers,
+    /// For refusals' OPT.
+    pub(crate) answer: &'a AnswerConfig,
 }
 
-/// Answers a transfer request on `stream`. `listener_allows` is the listener's policy.
-pub(crate) async fn serve_transfer(
-    stream: &mut TcpStream,
+/// Answers the transfer request `query` (the bytes `msg`) on `stream`.
+/// `listener_serves_transfers` is the listener's policy.
+pub(crate) async fn serve_transfer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     msg: &[u8],
     query: &Query,
     peer: IpAddr,
-    listener_allows: bool,
-    shared: &Arc<Shared>,
+    listener_serves_transfers: bool,
+    sources: &TransferSources<'_>,
 ) -> std::io::Result<()> {
-    let origin = query.qname.as_wire().to_vec();
-    let name = dns_wire::name_to_text(&origin);
+    let origin = query.qname.as_wire();
+    let name = dns_wire::name_to_text(origin);
     let kind = if query.qtype == rtype::AXFR {
         "AXFR"
     } else {
         "IXFR"
     };
-    let zones = shared.zones.load_full();
-    let refusal = if !listener_allows {
-        //= https://www.rfc-editor.org/rfc/rfc5936#section-4.2
-        // DESIGN.md principle 2: a transfer to the anycast address could land elsewhere.
-        Some((
-            rcode::REFUSED,
-            ede::PROHIBITED,
-            "transfers are served on unicast addresses only",
-        ))
-    } else if zones.get(&origin).is_none() {
-        Some((
-            rcode::REFUSED,
-            ede::NOT_AUTHORITATIVE,
-            "not a zone of this server",
-        ))
-    } else if zones.is_expired(&origin) {
-        Some((rcode::SERVFAIL, ede::NOT_AUTHORITATIVE, "zone expired"))
-    } else if !shared
+    let zones = sources.zones.snapshot();
+    let status = match zones.get(origin) {
+        None => ZoneStatus::Unknown,
+        Some(_) if zones.is_expired(origin) => ZoneStatus::Expired,
+        Some(_) => ZoneStatus::Serving,
+    };
+    let peer_allowed = sources
         .transfers
-        .zone(&origin)
-        .is_some_and(|z| allows(&z.allow_transfer, peer))
-    {
-        Some((rcode::REFUSED, ede::PROHIBITED, "not in allow-transfer"))
-    } else {
-        None
-    };
-    let signed = if refusal.is_none() {
-        Some(shared.transfers.check_signature(msg, &origin))
-    } else {
-        None
-    };
-    let refusal = match &signed {
-        Some(Err(unverified)) => {
-            let why = &unverified.why;
-            warn!(zone = %name, %peer, kind, "transfer refused: TSIG: {why}");
-            Some((rcode::NOTAUTH, ede::PROHIBITED, "TSIG"))
+        .zone(origin)
+        .is_some_and(|z| allows(&z.allow_transfer, peer));
+    let mut signed = None;
+    //= https://www.rfc-editor.org/rfc/rfc5936#section-4.2
+    // docs/design.md principle 2: a transfer to the anycast address could land elsewhere.
+    let decision = check_transfer(listener_serves_transfers, status, peer_allowed, || {
+        signed
+            .insert(sources.transfers.check_signature(msg, origin))
+            .is_ok()
+    });
+    let mut out = Vec::with_capacity(framing::MAX_MESSAGE);
+    let mut frame = Vec::with_capacity(framing::MAX_MESSAGE + 2);
+    if let Err(refusal) = decision {
+        match &signed {
+            Some(Err(unverified)) => {
+                warn!(zone = %name, %peer, kind, "transfer refused: TSIG: {}", unverified.why)
+            }
+            _ => warn!(zone = %name, %peer, kind, "transfer refused: {}", refusal.reason()),
         }
-        _ => refusal,
-    };
-    let mut out = Vec::with_capacity(u16::MAX as usize);
-    if let Some((code, info, why)) = refusal {
-        warn!(zone = %name, %peer, kind, "transfer refused: {why}");
-        if let dns_auth::Outcome::Answered { len, .. } =
-            error_response(msg, code, Some(info), &shared.answer, &mut out)
-        {
+        if let Outcome::Answered { len, .. } = error_response_to(
+            msg,
+            query,
+            refusal.rcode(),
+            refusal.extended_error(),
+            sources.answer,
+            &mut out,
+        ) {
             out.truncate(len);
             if let Some(Err(unverified)) = &signed {
-                shared
+                sources
                     .transfers
                     .append_tsig_error(&mut out, msg, unverified);
             }
-            write_frame(stream, &out).await?;
+            framing::write_message(stream, &out, &mut frame).await?;
         }
         return Ok(());
     }
-    let Some(zone) = zones.get(&origin).cloned() else {
+    let Some(zone) = zones.get(origin).cloned() else {
         return Ok(());
     };
     let journal;
     let plan = if query.qtype == rtype::IXFR {
-        journal = shared.transfers.journal(&origin);
+        journal = sources.transfers.journal(origin);
         match ixfr_client_serial(msg, query.question_end, &query.header) {
             Some(serial) => plan_ixfr(&zone, serial, &journal),
             None => XfrPlan::Full,
@@ -109,18 +107,15 @@ pub(crate) async fn serve_transfer(
         XfrPlan::UpToDate => "up to date",
         XfrPlan::Incremental(_) => "incremental",
     };
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let mut response = XfrResponse::new(query.header, query.question_bytes(msg), &zone, plan);
-    let mut signer = match signed {
-        Some(Ok(super::Signed::With(signer))) => Some(signer),
-        _ => None,
-    };
+    let mut signer = signed.and_then(Result::ok).and_then(|s| s.into_signer());
     let mut messages = 0;
     while response.next_message(&mut out) {
         if let Some(signer) = &mut signer {
-            signer.sign(&mut out, super::unix_now());
+            signer.sign(&mut out, unix_now());
         }
-        write_frame(stream, &out).await?;
+        framing::write_message(stream, &out, &mut frame).await?;
         messages += 1;
     }
     info!(
@@ -128,11 +123,4 @@ pub(crate) async fn serve_transfer(
         ms = started.elapsed().as_millis() as u64, "transfer served"
     );
     Ok(())
-}
-
-async fn write_frame(stream: &mut TcpStream, msg: &[u8]) -> std::io::Result<()> {
-    let mut frame = Vec::with_capacity(msg.len() + 2);
-    frame.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-    frame.extend_from_slice(msg);
-    stream.write_all(&frame).await
 }

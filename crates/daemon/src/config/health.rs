@@ -35,8 +35,9 @@ use bgp_session::bgp_wire::Prefix;
 use health::{Damping, Policy};
 use serde::Deserialize;
 
-use crate::bgp::BgpConfig;
-use crate::config::{Listen, ZoneConfig};
+use super::bgp::BgpConfig;
+use super::listen::Listen;
+use super::zone::ZoneConfig;
 use crate::error::Error;
 
 /// Default quiet period of a SIGTERM drain: once no query has arrived for this long after

@@ -9,12 +9,27 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::bgp::config::{BgpConfig, RawBgp};
+pub mod bgp;
+pub mod health;
+mod listen;
+mod rate_limit;
+pub mod transfer;
+mod zone;
+
+pub use bgp::BgpConfig;
+pub use health::{CloudConfig, HealthConfig};
+pub use listen::{Listen, Role};
+pub use rate_limit::RateLimit;
+pub use transfer::ZoneTransfer;
+pub use zone::{CatalogRole, ZoneConfig};
+
+use bgp::RawBgp;
+use health::RawHealth;
+use rate_limit::validate_rate_limit;
+use transfer::{RawKey, RawTransfer};
+
 use crate::cli::ServeArgs;
 use crate::error::Error;
-use crate::health::config::{HealthConfig, RawHealth};
-use crate::transfer;
-use crate::transfer::config::{RawKey, RawTransfer, ZoneTransfer};
 
 /// The longest signature-expiry warning window: a year (RRSIG validity is rarely longer).
 pub const MAX_SIGNATURE_WARNING_DAYS: u32 = 366;
@@ -24,16 +39,6 @@ pub const MAX_SIGNATURE_WARNING_DAYS: u32 = 366;
 pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default limit on concurrent TCP connections per server.
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
-
-/// What a listener's address is for (DESIGN.md: everything stateful uses the unicast one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The shared service address announced by every site of a cloud.
-    Anycast,
-    /// The site's own address: transfers, NOTIFY, management.
-    Unicast,
-}
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -94,43 +99,6 @@ struct RawZone {
     catalog: Option<CatalogRole>,
     /// Warn about RRSIGs that expire within this many days of a load (default 7).
     signature_warning_days: Option<u32>,
-}
-
-/// A validated listener.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Listen {
-    /// Address and port.
-    pub address: SocketAddr,
-    /// What the address is for.
-    pub role: Role,
-    /// Whether AXFR/IXFR are served here (default: on unicast listeners only, DESIGN.md
-    /// principle 2: a TCP transfer to an anycast address can land at another site).
-    pub transfers: bool,
-}
-
-/// A zone's part in catalog zones (RFC 9432).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CatalogRole {
-    /// A catalog we transfer from primaries; its members become secondaries here.
-    Consumer,
-    /// A catalog we build from our own primary zones.
-    Producer,
-}
-
-/// A validated zone entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ZoneConfig {
-    /// Origin in wire form, lowercased.
-    pub origin: Vec<u8>,
-    /// The zone file (primaries); secondaries keep their copy in the storage directory.
-    pub file: Option<PathBuf>,
-    /// Primaries, NOTIFY targets, access lists, source address.
-    pub transfer: ZoneTransfer,
-    /// Whether this zone is a catalog (consumed or produced).
-    pub catalog: Option<CatalogRole>,
-    /// A load warns about RRSIGs that have expired or expire within this many seconds.
-    pub signature_window: u32,
 }
 
 /// The validated configuration.
@@ -272,7 +240,7 @@ impl Config {
             .key
             .iter()
             .enumerate()
-            .map(|(i, k)| transfer::config::validate_key(k, i))
+            .map(|(i, k)| transfer::validate_key(k, i))
             .collect::<Result<Vec<_>, Error>>()?;
         let mut zones = Vec::new();
         for (i, z) in raw.zone.into_iter().enumerate() {
@@ -300,7 +268,7 @@ impl Config {
                 .iter()
                 .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
                 .map(|l| l.address.ip());
-            let transfer = transfer::config::validate(raw_transfer, i, default_source, &keys)?;
+            let transfer = transfer::validate(raw_transfer, i, default_source, &keys)?;
             let file = z
                 .file
                 .map(|f| if f.is_absolute() { f } else { base.join(f) });
@@ -401,76 +369,8 @@ impl Config {
     }
 }
 
-/// The highest `rate-limit` accepted (answers per second per network and kind).
-const MAX_RATE_LIMIT: u32 = 1_000_000;
-
-/// UDP response rate limiting (`[server] rate-limit`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Answers per second per source network (IPv4 /24, IPv6 /56) and kind of answer.
-    pub rate: u32,
-    /// Every `slip`-th limited answer goes out truncated, the others are dropped (0: drop
-    /// all; 1, the default as in Knot: truncate all).
-    pub slip: u32,
-    /// Sources never limited (default: loopback and this server's own addresses, where the
-    /// health probes come from).
-    pub exempt: Vec<transfer::acl::Prefix>,
-}
-
-/// `server.rate-limit`, `rate-limit-slip`, `rate-limit-exempt`.
-fn validate_rate_limit(
-    rate: Option<u32>,
-    slip: Option<u32>,
-    exempt: Option<&[String]>,
-    listen: &[Listen],
-) -> Result<Option<RateLimit>, Error> {
-    let Some(rate) = rate.filter(|r| *r > 0) else {
-        if slip.is_some() || exempt.is_some() {
-            return Err(Error::Config(
-                "server.rate-limit-slip / rate-limit-exempt: set without server.rate-limit".into(),
-            ));
-        }
-        return Ok(None);
-    };
-    if rate > MAX_RATE_LIMIT {
-        return Err(Error::Config(format!(
-            "server.rate-limit: {rate} is more than {MAX_RATE_LIMIT}"
-        )));
-    }
-    let slip = slip.unwrap_or(1);
-    if slip > 100 {
-        return Err(Error::Config(format!(
-            "server.rate-limit-slip: {slip} is more than 100"
-        )));
-    }
-    let exempt = match exempt {
-        Some(list) => list
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                text.parse()
-                    .map_err(|e| Error::Config(format!("server.rate-limit-exempt[{i}]: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => {
-            let mut exempt: Vec<transfer::acl::Prefix> = vec![
-                "127.0.0.0/8".parse().expect("a prefix"),
-                "::1".parse().expect("a prefix"),
-            ];
-            exempt.extend(
-                listen
-                    .iter()
-                    .filter(|l| !l.address.ip().is_unspecified())
-                    .map(|l| transfer::acl::Prefix::host(l.address.ip())),
-            );
-            exempt
-        }
-    };
-    Ok(Some(RateLimit { rate, slip, exempt }))
-}
-
 /// `server.metrics`: ADDR:PORT, not on an anycast address (a scrape there could reach any
-/// site, DESIGN.md principle 2).
+/// site, docs/design.md principle 2).
 fn validate_metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, Error> {
     let address: SocketAddr = text
         .parse()

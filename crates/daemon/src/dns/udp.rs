@@ -12,8 +12,9 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
+use dns_auth::Transport;
 use dns_auth::rrl::{self, RateDecision, RateLimiter};
-use dns_auth::{Outcome, Transport, respond};
+use dns_wire::Query;
 use netio::{DEFAULT_BATCH, UdpBatch};
 use nix::sys::socket::{
     ControlMessage, ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, sendmsg, setsockopt,
@@ -21,24 +22,30 @@ use nix::sys::socket::{
 };
 use tracing::{debug, warn};
 
-use crate::metrics::QueryCounters;
-use crate::serve::Shared;
+use super::context::DnsContext;
+use super::dispatch::{Dispatched, dispatch};
+use crate::clock;
+use crate::state::QueryCounters;
 
 /// Largest UDP datagram we read; a query never needs more.
 const RECV_BUFFER: usize = 4096;
 
 /// Starts a worker thread for each socket.
-pub(crate) fn spawn_workers(sockets: Vec<UdpSocket>, address: SocketAddr, shared: &Arc<Shared>) {
+pub(crate) fn spawn_workers(
+    sockets: Vec<UdpSocket>,
+    address: SocketAddr,
+    context: &Arc<DnsContext>,
+) {
     for (index, socket) in sockets.into_iter().enumerate() {
-        let shared = shared.clone();
+        let context = context.clone();
         let wildcard = address.ip().is_unspecified();
         let spawned = std::thread::Builder::new()
             .name(format!("udp-{address}-{index}"))
             .spawn(move || {
                 if wildcard {
-                    serve_wildcard(&socket, address, &shared);
+                    serve_wildcard(&socket, address, &context);
                 } else {
-                    serve_bound(&socket, &shared);
+                    serve_bound(&socket, &context);
                 }
             });
         if let Err(err) = spawned {
@@ -50,8 +57,8 @@ pub(crate) fn spawn_workers(sockets: Vec<UdpSocket>, address: SocketAddr, shared
 /// A socket bound to one address: replies leave from it by construction. Queries are read
 /// and answers sent in batches (`recvmmsg`/`sendmmsg`): under load one system call moves
 /// many datagrams; when idle, a batch is a single datagram and nothing waits.
-fn serve_bound(socket: &UdpSocket, shared: &Shared) {
-    let mut worker = Worker::new(shared);
+fn serve_bound(socket: &UdpSocket, context: &DnsContext) {
+    let mut worker = Worker::new(context);
     let mut batch = UdpBatch::new(DEFAULT_BATCH);
     loop {
         let count = match batch.recv(socket) {
@@ -65,7 +72,7 @@ fn serve_bound(socket: &UdpSocket, shared: &Shared) {
         for slot in 0..count {
             let peer = batch.peer(slot);
             let (query, answer) = batch.query_and_answer(slot);
-            if let Some(len) = worker.answer(shared, query, peer, answer) {
+            if let Some(len) = worker.answer(context, query, peer, answer) {
                 batch.queue_answer(slot, len);
             }
         }
@@ -74,7 +81,7 @@ fn serve_bound(socket: &UdpSocket, shared: &Shared) {
 }
 
 /// A socket bound to a wildcard address: reply from the query's destination address.
-fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
+fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, context: &DnsContext) {
     let fd = socket.as_raw_fd();
     let enabled = if address.is_ipv4() {
         setsockopt(socket, sockopt::Ipv4PacketInfo, &true)
@@ -83,9 +90,9 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
     };
     if let Err(err) = enabled {
         warn!(%address, "cannot enable packet info, replies may leave from another address: {err}");
-        return serve_bound(socket, shared);
+        return serve_bound(socket, context);
     }
-    let mut worker = Worker::new(shared);
+    let mut worker = Worker::new(context);
     let mut query = vec![0u8; RECV_BUFFER];
     let mut answer = Vec::with_capacity(u16::MAX as usize);
     let mut control = nix::cmsg_space!(libc::in6_pktinfo);
@@ -128,7 +135,7 @@ fn serve_wildcard(socket: &UdpSocket, address: SocketAddr, shared: &Shared) {
             .map(|a| SocketAddr::V4((*a).into()))
             .or_else(|| peer.as_sockaddr_in6().map(|a| SocketAddr::V6((*a).into())));
         worker.tick();
-        let Some(len) = worker.answer(shared, &query[..len], peer_address, &mut answer) else {
+        let Some(len) = worker.answer(context, &query[..len], peer_address, &mut answer) else {
             continue;
         };
         let iov = [IoSlice::new(&answer[..len])];
@@ -173,23 +180,26 @@ enum Destination {
     V6(libc::in6_pktinfo),
 }
 
-/// What one UDP worker thread keeps: its counters and its rate limiter.
+/// What one UDP worker thread keeps: its counters, its rate limiter and the storage for
+/// the query being answered.
 struct Worker {
     counters: Arc<QueryCounters>,
     limiter: Option<RateLimiter>,
+    query: Query,
     started: Instant,
     now_ms: u64,
 }
 
 impl Worker {
-    fn new(shared: &Shared) -> Self {
+    fn new(context: &DnsContext) -> Self {
         Self {
-            counters: shared.counters.udp_worker(),
-            limiter: shared
+            counters: context.counters.udp_worker(),
+            limiter: context
                 .rate_limit
                 .as_ref()
                 .map(|r| RateLimiter::new(r.rate, r.slip)),
-            started: Instant::now(),
+            query: Query::empty(),
+            started: clock::now(),
             now_ms: 0,
         }
     }
@@ -197,46 +207,49 @@ impl Worker {
     /// Reads the clock (once per batch of datagrams).
     fn tick(&mut self) {
         if self.limiter.is_some() {
-            self.now_ms = self.started.elapsed().as_millis() as u64;
+            self.now_ms = clock::now().duration_since(self.started).as_millis() as u64;
         }
     }
 
-    /// Answers one query into `answer`; returns the length to send, if any.
+    /// Answers one message into `answer`; returns the length to send, if any.
     #[inline(always)]
     fn answer(
         &mut self,
-        shared: &Shared,
-        query: &[u8],
+        context: &DnsContext,
+        msg: &[u8],
         peer: Option<SocketAddr>,
         answer: &mut Vec<u8>,
     ) -> Option<usize> {
-        if crate::transfer::is_notify(query) {
-            return crate::transfer::handle_notify(shared, query, peer?.ip(), answer);
+        let dispatched = dispatch(
+            context,
+            msg,
+            &mut self.query,
+            peer.map(|p| p.ip()),
+            Transport::Udp,
+            &self.counters,
+            true,
+            answer,
+        );
+        match dispatched {
+            Dispatched::Answered { len, .. } if self.limiter.is_none() => Some(len),
+            Dispatched::Answered { len, rcode } => self.limit(context, peer, rcode, answer, len),
+            Dispatched::Notified(len) => Some(len),
+            Dispatched::Transfer | Dispatched::Nothing => None,
         }
-        let zones = shared.zones.load();
-        let outcome = respond(query, &zones, &shared.answer, Transport::Udp, answer);
-        self.counters.record(&outcome, true);
-        let Outcome::Answered { len, rcode, .. } = outcome else {
-            return None;
-        };
-        if self.limiter.is_none() {
-            return Some(len);
-        }
-        self.limit(shared, peer, rcode, answer, len)
     }
 
     /// Applies the rate limit to an answer of `len` octets (kept out of the common path).
     #[inline(never)]
     fn limit(
         &mut self,
-        shared: &Shared,
+        context: &DnsContext,
         peer: Option<SocketAddr>,
         rcode: u16,
         answer: &mut [u8],
         len: usize,
     ) -> Option<usize> {
         let (Some(limiter), Some(peer), Some(limit)) =
-            (&mut self.limiter, peer, &shared.rate_limit)
+            (&mut self.limiter, peer, &context.rate_limit)
         else {
             return Some(len);
         };

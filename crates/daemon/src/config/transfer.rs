@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::acl::Prefix;
 use crate::error::Error;
+use crate::transfer::acl::Prefix;
 
 /// The DNS port, when an address is given without one.
 const DNS_PORT: u16 = 53;
