@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: what CI runs (.ci/run calls this) and what a newcomer runs.
 #   sudo ./scripts/test.sh
-# Installs missing Debian packages, then: formatting, lints, the architecture rule (core
-# crates never depend on tokio/mio/socket2), unit tests, interop tests against dig, kdig and
-# Knot, a replay of the fuzz seed corpus, and (as root) the end-to-end suite in the anycast lab
-# (crates/lab/tests/e2e.rs: BIRD routers, anyns sites and clients in network namespaces; each
-# test tears its lab down, also when it fails).
+# Installs missing Debian packages, then: formatting, lints, the architecture rules (core
+# crates never depend on tokio/mio/socket2; no module import cycles inside a crate), unit
+# tests, interop tests against dig, kdig and Knot, a replay of the fuzz seed corpus, and (as
+# root) the end-to-end suite in the anycast lab (crates/lab/tests/e2e.rs: BIRD routers, anyns
+# sites and clients in network namespaces; each test tears its lab down, also when it fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -eq 0 ]]; then
@@ -29,6 +29,10 @@ for core in dns-wire dns-zone dns-auth dns-tsig bgp-wire bgp-session bfd health;
         exit 1
     fi
 done
+
+step "architecture: no module import cycles inside a crate"
+python3 scripts/check-module-cycles.py --self-test
+python3 scripts/check-module-cycles.py
 
 step "cargo test"
 cargo test --workspace --locked
