@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::clock::now;
 use crate::config::bgp::{BgpPeer, PeerBfd};
 
 /// Packets queued for one session; BFD sends a handful a second, so a full queue means
@@ -70,11 +71,6 @@ impl BfdPeer {
             bgp,
         })
     }
-}
-
-/// The session's clock: tokio's, so paused-time tests drive it too.
-fn now() -> std::time::Instant {
-    Instant::now().into_std()
 }
 
 /// A random 64-bit value from the standard library's per-process hash keys.

@@ -18,6 +18,7 @@ use tracing::{debug, info, warn};
 
 use super::socket::{self, ConnectSpec};
 use super::status::PeerStatus;
+use crate::clock::now;
 use crate::config::bgp::BgpPeer;
 
 /// How long the bytes before a close (ending with the NOTIFICATION) may take to be written.
@@ -32,11 +33,6 @@ const READ_BUFFER: usize = 16 * 1024;
 
 /// An outgoing connection attempt in progress.
 type Connecting = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
-
-/// The session's clock: tokio's, so paused-time tests drive it too.
-fn now() -> std::time::Instant {
-    Instant::now().into_std()
-}
 
 /// What woke the driver.
 enum Wake {
