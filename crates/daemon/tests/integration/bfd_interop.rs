@@ -6,11 +6,10 @@
 //! BGP alone keeps the routes for the hold time (30 s here); with BFD the router drops
 //! them within its Detection Time (3 × 100 ms).
 
-mod bgp_common;
-
 use std::time::{Duration, Instant};
 
-use bgp_common::*;
+use crate::support::bgp::*;
+use crate::support::{serial, test_dir, wait_for};
 
 /// The peers, both with BFD at 100 ms × 3.
 fn bfd_peers() -> [AnynsPeer; 2] {

@@ -2,14 +2,13 @@
 //! between two network namespaces this test creates (documentation addresses only, no
 //! default route). Needs root; skips loudly without it.
 //!
-//! Each test is bounded by [`bgp_common::WAIT`] per wait and cleans up its daemons (by
-//! PID) and namespaces in `Drop`.
-
-mod bgp_common;
+//! Each test is bounded by [`WAIT`] per wait and cleans up its daemons (by PID) and
+//! namespaces in `Drop`.
 
 use std::time::{Duration, Instant};
 
-use bgp_common::*;
+use crate::support::bgp::*;
+use crate::support::{serial, test_dir, wait_for};
 
 /// The anyns speaker establishes IPv4 and IPv6 sessions with BIRD and announces both
 /// prefixes with the configured attributes; SIGTERM sends Cease/Administrative Shutdown

@@ -36,23 +36,21 @@
 //! * EDNS options: none are requested here (NSID is covered by interop_dig).
 //!
 //! `signed_answers_match_knot` runs the same comparison over zones signed at set-up
-//! (common::signing: NSEC, NSEC3, NSEC3 with opt-out, RSASHA256) with the DNSSEC types
+//! (support::signing: NSEC, NSEC3, NSEC3 with opt-out, RSASHA256) with the DNSSEC types
 //! added to the probes: RRSIGs with every RRset, NSEC/NSEC3 proofs for NXDOMAIN, NODATA,
 //! wildcards, empty non-terminals and insecure delegations, DS at cuts, DNSKEY that
 //! truncates at 512 octets. Nothing more is exempted there than above.
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use common::signing::{Chain, sign_zones};
-use common::{
-    A, AAAA, ANY, AnynsOptions, CNAME, CORPUS_ZONES, DNAME, DS, Edns, MX, NAPTR, NOERROR, NS, PTR,
-    Query, Reply, Rng, Rr, SOA, SRV, TXT, rcode_name, type_name, wire_to_name,
+use crate::support::dns::{
+    self, A, AAAA, ANY, AnynsOptions, CNAME, CORPUS_ZONES, DNAME, DS, Edns, MX, NAPTR, NOERROR, NS,
+    PTR, Query, Reply, Rng, Rr, SOA, SRV, TXT, rcode_name, type_name, wire_to_name,
 };
+use crate::support::signing::{Chain, sign_zones};
 
 /// How many mismatching queries the failure report lists in full; the
 /// environment variable `ANYNS_DIFF_REPORT_LIMIT` overrides it.
@@ -185,8 +183,8 @@ impl Variant {
 
 #[test]
 fn answers_match_knot_on_corpus() {
-    let knot = common::start_knot(CORPUS_ZONES);
-    let anyns = common::start_subject();
+    let knot = dns::start_knot(CORPUS_ZONES);
+    let anyns = dns::start_subject();
     let queries = generate_queries(knot.addr, CORPUS_ZONES, PROBE_TYPES);
     assert!(
         queries.len() > 500,
@@ -200,8 +198,8 @@ fn answers_match_knot_on_corpus() {
 fn signed_answers_match_knot() {
     let signed = sign_zones(SIGNED_ZONES);
     let zones = signed.list();
-    let knot = common::start_knot_from(&zones, signed.path());
-    let anyns = common::start_anyns(&AnynsOptions {
+    let knot = dns::start_knot_from(&zones, signed.path());
+    let anyns = dns::start_anyns(&AnynsOptions {
         zones: &zones,
         source: Some(signed.path()),
         ..AnynsOptions::default()
@@ -217,8 +215,8 @@ fn signed_answers_match_knot() {
 
 /// Sends every query in every variant to both servers and fails on any difference.
 fn run_differential(
-    knot: &common::ServerProcess,
-    anyns: common::ServerProcess,
+    knot: &dns::ServerProcess,
+    anyns: dns::ServerProcess,
     queries: &[Query],
     label: &str,
 ) {
@@ -316,8 +314,8 @@ struct Node {
 fn generate_queries(knot: SocketAddr, zones: &[(&str, &str)], probes: &[u16]) -> Vec<Query> {
     let mut nodes: BTreeMap<Vec<u8>, Node> = BTreeMap::new();
     for (zone, _) in zones {
-        let origin = common::name_to_wire(zone);
-        let records = common::axfr(knot, zone);
+        let origin = dns::name_to_wire(zone);
+        let records = dns::axfr(knot, zone);
         assert!(records.len() > 3, "AXFR of {zone} returned too little");
         for (owner, rr) in records {
             // Add the owner and every empty non-terminal between it and the apex.
@@ -350,7 +348,7 @@ fn generate_queries(knot: SocketAddr, zones: &[(&str, &str)], probes: &[u16]) ->
             queries.push(Query::with_wire_name(name.clone(), qtype));
         }
         // 0x20: same names with randomised case, for a positive and a probe type.
-        let randomized = common::randomize_case(name, &mut rng);
+        let randomized = dns::randomize_case(name, &mut rng);
         if let Some(&first) = node.types.iter().next() {
             queries.push(Query::with_wire_name(randomized.clone(), first));
         }

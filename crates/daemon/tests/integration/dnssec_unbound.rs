@@ -7,15 +7,14 @@
 //! Unbound runs in the foreground on loopback (no daemonizing, no chroot, no remote control,
 //! everything in a temporary directory) and is killed by its PID when the test ends.
 
-mod common;
-
 use std::fmt::Write as _;
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::signing::{Chain, sign_zones, tamper};
-use common::{A, AnynsOptions, Edns, MX, NOERROR, NXDOMAIN, Query, Reply, TXT};
+use crate::support::dns::{self, A, AnynsOptions, Edns, MX, NOERROR, NXDOMAIN, Query, Reply, TXT};
+use crate::support::signing::{Chain, SignedZones, sign_zones, tamper};
+use crate::support::{free_port, require_tool, spawn_logged};
 
 /// SERVFAIL: what a validating resolver answers for bogus data.
 const SERVFAIL: u16 = 2;
@@ -69,7 +68,7 @@ fn unbound_validates_signed_answers_and_rejects_a_tampered_zone() {
         "\tA\t192.0.2.99",
     );
     let zones = signed.list();
-    let anyns = common::start_anyns(&AnynsOptions {
+    let anyns = dns::start_anyns(&AnynsOptions {
         zones: &zones,
         source: Some(signed.path()),
         ..AnynsOptions::default()
@@ -126,10 +125,10 @@ fn unbound_validates_signed_answers_and_rejects_a_tampered_zone() {
     );
 }
 
-fn start_unbound(signed: &common::signing::SignedZones, anyns: std::net::SocketAddr) -> Unbound {
-    let unbound = common::require_tool("unbound");
+fn start_unbound(signed: &SignedZones, anyns: std::net::SocketAddr) -> Unbound {
+    let unbound = require_tool("unbound");
     let dir = signed.path();
-    let port = common::free_port();
+    let port = free_port();
     let mut conf = format!(
         "server:\n\
          \x20   interface: 127.0.0.1\n\
@@ -170,16 +169,9 @@ fn start_unbound(signed: &common::signing::SignedZones, anyns: std::net::SocketA
     let conf_path = dir.join("unbound.conf");
     fs::write(&conf_path, conf).expect("write unbound.conf");
     let log = dir.join("unbound.log");
-    let log_file = fs::File::create(&log).expect("create unbound log");
-    let child = Command::new(unbound)
-        .arg("-d")
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("clone log handle"))
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn unbound");
+    let mut command = Command::new(unbound);
+    command.arg("-d").arg("-c").arg(&conf_path);
+    let child = spawn_logged("unbound", &mut command, &log);
     let mut unbound = Unbound {
         child,
         addr: ([127, 0, 0, 1], port).into(),

@@ -2,9 +2,6 @@
 //! `drain`, `undrain` over the control socket, and a second anyns instance probed by the
 //! first one being detected when it hangs (SIGSTOP) and when it dies (SIGKILL).
 
-mod bgp_common;
-mod common;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -12,8 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bgp_common::{Daemon, http_get, start_local_anyns, test_dir, wait_for};
-use common::free_port;
+use crate::support::{
+    self, Daemon, free_port, http_get, start_local_anyns, test_dir, unix_now, wait_for,
+};
 
 /// A zone for the instances to serve.
 const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
@@ -60,7 +58,7 @@ fn wait_state(socket: &Path, want: &str, timeout: Duration, daemon: &Daemon) -> 
 /// peer never answers (the announcements are only recorded).
 #[test]
 fn control_socket_drain_undrain_status() {
-    let _serial = bgp_common::serial();
+    let _serial = support::serial();
     let dir = test_dir();
     let port = free_port();
     let bgp_port = free_port();
@@ -162,7 +160,7 @@ graceful-shutdown-ms = 300
 /// printed (detection only; BGP adds the propagation, see health_bird.rs).
 #[test]
 fn a_hung_or_dead_instance_is_detected() {
-    let _serial = bgp_common::serial();
+    let _serial = support::serial();
     let dir = test_dir();
     let (port_a, port_b) = (free_port(), free_port());
     let socket = dir.path().join("a.sock");
@@ -229,11 +227,11 @@ instances = ["127.0.0.1:{port_b}"]
 
 /// A secondary whose primary publishes a newer serial it cannot transfer (the primary
 /// answers SOA but refuses AXFR/IXFR to it) lags past `stale-after-ms` and withdraws with
-/// "zone lags its primary" (issue 5, RFC 4786 §4.6); when transfers work again it catches
+/// "zone lags its primary" (RFC 4786 §4.6); when transfers work again it catches
 /// up and announces again.
 #[test]
 fn a_secondary_lagging_its_primary_withdraws() {
-    let _serial = bgp_common::serial();
+    let _serial = support::serial();
     let dir = test_dir();
     let (primary_port, port) = (free_port(), free_port());
     let socket = dir.path().join("s.sock");
@@ -317,8 +315,8 @@ stale-after-ms = 1000
 /// announced.
 #[test]
 fn expired_signatures_withdraw_the_cloud() {
-    let _serial = bgp_common::serial();
-    let now = common::unix_now();
+    let _serial = support::serial();
+    let now = unix_now();
     // RRSIG times as seconds (RFC 4034 §3.2 allows the number form): a month ago, in a month.
     let month = 30 * 86_400;
     for (expiration, want) in [(now - month, "down"), (now + month, "announced")] {

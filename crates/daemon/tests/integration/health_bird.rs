@@ -17,8 +17,6 @@
 //! Only documentation addresses, no default route; every process is stopped by PID and the
 //! namespaces are deleted on drop. Figures are printed; assertions have generous bounds.
 
-mod bgp_common;
-
 use std::fs;
 use std::net::UdpSocket;
 use std::path::Path;
@@ -26,7 +24,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bgp_common::{Daemon, is_root, serial, test_dir, tool, wait_for};
+use crate::support::bgp::{birdc, is_root, netns_command, spawn_bird, wait_link_up};
+use crate::support::{Daemon, anyns_bin, require_tool, serial, test_dir, wait_for};
 
 const SERVICE: &str = "203.0.113.53";
 const PREFIX: &str = "203.0.113.53/32";
@@ -37,7 +36,7 @@ const RC_ADDR: &str = "198.51.100.6";
 
 /// The client's environment variable: when set, `client_helper` streams queries.
 const CLIENT_ENV: &str = "ANYNS_HEALTH_CLIENT";
-/// Client rate: 50 queries/s, as in LAB-NOTES.md's baseline.
+/// Client rate: 50 queries/s, as in the failover baseline of docs/lab-notes.md.
 const QUERY_INTERVAL: Duration = Duration::from_millis(20);
 /// A query unanswered for this long is lost.
 const LOST_AFTER: Duration = Duration::from_millis(1000);
@@ -97,7 +96,7 @@ impl Lab {
         }
         for ns in [&lab.a, &lab.r, &lab.c] {
             lab.exec(ns, &["ip", "link", "set", "lo", "up"]);
-            // Inherited rp_filter=1 drops asymmetric paths after a failover (LAB-NOTES.md).
+            // Inherited rp_filter=1 drops asymmetric paths after a failover (docs/lab-notes.md).
             for key in ["all", "default"] {
                 lab.exec(
                     ns,
@@ -117,29 +116,13 @@ impl Lab {
             (&lab.c, "vc"),
             (&lab.r, "rc"),
         ] {
-            wait_for(
-                "the veths to come up",
-                Duration::from_secs(5),
-                || {
-                    let out = lab
-                        .command(ns, "ip")
-                        .args(["-o", "link", "show", dev])
-                        .output()
-                        .ok()?;
-                    String::from_utf8_lossy(&out.stdout)
-                        .contains("LOWER_UP")
-                        .then_some(())
-                },
-                String::new,
-            );
+            wait_link_up(ns, dev);
         }
         lab
     }
 
     fn command(&self, ns: &str, program: &str) -> Command {
-        let mut command = Command::new(tool("ip"));
-        command.args(["netns", "exec", ns]).arg(tool(program));
-        command
+        netns_command(ns, &require_tool(program))
     }
 
     fn exec(&self, ns: &str, args: &[&str]) {
@@ -155,7 +138,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for ns in [&self.a, &self.r, &self.c] {
-            if let Ok(out) = Command::new(tool("ip"))
+            if let Ok(out) = Command::new(require_tool("ip"))
                 .args(["netns", "pids", ns])
                 .output()
             {
@@ -164,13 +147,15 @@ impl Drop for Lab {
                     let _ = Command::new("kill").args(["-KILL", pid]).status();
                 }
             }
-            let _ = Command::new(tool("ip")).args(["netns", "del", ns]).status();
+            let _ = Command::new(require_tool("ip"))
+                .args(["netns", "del", ns])
+                .status();
         }
     }
 }
 
 fn run(args: &[&str]) {
-    let status = Command::new(tool(args[0]))
+    let status = Command::new(require_tool(args[0]))
         .args(&args[1..])
         .status()
         .expect("run");
@@ -180,10 +165,8 @@ fn run(args: &[&str]) {
 fn anyns(ns: &str, dir: &Path, tag: &str, config: &str) -> Daemon {
     let path = dir.join(format!("{tag}.toml"));
     fs::write(&path, config).expect("config");
-    let mut command = Command::new(tool("ip"));
+    let mut command = netns_command(ns, &anyns_bin());
     command
-        .args(["netns", "exec", ns])
-        .arg(env!("CARGO_BIN_EXE_anyns"))
         .arg("serve")
         .arg("-c")
         .arg(&path)
@@ -210,28 +193,7 @@ fn bird(lab: &Lab, dir: &Path) -> (Daemon, std::path::PathBuf) {
     );
     let conf = dir.join("bird.conf");
     fs::write(&conf, text).expect("bird config");
-    let mut command = Command::new(tool("ip"));
-    command
-        .args(["netns", "exec", &lab.r])
-        .arg(tool("bird"))
-        .arg("-f")
-        .arg("-c")
-        .arg(&conf)
-        .arg("-s")
-        .arg(&socket)
-        .arg("-P")
-        .arg(dir.join("bird.pid"));
-    (Daemon::spawn("bird", command, dir.join("bird.out")), socket)
-}
-
-fn birdc(socket: &Path, args: &[&str]) -> String {
-    Command::new(tool("birdc"))
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+    (spawn_bird(&lab.r, dir, &conf, &socket), socket)
 }
 
 /// Which site BIRD's best route for the service prefix points to, and its `show route all`.
@@ -254,9 +216,7 @@ fn best_route(socket: &Path) -> (Option<&'static str>, String) {
 
 /// Sends `anyns <command>` to site A's announcer.
 fn control(lab: &Lab, socket: &Path, command: &str) -> String {
-    let out = Command::new(tool("ip"))
-        .args(["netns", "exec", &lab.a])
-        .arg(env!("CARGO_BIN_EXE_anyns"))
+    let out = netns_command(&lab.a, &anyns_bin())
         .arg(command)
         .arg("--socket")
         .arg(socket)
@@ -279,12 +239,11 @@ struct Stream {
 
 impl Stream {
     fn start(lab: &Lab, count: usize) -> Self {
-        let child = Command::new(tool("ip"))
-            .args(["netns", "exec", &lab.r])
-            .arg(std::env::current_exe().expect("test binary"))
+        // The test's full name in the one integration binary: `module::test`.
+        let child = netns_command(&lab.r, &std::env::current_exe().expect("test binary"))
             .args([
                 "--exact",
-                "client_helper",
+                "health_bird::client_helper",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -301,7 +260,8 @@ impl Stream {
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|line| {
-                // libtest may print "test client_helper ... " on the same line first.
+                // libtest may print "test health_bird::client_helper ... " on the same line
+                // first.
                 let mut f = line[line.find("Q ")? + 2..].split_whitespace();
                 let sent_us = f.next()?.parse().ok()?;
                 let recv: u128 = f.next()?.parse().ok()?;
@@ -590,7 +550,7 @@ local-address = "{C_ADDR}"
     wait_route(&bird_socket, "a", Instant::now(), Duration::from_secs(10));
 
     eprintln!(
-        "\nbaseline (LAB-NOTES.md, best hand-tuned stacks): dead 0.12-0.14 s / 6-7 lost, hung 1.1 s"
+        "\nbaseline (docs/lab-notes.md, best hand-tuned stacks): dead 0.12-0.14 s / 6-7 lost, hung 1.1 s"
     );
     for (kind, f) in &report {
         eprintln!(

@@ -5,17 +5,17 @@
 //! The tools are required: if dig or kdig is missing the tests fail with a
 //! message naming the package to install.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{ServerProcess, TEST_NSID};
+use crate::support::dns::{self, ServerProcess, TEST_NSID};
+use crate::support::signing::{Chain, sign_zones};
+use crate::support::{anyns_bin, corpus_dir, require_tool};
 
 /// Runs a client tool against `server` with the given arguments.
 fn run_tool(tool: &str, server: &ServerProcess, args: &[&str]) -> String {
-    let program = common::require_tool(tool);
+    let program = require_tool(tool);
     let output = Command::new(&program)
         .arg("@127.0.0.1")
         .arg("-p")
@@ -78,7 +78,7 @@ fn answer_count(output: &str) -> usize {
 }
 
 fn start() -> ServerProcess {
-    common::start_subject()
+    dns::start_subject()
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn dig_retries_truncated_answer_over_tcp() {
 // check-zone
 
 fn check_zone(origin: &str, file: &Path) -> Output {
-    Command::new(common::anyns_bin())
+    Command::new(anyns_bin())
         .arg("check-zone")
         .arg("--origin")
         .arg(origin)
@@ -265,8 +265,8 @@ fn check_zone(origin: &str, file: &Path) -> Output {
 
 #[test]
 fn check_zone_accepts_good_corpus() {
-    for (origin, file) in common::CORPUS_ZONES {
-        let path = common::corpus_dir().join(file);
+    for (origin, file) in dns::CORPUS_ZONES {
+        let path = corpus_dir().join(file);
         let output = check_zone(origin, &path);
         assert_eq!(
             output.status.code(),
@@ -282,10 +282,10 @@ fn check_zone_accepts_good_corpus() {
 /// window (7 days) and warns with a window of 60 days, and the zone still loads.
 #[test]
 fn check_zone_warns_about_signatures_within_the_window() {
-    let signed = common::signing::sign_zones(&[("sig.test.", common::signing::Chain::Nsec)]);
+    let signed = sign_zones(&[("sig.test.", Chain::Nsec)]);
     let file = signed.file("sig.test.");
     let run = |days: Option<&str>| {
-        let mut command = Command::new(common::anyns_bin());
+        let mut command = Command::new(anyns_bin());
         command.args(["check-zone", "--origin", "sig.test."]);
         if let Some(days) = days {
             command.args(["--signature-warning-days", days]);
@@ -313,7 +313,7 @@ fn fault_lines(path: &Path) -> Vec<usize> {
 
 #[test]
 fn check_zone_reports_faults_with_file_and_line() {
-    let broken = common::corpus_dir().join("broken");
+    let broken = corpus_dir().join("broken");
     let mut files: Vec<_> = fs::read_dir(&broken)
         .unwrap()
         .map(|entry| entry.unwrap().path())

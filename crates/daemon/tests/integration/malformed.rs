@@ -17,15 +17,13 @@
 //! The same corpus is written to `fuzz/corpus/message/` at the workspace root
 //! as seeds for a message-parser fuzz target.
 
-mod common;
-
 use std::fs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{
-    BADVERS, Edns, FORMERR, NOERROR, NOTIMP, Query, Reply, Rng, SOA, opt_record, rcode_name,
+use crate::support::dns::{
+    self, BADVERS, Edns, FORMERR, NOERROR, NOTIMP, Query, Reply, Rng, SOA, opt_record, rcode_name,
 };
 
 /// Message ID of every hand-made case.
@@ -74,7 +72,7 @@ fn header(flags: u16, counts: [u16; 4]) -> Vec<u8> {
 
 /// `example. IN SOA` as a question entry.
 fn question() -> Vec<u8> {
-    let mut bytes = common::name_to_wire("example.");
+    let mut bytes = dns::name_to_wire("example.");
     bytes.extend_from_slice(&SOA.to_be_bytes());
     bytes.extend_from_slice(&1u16.to_be_bytes());
     bytes
@@ -200,7 +198,7 @@ fn corpus() -> Vec<Case> {
         Rcode(FORMERR),
     ));
     let mut owned = question();
-    owned.extend_from_slice(&common::name_to_wire("example."));
+    owned.extend_from_slice(&dns::name_to_wire("example."));
     owned.extend_from_slice(&opt[1..]);
     cases.push(case(
         "formerr-opt-owner",
@@ -358,27 +356,27 @@ fn describe(reply: &Reply) -> String {
 
 fn wait_for(case: &Case) -> Duration {
     match case.expect {
-        Expect::Rcode(_) => common::UDP_TIMEOUT,
+        Expect::Rcode(_) => dns::UDP_TIMEOUT,
         Expect::RcodeOrDrop(_) => Duration::from_secs(1),
         Expect::Drop | Expect::AnyOrDrop => DROP_WAIT,
     }
 }
 
 fn send_udp(addr: SocketAddr, case: &Case) -> Option<Vec<u8>> {
-    common::udp_exchange_timeout(addr, &case.bytes, wait_for(case))
+    dns::udp_exchange_timeout(addr, &case.bytes, wait_for(case))
 }
 
 fn send_tcp(addr: SocketAddr, case: &Case) -> Option<Vec<u8>> {
-    let mut stream = common::tcp_connect(addr);
+    let mut stream = dns::tcp_connect(addr);
     stream
         .set_read_timeout(Some(wait_for(case)))
         .expect("set TCP timeout");
-    common::tcp_send(&mut stream, &case.bytes);
-    common::tcp_read_frame(&mut stream)
+    dns::tcp_send(&mut stream, &case.bytes);
+    dns::tcp_read_frame(&mut stream)
 }
 
 /// The server still answers `example. SOA` authoritatively over UDP and TCP.
-fn assert_still_serving(server: &mut common::ServerProcess) {
+fn assert_still_serving(server: &mut dns::ServerProcess) {
     assert!(
         server.is_running(),
         "{} (pid {}) is no longer running; log:\n{}",
@@ -401,7 +399,7 @@ fn assert_still_serving(server: &mut common::ServerProcess) {
 }
 
 fn run_corpus(
-    server: &mut common::ServerProcess,
+    server: &mut dns::ServerProcess,
     cases: &[Case],
     send: fn(SocketAddr, &Case) -> Option<Vec<u8>>,
     transport: &str,
@@ -422,19 +420,19 @@ fn run_corpus(
 
 #[test]
 fn malformed_queries_over_udp() {
-    let mut server = common::start_subject();
+    let mut server = dns::start_subject();
     run_corpus(&mut server, &corpus(), send_udp, "UDP");
 }
 
 #[test]
 fn malformed_queries_over_tcp() {
-    let mut server = common::start_subject();
+    let mut server = dns::start_subject();
     run_corpus(&mut server, &corpus(), send_tcp, "TCP");
 }
 
 #[test]
 fn random_queries_over_udp_and_tcp() {
-    let mut server = common::start_subject();
+    let mut server = dns::start_subject();
     let cases = random_corpus();
     run_corpus(&mut server, &cases, send_udp, "UDP");
     run_corpus(&mut server, &cases[..cases.len() / 4], send_tcp, "TCP");
@@ -445,29 +443,29 @@ fn random_queries_over_udp_and_tcp() {
 /// (RFC 7766 6.2.4 lets it); it never answers wrongly or dies.
 #[test]
 fn malformed_message_inside_a_tcp_connection() {
-    let mut server = common::start_subject();
+    let mut server = dns::start_subject();
     let corpus = corpus();
     let bad = corpus
         .iter()
         .find(|case| case.name == "formerr-qdcount0")
         .unwrap();
-    let mut stream = common::tcp_connect(server.addr);
-    common::tcp_send(&mut stream, &valid_query());
-    let first = common::tcp_read_frame(&mut stream).map(Reply::parse);
+    let mut stream = dns::tcp_connect(server.addr);
+    dns::tcp_send(&mut stream, &valid_query());
+    let first = dns::tcp_read_frame(&mut stream).map(Reply::parse);
     assert_eq!(
         first.map(|reply| (reply.id, reply.rcode)),
         Some((ID, NOERROR)),
         "valid query on a fresh TCP connection"
     );
-    common::tcp_send(&mut stream, &bad.bytes);
-    match common::tcp_read_frame(&mut stream) {
+    dns::tcp_send(&mut stream, &bad.bytes);
+    match dns::tcp_read_frame(&mut stream) {
         None => {} // closed: allowed
         Some(reply) => {
             if let Some(problem) = check(bad, Some(reply), "a persistent TCP connection") {
                 panic!("{problem}");
             }
-            common::tcp_send(&mut stream, &valid_query());
-            if let Some(reply) = common::tcp_read_frame(&mut stream) {
+            dns::tcp_send(&mut stream, &valid_query());
+            if let Some(reply) = dns::tcp_read_frame(&mut stream) {
                 let reply = Reply::parse(reply);
                 assert_eq!(
                     (reply.id, reply.rcode),
@@ -500,7 +498,7 @@ fn seed_fuzz_corpus() {
     fs::write(dir.join("valid-example-soa.bin"), valid_query()).expect("write seed");
     fs::write(
         dir.join("valid-edns-nsid-do.bin"),
-        Query::new("www.example.", common::A)
+        Query::new("www.example.", dns::A)
             .id(ID)
             .edns(Some(Edns {
                 dnssec_ok: true,

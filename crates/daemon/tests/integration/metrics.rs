@@ -4,16 +4,13 @@
 //! session is down while the cloud is announced), and anything but `GET /metrics` is
 //! refused.
 
-mod bgp_common;
-mod common;
-
 use std::collections::HashMap;
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use bgp_common::{http_get, start_local_anyns, test_dir, wait_for};
-use common::{A, Query, free_port};
+use crate::support::dns::{A, Query};
+use crate::support::{self, free_port, http_get, start_local_anyns, test_dir, wait_for};
 
 const ZONE: &str = "$ORIGIN example.\n$TTL 300\n\
 @ IN SOA ns1.example. hostmaster.example. 2024070101 3600 600 86400 300\n\
@@ -38,7 +35,7 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 
 #[test]
 fn metrics_count_queries_and_export_zones_bgp_and_health() {
-    let _serial = bgp_common::serial();
+    let _serial = support::serial();
     let dir = test_dir();
     let (port, metrics_port, bgp_port) = (free_port(), free_port(), free_port());
     fs::write(dir.path().join("example.zone"), ZONE).unwrap();
@@ -138,7 +135,7 @@ remote-as = 65001
 /// retries over TCP) and the others dropped; TCP is not limited; the metrics count both.
 #[test]
 fn rate_limiting_slips_and_drops_over_the_limit() {
-    let _serial = bgp_common::serial();
+    let _serial = support::serial();
     let dir = test_dir();
     let (port, metrics_port) = (free_port(), free_port());
     fs::write(dir.path().join("example.zone"), ZONE).unwrap();

@@ -2,20 +2,18 @@
 //! keeps the serving one), TCP per RFC 7766 (pipelining, idle timeout, RFC 7828 keepalive,
 //! the connection limit), replies from the address asked on a wildcard listener, IPv6.
 
-mod common;
-
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    Edns, NOERROR, Query, Reply, SOA, TXT, anyns_bin, free_port, tcp_connect, tcp_read_frame,
-    tcp_send, udp_exchange,
+use crate::support::dns::{
+    Edns, NOERROR, Query, Reply, SOA, TXT, tcp_connect, tcp_read_frame, tcp_send, udp_exchange,
 };
+use crate::support::{self, anyns_bin, free_port, spawn_logged};
 
 /// An anyns started from a config file, killed on drop.
 struct Daemon {
@@ -65,15 +63,11 @@ fn start(server: &str, listen: &[SocketAddr], zone: &str, probe: SocketAddr) -> 
          [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
     );
     fs::write(dir.path().join("anyns.toml"), config).unwrap();
-    let log = fs::File::create(dir.path().join("anyns.log")).unwrap();
-    let child = Command::new(anyns_bin())
+    let mut command = Command::new(anyns_bin());
+    command
         .args(["serve", "--config"])
-        .arg(dir.path().join("anyns.toml"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("spawn anyns");
+        .arg(dir.path().join("anyns.toml"));
+    let child = spawn_logged("anyns", &mut command, &dir.path().join("anyns.log"));
     let daemon = Daemon { child, dir };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -91,25 +85,9 @@ fn serial(addr: SocketAddr) -> Option<u32> {
     soa.rdata.split_whitespace().nth(2)?.parse().ok()
 }
 
-fn wait_for(what: &str, timeout: Duration, check: impl FnMut() -> bool) {
-    wait_for_or(what, timeout, check, String::new);
-}
-
-/// Polls `check` until it holds; on time-out panics with `context()` (e.g. the log).
-fn wait_for_or(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> bool,
-    context: impl Fn() -> String,
-) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}\n{}", context());
+/// Polls `check` until it holds, for up to `timeout`.
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    support::wait_for(what, timeout, || check().then_some(()), String::new);
 }
 
 fn loopback(port: u16) -> SocketAddr {

@@ -1,4 +1,4 @@
-//! Zone transfers with a real Knot on loopback (issue 4): Knot primary -> anyns secondary
+//! Zone transfers with a real Knot on loopback: Knot primary -> anyns secondary
 //! (AXFR, then NOTIFY + IXFR), anyns primary -> Knot secondary (NOTIFY + IXFR), transfers
 //! refused on the anycast listener and taken only from the unicast source address, a
 //! stored copy served after kill -9 without the primary, EXPIRE -> SERVFAIL, and a transfer
@@ -9,21 +9,18 @@
 //! for everything outbound), its anycast listener on 127.0.0.3. Knot's ACLs name 127.0.0.2
 //! alone, so a transfer or NOTIFY from any other source address fails the test.
 
-mod common;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    Query, Reply, SOA, anyns_bin, free_port, require_tool, tcp_connect, tcp_read_frame, tcp_send,
-};
+use crate::support::dns::{self, Query, Reply, SOA, tcp_connect, tcp_read_frame, tcp_send};
+use crate::support::{anyns_bin, free_port, require_tool, spawn_logged, unix_now, wait_for};
 
 const KNOT: [u8; 4] = [127, 0, 0, 1];
 const UNICAST: [u8; 4] = [127, 0, 0, 2];
@@ -51,14 +48,9 @@ impl Drop for Process {
 }
 
 fn spawn(program: &Path, args: &[&str], log: PathBuf) -> Process {
-    let file = fs::File::create(&log).unwrap();
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+    let mut command = Command::new(program);
+    command.args(args);
+    let child = spawn_logged(&program.display().to_string(), &mut command, &log);
     Process { child, log }
 }
 
@@ -70,7 +62,7 @@ fn zone_text(serial: u32, expire: u32, extra: &str) -> String {
 }
 
 fn serial_at(addr: SocketAddr) -> Option<(u16, Option<u32>)> {
-    let bytes = common::udp_exchange_timeout(
+    let bytes = dns::udp_exchange_timeout(
         addr,
         &Query::new("example.", SOA).to_bytes(),
         Duration::from_millis(500),
@@ -83,6 +75,8 @@ fn serial_at(addr: SocketAddr) -> Option<(u16, Option<u32>)> {
     Some((reply.rcode, serial))
 }
 
+/// Polls `check` until it holds; returns how long that took, or panics after `timeout`
+/// with the logs of `logs`.
 fn wait_until(
     what: &str,
     timeout: Duration,
@@ -90,17 +84,15 @@ fn wait_until(
     mut check: impl FnMut() -> bool,
 ) -> Duration {
     let started = Instant::now();
-    while started.elapsed() < timeout {
-        if check() {
-            return started.elapsed();
-        }
-        thread::sleep(Duration::from_millis(25));
-    }
-    let logs: Vec<String> = logs.iter().map(|p| p.log()).collect();
-    panic!(
-        "timed out after {timeout:?} waiting for {what}; logs:\n{}",
-        logs.join("\n-----\n")
-    );
+    wait_for(
+        what,
+        timeout,
+        || check().then(|| started.elapsed()),
+        || {
+            let logs: Vec<String> = logs.iter().map(|p| p.log()).collect();
+            format!("logs:\n{}", logs.join("\n-----\n"))
+        },
+    )
 }
 
 /// Knot as the primary of example. (notifying anyns) or as its secondary.
@@ -504,7 +496,7 @@ fn catalog_text(serial: u32, members: &[(&str, &str)]) -> String {
 }
 
 fn soa_rcode(server: SocketAddr, zone: &str) -> Option<u16> {
-    let bytes = common::udp_exchange_timeout(
+    let bytes = dns::udp_exchange_timeout(
         server,
         &Query::new(zone, SOA).to_bytes(),
         Duration::from_millis(500),
@@ -678,8 +670,8 @@ fn tsig_answer(
     let frame = tcp_read_frame(&mut stream).expect("an answer");
     let rcode = u16::from(frame[3] & 0x0f);
     let tsig = dns_tsig::find_tsig(&frame).expect("a well-formed TSIG record");
-    let verified = dns_tsig::ResponseVerifier::new(key.clone(), request_mac)
-        .verify(&frame, common::unix_now());
+    let verified =
+        dns_tsig::ResponseVerifier::new(key.clone(), request_mac).verify(&frame, unix_now());
     (
         rcode,
         tsig.as_ref().map(|t| t.error),
@@ -731,7 +723,7 @@ fn tsig_errors_are_answered_as_knot_answers_them() {
         dns_tsig::Key::new("xfr-key.", dns_tsig::Algorithm::HmacSha256, vec![7; 32]).unwrap();
     let unknown =
         dns_tsig::Key::new("other-key.", dns_tsig::Algorithm::HmacSha256, secret).unwrap();
-    let now = common::unix_now();
+    let now = unix_now();
     let mut answers = Vec::new();
     for (name, server) in servers {
         let badsig = tsig_answer(server, &wrong_secret, now);

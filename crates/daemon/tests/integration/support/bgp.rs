@@ -6,17 +6,14 @@
 //! traffic stays on the veth. Every process is stopped by its own PID (SIGTERM, then
 //! SIGKILL) and every namespace this module created is deleted, in `Drop`.
 
-#![allow(dead_code)]
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tempfile::TempDir;
+use super::{Daemon, anyns_bin, require_tool, wait_for};
 
 /// anyns's side of the veth.
 pub(crate) const A_V4: &str = "198.51.100.1";
@@ -38,14 +35,6 @@ pub(crate) const PREFIX_V6: &str = "2001:db8:53::/48";
 /// Bound on each wait in the tests.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-/// The tests share the machine's two cores and measure times: run them one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Takes the lock that runs the tests one at a time.
-pub(crate) fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Whether we run as root; prints a loud notice when not (the test then skips).
 pub(crate) fn is_root(test: &str) -> bool {
     let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
@@ -55,22 +44,6 @@ pub(crate) fn is_root(test: &str) -> bool {
         );
     }
     root
-}
-
-/// Finds a program in PATH or the sbin directories; panics if missing (the README's test
-/// command installs it, see scripts/install-deps.sh).
-pub(crate) fn tool(name: &str) -> PathBuf {
-    let path_var = std::env::var_os("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/usr/lib/frr", "/sbin", "/usr/bin", "/bin"];
-    std::env::split_paths(&path_var)
-        .chain(extra.iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "required tool `{name}` not found; run scripts/install-deps.sh (bird2, gobgpd, frr)"
-            )
-        })
 }
 
 /// Runs a command to completion, panicking with its output if it fails.
@@ -85,29 +58,6 @@ fn run(command: &mut Command) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// Polls `probe` every 20 ms until it returns `Some`, or panics after `timeout` with
-/// `what` and the last `context`.
-pub(crate) fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> Option<T>,
-    context: impl Fn() -> String,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "timed out after {timeout:?} waiting for {what}\n{}",
-                context()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -130,7 +80,7 @@ impl NetnsPair {
             a: format!("{base}-a"),
             b: format!("{base}-b"),
         };
-        let ip = tool("ip");
+        let ip = require_tool("ip");
         for ns in [&pair.a, &pair.b] {
             run(Command::new(&ip).args(["netns", "add", ns]));
         }
@@ -161,41 +111,52 @@ impl NetnsPair {
         }
         // The veth needs a moment to come up on both ends.
         for (ns, dev) in [(&pair.a, "veth-a"), (&pair.b, "veth-b")] {
-            wait_for(
-                "the veth to come up",
-                Duration::from_secs(5),
-                || {
-                    let out = pair
-                        .command(ns, &ip)
-                        .args(["-o", "link", "show", dev])
-                        .output()
-                        .ok()?;
-                    String::from_utf8_lossy(&out.stdout)
-                        .contains("LOWER_UP")
-                        .then_some(())
-                },
-                String::new,
-            );
+            wait_link_up(ns, dev);
         }
         pair
     }
 
     /// A command that runs `program` inside namespace `ns`.
     pub(crate) fn command(&self, ns: &str, program: &Path) -> Command {
-        let mut command = Command::new(tool("ip"));
-        command.args(["netns", "exec", ns]).arg(program);
-        command
+        netns_command(ns, program)
     }
 
     fn exec_ok(&self, ns: &str, args: &[&str]) {
-        let mut command = self.command(ns, &tool(args[0]));
+        let mut command = self.command(ns, &require_tool(args[0]));
         run(command.args(&args[1..]));
     }
 }
 
+/// A command that runs `program` inside network namespace `ns` (`ip netns exec`).
+pub(crate) fn netns_command(ns: &str, program: &Path) -> Command {
+    let mut command = Command::new(require_tool("ip"));
+    command.args(["netns", "exec", ns]).arg(program);
+    command
+}
+
+/// Waits (up to 5 s) until link `dev` in namespace `ns` is up (LOWER_UP): a veth needs a
+/// moment to come up on both ends.
+pub(crate) fn wait_link_up(ns: &str, dev: &str) {
+    let ip = require_tool("ip");
+    wait_for(
+        &format!("{dev} in {ns} to come up"),
+        Duration::from_secs(5),
+        || {
+            let out = netns_command(ns, &ip)
+                .args(["-o", "link", "show", dev])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .contains("LOWER_UP")
+                .then_some(())
+        },
+        String::new,
+    );
+}
+
 impl Drop for NetnsPair {
     fn drop(&mut self) {
-        let ip = tool("ip");
+        let ip = require_tool("ip");
         for ns in [&self.a, &self.b] {
             // Anything still running in our own namespace is ours: stop it by PID.
             if let Ok(out) = Command::new(&ip).args(["netns", "pids", ns]).output() {
@@ -204,128 +165,6 @@ impl Drop for NetnsPair {
                 }
             }
             let _ = Command::new(&ip).args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Processes
-
-/// A daemon started by a test: SIGTERM then SIGKILL by its PID on drop.
-pub(crate) struct Daemon {
-    name: String,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Spawns `command` with stdout and stderr to `log`.
-    pub(crate) fn spawn(name: &str, mut command: Command, log: PathBuf) -> Self {
-        let file = fs::File::create(&log).expect("create log");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("clone log handle"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
-        Self {
-            name: name.into(),
-            child: Some(child),
-            log,
-        }
-    }
-
-    /// Its log so far.
-    pub(crate) fn log(&self) -> String {
-        format!(
-            "---- {} log ----\n{}",
-            self.name,
-            fs::read_to_string(&self.log).unwrap_or_default()
-        )
-    }
-
-    /// Panics with the log if it has exited.
-    pub(crate) fn assert_running(&mut self) {
-        if let Some(child) = &mut self.child {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{} exited with {status}\n{}", self.name, self.log());
-            }
-        }
-    }
-
-    /// Freezes the process (SIGSTOP) until the returned guard is dropped (SIGCONT), so
-    /// cleanup never meets a stopped process.
-    pub(crate) fn freeze(&self) -> Frozen {
-        let pid = self.child.as_ref().expect("running").id();
-        let status = Command::new("kill")
-            .args(["-STOP", &pid.to_string()])
-            .status();
-        assert!(status.is_ok_and(|s| s.success()), "kill -STOP {pid}");
-        Frozen { pid }
-    }
-
-    /// Sends SIGTERM and waits up to `timeout` for the exit; returns how long it took.
-    pub(crate) fn terminate(&mut self, timeout: Duration) -> Duration {
-        self.signal("-TERM", timeout)
-    }
-
-    /// Sends SIGKILL (a crash, as far as the peers can tell) and waits for the exit.
-    pub(crate) fn kill(&mut self) -> Duration {
-        self.signal("-KILL", Duration::from_secs(5))
-    }
-
-    fn signal(&mut self, signal: &str, timeout: Duration) -> Duration {
-        let start = Instant::now();
-        let Some(mut child) = self.child.take() else {
-            return Duration::ZERO;
-        };
-        let _ = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status();
-        while start.elapsed() < timeout {
-            if let Ok(Some(_)) = child.try_wait() {
-                return start.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!(
-            "{} did not exit within {timeout:?} of {signal}\n{}",
-            self.name,
-            self.log()
-        );
-    }
-}
-
-/// A process stopped with SIGSTOP; SIGCONT on drop.
-pub(crate) struct Frozen {
-    pid: u32,
-}
-
-impl Drop for Frozen {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.pid.to_string()])
-            .status();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }
@@ -413,40 +252,10 @@ connect-retry-time = 1
 pub(crate) fn start_anyns(net: &NetnsPair, dir: &Path, tag: &str, config: &str) -> Daemon {
     let conf = dir.join(format!("anyns-{tag}.toml"));
     fs::write(&conf, config).expect("write anyns config");
-    let mut command = net.command(&net.a, Path::new(env!("CARGO_BIN_EXE_anyns")));
+    let mut command = net.command(&net.a, &anyns_bin());
     command.arg("serve").arg("-c").arg(&conf);
     command.env("RUST_LOG", "info");
     Daemon::spawn("anyns", command, dir.join(format!("anyns-{tag}.log")))
-}
-
-/// Starts anyns on the host (loopback-only tests) with `config`, written to
-/// `dir/{tag}.toml`; its log goes to `dir/{tag}.log`.
-pub(crate) fn start_local_anyns(dir: &Path, tag: &str, config: &str) -> Daemon {
-    let path = dir.join(format!("{tag}.toml"));
-    fs::write(&path, config).expect("write anyns config");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_anyns"));
-    command.arg("serve").arg("-c").arg(&path);
-    command.env("RUST_LOG", "info");
-    Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
-}
-
-/// One HTTP/1.1 exchange with `address` (the metrics endpoint): returns the status line and
-/// the body.
-pub(crate) fn http_get(address: std::net::SocketAddr, request: &str) -> (String, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("read timeout");
-    stream.write_all(request.as_bytes()).expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    (
-        head.lines().next().unwrap_or_default().to_string(),
-        body.to_string(),
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -491,7 +300,7 @@ impl Bird {
             options.push_str("    bfd on;\n");
         }
         // Short error wait and connect timers: the default error wait time holds a session
-        // down for a minute after the peer restarts (LAB-NOTES.md).
+        // down for a minute after the peer restarts (docs/lab-notes.md).
         let protocol = |name: &str, local: &str, neighbor: &str, channel: &str| {
             format!(
                 r#"
@@ -520,16 +329,7 @@ protocol bgp {name} {{
             protocol("anyns6", B_V6, A_V6, "ipv6"),
         );
         fs::write(&conf, text).expect("write bird config");
-        let mut command = net.command(&net.b, &tool("bird"));
-        command
-            .arg("-f")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-s")
-            .arg(&socket)
-            .arg("-P")
-            .arg(dir.join("bird.pid"));
-        let daemon = Daemon::spawn("bird", command, dir.join("bird.out"));
+        let daemon = spawn_bird(&net.b, dir, &conf, &socket);
         let mut bird = Self { daemon, socket };
         wait_for(
             "BIRD's control socket",
@@ -547,15 +347,7 @@ protocol bgp {name} {{
 
     /// Runs a birdc command and returns its output.
     pub(crate) fn birdc(&self, args: &[&str]) -> String {
-        let output = Command::new(tool("birdc"))
-            .arg("-s")
-            .arg(&self.socket)
-            .args(args)
-            .output();
-        match output {
-            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
-            Err(_) => String::new(),
-        }
+        birdc(&self.socket, args)
     }
 
     /// Whether BGP protocol `name` is Established.
@@ -585,6 +377,33 @@ protocol bgp {name} {{
             fs::read_to_string(dir.join("bird.log")).unwrap_or_default()
         )
     }
+}
+
+/// Starts BIRD in the foreground in namespace `ns` with the config file `conf` and the
+/// control socket `socket`; its pid file (`bird.pid`) and output (`bird.out`) go to `dir`.
+pub(crate) fn spawn_bird(ns: &str, dir: &Path, conf: &Path, socket: &Path) -> Daemon {
+    let mut command = netns_command(ns, &require_tool("bird"));
+    command
+        .arg("-f")
+        .arg("-c")
+        .arg(conf)
+        .arg("-s")
+        .arg(socket)
+        .arg("-P")
+        .arg(dir.join("bird.pid"));
+    Daemon::spawn("bird", command, dir.join("bird.out"))
+}
+
+/// Runs birdc against the control socket `socket` and returns its output (empty if it
+/// cannot run).
+pub(crate) fn birdc(socket: &Path, args: &[&str]) -> String {
+    Command::new(require_tool("birdc"))
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// The lines of a `show route all` output from the one starting with `prefix` to the next
@@ -635,7 +454,7 @@ impl GoBgp {
 "#
         );
         fs::write(&conf, text).expect("write gobgpd config");
-        let mut command = net.command(&net.b, &tool("gobgpd"));
+        let mut command = net.command(&net.b, &require_tool("gobgpd"));
         command
             .arg("-f")
             .arg(&conf)
@@ -653,7 +472,7 @@ impl GoBgp {
     pub(crate) fn gobgp(&self, net: &NetnsPair, args: &[&str]) -> String {
         let (host, port) = self.api.split_once(':').expect("host:port");
         let output = net
-            .command(&net.b, &tool("gobgp"))
+            .command(&net.b, &require_tool("gobgp"))
             .args(["-u", host, "-p", port])
             .args(args)
             .output();
@@ -701,7 +520,7 @@ router bgp {PEER_AS}
             dir.display()
         );
         fs::write(&conf, text).expect("write bgpd config");
-        let mut command = net.command(&net.b, &tool("bgpd"));
+        let mut command = net.command(&net.b, &require_tool("bgpd"));
         command
             .arg("-f")
             .arg(&conf)
@@ -721,7 +540,7 @@ router bgp {PEER_AS}
 
     /// Runs a vtysh command against this bgpd.
     pub(crate) fn vtysh(&self, command: &str) -> String {
-        let output = Command::new(tool("vtysh"))
+        let output = Command::new(require_tool("vtysh"))
             .arg("--vty_socket")
             .arg(&self.vty_dir)
             .args(["-d", "bgpd", "-c", command])
@@ -733,18 +552,10 @@ router bgp {PEER_AS}
     }
 }
 
-/// A temporary directory for one test's files (configs, logs, sockets).
 /// The log of the anyns started with `tag` by [`start_anyns`], headed for a failure report.
 pub(crate) fn anyns_log(dir: &Path, tag: &str) -> String {
     format!(
         "---- anyns-{tag}.log ----\n{}",
         fs::read_to_string(dir.join(format!("anyns-{tag}.log"))).unwrap_or_default()
     )
-}
-
-pub(crate) fn test_dir() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("anyns-bgp-")
-        .tempdir()
-        .expect("tempdir")
 }

@@ -1,19 +1,16 @@
-//! Shared helpers for the interop tests: free loopback ports, starting anyns and
-//! knotd on a staged copy of the zone corpus, a small query builder, UDP/TCP
-//! exchanges and response summaries built with `domain`.
+//! DNS helpers: starting anyns and knotd on loopback on a staged copy of the zone
+//! corpus, a small query builder, UDP/TCP exchanges and response summaries built with
+//! `domain`.
 //!
 //! Every server is started as a child process and killed by its own PID in
 //! `Drop`; nothing is ever killed by name.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use domain::base::iana::{Class, Rtype};
@@ -21,7 +18,7 @@ use domain::base::{Message, ParsedName, ToName};
 use domain::rdata::AllRecordData;
 use tempfile::TempDir;
 
-pub(crate) mod signing;
+use super::{anyns_bin, corpus_dir, free_port, require_tool, spawn_logged, wait_for};
 
 /// Zones of the corpus in `tests/data`: (origin, file name).
 pub(crate) const CORPUS_ZONES: &[(&str, &str)] = &[
@@ -47,7 +44,6 @@ pub(crate) const NS: u16 = 2;
 pub(crate) const CNAME: u16 = 5;
 pub(crate) const SOA: u16 = 6;
 pub(crate) const PTR: u16 = 12;
-pub(crate) const HINFO: u16 = 13;
 pub(crate) const MX: u16 = 15;
 pub(crate) const TXT: u16 = 16;
 pub(crate) const AAAA: u16 = 28;
@@ -56,96 +52,22 @@ pub(crate) const NAPTR: u16 = 35;
 pub(crate) const DNAME: u16 = 39;
 pub(crate) const OPT: u16 = 41;
 pub(crate) const DS: u16 = 43;
-pub(crate) const SSHFP: u16 = 44;
-pub(crate) const TLSA: u16 = 52;
-pub(crate) const SVCB: u16 = 64;
-pub(crate) const HTTPS: u16 = 65;
 pub(crate) const AXFR: u16 = 252;
 pub(crate) const ANY: u16 = 255;
-pub(crate) const CAA: u16 = 257;
 pub(crate) const CLASS_IN: u16 = 1;
-pub(crate) const CLASS_CH: u16 = 3;
 
 /// RCODE values (header and extended).
 pub(crate) const NOERROR: u16 = 0;
 pub(crate) const FORMERR: u16 = 1;
 pub(crate) const NXDOMAIN: u16 = 3;
 pub(crate) const NOTIMP: u16 = 4;
-pub(crate) const REFUSED: u16 = 5;
 pub(crate) const BADVERS: u16 = 16;
 
 /// EDNS option code of NSID (RFC 5001).
 const OPTION_NSID: u16 = 3;
 
 // ---------------------------------------------------------------------------
-// Paths, ports, corpus staging
-
-/// Directory of the zone corpus (`crates/daemon/tests/data`).
-pub(crate) fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// Path of the anyns binary built by cargo for these tests; panics with a
-/// clear message if it is missing.
-pub(crate) fn anyns_bin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_anyns"));
-    assert!(
-        path.is_file(),
-        "the anyns binary is missing at {}; build it with `cargo build -p anyns`",
-        path.display()
-    );
-    path
-}
-
-/// Finds an external program in PATH or the sbin directories (knotd lives in
-/// /usr/sbin, which is not always in a test's PATH). Panics if it is missing:
-/// the interop tools are installed by the README's test command, so their
-/// absence is a failure, not a reason to skip.
-pub(crate) fn require_tool(name: &str) -> PathBuf {
-    let path_var = std::env::var_os("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin", "/bin"];
-    std::env::split_paths(&path_var)
-        .chain(extra.iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "required tool `{name}` not found in PATH or sbin directories; \
-                 install it (Debian: knot, knot-dnsutils, dnsutils) before running the interop tests"
-            )
-        })
-}
-
-/// Seconds since 1970 (for TSIG and RRSIG times in tests).
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-/// Picks a loopback port that is free for both UDP and TCP right now.
-pub(crate) fn free_port() -> u16 {
-    // Below the kernel's ephemeral range (32768 and up by default): a port picked from that
-    // range can be taken by a client socket of a parallel test before the server binds it.
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    let start = std::process::id().wrapping_mul(7_919);
-    for _ in 0..SPAN {
-        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let port = (FIRST + start.wrapping_add(step * 97) % SPAN) as u16;
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok()
-            && TcpListener::bind(("127.0.0.1", port)).is_ok()
-        {
-            return port;
-        }
-    }
-    panic!(
-        "no loopback port free for both UDP and TCP in {FIRST}..{}",
-        FIRST + SPAN
-    );
-}
+// Corpus staging
 
 /// Copies the corpus (top-level files only) into `dir` and returns the path of
 /// the copy. Servers run with this directory as working directory, so a
@@ -179,8 +101,9 @@ pub(crate) struct ServerProcess {
     pub(crate) addr: SocketAddr,
     child: Child,
     log: PathBuf,
-    /// Temporary directory holding config, zones and state; removed on drop.
-    pub(crate) dir: TempDir,
+    /// Temporary directory holding config, zones and state; held only to be removed on
+    /// drop.
+    _dir: TempDir,
 }
 
 impl ServerProcess {
@@ -199,34 +122,29 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Waits until the server answers a SOA query for `probe_zone`; panics with the log if
+    /// it exits first or stays silent for [`STARTUP_TIMEOUT`].
     fn wait_ready(mut self, probe_zone: &str) -> Self {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
         let probe = Query::new(probe_zone, SOA).id(0x5eed).to_bytes();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} exited during startup with {status}; log:\n{}",
-                    self.name,
-                    self.log()
-                );
-            }
-            if let Some(reply) = udp_exchange_timeout(self.addr, &probe, Duration::from_millis(200))
-            {
-                if reply.len() >= 12 && reply[0..2] == [0x5e, 0xed] {
-                    return self;
+        let (name, addr, log) = (self.name, self.addr, &self.log);
+        let child = &mut self.child;
+        let read_log = || fs::read_to_string(log).unwrap_or_default();
+        wait_for(
+            &format!("{name} to answer a SOA query for {probe_zone} on {addr}"),
+            STARTUP_TIMEOUT,
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "{name} exited during startup with {status}; log:\n{}",
+                        read_log()
+                    );
                 }
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "{} did not answer a SOA query for {probe_zone} on {} within {:?}; log:\n{}",
-                    self.name,
-                    self.addr,
-                    STARTUP_TIMEOUT,
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                let reply = udp_exchange_timeout(addr, &probe, Duration::from_millis(200))?;
+                (reply.len() >= 12 && reply[0..2] == [0x5e, 0xed]).then_some(())
+            },
+            || format!("log:\n{}", read_log()),
+        );
+        self
     }
 }
 
@@ -270,7 +188,6 @@ pub(crate) fn start_anyns(options: &AnynsOptions<'_>) -> ServerProcess {
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let log = dir.path().join("anyns.log");
-    let log_file = fs::File::create(&log).expect("create anyns log");
     let mut command = Command::new(bin);
     command.arg("serve");
     for (origin, file) in options.zones {
@@ -282,19 +199,14 @@ pub(crate) fn start_anyns(options: &AnynsOptions<'_>) -> ServerProcess {
     if let Some(nsid) = options.nsid {
         command.arg("--nsid").arg(nsid);
     }
-    let child = command
-        .current_dir(&zones)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("clone log handle"))
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn anyns");
+    command.current_dir(&zones);
+    let child = spawn_logged("anyns", &mut command, &log);
     ServerProcess {
         name: "anyns",
         addr,
         child,
         log,
-        dir,
+        _dir: dir,
     }
     .wait_ready(options.zones[0].0)
 }
@@ -375,22 +287,15 @@ pub(crate) fn start_knot_from(zones: &[(&str, &str)], source: &Path) -> ServerPr
     let conf_path = dir.path().join("knot.conf");
     fs::write(&conf_path, conf).expect("write knot.conf");
     let log = dir.path().join("knotd.log");
-    let log_file = fs::File::create(&log).expect("create knotd log");
-    let child = Command::new(knotd)
-        .arg("-c")
-        .arg(&conf_path)
-        .current_dir(&zone_dir)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("clone log handle"))
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn knotd");
+    let mut command = Command::new(knotd);
+    command.arg("-c").arg(&conf_path).current_dir(&zone_dir);
+    let child = spawn_logged("knotd", &mut command, &log);
     let server = ServerProcess {
         name: "knotd",
         addr,
         child,
         log,
-        dir,
+        _dir: dir,
     }
     .wait_ready(zones[0].0);
     // knotd answers (REFUSED/SERVFAIL) before every zone is loaded; wait for
@@ -402,21 +307,15 @@ pub(crate) fn start_knot_from(zones: &[(&str, &str)], source: &Path) -> ServerPr
 }
 
 fn wait_for_authoritative_soa(server: &ServerProcess, origin: &str) {
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    loop {
-        if let Some(reply) = Query::new(origin, SOA).send_udp(server.addr) {
-            if reply.rcode == NOERROR && reply.aa && !reply.answer.is_empty() {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never served zone {origin} authoritatively; log:\n{}",
-            server.name,
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        &format!("{} to serve zone {origin} authoritatively", server.name),
+        STARTUP_TIMEOUT,
+        || {
+            let reply = Query::new(origin, SOA).send_udp(server.addr)?;
+            (reply.rcode == NOERROR && reply.aa && !reply.answer.is_empty()).then_some(())
+        },
+        || format!("log:\n{}", server.log()),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -777,12 +676,8 @@ pub(crate) struct Reply {
     pub(crate) ra: bool,
     /// Authentic data.
     pub(crate) ad: bool,
-    /// Checking disabled.
-    pub(crate) cd: bool,
     /// Question name in wire format (case as received), type, class.
     pub(crate) question: Option<(Vec<u8>, u16, u16)>,
-    /// Number of question entries in the header.
-    pub(crate) qdcount: u16,
     /// Answer section.
     pub(crate) answer: Vec<Rr>,
     /// Authority section.
@@ -812,9 +707,7 @@ impl Reply {
             rd: false,
             ra: false,
             ad: false,
-            cd: false,
             question: None,
-            qdcount: 0,
             answer: Vec::new(),
             authority: Vec::new(),
             additional: Vec::new(),
@@ -839,8 +732,6 @@ impl Reply {
         reply.rd = header.rd();
         reply.ra = header.ra();
         reply.ad = header.ad();
-        reply.cd = header.cd();
-        reply.qdcount = message.header_counts().qdcount();
         if let Err(err) = reply.parse_sections(&message) {
             reply.parse_error = Some(err);
         }

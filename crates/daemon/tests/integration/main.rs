@@ -1,0 +1,38 @@
+//! The anyns daemon's integration tests, in one test binary (as rustls and hickory do):
+//! each module below was a test binary of its own, and [`support`] holds the helpers they
+//! share. Run one module or one test by its path:
+//! `cargo test -p anyns --test integration health::` or
+//! `cargo test -p anyns --test integration health::control_socket_drain_undrain_status`.
+//!
+//! What the suite covers:
+//! * on loopback, no root needed: the daemon's serving behaviour (SIGHUP reloads, TCP per
+//!   RFC 7766, wildcard and IPv6 listeners: `serving`), malformed and random queries
+//!   (`malformed`), `GET /metrics` and rate limiting (`metrics`), and health checks with the
+//!   control socket (`health`);
+//! * interop on loopback with the real tools: `dig` and `kdig` and `anyns check-zone`
+//!   (`interop_dig`), every answer compared with Knot's on the zone corpus and on signed
+//!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
+//!   transfers, NOTIFY, catalogs and TSIG with Knot both ways (`transfer_interop`);
+//! * in network namespaces, as root: BGP against BIRD 2, GoBGP and FRR (`bgp_interop`), BFD
+//!   against BIRD (`bfd_interop`), and health-driven withdrawal end to end with BIRD and a
+//!   query stream (`health_bird`).
+//!
+//! The tests that need root check for it first and, without it, print a loud
+//! `!!!!! SKIPPED <test>: needs root ... !!!!!` notice and return (so they pass without
+//! testing anything): look for that line when not running as root. CI runs as root. The
+//! external tools (knotd, dig, kdig, ldnsutils, unbound, BIRD 2, GoBGP, FRR) are required,
+//! not skipped: scripts/install-deps.sh installs them.
+
+mod support;
+
+mod bfd_interop;
+mod bgp_interop;
+mod differential_knot;
+mod dnssec_unbound;
+mod health;
+mod health_bird;
+mod interop_dig;
+mod malformed;
+mod metrics;
+mod serving;
+mod transfer_interop;
