@@ -80,20 +80,21 @@ def answers(port, timeout=0.2):
 class Server:
     """One server under test: config in a temp dir, started on a CPU, stopped by PID."""
 
-    def __init__(self, kind, zone, port, workdir, prefix=()):
+    def __init__(self, kind, zone, port, workdir, prefix=(), host="127.0.0.1"):
         self.kind, self.zone, self.port, self.dir, self.prefix = kind, zone, port, workdir, list(prefix)
+        self.host = host  # the listen address; clients always query 127.0.0.1
         self.proc = None
 
     def command(self):
         if self.kind == "anyns":
             return [ANYNS, "serve", "--zone", f"{ORIGIN}={self.zone}", "--listen",
-                    f"127.0.0.1:{self.port}", "--udp-workers", "1"]
+                    f"{self.host}:{self.port}", "--udp-workers", "1"]
         if self.kind == "knot":
             conf = os.path.join(self.dir, "knot.conf")
             with open(conf, "w") as f:
                 f.write(f"""server:
     rundir: {self.dir}
-    listen: 127.0.0.1@{self.port}
+    listen: {self.host}@{self.port}
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -115,7 +116,7 @@ zone:
             conf = os.path.join(self.dir, "nsd.conf")
             with open(conf, "w") as f:
                 f.write(f"""server:
-    ip-address: 127.0.0.1@{self.port}
+    ip-address: {self.host}@{self.port}
     server-count: 1
     reuseport: yes
     username: ""
@@ -227,36 +228,72 @@ def callgrind_total(outdir):
     return total
 
 
+def icount_per_query(kind, zone, queries, tmp, host="127.0.0.1"):
+    """User-space instructions per query under callgrind, start-up subtracted."""
+    totals = []
+    for n in [0, ICOUNT_QUERIES]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"ic-{kind}")
+        outdir = os.path.join(workdir, "cg")
+        os.mkdir(outdir)
+        prefix = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                  f"--callgrind-out-file={outdir}/callgrind.out.%p"]
+        server = Server(kind, zone, free_port(), workdir, prefix=prefix, host=host).start(cpu=0, wait=120)
+        try:
+            if n:
+                qps, lost = run_dnsperf(server.port, queries, once=True)
+                if lost:
+                    print(f"  ({kind}: {lost} queries lost under callgrind)")
+        finally:
+            server.stop()
+        totals.append(callgrind_total(outdir))
+    return (totals[1] - totals[0]) / ICOUNT_QUERIES
+
+
 def bench_icount(tmp):
     zone = os.path.join(tmp, "ic.zone")
     queries = os.path.join(tmp, "ic.queries")
     write_zone(zone, 10000)
     write_queries(queries, 10000, ICOUNT_QUERIES)
-    results = {}
-    for kind in ["anyns", "knot", "nsd"]:
-        totals = []
-        for n in [0, ICOUNT_QUERIES]:
-            workdir = tempfile.mkdtemp(dir=tmp, prefix=f"ic-{kind}")
-            outdir = os.path.join(workdir, "cg")
-            os.mkdir(outdir)
-            prefix = ["valgrind", "--tool=callgrind", "--trace-children=yes",
-                      f"--callgrind-out-file={outdir}/callgrind.out.%p"]
-            server = Server(kind, zone, free_port(), workdir, prefix=prefix).start(cpu=0, wait=120)
-            try:
-                if n:
-                    qps, lost = run_dnsperf(server.port, queries, once=True)
-                    if lost:
-                        print(f"  ({kind}: {lost} queries lost under callgrind)")
-            finally:
-                server.stop()
-            totals.append(callgrind_total(outdir))
-        results[kind] = (totals[1] - totals[0]) / ICOUNT_QUERIES
+    results = {kind: icount_per_query(kind, zone, queries, tmp) for kind in ["anyns", "knot", "nsd"]}
     print("\n## user-space instructions per query (callgrind, %d queries, start-up subtracted)" % ICOUNT_QUERIES)
     for kind, per_query in results.items():
         print("%-6s %10.0f" % (kind, per_query))
     for other in ["knot", "nsd"]:
         if results[other]:
             print("anyns / %s: %.2fx (lower is better)" % (other, results["anyns"] / results[other]))
+    return results
+
+
+def bench_wildcard(tmp):
+    """The wildcard-address path (listen on 0.0.0.0: the destination of each query is read
+    from IP_PKTINFO and the answer sent from it) against the bound-address path, and Knot's
+    and NSD's wildcard listeners, in the same run."""
+    zone = os.path.join(tmp, "wc.zone")
+    queries = os.path.join(tmp, "wc.queries")
+    write_zone(zone, 10000)
+    write_queries(queries, 10000, ICOUNT_QUERIES)
+    cases = [("anyns", "127.0.0.1"), ("anyns", "0.0.0.0"), ("knot", "0.0.0.0"), ("nsd", "0.0.0.0")]
+    results = {}
+    for kind, host in cases:
+        icount = icount_per_query(kind, zone, queries, tmp, host)
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"wc-{kind}")
+        server = Server(kind, zone, free_port(), workdir, host=host).start(cpu=0)
+        try:
+            run_dnsperf(server.port, queries, seconds=2)  # warm-up
+            qps, lost = run_dnsperf(server.port, queries, seconds=QPS_SECONDS)
+        finally:
+            server.stop()
+        results[(kind, host)] = (icount, qps, lost)
+    print("\n## wildcard listener (callgrind instructions per query; dnsperf q/s, server on CPU 0, %d s)"
+          % QPS_SECONDS)
+    print("%-6s %-10s %12s %12s %8s" % ("server", "listen", "instr/query", "q/s", "lost"))
+    for (kind, host), (icount, qps, lost) in results.items():
+        print("%-6s %-10s %12.0f %12.0f %8d" % (kind, host, icount, qps, lost))
+    ours = results[("anyns", "0.0.0.0")]
+    for other in ["knot", "nsd"]:
+        theirs = results[(other, "0.0.0.0")]
+        if theirs[0] and theirs[1]:
+            print("anyns / %s on 0.0.0.0: %.2fx instructions, %.2fx q/s" % (other, ours[0] / theirs[0], ours[1] / theirs[1]))
     return results
 
 
@@ -411,7 +448,8 @@ def main():
     try:
         for part in parts:
             {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone,
-             "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr}[part](tmp)
+             "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
+             "wildcard": bench_wildcard}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

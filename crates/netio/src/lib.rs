@@ -2,7 +2,7 @@
 //!
 //! This is the one crate of the workspace allowed to contain `unsafe` (every other crate forbids it):
 //! each block is a single system call (`setsockopt(2)`, `recvmsg(2)`, `recvmmsg(2)`,
-//! `sendmmsg(2)`) or the walk over its control messages, on a
+//! `sendmmsg(2)`) or the walk over (or writing of) its control messages, on a
 //! socket the caller owns, with a
 //! `// SAFETY:` comment saying why the pointer and length are valid. Everything else is a
 //! safe function taking the socket by reference.
@@ -18,18 +18,22 @@
 //!
 //! * [`recv_with_ttl`] (after [`set_recv_ttl`]): one datagram with the TTL / hop limit it
 //!   arrived with, for single-hop BFD's TTL 255 check (RFC 5881 §5);
-//! * [`UdpBatch`]: `recvmmsg`/`sendmmsg` batching for the UDP query path;
+//! * [`UdpBatch`]: `recvmmsg`/`sendmmsg` batching for the UDP query path, and on a
+//!   wildcard socket (after [`enable_packet_info`]) answers sent from each query's
+//!   destination address (`IP_PKTINFO`/`IPV6_PKTINFO` per message);
 //! * [`release_free_memory`]: glibc `malloc_trim` after a zone load.
 //!
 //! It deliberately does **not** open sockets, bind or connect: the daemon does that with
 //! `socket2` and tokio. Linux only: the options used are Linux's.
 
 mod memory;
+mod packet_info;
 mod sockopt;
 mod ttl;
 mod udp_batch;
 
 pub use memory::release_free_memory;
+pub use packet_info::enable_packet_info;
 pub use ttl::{Received, recv_with_ttl, set_recv_ttl};
 pub use udp_batch::{DEFAULT_BATCH, RECV_SIZE, UdpBatch};
 

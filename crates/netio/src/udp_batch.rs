@@ -2,9 +2,13 @@
 //! a batch of datagrams each way, which is where a busy DNS server spends its time (the
 //! answer itself costs ~2,000 instructions; a system call costs more).
 //!
+//! On a wildcard socket ([`UdpBatch::with_packet_info`]) each datagram's destination is read
+//! from its `IP_PKTINFO`/`IPV6_PKTINFO` control message and its answer sent from that
+//! address, still in one system call per batch.
+//!
 //! Neither `std`, `socket2` nor `nix` offers these without allocating per call, hence the
-//! `unsafe` here: the headers point into buffers this struct owns, rebuilt before each call
-//! so no pointer outlives the borrow it came from.
+//! `unsafe` here: the headers point into heap buffers this struct owns and never grows, so
+//! no pointer outlives what it points to.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -12,6 +16,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
 use socket2::SockAddr;
+
+use crate::packet_info::{ControlBuffer, Destination};
 
 /// Datagrams moved per system call at most.
 pub const DEFAULT_BATCH: usize = 32;
@@ -32,19 +38,43 @@ pub struct UdpBatch {
     answers: Box<[Vec<u8>]>,
     /// Which slots have an answer to send, in order.
     outgoing: Vec<usize>,
-    iovecs: Box<[libc::iovec]>,
-    headers: Box<[libc::mmsghdr]>,
+    /// Receive headers and their iovecs: pointed once, at creation, into the heap buffers
+    /// above (which never move or grow); only the fields the kernel writes are reset.
+    recv_iovecs: Box<[libc::iovec]>,
+    recv_headers: Box<[libc::mmsghdr]>,
+    /// How many receive headers the kernel may have written since they were last reset.
+    touched: usize,
+    /// Send headers and iovecs, built for each batch of answers.
+    send_iovecs: Box<[libc::iovec]>,
+    send_headers: Box<[libc::mmsghdr]>,
+    /// One control buffer per slot when answering from each query's destination (empty
+    /// otherwise): filled by the kernel on receive, by us on send.
+    controls: Box<[ControlBuffer]>,
+    /// Where each received datagram was sent to (`Unknown` without packet info).
+    destinations: Box<[Destination]>,
     count: usize,
 }
 
-// SAFETY of Send: the raw pointers inside `iovecs`/`headers` are scratch space, rebuilt from
-// owned buffers before every system call and never dereferenced otherwise.
+// SAFETY of Send: the raw pointers inside the headers and iovecs point into heap buffers
+// owned by this struct, which move with it, and are only handed to the kernel by `&mut self`
+// methods.
 #[allow(unsafe_code)]
 unsafe impl Send for UdpBatch {}
 
 impl UdpBatch {
-    /// Buffers for up to `batch` datagrams each way.
+    /// Buffers for up to `batch` datagrams each way, for a socket bound to one address
+    /// (answers leave from it by construction).
     pub fn new(batch: usize) -> Self {
+        Self::build(batch, false)
+    }
+
+    /// Buffers for a wildcard socket on which [`crate::enable_packet_info`] was called:
+    /// each answer leaves from the address its query was sent to.
+    pub fn with_packet_info(batch: usize) -> Self {
+        Self::build(batch, true)
+    }
+
+    fn build(batch: usize, packet_info: bool) -> Self {
         let batch = batch.max(1);
         // SAFETY: sockaddr_storage, iovec and mmsghdr are plain C structs for which all
         // zero bytes is a valid (empty) value.
@@ -56,7 +86,7 @@ impl UdpBatch {
                 vec![zeroed::<libc::mmsghdr>(); batch],
             )
         };
-        Self {
+        let mut this = Self {
             received: vec![0u8; batch * RECV_SIZE].into_boxed_slice(),
             peers: peers.into_boxed_slice(),
             peer_lens: vec![0; batch].into_boxed_slice(),
@@ -65,40 +95,59 @@ impl UdpBatch {
                 .map(|_| Vec::with_capacity(u16::MAX as usize))
                 .collect(),
             outgoing: Vec::with_capacity(batch),
-            iovecs: iovecs.into_boxed_slice(),
-            headers: headers.into_boxed_slice(),
+            recv_iovecs: iovecs.clone().into_boxed_slice(),
+            recv_headers: headers.clone().into_boxed_slice(),
+            touched: 0,
+            send_iovecs: iovecs.into_boxed_slice(),
+            send_headers: headers.into_boxed_slice(),
+            controls: vec![ControlBuffer::EMPTY; if packet_info { batch } else { 0 }]
+                .into_boxed_slice(),
+            destinations: vec![Destination::Unknown; batch].into_boxed_slice(),
             count: 0,
+        };
+        for slot in 0..batch {
+            this.recv_iovecs[slot] = libc::iovec {
+                iov_base: this.received[slot * RECV_SIZE..].as_mut_ptr().cast(),
+                iov_len: RECV_SIZE,
+            };
+            let header = &mut this.recv_headers[slot].msg_hdr;
+            header.msg_name = (&mut this.peers[slot] as *mut libc::sockaddr_storage).cast();
+            header.msg_iov = &mut this.recv_iovecs[slot];
+            header.msg_iovlen = 1;
+            if let Some(control) = this.controls.get_mut(slot) {
+                header.msg_control = control.as_control().0;
+            }
         }
+        this.touched = batch;
+        this
     }
 
     /// Blocks until at least one datagram arrives, then takes every one already queued, up
     /// to the batch size. Returns how many were received.
     pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
-        let batch = self.headers.len();
+        let batch = self.recv_headers.len();
         self.outgoing.clear();
-        for slot in 0..batch {
-            self.iovecs[slot] = libc::iovec {
-                iov_base: self.received[slot * RECV_SIZE..].as_mut_ptr().cast(),
-                iov_len: RECV_SIZE,
-            };
-            let header = &mut self.headers[slot];
-            header.msg_hdr.msg_name = (&mut self.peers[slot] as *mut libc::sockaddr_storage).cast();
+        let control_len = if self.controls.is_empty() {
+            0
+        } else {
+            size_of::<ControlBuffer>()
+        };
+        for header in &mut self.recv_headers[..self.touched] {
             header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            header.msg_hdr.msg_iov = &mut self.iovecs[slot];
-            header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_controllen = control_len;
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
-        // SAFETY: `headers` holds `batch` initialised mmsghdr whose name and iov pointers
-        // point into `peers`, `iovecs` and `received`, all owned by `self`, alive and not
-        // otherwise borrowed for the duration of the call; the lengths match the buffers.
+        // SAFETY: `recv_headers` holds `batch` mmsghdr whose name, iov (and control)
+        // pointers were set at creation into `peers`, `recv_iovecs`, `received` (and
+        // `controls`): heap buffers owned by `self` that never move or grow, not otherwise
+        // borrowed for the duration of the call; the lengths, reset above for every header
+        // the kernel wrote, match the buffers.
         #[allow(unsafe_code)]
         let received = unsafe {
             libc::recvmmsg(
                 socket.as_raw_fd(),
-                self.headers.as_mut_ptr(),
+                self.recv_headers.as_mut_ptr(),
                 batch as libc::c_uint,
                 libc::MSG_WAITFORONE,
                 std::ptr::null_mut(),
@@ -106,12 +155,18 @@ impl UdpBatch {
         };
         if received < 0 {
             self.count = 0;
+            self.touched = batch;
             return Err(io::Error::last_os_error());
         }
         self.count = received as usize;
+        self.touched = self.count;
         for slot in 0..self.count {
-            self.lens[slot] = (self.headers[slot].msg_len as usize).min(RECV_SIZE);
-            self.peer_lens[slot] = self.headers[slot].msg_hdr.msg_namelen;
+            let header = &self.recv_headers[slot];
+            self.lens[slot] = (header.msg_len as usize).min(RECV_SIZE);
+            self.peer_lens[slot] = header.msg_hdr.msg_namelen;
+            if control_len != 0 {
+                self.destinations[slot] = Destination::of(&header.msg_hdr);
+            }
         }
         Ok(self.count)
     }
@@ -135,6 +190,12 @@ impl UdpBatch {
         address.as_socket()
     }
 
+    /// The address the `slot`-th datagram was sent to, when packet information was asked
+    /// for ([`Self::with_packet_info`]) and the kernel gave it.
+    pub fn destination(&self, slot: usize) -> Option<std::net::IpAddr> {
+        self.destinations[slot].ip()
+    }
+
     /// Marks the answer in slot `slot` (its first `len` octets) for [`Self::send`].
     pub fn queue_answer(&mut self, slot: usize, len: usize) {
         self.answers[slot].truncate(len);
@@ -148,29 +209,42 @@ impl UdpBatch {
         let total = self.outgoing.len();
         for (index, &slot) in self.outgoing.iter().enumerate() {
             let answer = &mut self.answers[slot];
-            self.iovecs[index] = libc::iovec {
+            self.send_iovecs[index] = libc::iovec {
                 iov_base: answer.as_mut_ptr().cast(),
                 iov_len: answer.len(),
             };
-            let header = &mut self.headers[index];
+            let header = &mut self.send_headers[index];
             header.msg_hdr.msg_name = (&mut self.peers[slot] as *mut libc::sockaddr_storage).cast();
             header.msg_hdr.msg_namelen = self.peer_lens[slot];
-            header.msg_hdr.msg_iov = &mut self.iovecs[index];
+            header.msg_hdr.msg_iov = &mut self.send_iovecs[index];
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            (header.msg_hdr.msg_control, header.msg_hdr.msg_controllen) =
+                match self.controls.get_mut(slot) {
+                    Some(control) => {
+                        let len = self.destinations[slot].write_source(control);
+                        let (pointer, _) = control.as_control();
+                        if len == 0 {
+                            (std::ptr::null_mut(), 0)
+                        } else {
+                            (pointer, len)
+                        }
+                    }
+                    None => (std::ptr::null_mut(), 0),
+                };
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
         let mut sent = 0;
         while sent < total {
-            // SAFETY: headers[sent..total] are initialised above and point into `peers`,
-            // `iovecs` and `answers`, owned by `self` and unchanged until the call returns.
+            // SAFETY: send_headers[sent..total] are initialised above and point into `peers`,
+            // `send_iovecs`, `answers` and `controls` (whose first `msg_controllen` octets hold
+            // one well-formed control message), owned by `self` and unchanged until the call
+            // returns.
             #[allow(unsafe_code)]
             let result = unsafe {
                 libc::sendmmsg(
                     socket.as_raw_fd(),
-                    self.headers[sent..].as_mut_ptr(),
+                    self.send_headers[sent..].as_mut_ptr(),
                     (total - sent) as libc::c_uint,
                     0,
                 )
@@ -229,5 +303,87 @@ mod tests {
             let len = client.recv(&mut buf).unwrap();
             assert_eq!(&buf[..len], &[i, i, i, 0xff]);
         }
+    }
+
+    #[test]
+    fn answers_from_the_address_each_query_was_sent_to() {
+        let server = UdpSocket::bind("0.0.0.0:0").unwrap();
+        crate::enable_packet_info(&server, false).unwrap();
+        let port = server.local_addr().unwrap().port();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        // Two destinations on the same wildcard socket; the kernel's own choice of source
+        // for a reply to 127.0.0.1 would be 127.0.0.1 for both.
+        let targets: [SocketAddr; 2] =
+            [([127, 0, 0, 2], port).into(), ([127, 0, 0, 3], port).into()];
+        for target in targets {
+            client.send_to(b"q", target).unwrap();
+        }
+        let mut batch = UdpBatch::with_packet_info(8);
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            let count = batch.recv(&server).unwrap();
+            for slot in 0..count {
+                seen.push(batch.destination(slot).unwrap());
+                let (_, answer) = batch.query_and_answer(slot);
+                answer.clear();
+                answer.extend_from_slice(b"a");
+                batch.queue_answer(slot, 1);
+            }
+            batch.send(&server);
+        }
+        assert_eq!(seen, targets.map(|t| t.ip()));
+        let mut sources = Vec::new();
+        for _ in targets {
+            let mut buf = [0u8; 8];
+            let (len, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..len], b"a");
+            sources.push(from);
+        }
+        sources.sort();
+        assert_eq!(sources, targets);
+    }
+
+    #[test]
+    fn reports_the_destination_over_ipv6() {
+        let Ok(server) = UdpSocket::bind("[::]:0") else {
+            return; // no IPv6 here
+        };
+        let Ok(client) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        crate::enable_packet_info(&server, true).unwrap();
+        let to: SocketAddr = (
+            "::1".parse::<std::net::IpAddr>().unwrap(),
+            server.local_addr().unwrap().port(),
+        )
+            .into();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        client.send_to(b"q", to).unwrap();
+        let mut batch = UdpBatch::with_packet_info(2);
+        assert_eq!(batch.recv(&server).unwrap(), 1);
+        assert_eq!(batch.destination(0), Some(to.ip()));
+        let (_, answer) = batch.query_and_answer(0);
+        answer.clear();
+        answer.push(7);
+        batch.queue_answer(0, 1);
+        assert_eq!(batch.send(&server), 1);
+        let mut buf = [0u8; 4];
+        let (len, from) = client.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..len], from), (&[7u8][..], to));
+    }
+
+    #[test]
+    fn a_bound_socket_reports_no_destination() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.send_to(b"q", server.local_addr().unwrap()).unwrap();
+        let mut batch = UdpBatch::new(2);
+        assert_eq!(batch.recv(&server).unwrap(), 1);
+        assert_eq!(batch.destination(0), None);
     }
 }
