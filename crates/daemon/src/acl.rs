@@ -1,5 +1,6 @@
-//! Address prefixes for transfer and NOTIFY access lists ("192.0.2.0/24", "2001:db8::/32",
-//! or a bare address meaning just that host).
+//! Access lists: address prefixes ("192.0.2.0/24", "2001:db8::/32", or a bare address
+//! meaning just that host) for who may transfer a zone, send NOTIFY, or go unlimited by
+//! the rate limit. A leaf: the config sections and the services read it.
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -11,24 +12,44 @@ pub struct Prefix {
     len: u8,
 }
 
-impl FromStr for Prefix {
-    type Err = String;
+/// Why a text is not a [`Prefix`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefixError {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    NotAnAddress(String),
+    /// The part after `/` is not a number up to 32 (IPv4) or 128 (IPv6).
+    BadLength(String),
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
+impl std::fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotAnAddress(text) => write!(f, "{text:?} is not an address or prefix"),
+            Self::BadLength(text) => write!(f, "{text:?}: bad prefix length"),
+        }
+    }
+}
+
+impl std::error::Error for PrefixError {}
+
+impl FromStr for Prefix {
+    type Err = PrefixError;
+
+    fn from_str(text: &str) -> Result<Self, PrefixError> {
         let (address, len) = match text.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (text, None),
         };
         let address: IpAddr = address
             .parse()
-            .map_err(|_| format!("{text:?} is not an address or prefix"))?;
+            .map_err(|_| PrefixError::NotAnAddress(text.into()))?;
         let max = if address.is_ipv4() { 32 } else { 128 };
         let len = match len {
             Some(l) => l
                 .parse::<u8>()
                 .ok()
                 .filter(|l| *l <= max)
-                .ok_or_else(|| format!("{text:?}: bad prefix length"))?,
+                .ok_or_else(|| PrefixError::BadLength(text.into()))?,
             None => max,
         };
         Ok(Self { address, len })
@@ -91,7 +112,13 @@ mod tests {
         assert!(!host.contains("2001:db8::2".parse().unwrap()));
         let all: Prefix = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("203.0.113.9".parse().unwrap()));
-        assert!("192.0.2.0/33".parse::<Prefix>().is_err());
-        assert!("example".parse::<Prefix>().is_err());
+        assert_eq!(
+            "192.0.2.0/33".parse::<Prefix>(),
+            Err(PrefixError::BadLength("192.0.2.0/33".into()))
+        );
+        assert!(matches!(
+            "example".parse::<Prefix>(),
+            Err(PrefixError::NotAnAddress(_))
+        ));
     }
 }

@@ -5,12 +5,14 @@ use core::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::config::ConfigError;
+
 /// Why a command failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration is invalid (exit code 2): the message names the key.
-    Config(String),
+    /// The configuration is invalid (exit code 2): the error names the key.
+    Config(ConfigError),
     /// A zone could not be loaded at start-up (exit code 3).
     Zone {
         /// The zone's name.
@@ -90,10 +92,17 @@ impl fmt::Display for ZoneFailure {
     }
 }
 
+impl From<ConfigError> for Error {
+    fn from(err: ConfigError) -> Self {
+        Self::Config(err)
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
+            Self::Config(err) => Some(err),
             _ => None,
         }
     }

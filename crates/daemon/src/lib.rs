@@ -14,13 +14,14 @@
 //!
 //! Only this crate knows the config format, tokio, signals and log setup.
 
+mod acl;
+pub mod announce;
 pub mod bgp;
 pub mod cli;
 mod clock;
 pub mod config;
 mod dns;
 mod error;
-pub mod health;
 pub mod logging;
 mod metrics;
 mod serve;
@@ -47,7 +48,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
 
 /// `anyns drain|undrain|status`: one line to the control socket, the JSON answer printed.
 fn control_command(args: &cli::ControlArgs, command: &str) -> Result<(), Error> {
-    let socket = health::control::socket_path(args.socket.clone(), args.config.as_deref())?;
-    println!("{}", health::control::client(&socket, command)?);
+    let socket = announce::control::socket_path(args.socket.clone(), args.config.as_deref())?;
+    println!("{}", announce::control::client(&socket, command)?);
     Ok(())
 }

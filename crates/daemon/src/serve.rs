@@ -15,6 +15,7 @@ use dns_zone::{Zone, ZoneSet};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
+use crate::announce::{Health, control};
 use crate::bgp::BgpHandle;
 use crate::clock;
 use crate::config::Config;
@@ -22,7 +23,6 @@ use crate::config::HealthConfig;
 use crate::dns::context::DnsContext;
 use crate::dns::{tcp, udp};
 use crate::error::Error;
-use crate::health::{Health, control};
 use crate::metrics;
 use crate::state::{Connections, Counters, ZoneStore};
 use crate::transfer::notify::send_notifies;

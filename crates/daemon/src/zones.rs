@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::cli::CheckZoneArgs;
 use crate::clock::unix_now;
-use crate::config::{CatalogRole, ZoneConfig};
+use crate::config::{CatalogRole, ConfigError, KeyPath, ZoneConfig};
 use crate::error::{Error, ZoneFailure};
 use crate::transfer::catalog::produce_catalogs;
 use crate::transfer::state::load_snapshot;
@@ -117,8 +117,12 @@ pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
         Some(origin) => origin.clone(),
         None => origin_from_file_name(&args.file),
     };
-    let origin = dns_wire::name_from_text(&origin_text)
-        .map_err(|e| Error::Config(format!("--origin {origin_text:?}: {e}")))?;
+    let origin = dns_wire::name_from_text(&origin_text).map_err(|e| {
+        Error::Config(ConfigError::new(
+            KeyPath::root("--origin"),
+            format!("{origin_text:?}: {e}"),
+        ))
+    })?;
     let window = args.signature_warning_days.saturating_mul(86_400);
     match load_zone_file_at(&args.file, &origin, unix_now(), window) {
         Ok((zone, warnings)) => {

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::{Report, Request};
+use crate::config::{ConfigError, KeyPath};
 use crate::error::Error;
 
 /// Longest command line accepted.
@@ -125,10 +126,17 @@ pub fn socket_path(socket: Option<PathBuf>, config: Option<&Path>) -> Result<Pat
     }
     let Some(config) = config else {
         return Err(Error::Config(
-            "give --socket PATH or --config FILE (with server.control-socket)".into(),
+            ConfigError::new(KeyPath::root("--socket"), "not given")
+                .hint("give --socket PATH or --config FILE (with server.control-socket)"),
         ));
     };
     crate::config::Config::from_file(config)?
         .control_socket
-        .ok_or_else(|| Error::Config("server.control-socket is not set".into()))
+        .ok_or_else(|| {
+            Error::Config(
+                ConfigError::new(KeyPath::root("server").key("control-socket"), "is not set")
+                    .in_file(config)
+                    .hint("set it in [server] or give --socket PATH"),
+            )
+        })
 }

@@ -1,5 +1,5 @@
 //! Single-hop BFD (RFC 5880, RFC 5881) for the BGP peers with `bfd = true`: one tokio task
-//! per peer drives a sans-IO [`::bfd::Session`], and one receive task per local address
+//! per peer drives a sans-IO [`bfd::Session`], and one receive task per local address
 //! hands it the peer's packets.
 //!
 //! ```text
@@ -30,7 +30,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use ::bfd::{BfdEvent, Config, ControlPacket, Session, Settings, State};
+use bfd::{BfdEvent, Config, ControlPacket, Session, Settings, State};
 use bgp_session::Command as BgpCommand;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::Interest;
@@ -82,7 +82,7 @@ fn random() -> u64 {
 
 /// Opens the sockets and starts the tasks; returns a command channel per session (for
 /// AdminDown at shutdown). Must be called inside the tokio runtime.
-pub(super) fn start(peers: Vec<BfdPeer>) -> io::Result<Vec<mpsc::UnboundedSender<::bfd::Command>>> {
+pub(super) fn start(peers: Vec<BfdPeer>) -> io::Result<Vec<mpsc::UnboundedSender<bfd::Command>>> {
     let mut by_local: BTreeMap<IpAddr, Routes> = BTreeMap::new();
     let mut commands = Vec::new();
     // Discriminators: distinct, nonzero and hard to guess (RFC 5880 §6.3).
@@ -155,7 +155,7 @@ impl Routes {
 
 /// The socket peers send to: `local`:3784, reporting each packet's TTL.
 fn receiver(local: IpAddr) -> io::Result<UdpSocket> {
-    let at = SocketAddr::new(local, ::bfd::CONTROL_PORT);
+    let at = SocketAddr::new(local, bfd::CONTROL_PORT);
     let socket = udp_socket(at)?;
     socket.set_reuse_address(true)?;
     netio::set_recv_ttl(&socket, at.is_ipv6())?;
@@ -166,12 +166,12 @@ fn receiver(local: IpAddr) -> io::Result<UdpSocket> {
 /// The socket one session sends from: `local`, a source port in 49152-65535 that stays
 /// the same for the session (RFC 5881 §4), TTL 255, connected to `peer`:3784.
 fn sender(local: IpAddr, peer: IpAddr, seed: u32) -> io::Result<UdpSocket> {
-    let ports = u32::from(::bfd::SOURCE_PORTS.end() - ::bfd::SOURCE_PORTS.start()) + 1;
+    let ports = u32::from(bfd::SOURCE_PORTS.end() - bfd::SOURCE_PORTS.start()) + 1;
     let mut last = io::Error::from(io::ErrorKind::AddrInUse);
     for attempt in 0..64u32 {
         let offset = seed.wrapping_add(attempt.wrapping_mul(7919)) % ports;
         // `offset` < 16384, so the port fits.
-        let port = ::bfd::SOURCE_PORTS.start() + u16::try_from(offset).unwrap_or(0);
+        let port = bfd::SOURCE_PORTS.start() + u16::try_from(offset).unwrap_or(0);
         let at = SocketAddr::new(local, port);
         let socket = udp_socket(at)?;
         if let Err(e) = socket.bind(&at.into()) {
@@ -182,11 +182,11 @@ fn sender(local: IpAddr, peer: IpAddr, seed: u32) -> io::Result<UdpSocket> {
         //# If BFD authentication is not in use on a session, all BFD Control packets for
         //# the session MUST be sent with a Time to Live (TTL) or Hop Limit value of 255.
         if at.is_ipv6() {
-            socket.set_unicast_hops_v6(u32::from(::bfd::TTL))?;
+            socket.set_unicast_hops_v6(u32::from(bfd::TTL))?;
         } else {
-            socket.set_ttl(u32::from(::bfd::TTL))?;
+            socket.set_ttl(u32::from(bfd::TTL))?;
         }
-        socket.connect(&SocketAddr::new(peer, ::bfd::CONTROL_PORT).into())?;
+        socket.connect(&SocketAddr::new(peer, bfd::CONTROL_PORT).into())?;
         return UdpSocket::from_std(socket.into());
     }
     Err(last)
@@ -229,7 +229,7 @@ async fn receive_loop(socket: UdpSocket, routes: Routes) {
         //# the session MUST be sent with a Time to Live (TTL) or Hop Limit value of 255.
         //# All received BFD Control packets that are demultiplexed to the session MUST be
         //# discarded if the received TTL or Hop Limit is not equal to 255.
-        if received.ttl != Some(::bfd::TTL) {
+        if received.ttl != Some(bfd::TTL) {
             debug!(%source, ttl = ?received.ttl, "bfd packet dropped: TTL is not 255");
             continue;
         }
@@ -251,14 +251,14 @@ struct PeerTask {
     session: Session,
     socket: UdpSocket,
     packets: mpsc::Receiver<Vec<u8>>,
-    commands: mpsc::UnboundedReceiver<::bfd::Command>,
+    commands: mpsc::UnboundedReceiver<bfd::Command>,
     bgp: mpsc::UnboundedSender<BgpCommand>,
 }
 
 impl PeerTask {
     /// Runs until the speaker is dropped.
     async fn run(mut self) {
-        let mut out = Vec::with_capacity(::bfd::PACKET_LEN);
+        let mut out = Vec::with_capacity(bfd::PACKET_LEN);
         loop {
             while self.session.poll_transmit(&mut out) {
                 // A lost packet is what BFD is built to tolerate; an ICMP error from a

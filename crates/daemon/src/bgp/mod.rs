@@ -20,7 +20,7 @@
 //! Peers with `bfd = true` also get a single-hop BFD session (module `bfd`), so routers
 //! that support it detect a frozen process within the BFD Detection Time.
 
-mod bfd;
+mod bfd_driver;
 mod driver;
 mod socket;
 mod status;
@@ -53,7 +53,7 @@ struct PeerHandle {
 pub struct BgpHandle {
     peers: Vec<PeerHandle>,
     /// The BFD sessions' command channels.
-    bfd: Vec<mpsc::UnboundedSender<::bfd::Command>>,
+    bfd: Vec<mpsc::UnboundedSender<bfd::Command>>,
 }
 
 impl BgpHandle {
@@ -86,7 +86,7 @@ impl BgpHandle {
         let mut bfd_peers = Vec::new();
         for peer in &config.peers {
             let (commands, command_rx) = mpsc::unbounded_channel();
-            bfd_peers.extend(bfd::BfdPeer::new(peer, commands.clone()));
+            bfd_peers.extend(bfd_driver::BfdPeer::new(peer, commands.clone()));
             let (status_tx, status) = watch::channel(PeerStatus::new());
             let accepted = receivers.remove(&peer.address.ip());
             tokio::spawn(driver::Driver::new(peer.clone(), command_rx, accepted, status_tx).run());
@@ -96,7 +96,7 @@ impl BgpHandle {
                 status,
             });
         }
-        let bfd = bfd::start(bfd_peers).map_err(|e| Error::io("bfd", e))?;
+        let bfd = bfd_driver::start(bfd_peers).map_err(|e| Error::io("bfd", e))?;
         Ok(Self { peers, bfd })
     }
 
@@ -125,7 +125,7 @@ impl BgpHandle {
         });
         // RFC 5880 §6.8.16: tell the BFD peers this is administrative, not a failure.
         for session in &self.bfd {
-            let _ = session.send(::bfd::Command::AdminDown);
+            let _ = session.send(bfd::Command::AdminDown);
         }
     }
 

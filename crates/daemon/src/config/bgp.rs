@@ -29,7 +29,7 @@ use bgp_session::{
 };
 use serde::Deserialize;
 
-use crate::error::Error;
+use super::error::ConfigError;
 
 /// The well-known BGP port (RFC 4271 §8.2.1, "TCP port 179").
 pub const DEFAULT_BGP_PORT: u16 = 179;
@@ -144,18 +144,20 @@ pub struct PeerBfd {
     pub multiplier: u8,
 }
 
-impl RawBgp {
-    /// Validates the section; errors name the key path (`bgp.peer[0].address`).
-    pub(crate) fn validate(self) -> Result<BgpConfig, Error> {
-        let err = |key: &str, what: String| Error::Config(format!("bgp.{key}: {what}"));
-        let router_id: Ipv4Addr = self.router_id.parse().map_err(|_| {
+impl TryFrom<RawBgp> for BgpConfig {
+    type Error = ConfigError;
+
+    /// Errors name the key within `[bgp]` (`peer[0].address`).
+    fn try_from(bgp: RawBgp) -> Result<Self, ConfigError> {
+        let err = |key: &str, what: String| ConfigError::at(key, what);
+        let router_id: Ipv4Addr = bgp.router_id.parse().map_err(|_| {
             err(
                 "router-id",
-                format!("{:?} is not an IPv4 address", self.router_id),
+                format!("{:?} is not an IPv4 address", bgp.router_id),
             )
         })?;
         let mut prefixes = Vec::new();
-        for (i, text) in self.prefixes.iter().enumerate() {
+        for (i, text) in bgp.prefixes.iter().enumerate() {
             let prefix: Prefix = text
                 .parse()
                 .map_err(|e| err(&format!("prefixes[{i}]"), format!("{text:?}: {e}")))?;
@@ -173,7 +175,7 @@ impl RawBgp {
             }
             prefixes.push(prefix);
         }
-        let next_hop_v4 = self
+        let next_hop_v4 = bgp
             .next_hop_v4
             .as_deref()
             .map(|t| {
@@ -181,7 +183,7 @@ impl RawBgp {
                     .map_err(|_| err("next-hop-v4", format!("{t:?} is not an IPv4 address")))
             })
             .transpose()?;
-        let next_hop_v6 = self
+        let next_hop_v6 = bgp
             .next_hop_v6
             .as_deref()
             .map(|t| {
@@ -189,7 +191,7 @@ impl RawBgp {
                     .map_err(|_| err("next-hop-v6", format!("{t:?} is not an IPv6 address")))
             })
             .transpose()?;
-        let communities = self
+        let communities = bgp
             .communities
             .iter()
             .enumerate()
@@ -202,7 +204,7 @@ impl RawBgp {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let large_communities = self
+        let large_communities = bgp
             .large_communities
             .iter()
             .enumerate()
@@ -215,13 +217,13 @@ impl RawBgp {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let hold_time = self
+        let hold_time = bgp
             .hold_time
             .map_or(DEFAULT_HOLD_TIME, |s| Duration::from_secs(u64::from(s)));
-        let connect_retry_time = self
+        let connect_retry_time = bgp
             .connect_retry_time
             .map_or(DEFAULT_CONNECT_RETRY_TIME, Duration::from_secs);
-        let idle_hold_time = self
+        let idle_hold_time = bgp
             .idle_hold_ms
             .map_or(DEFAULT_IDLE_HOLD_TIME, Duration::from_millis);
         if !(MIN_IDLE_HOLD..=DEFAULT_MAX_IDLE_HOLD_TIME).contains(&idle_hold_time) {
@@ -234,11 +236,11 @@ impl RawBgp {
                 ),
             ));
         }
-        if self.peer.is_empty() {
+        if bgp.peer.is_empty() {
             return Err(err("peer", "at least one [[bgp.peer]] is needed".into()));
         }
         let mut peers: Vec<BgpPeer> = Vec::new();
-        for (i, raw) in self.peer.into_iter().enumerate() {
+        for (i, raw) in bgp.peer.into_iter().enumerate() {
             let key = |k: &str| format!("peer[{i}].{k}");
             let ip: IpAddr = raw.address.parse().map_err(|_| {
                 err(
@@ -325,15 +327,15 @@ impl RawBgp {
                 prefixes: prefixes.clone(),
                 next_hop_v4,
                 next_hop_v6,
-                prepend: self.prepend,
-                med: self.med,
+                prepend: bgp.prepend,
+                med: bgp.med,
                 communities: communities.clone(),
                 large_communities: large_communities.clone(),
-                no_export: self.no_export,
-                graceful_restart: self
+                no_export: bgp.no_export,
+                graceful_restart: bgp
                     .graceful_restart
                     .map(|s| Duration::from_secs(u64::from(s))),
-                ..PeerSettings::new(self.local_as, raw.remote_as, router_id)
+                ..PeerSettings::new(bgp.local_as, raw.remote_as, router_id)
             };
             let session = PeerConfig::try_from(settings)
                 .map_err(|e| err(&format!("peer[{i}]"), e.to_string()))?;
@@ -347,8 +349,8 @@ impl RawBgp {
                 session,
             });
         }
-        Ok(BgpConfig {
-            local_as: self.local_as,
+        Ok(Self {
+            local_as: bgp.local_as,
             router_id,
             prefixes,
             peers,
@@ -417,6 +419,7 @@ local-address = "2001:db8::1"
 passive = true
 "#;
 
+    /// The `[bgp]` section of `text`, or the whole error's message.
     fn parse(text: &str) -> Result<BgpConfig, String> {
         Config::from_toml(text, Path::new("."))
             .map(|c| c.bgp.expect("a [bgp] section"))

@@ -36,9 +36,9 @@ use health::{Damping, Policy};
 use serde::Deserialize;
 
 use super::bgp::BgpConfig;
+use super::error::{ConfigError, KeyPath};
 use super::listen::Listen;
 use super::zone::ZoneConfig;
-use crate::error::Error;
 
 /// Default quiet period of a SIGTERM drain: once no query has arrived for this long after
 /// the withdrawal, the routers have moved the catchment elsewhere.
@@ -144,36 +144,32 @@ pub struct CloudConfig {
     pub command_interval: Duration,
 }
 
-impl HealthConfig {
-    /// The health configuration used when `[bgp]` is present without `[health]`.
-    pub(crate) fn default_for(
-        bgp: &BgpConfig,
-        listen: &[Listen],
-        zones: &[ZoneConfig],
-    ) -> Result<Self, Error> {
-        RawHealth::default().validate(Some(bgp), listen, zones)
-    }
+/// What `[health]` is read against: the prefixes BGP announces, the listeners (probed by
+/// default) and the zones (checked by default).
+pub(crate) struct HealthDefaults<'a> {
+    pub(crate) bgp: Option<&'a BgpConfig>,
+    pub(crate) listen: &'a [Listen],
+    pub(crate) zones: &'a [ZoneConfig],
 }
 
-impl RawHealth {
-    /// Validates the section against the rest of the configuration; errors name the key.
-    pub(crate) fn validate(
-        self,
-        bgp: Option<&BgpConfig>,
-        listen: &[Listen],
-        zones: &[ZoneConfig],
-    ) -> Result<HealthConfig, Error> {
-        let err = |key: &str, what: String| Error::Config(format!("health.{key}: {what}"));
+impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
+    type Error = ConfigError;
+
+    /// Errors name the key within `[health]` (`cloud[0].prefixes`). An absent section is
+    /// `RawHealth::default()`: one cloud with every BGP prefix.
+    fn try_from((health, defaults): (RawHealth, &HealthDefaults<'_>)) -> Result<Self, ConfigError> {
+        let (bgp, listen, zones) = (defaults.bgp, defaults.listen, defaults.zones);
+        let err = |key: &str, what: String| ConfigError::at(key, what);
         let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
         let defaults = Policy::default();
-        let interval = ms(self.interval_ms, defaults.interval);
+        let interval = ms(health.interval_ms, defaults.interval);
         // A default timeout follows a configured interval: 80% of it.
-        let default_timeout = if self.interval_ms.is_some() {
+        let default_timeout = if health.interval_ms.is_some() {
             interval * 4 / 5
         } else {
             defaults.timeout
         };
-        let timeout = ms(self.timeout_ms, default_timeout);
+        let timeout = ms(health.timeout_ms, default_timeout);
         if interval < Duration::from_millis(10) {
             return Err(err("interval-ms", "must be at least 10".into()));
         }
@@ -183,8 +179,8 @@ impl RawHealth {
                 format!("must be above 0 and below interval-ms ({interval:?})"),
             ));
         }
-        let rise = self.rise.unwrap_or(defaults.rise);
-        let fall = self.fall.unwrap_or(defaults.fall);
+        let rise = health.rise.unwrap_or(defaults.rise);
+        let fall = health.fall.unwrap_or(defaults.fall);
         if rise == 0 || fall == 0 {
             return Err(err("rise/fall", "must be at least 1".into()));
         }
@@ -193,14 +189,14 @@ impl RawHealth {
             timeout,
             rise,
             fall,
-            hold_down: ms(self.hold_down_ms, defaults.hold_down),
+            hold_down: ms(health.hold_down_ms, defaults.hold_down),
             min_instances: 1,
-            damping: self.damping.unwrap_or(true).then(Damping::default),
-            last_site_guard: self.last_site_guard.unwrap_or(false),
-            graceful_shutdown: ms(self.graceful_shutdown_ms, defaults.graceful_shutdown),
+            damping: health.damping.unwrap_or(true).then(Damping::default),
+            last_site_guard: health.last_site_guard.unwrap_or(false),
+            graceful_shutdown: ms(health.graceful_shutdown_ms, defaults.graceful_shutdown),
         };
         let all_prefixes = bgp.map(|b| b.prefixes.clone()).unwrap_or_default();
-        let mut raw_clouds = self.cloud;
+        let mut raw_clouds = health.cloud;
         if raw_clouds.is_empty() {
             raw_clouds.push(RawCloud {
                 name: "default".into(),
@@ -236,12 +232,13 @@ impl RawHealth {
                         }
                         Ok(prefix)
                     })
-                    .collect::<Result<Vec<_>, Error>>()?
+                    .collect::<Result<Vec<_>, ConfigError>>()?
             };
             let instances = if raw.instances.is_empty() {
                 listen.iter().map(|l| probe_address(l.address)).collect()
             } else {
-                parse_addresses(&raw.instances, &key("instances"))?
+                parse_addresses(&raw.instances)
+                    .map_err(|e| e.within(&KeyPath::root(&key("instances"))))?
             };
             let min_instances = raw.min_instances.unwrap_or(1);
             if min_instances == 0 || min_instances > instances.len().max(1) {
@@ -267,7 +264,7 @@ impl RawHealth {
                         dns_wire::lowercase_in_place(&mut origin);
                         Ok(origin)
                     })
-                    .collect::<Result<Vec<_>, Error>>()?,
+                    .collect::<Result<Vec<_>, ConfigError>>()?,
             };
             if raw.commands.iter().any(Vec::is_empty) {
                 return Err(err(&key("commands"), "a command needs a program".into()));
@@ -280,7 +277,8 @@ impl RawHealth {
                 min_instances,
                 instance_pid_files: raw.instance_pid_files,
                 zones,
-                servers: parse_addresses(&raw.servers, &key("servers"))?,
+                servers: parse_addresses(&raw.servers)
+                    .map_err(|e| e.within(&KeyPath::root(&key("servers"))))?,
                 commands: raw.commands,
                 command_timeout: ms(raw.command_timeout_ms, command_interval),
                 command_interval,
@@ -294,12 +292,12 @@ impl RawHealth {
                 ));
             }
         }
-        Ok(HealthConfig {
+        Ok(Self {
             policy,
-            drain_on_sigterm: self.drain_on_sigterm.unwrap_or(true),
-            drain_quiet: ms(self.drain_quiet_ms, DEFAULT_DRAIN_QUIET),
-            drain_timeout: ms(self.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT),
-            stale_after: ms(self.stale_after_ms, DEFAULT_STALE_AFTER),
+            drain_on_sigterm: health.drain_on_sigterm.unwrap_or(true),
+            drain_quiet: ms(health.drain_quiet_ms, DEFAULT_DRAIN_QUIET),
+            drain_timeout: ms(health.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT),
+            stale_after: ms(health.stale_after_ms, DEFAULT_STALE_AFTER),
             clouds,
         })
     }
@@ -318,11 +316,17 @@ fn probe_address(address: SocketAddr) -> SocketAddr {
     }
 }
 
-fn parse_addresses(list: &[String], key: &str) -> Result<Vec<SocketAddr>, Error> {
+/// A list of ADDR:PORT; errors name the entry (`[1]`).
+fn parse_addresses(list: &[String]) -> Result<Vec<SocketAddr>, ConfigError> {
     list.iter()
-        .map(|a| {
-            a.parse()
-                .map_err(|_| Error::Config(format!("health.{key}: {a:?} is not ADDR:PORT")))
+        .enumerate()
+        .map(|(i, a)| {
+            a.parse().map_err(|_| {
+                ConfigError::new(
+                    KeyPath::default().index(i),
+                    format!("{a:?} is not ADDR:PORT"),
+                )
+            })
         })
         .collect()
 }

@@ -1,9 +1,11 @@
-//! A validated listener and its role (docs/design.md principle 2: everything stateful
+//! `[[listen]]`: a listener and its role (docs/design.md principle 2: everything stateful
 //! uses the unicast address).
 
 use std::net::SocketAddr;
 
 use serde::Deserialize;
+
+use super::error::ConfigError;
 
 /// What a listener's address is for (docs/design.md principle 2: everything stateful uses the unicast one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -13,6 +15,15 @@ pub enum Role {
     Anycast,
     /// The site's own address: transfers, NOTIFY, management.
     Unicast,
+}
+
+/// One `[[listen]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawListen {
+    pub(crate) address: String,
+    pub(crate) role: Option<Role>,
+    pub(crate) transfers: Option<bool>,
 }
 
 /// A validated listener.
@@ -25,4 +36,22 @@ pub struct Listen {
     /// Whether AXFR/IXFR are served here (default: on unicast listeners only, docs/design.md
     /// principle 2: a TCP transfer to an anycast address can land at another site).
     pub transfers: bool,
+}
+
+impl TryFrom<RawListen> for Listen {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawListen) -> Result<Self, ConfigError> {
+        let address = raw.address.parse().map_err(|_| {
+            ConfigError::at("address", format!("{:?} is not ADDR:PORT", raw.address)).hint(
+                "write an IP address and a port, e.g. \"192.0.2.53:53\" or \"[2001:db8::53]:53\"",
+            )
+        })?;
+        let role = raw.role.unwrap_or(Role::Anycast);
+        Ok(Self {
+            address,
+            role,
+            transfers: raw.transfers.unwrap_or(role == Role::Unicast),
+        })
+    }
 }

@@ -1,7 +1,11 @@
 //! Configuration: the TOML file (or the `serve` flags) parsed into validated types.
 //!
-//! `RawConfig` mirrors the file with `deny_unknown_fields`, so a misspelt key is an error
-//! that names it; `Config` holds only values that passed validation.
+//! Each section has a file here holding what the file says (`Raw*`, serde with
+//! `deny_unknown_fields`, so a misspelt key is an error that names it) and its conversion
+//! into the validated type (`TryFrom`, with the already validated sections it depends on
+//! passed beside it). A conversion reports keys relative to its section; this file puts
+//! them under the section's path, so every error names the whole key
+//! (`zone[2].primaries[0]`) in a [`ConfigError`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,35 +14,31 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub mod bgp;
+mod error;
 pub mod health;
 mod listen;
 mod rate_limit;
+mod server;
 pub mod transfer;
 mod zone;
 
 pub use bgp::BgpConfig;
+pub use error::{ConfigError, KeyPath};
 pub use health::{CloudConfig, HealthConfig};
 pub use listen::{Listen, Role};
 pub use rate_limit::RateLimit;
+pub use server::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS};
 pub use transfer::ZoneTransfer;
-pub use zone::{CatalogRole, ZoneConfig};
+pub use zone::{CatalogRole, MAX_SIGNATURE_WARNING_DAYS, ZoneConfig};
 
 use bgp::RawBgp;
-use health::RawHealth;
-use rate_limit::validate_rate_limit;
-use transfer::{RawKey, RawTransfer};
+use health::{HealthDefaults, RawHealth};
+use listen::RawListen;
+use server::{RawServer, Server, ServerDefaults};
+use transfer::{RawKey, TransferDefaults};
+use zone::{RawZone, ZoneDefaults};
 
 use crate::cli::ServeArgs;
-use crate::error::Error;
-
-/// The longest signature-expiry warning window: a year (RRSIG validity is rarely longer).
-pub const MAX_SIGNATURE_WARNING_DAYS: u32 = 366;
-
-/// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
-/// timeouts of "at least a few seconds".
-pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default limit on concurrent TCP connections per server.
-pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -54,51 +54,6 @@ struct RawConfig {
     key: Vec<RawKey>,
     bgp: Option<RawBgp>,
     health: Option<RawHealth>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawServer {
-    identity: Option<String>,
-    version: Option<String>,
-    udp_payload: Option<u16>,
-    udp_workers: Option<usize>,
-    tcp_idle_timeout: Option<u64>,
-    tcp_max_connections: Option<usize>,
-    storage: Option<PathBuf>,
-    control_socket: Option<PathBuf>,
-    metrics: Option<String>,
-    rate_limit: Option<u32>,
-    rate_limit_slip: Option<u32>,
-    rate_limit_exempt: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawListen {
-    address: String,
-    role: Option<Role>,
-    transfers: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawZone {
-    name: String,
-    file: Option<PathBuf>,
-    #[serde(default)]
-    primaries: Vec<String>,
-    #[serde(default)]
-    notify: Vec<String>,
-    #[serde(default)]
-    allow_transfer: Vec<String>,
-    #[serde(default)]
-    allow_notify: Vec<String>,
-    source: Option<String>,
-    key: Option<String>,
-    catalog: Option<CatalogRole>,
-    /// Warn about RRSIGs that expire within this many days of a load (default 7).
-    signature_warning_days: Option<u32>,
 }
 
 /// The validated configuration.
@@ -138,24 +93,23 @@ pub struct Config {
 
 impl Config {
     /// Reads and validates a TOML file; relative zone paths are taken from its directory.
-    pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(KeyPath::default(), format!("cannot read it: {e}")).in_file(path)
+        })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        Self::from_toml(&text, base).map_err(|e| match e {
-            Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
-            other => other,
-        })
+        Self::from_toml(&text, base).map_err(|e| e.in_file(path))
     }
 
     /// Parses TOML text; relative zone paths are joined to `base`.
-    pub fn from_toml(text: &str, base: &Path) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::new(KeyPath::default(), e.to_string()))?;
         Self::try_from_raw(raw, base)
     }
 
     /// Builds the configuration for `anyns serve`.
-    pub fn from_serve_args(args: &ServeArgs) -> Result<Self, Error> {
+    pub fn from_serve_args(args: &ServeArgs) -> Result<Self, ConfigError> {
         let mut config = match &args.config {
             Some(path) => Self::from_file(path)?,
             None => {
@@ -175,22 +129,14 @@ impl Config {
                         .iter()
                         .map(|z| {
                             let (name, file) = z.split_once('=').ok_or_else(|| {
-                                Error::Config(format!("--zone {z}: expected ORIGIN=FILE"))
+                                ConfigError::new(
+                                    KeyPath::root("--zone"),
+                                    format!("{z:?}: expected ORIGIN=FILE"),
+                                )
                             })?;
-                            Ok(RawZone {
-                                name: name.into(),
-                                file: Some(file.into()),
-                                primaries: Vec::new(),
-                                notify: Vec::new(),
-                                allow_transfer: Vec::new(),
-                                allow_notify: Vec::new(),
-                                source: None,
-                                key: None,
-                                catalog: None,
-                                signature_warning_days: None,
-                            })
+                            Ok(RawZone::primary(name, file))
                         })
-                        .collect::<Result<_, Error>>()?,
+                        .collect::<Result<_, ConfigError>>()?,
                     key: Vec::new(),
                     bgp: None,
                     health: None,
@@ -199,10 +145,10 @@ impl Config {
             }
         };
         if let Some(nsid) = &args.nsid {
-            config.identity = Some(validate_identity(nsid, "--nsid")?);
+            config.identity = Some(server::identity(nsid, KeyPath::root("--nsid"))?);
         }
         if let Some(payload) = args.udp_payload {
-            config.udp_payload = validate_payload(payload, "--udp-payload")?;
+            config.udp_payload = server::udp_payload(payload, KeyPath::root("--udp-payload"))?;
         }
         if let Some(workers) = args.udp_workers {
             config.udp_workers = workers.max(1);
@@ -210,208 +156,106 @@ impl Config {
         Ok(config)
     }
 
-    fn try_from_raw(raw: RawConfig, base: &Path) -> Result<Self, Error> {
-        let server = raw.server;
+    /// Converts the sections in the order they depend on each other: listeners, keys,
+    /// zones, `[server]`, `[bgp]`, then `[health]`.
+    fn try_from_raw(raw: RawConfig, base: &Path) -> Result<Self, ConfigError> {
         let listen = raw
             .listen
             .into_iter()
             .enumerate()
             .map(|(i, l)| {
-                let address = l.address.parse().map_err(|_| {
-                    Error::Config(format!(
-                        "listen[{i}].address: {:?} is not ADDR:PORT",
-                        l.address
-                    ))
-                })?;
-                let role = l.role.unwrap_or(Role::Anycast);
-                Ok(Listen {
-                    address,
-                    role,
-                    transfers: l.transfers.unwrap_or(role == Role::Unicast),
-                })
+                Listen::try_from(l).map_err(|e| e.within(&KeyPath::root("listen").index(i)))
             })
-            .collect::<Result<Vec<_>, Error>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         if listen.is_empty() {
-            return Err(Error::Config(
-                "no listen addresses (add [[listen]] or --listen)".into(),
-            ));
+            return Err(
+                ConfigError::new(KeyPath::root("listen"), "no listen addresses")
+                    .hint("add a [[listen]] section with an address, or pass --listen"),
+            );
         }
         let keys = raw
             .key
             .iter()
             .enumerate()
-            .map(|(i, k)| transfer::validate_key(k, i))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let mut zones = Vec::new();
-        for (i, z) in raw.zone.into_iter().enumerate() {
-            let mut origin = dns_wire::name_from_text(&z.name)
-                .map_err(|e| Error::Config(format!("zone[{i}].name: {:?}: {e}", z.name)))?;
-            dns_wire::lowercase_in_place(&mut origin);
-            if zones
-                .iter()
-                .any(|other: &ZoneConfig| other.origin == origin)
-            {
-                return Err(Error::Config(format!(
-                    "zone[{i}].name: {} is listed twice",
-                    z.name
-                )));
-            }
-            let raw_transfer = RawTransfer {
-                primaries: &z.primaries,
-                notify: &z.notify,
-                allow_transfer: &z.allow_transfer,
-                allow_notify: &z.allow_notify,
-                source: z.source.as_deref(),
-                key: z.key.as_deref(),
-            };
-            let default_source = listen
-                .iter()
-                .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
-                .map(|l| l.address.ip());
-            let transfer = transfer::validate(raw_transfer, i, default_source, &keys)?;
-            let file = z
-                .file
-                .map(|f| if f.is_absolute() { f } else { base.join(f) });
-            match z.catalog {
-                Some(CatalogRole::Consumer) if !transfer.is_secondary() => {
-                    return Err(Error::Config(format!(
-                        "zone[{i}].catalog: a consumed catalog needs primaries"
-                    )));
-                }
-                Some(CatalogRole::Producer) if file.is_some() || transfer.is_secondary() => {
-                    return Err(Error::Config(format!(
-                        "zone[{i}].catalog: a produced catalog is built from our zones: no file or primaries"
-                    )));
-                }
-                Some(CatalogRole::Producer) => {}
-                _ if file.is_none() && !transfer.is_secondary() => {
-                    return Err(Error::Config(format!(
-                        "zone[{i}]: needs a file (a primary zone) or primaries (a secondary zone)"
-                    )));
-                }
-                _ => {}
-            }
-            let signature_window = match z.signature_warning_days {
-                None => dns_zone::DEFAULT_SIGNATURE_WINDOW,
-                Some(days) if days <= MAX_SIGNATURE_WARNING_DAYS => days * 86_400,
-                Some(days) => {
-                    return Err(Error::Config(format!(
-                        "zone[{i}].signature-warning-days: {days} is more than {MAX_SIGNATURE_WARNING_DAYS}"
-                    )));
-                }
-            };
-            zones.push(ZoneConfig {
-                origin,
-                file,
-                transfer,
-                catalog: z.catalog,
-                signature_window,
-            });
-        }
-        if server.storage.is_none() && zones.iter().any(|z| z.transfer.is_secondary()) {
-            return Err(Error::Config(
-                "server.storage: required with secondary zones (received zones are stored there)"
-                    .into(),
-            ));
-        }
-        let bgp = raw.bgp.map(RawBgp::validate).transpose()?;
-        let health = match (raw.health, &bgp) {
-            (Some(health), bgp) => Some(health.validate(bgp.as_ref(), &listen, &zones)?),
-            (None, Some(bgp)) => Some(HealthConfig::default_for(bgp, &listen, &zones)?),
-            (None, None) => None,
+            .map(|(i, k)| {
+                dns_tsig::Key::try_from(k).map_err(|e| e.within(&KeyPath::root("key").index(i)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let zone_defaults = ZoneDefaults {
+            base,
+            transfer: TransferDefaults {
+                source: listen
+                    .iter()
+                    .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
+                    .map(|l| l.address.ip()),
+                keys: &keys,
+            },
         };
-        let control_socket = server
-            .control_socket
-            .map(|s| if s.is_absolute() { s } else { base.join(s) });
-        let metrics = server
-            .metrics
-            .as_deref()
-            .map(|text| validate_metrics(text, &listen))
-            .transpose()?;
-        let rate_limit = validate_rate_limit(
-            server.rate_limit,
-            server.rate_limit_slip,
-            server.rate_limit_exempt.as_deref(),
-            &listen,
-        )?;
+        let mut zones: Vec<ZoneConfig> = Vec::new();
+        for (i, raw_zone) in raw.zone.into_iter().enumerate() {
+            let at = KeyPath::root("zone").index(i);
+            let zone =
+                ZoneConfig::try_from((raw_zone, &zone_defaults)).map_err(|e| e.within(&at))?;
+            if zones.iter().any(|other| other.origin == zone.origin) {
+                return Err(ConfigError::new(
+                    at.key("name"),
+                    format!("{} is listed twice", dns_wire::name_to_text(&zone.origin)),
+                ));
+            }
+            zones.push(zone);
+        }
+        if raw.server.storage.is_none() && zones.iter().any(|z| z.transfer.is_secondary()) {
+            return Err(ConfigError::new(
+                KeyPath::root("server").key("storage"),
+                "required with secondary zones (received zones are stored there)",
+            )
+            .hint("name a directory anyns may write, e.g. \"/var/lib/anyns\""));
+        }
+        let server = Server::try_from((
+            raw.server,
+            &ServerDefaults {
+                base,
+                listen: &listen,
+            },
+        ))
+        .map_err(|e| e.within(&KeyPath::root("server")))?;
+        let bgp = raw
+            .bgp
+            .map(BgpConfig::try_from)
+            .transpose()
+            .map_err(|e| e.within(&KeyPath::root("bgp")))?;
+        let health = match (raw.health, &bgp) {
+            (None, None) => None,
+            (health, bgp) => Some(
+                HealthConfig::try_from((
+                    health.unwrap_or_default(),
+                    &HealthDefaults {
+                        bgp: bgp.as_ref(),
+                        listen: &listen,
+                        zones: &zones,
+                    },
+                ))
+                .map_err(|e| e.within(&KeyPath::root("health")))?,
+            ),
+        };
         Ok(Self {
-            identity: server
-                .identity
-                .map(|i| validate_identity(&i, "server.identity"))
-                .transpose()?,
+            identity: server.identity,
             version: server.version,
-            udp_payload: server
-                .udp_payload
-                .map(|p| validate_payload(p, "server.udp-payload"))
-                .transpose()?
-                .unwrap_or(dns_auth::DEFAULT_UDP_PAYLOAD),
-            udp_workers: server.udp_workers.unwrap_or_else(default_workers).max(1),
-            tcp_idle_timeout: server
-                .tcp_idle_timeout
-                .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_TCP_IDLE_TIMEOUT),
-            tcp_max_connections: server
-                .tcp_max_connections
-                .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS)
-                .max(1),
+            udp_payload: server.udp_payload,
+            udp_workers: server.udp_workers,
+            tcp_idle_timeout: server.tcp_idle_timeout,
+            tcp_max_connections: server.tcp_max_connections,
             listen,
             zones,
             bgp,
             health,
-            control_socket,
-            metrics,
-            rate_limit,
-            storage: server
-                .storage
-                .map(|s| if s.is_absolute() { s } else { base.join(s) }),
+            control_socket: server.control_socket,
+            metrics: server.metrics,
+            rate_limit: server.rate_limit,
+            storage: server.storage,
             keys,
         })
     }
-}
-
-/// `server.metrics`: ADDR:PORT, not on an anycast address (a scrape there could reach any
-/// site, docs/design.md principle 2).
-fn validate_metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, Error> {
-    let address: SocketAddr = text
-        .parse()
-        .map_err(|_| Error::Config(format!("server.metrics: {text:?} is not ADDR:PORT")))?;
-    if address.ip().is_unspecified() {
-        return Err(Error::Config(format!(
-            "server.metrics: {} listens on every address, the anycast ones too; name one",
-            address.ip()
-        )));
-    }
-    if listen
-        .iter()
-        .any(|l| l.role == Role::Anycast && l.address.ip() == address.ip())
-    {
-        return Err(Error::Config(format!(
-            "server.metrics: {} is an anycast address; use the unicast address or loopback",
-            address.ip()
-        )));
-    }
-    Ok(address)
-}
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn validate_identity(identity: &str, key: &str) -> Result<String, Error> {
-    if identity.is_empty() || identity.len() > 255 {
-        return Err(Error::Config(format!("{key}: must be 1 to 255 octets")));
-    }
-    Ok(identity.to_string())
-}
-
-/// RFC 6891 §6.2.5: below 512 is not meaningful; above 4096 invites fragmentation.
-fn validate_payload(payload: u16, key: &str) -> Result<u16, Error> {
-    if !(512..=4096).contains(&payload) {
-        return Err(Error::Config(format!(
-            "{key}: {payload} is outside 512..=4096"
-        )));
-    }
-    Ok(payload)
 }
 
 #[cfg(test)]
@@ -465,12 +309,12 @@ file = "example.zone"
         assert!(own("127.0.0.9") && own("::1"));
         assert!(!own("192.0.2.1"));
         for (extra, key) in [
-            ("rate-limit-slip = 2", "rate-limit-slip"),
+            ("rate-limit-slip = 2", "server.rate-limit-slip"),
             ("rate-limit = 2000000", "server.rate-limit"),
             ("rate-limit = 5\nrate-limit-slip = 101", "rate-limit-slip"),
             (
                 "rate-limit = 5\nrate-limit-exempt = [\"nope\"]",
-                "rate-limit-exempt[0]",
+                "server.rate-limit-exempt[0]",
             ),
         ] {
             let text = GOOD.replace("[server]", &format!("[server]\n{extra}"));

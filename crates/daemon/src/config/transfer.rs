@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::error::Error;
-use crate::transfer::acl::Prefix;
+use super::error::{ConfigError, KeyPath};
+use crate::acl::Prefix;
 
 /// The DNS port, when an address is given without one.
 const DNS_PORT: u16 = 53;
@@ -34,7 +34,7 @@ impl ZoneTransfer {
     }
 }
 
-/// The raw keys, as read from `[[zone]]`.
+/// The transfer keys of one `[[zone]]`, as written.
 pub(crate) struct RawTransfer<'a> {
     pub(crate) primaries: &'a [String],
     pub(crate) notify: &'a [String],
@@ -44,68 +44,83 @@ pub(crate) struct RawTransfer<'a> {
     pub(crate) key: Option<&'a str>,
 }
 
-/// Validates the transfer keys of `zone[index]`; `default_source` is the first unicast
-/// listener's address, if any.
-pub(crate) fn validate(
-    raw: RawTransfer<'_>,
-    index: usize,
-    default_source: Option<IpAddr>,
-    keys: &[dns_tsig::Key],
-) -> Result<ZoneTransfer, Error> {
-    let key = |name: &str| format!("zone[{index}].{name}");
-    let addresses = |list: &[String], name: &str| -> Result<Vec<SocketAddr>, Error> {
-        list.iter()
-            .map(|a| {
-                parse_server(a).ok_or_else(|| {
-                    Error::Config(format!("{}: {a:?} is not ADDR or ADDR:PORT", key(name)))
-                })
-            })
-            .collect()
-    };
-    let prefixes = |list: &[String], name: &str| -> Result<Vec<Prefix>, Error> {
-        list.iter()
-            .map(|p| {
-                p.parse()
-                    .map_err(|e| Error::Config(format!("{}: {e}", key(name))))
-            })
-            .collect()
-    };
-    let primaries = addresses(raw.primaries, "primaries")?;
-    let mut allow_notify = prefixes(raw.allow_notify, "allow-notify")?;
-    if allow_notify.is_empty() {
-        allow_notify = primaries.iter().map(|p| Prefix::host(p.ip())).collect();
-    }
-    let source =
-        match raw.source {
-            Some(s) => Some(s.parse().map_err(|_| {
-                Error::Config(format!("{}: {s:?} is not an address", key("source")))
-            })?),
-            None => default_source,
-        };
-    let key = match raw.key {
-        Some(name) => {
-            let wire = dns_wire::name_from_text(name).map(|mut w| {
-                dns_wire::lowercase_in_place(&mut w);
-                w
-            });
-            let found = wire
-                .ok()
-                .and_then(|w| keys.iter().find(|k| k.name() == w.as_slice()));
-            let found = found.cloned();
-            Some(found.ok_or_else(|| {
-                Error::Config(format!("{}: no [[key]] named {name:?}", key("key")))
-            })?)
+/// What a zone's transfer keys are read against: the source address used when none is
+/// named (the first unicast listener's) and the `[[key]]`s.
+pub(crate) struct TransferDefaults<'a> {
+    pub(crate) source: Option<IpAddr>,
+    pub(crate) keys: &'a [dns_tsig::Key],
+}
+
+impl TryFrom<(RawTransfer<'_>, &TransferDefaults<'_>)> for ZoneTransfer {
+    type Error = ConfigError;
+
+    /// Errors name the key within the zone (`primaries[0]`).
+    fn try_from(
+        (raw, defaults): (RawTransfer<'_>, &TransferDefaults<'_>),
+    ) -> Result<Self, ConfigError> {
+        let primaries = addresses(raw.primaries, "primaries")?;
+        let mut allow_notify = prefixes(raw.allow_notify, "allow-notify")?;
+        if allow_notify.is_empty() {
+            allow_notify = primaries.iter().map(|p| Prefix::host(p.ip())).collect();
         }
-        None => None,
-    };
-    Ok(ZoneTransfer {
-        key,
-        primaries,
-        notify: addresses(raw.notify, "notify")?,
-        allow_transfer: prefixes(raw.allow_transfer, "allow-transfer")?,
-        allow_notify,
-        source,
-    })
+        let source = match raw.source {
+            Some(s) => Some(s.parse().map_err(|_| {
+                ConfigError::at("source", format!("{s:?} is not an address"))
+                    .hint("the site's unicast address, which transfers and NOTIFY leave from")
+            })?),
+            None => defaults.source,
+        };
+        let key = match raw.key {
+            Some(name) => {
+                let wire = dns_wire::name_from_text(name).map(|mut w| {
+                    dns_wire::lowercase_in_place(&mut w);
+                    w
+                });
+                let found = wire
+                    .ok()
+                    .and_then(|w| defaults.keys.iter().find(|k| k.name() == w.as_slice()));
+                Some(found.cloned().ok_or_else(|| {
+                    ConfigError::at("key", format!("no [[key]] named {name:?}"))
+                        .hint("define the key in a [[key]] section with name, algorithm and secret")
+                })?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            key,
+            primaries,
+            notify: addresses(raw.notify, "notify")?,
+            allow_transfer: prefixes(raw.allow_transfer, "allow-transfer")?,
+            allow_notify,
+            source,
+        })
+    }
+}
+
+/// A list of servers; errors name the entry (`primaries[1]`).
+fn addresses(list: &[String], name: &str) -> Result<Vec<SocketAddr>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            parse_server(a).ok_or_else(|| {
+                ConfigError::new(
+                    KeyPath::root(name).index(i),
+                    format!("{a:?} is not ADDR or ADDR:PORT"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// An access list; errors name the entry (`allow-transfer[0]`).
+fn prefixes(list: &[String], name: &str) -> Result<Vec<Prefix>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.parse()
+                .map_err(|e| ConfigError::new(KeyPath::root(name).index(i), format!("{e}")))
+        })
+        .collect()
 }
 
 /// "192.0.2.1", "192.0.2.1:5300", "2001:db8::1", "[2001:db8::1]:5300".
@@ -131,14 +146,18 @@ mod tests {
             source: None,
             key: None,
         };
-        let t = validate(raw, 0, Some("203.0.113.7".parse().unwrap()), &[]).unwrap();
+        let defaults = TransferDefaults {
+            source: Some("203.0.113.7".parse().unwrap()),
+            keys: &[],
+        };
+        let t = ZoneTransfer::try_from((raw, &defaults)).unwrap();
         assert_eq!(t.primaries[0], "192.0.2.1:53".parse().unwrap());
         assert_eq!(t.primaries[1].port(), 5300);
-        assert!(crate::transfer::acl::allows(
+        assert!(crate::acl::allows(
             &t.allow_notify,
             "192.0.2.1".parse().unwrap()
         ));
-        assert!(!crate::transfer::acl::allows(
+        assert!(!crate::acl::allows(
             &t.allow_notify,
             "192.0.2.2".parse().unwrap()
         ));
@@ -148,6 +167,10 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
+        let none = TransferDefaults {
+            source: None,
+            keys: &[],
+        };
         let raw = RawTransfer {
             primaries: &["nowhere".into()],
             notify: &[],
@@ -156,8 +179,8 @@ mod tests {
             source: None,
             key: None,
         };
-        let err = validate(raw, 3, None, &[]).unwrap_err().to_string();
-        assert!(err.contains("zone[3].primaries"), "{err}");
+        let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
+        assert_eq!(err.key.as_str(), "primaries[0]");
         let raw = RawTransfer {
             primaries: &[],
             notify: &[],
@@ -166,8 +189,8 @@ mod tests {
             source: None,
             key: None,
         };
-        let err = validate(raw, 0, None, &[]).unwrap_err().to_string();
-        assert!(err.contains("zone[0].allow-transfer"), "{err}");
+        let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
+        assert_eq!(err.key.as_str(), "allow-transfer[0]");
         let raw = RawTransfer {
             primaries: &[],
             notify: &[],
@@ -176,9 +199,10 @@ mod tests {
             source: None,
             key: Some("missing."),
         };
-        let err = validate(raw, 1, None, &[]).unwrap_err().to_string();
+        let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
+        assert_eq!(err.key.as_str(), "key");
         assert!(
-            err.contains("zone[1].key") && err.contains("missing."),
+            err.problem.contains("missing.") && err.hint.is_some(),
             "{err}"
         );
     }
@@ -194,20 +218,24 @@ pub(crate) struct RawKey {
     secret: String,
 }
 
-/// Validates `key[index]`.
-pub(crate) fn validate_key(raw: &RawKey, index: usize) -> Result<dns_tsig::Key, Error> {
-    use base64::Engine;
-    let key = |name: &str| format!("key[{index}].{name}");
-    let algorithm = dns_tsig::Algorithm::from_text(&raw.algorithm).ok_or_else(|| {
-        Error::Config(format!(
-            "{}: {:?} is not hmac-sha256 or hmac-sha512",
-            key("algorithm"),
-            raw.algorithm
-        ))
-    })?;
-    let secret = base64::engine::general_purpose::STANDARD
-        .decode(raw.secret.trim())
-        .map_err(|e| Error::Config(format!("{}: not base64: {e}", key("secret"))))?;
-    dns_tsig::Key::new(&raw.name, algorithm, secret)
-        .map_err(|e| Error::Config(format!("{}: {e}", key("name"))))
+impl TryFrom<&RawKey> for dns_tsig::Key {
+    type Error = ConfigError;
+
+    /// Errors name the key within the `[[key]]` entry (`secret`).
+    fn try_from(raw: &RawKey) -> Result<Self, ConfigError> {
+        use base64::Engine;
+        let algorithm = dns_tsig::Algorithm::from_text(&raw.algorithm).ok_or_else(|| {
+            ConfigError::at(
+                "algorithm",
+                format!("{:?} is not hmac-sha256 or hmac-sha512", raw.algorithm),
+            )
+        })?;
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode(raw.secret.trim())
+            .map_err(|e| {
+                ConfigError::at("secret", format!("not base64: {e}"))
+                    .hint("paste the secret as `tsig-keygen` or `keymgr -t` print it")
+            })?;
+        Self::new(&raw.name, algorithm, secret).map_err(|e| ConfigError::at("name", e.to_string()))
+    }
 }

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use bgp_session::State;
 use dns_zone::ZoneSet;
 
+use crate::announce::Report;
 use crate::bgp::PeerStatus;
-use crate::health::Report;
 use crate::state::{RCODE_SLOTS, Totals};
 
 /// Everything one scrape shows.

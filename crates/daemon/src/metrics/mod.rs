@@ -20,10 +20,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use crate::announce::{Report, Request};
 use crate::bgp::BgpHandle;
 use crate::clock::unix_now;
 use crate::error::Error;
-use crate::health::{Report, Request};
 use crate::state::{Connections, Counters, ZoneStore};
 use crate::transfer::state::Transfers;
 

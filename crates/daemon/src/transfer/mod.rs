@@ -12,7 +12,6 @@
 //! and its response codes) is in `dns-auth` and `dns-zone`; this module does the I/O.
 //! `state` holds one entry per zone; the other modules only use it.
 
-pub(crate) mod acl;
 pub(crate) mod catalog;
 mod error;
 pub(crate) mod notify;

@@ -10,10 +10,10 @@ use dns_wire::Record;
 use dns_wire::types::{rcode, rtype};
 use tracing::{debug, info, warn};
 
-use super::acl::allows;
 use super::outbound::{next_id, udp_socket};
 use super::state::Transfers;
 use super::tsig::Signed;
+use crate::acl::allows;
 use crate::clock::unix_now;
 use crate::config::ZoneTransfer;
 

@@ -11,8 +11,8 @@ use dns_wire::types::rtype;
 use tokio::io::AsyncWrite;
 use tracing::{info, warn};
 
-use super::acl::allows;
 use super::state::Transfers;
+use crate::acl::allows;
 use crate::clock::unix_now;
 use crate::dns::framing;
 use crate::state::ZoneStore;

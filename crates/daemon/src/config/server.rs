@@ -1,0 +1,160 @@
+//! `[server]`: identity, payload size, workers, TCP limits, storage, the control socket,
+//! metrics and the rate limit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::error::{ConfigError, KeyPath};
+use super::listen::{Listen, Role};
+use super::rate_limit::{RateLimit, RawRateLimit};
+
+/// Default TCP idle timeout: Knot's `tcp-idle-timeout` default; RFC 7766 §6.2.3 asks for
+/// timeouts of "at least a few seconds".
+pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on concurrent TCP connections per server.
+pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+
+/// The `[server]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawServer {
+    identity: Option<String>,
+    version: Option<String>,
+    udp_payload: Option<u16>,
+    udp_workers: Option<usize>,
+    tcp_idle_timeout: Option<u64>,
+    tcp_max_connections: Option<usize>,
+    pub(crate) storage: Option<PathBuf>,
+    control_socket: Option<PathBuf>,
+    metrics: Option<String>,
+    rate_limit: Option<u32>,
+    rate_limit_slip: Option<u32>,
+    rate_limit_exempt: Option<Vec<String>>,
+}
+
+/// The validated `[server]` section.
+#[derive(Debug)]
+pub(crate) struct Server {
+    pub(crate) identity: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) udp_payload: u16,
+    pub(crate) udp_workers: usize,
+    pub(crate) tcp_idle_timeout: Duration,
+    pub(crate) tcp_max_connections: usize,
+    pub(crate) storage: Option<PathBuf>,
+    pub(crate) control_socket: Option<PathBuf>,
+    pub(crate) metrics: Option<SocketAddr>,
+    pub(crate) rate_limit: Option<RateLimit>,
+}
+
+/// What `[server]` is read against: the directory relative paths start from, and the
+/// listeners (the metrics address must not be an anycast one; our own addresses are exempt
+/// from the rate limit).
+pub(crate) struct ServerDefaults<'a> {
+    pub(crate) base: &'a Path,
+    pub(crate) listen: &'a [Listen],
+}
+
+impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
+    type Error = ConfigError;
+
+    /// Errors name the key within `[server]` (`udp-payload`).
+    fn try_from((raw, defaults): (RawServer, &ServerDefaults<'_>)) -> Result<Self, ConfigError> {
+        let relative = |path: PathBuf| {
+            if path.is_absolute() {
+                path
+            } else {
+                defaults.base.join(path)
+            }
+        };
+        Ok(Self {
+            identity: raw
+                .identity
+                .map(|i| identity(&i, KeyPath::root("identity")))
+                .transpose()?,
+            version: raw.version,
+            udp_payload: raw
+                .udp_payload
+                .map(|p| udp_payload(p, KeyPath::root("udp-payload")))
+                .transpose()?
+                .unwrap_or(dns_auth::DEFAULT_UDP_PAYLOAD),
+            udp_workers: raw.udp_workers.unwrap_or_else(default_workers).max(1),
+            tcp_idle_timeout: raw
+                .tcp_idle_timeout
+                .map_or(DEFAULT_TCP_IDLE_TIMEOUT, Duration::from_secs),
+            tcp_max_connections: raw
+                .tcp_max_connections
+                .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS)
+                .max(1),
+            storage: raw.storage.map(relative),
+            control_socket: raw.control_socket.map(relative),
+            metrics: raw
+                .metrics
+                .as_deref()
+                .map(|text| metrics(text, defaults.listen))
+                .transpose()?,
+            rate_limit: RateLimit::from_keys(
+                RawRateLimit {
+                    rate: raw.rate_limit,
+                    slip: raw.rate_limit_slip,
+                    exempt: raw.rate_limit_exempt.as_deref(),
+                },
+                defaults.listen,
+            )?,
+        })
+    }
+}
+
+/// `metrics`: ADDR:PORT, not on an anycast address (a scrape there could reach any site,
+/// docs/design.md principle 2).
+fn metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, ConfigError> {
+    let err = |problem: String| {
+        ConfigError::at("metrics", problem)
+            .hint("use the site's unicast address or loopback, e.g. \"127.0.0.1:9153\"")
+    };
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|_| err(format!("{text:?} is not ADDR:PORT")))?;
+    if address.ip().is_unspecified() {
+        return Err(err(format!(
+            "{} listens on every address, the anycast ones too; name one",
+            address.ip()
+        )));
+    }
+    if listen
+        .iter()
+        .any(|l| l.role == Role::Anycast && l.address.ip() == address.ip())
+    {
+        return Err(err(format!("{} is an anycast address", address.ip())));
+    }
+    Ok(address)
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The NSID / id.server identity given at `key` (at most 255 octets, as id.server's TXT
+/// string can carry).
+pub(crate) fn identity(identity: &str, key: KeyPath) -> Result<String, ConfigError> {
+    if identity.is_empty() || identity.len() > 255 {
+        return Err(ConfigError::new(key, "must be 1 to 255 octets"));
+    }
+    Ok(identity.to_string())
+}
+
+/// The largest UDP answer given at `key`. RFC 6891 §6.2.5: below 512 is not meaningful;
+/// above 4096 invites fragmentation.
+pub(crate) fn udp_payload(payload: u16, key: KeyPath) -> Result<u16, ConfigError> {
+    if !(512..=4096).contains(&payload) {
+        return Err(
+            ConfigError::new(key, format!("{payload} is outside 512..=4096")).hint(
+                "1232 avoids fragmentation on every common path (the DNS Flag Day 2020 value)",
+            ),
+        );
+    }
+    Ok(payload)
+}
