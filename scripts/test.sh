@@ -22,7 +22,7 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "architecture: core crates have no I/O runtime dependencies"
-for core in dns-wire dns-zone dns-auth dns-tsig bgp-wire bgp-session bfd health; do
+for core in dns-wire dns-zone dns-auth dns-resolve dns-tsig bgp-wire bgp-session bfd health; do
     cargo metadata --format-version 1 --no-deps --locked | grep -q "\"name\":\"$core\"" || continue
     if cargo tree -p "$core" -e normal --prefix none --locked | grep -E '^(tokio|mio|socket2|hyper) '; then
         echo "error: $core depends on an I/O runtime" >&2

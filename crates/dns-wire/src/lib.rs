@@ -13,6 +13,7 @@
 //! ```text
 //!  bytes ──► Query::parse ──► Query { id, flags, qname (as sent + lowercased), qtype, edns }
 //!  Query + answer data ──► MessageWriter (header, question, RRs, compression, OPT) ──► bytes
+//!  write_query ──► bytes to another server; its answer ──► Response::parse ──► records
 //! ```
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ mod header;
 mod name;
 mod query;
 mod record;
+mod response;
 pub mod types;
 pub mod writer;
 
@@ -27,4 +29,5 @@ pub use header::{Header, Opcode};
 pub use name::{Name, NameError, lowercase_in_place, name_from_text, name_to_text};
 pub use query::{Edns, ParseError, Query};
 pub use record::{Record, read_record};
+pub use response::{QueryOptions, Records, Response, write_query};
 pub use writer::{Checkpoint, MessageWriter, Owner, RdataNames, Section, WriteError};

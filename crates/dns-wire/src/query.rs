@@ -17,6 +17,8 @@ pub enum ParseError {
     ShortHeader,
     /// QR set: a response sent to us (answering could loop between servers).
     IsResponse,
+    /// QR clear where a response was expected.
+    NotResponse,
     /// QDCOUNT other than 1.
     QuestionCount(u16),
     /// The question name is malformed.
@@ -37,7 +39,7 @@ impl ParseError {
     /// The response code to answer with, or `None` when the message must be dropped.
     pub fn rcode(&self) -> Option<u16> {
         match self {
-            Self::ShortHeader | Self::IsResponse => None,
+            Self::ShortHeader | Self::IsResponse | Self::NotResponse => None,
             _ => Some(crate::types::rcode::FORMERR),
         }
     }
@@ -48,6 +50,7 @@ impl fmt::Display for ParseError {
         match self {
             Self::ShortHeader => f.write_str("message shorter than a header"),
             Self::IsResponse => f.write_str("QR set in a query"),
+            Self::NotResponse => f.write_str("QR clear in a response"),
             Self::QuestionCount(n) => write!(f, "QDCOUNT {n}, expected 1"),
             Self::QuestionName(e) => write!(f, "question name: {e}"),
             Self::Truncated => f.write_str("message truncated"),
@@ -68,6 +71,8 @@ pub struct Edns {
     pub udp_payload: u16,
     /// EDNS version.
     pub version: u8,
+    /// The upper eight bits of the response code (RFC 6891 §6.1.3; zero in queries).
+    pub extended_rcode: u8,
     /// The DO bit (RFC 3225).
     pub dnssec_ok: bool,
     /// An NSID option was present (RFC 5001).
@@ -176,16 +181,17 @@ impl Query {
 }
 
 /// The fixed fields of a record that was skipped over.
-struct SkippedRecord {
-    owner_is_root: bool,
-    rtype: u16,
+pub(crate) struct SkippedRecord {
+    pub(crate) owner_is_root: bool,
+    pub(crate) rtype: u16,
     class: u16,
     ttl: u32,
     rdata_start: usize,
-    end: usize,
+    pub(crate) end: usize,
 }
 
-fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, ParseError> {
+/// Checks the framing of the record at `pos` (owner, fixed fields, RDATA length).
+pub(crate) fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, ParseError> {
     let owner_is_root = msg.get(pos) == Some(&0);
     let (_, at) = Name::parse_compressed(msg, pos).map_err(ParseError::RecordName)?;
     let fixed = msg.get(at..at + 10).ok_or(ParseError::Truncated)?;
@@ -207,9 +213,10 @@ fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, ParseError> {
 
 //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.2
 //# CLASS: requestor's UDP payload size; TTL: extended RCODE and flags
-fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, ParseError> {
+pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, ParseError> {
     let mut edns = Edns {
         udp_payload: record.class,
+        extended_rcode: (record.ttl >> 24) as u8,
         version: (record.ttl >> 16) as u8,
         dnssec_ok: record.ttl & 0x8000 != 0,
         ..Edns::default()

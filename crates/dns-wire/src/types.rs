@@ -101,6 +101,12 @@ pub mod option {
 
 /// RFC 8914 extended DNS error info codes used by anyns.
 pub mod ede {
+    /// 0: Other (with text: a resolver's work limit was hit).
+    pub const OTHER: u16 = 0;
+    /// 22: No Reachable Authority (no name server of the zone answered).
+    pub const NO_REACHABLE_AUTHORITY: u16 = 22;
+    /// 23: Network Error (the answer could not be fetched in time).
+    pub const NETWORK_ERROR: u16 = 23;
     /// 18: Prohibited (e.g. AXFR on an anycast listener).
     pub const PROHIBITED: u16 = 18;
     /// 20: Not Authoritative.

@@ -197,6 +197,28 @@ impl ZoneBuilder {
         self.problems.truncate(checkpoint.problems);
     }
 
+    /// The records as read, without the checks a zone must pass (a file of root hints or
+    /// trust anchors has no SOA and is not a zone), or every problem when reading found an
+    /// error. Owners are lowercased, class IN.
+    pub fn into_records(self) -> Result<Vec<dns_wire::Record>, ZoneError> {
+        if self.problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(ZoneError {
+                problems: self.problems,
+            });
+        }
+        Ok(self
+            .records
+            .iter()
+            .map(|r| dns_wire::Record {
+                owner: self.bytes[r.owner.range()].to_ascii_lowercase(),
+                rtype: r.rtype,
+                class: class::IN,
+                ttl: r.ttl,
+                rdata: self.bytes[r.rdata.range()].to_vec(),
+            })
+            .collect())
+    }
+
     /// Builds the zone, or returns every problem when any is an error. Warnings come back
     /// with the zone.
     pub fn finish(mut self) -> Result<(Zone, Vec<Problem>), ZoneError> {

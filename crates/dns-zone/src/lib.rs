@@ -40,7 +40,10 @@ pub use catalog::{CatalogError, CatalogMember, build_catalog, catalog_members};
 pub use denial::{Denial, NSEC3_HASH_LEN, NSEC3_LABEL_LEN, Nsec3Param};
 pub use dnssec::{Nsec3Lookup, canonical_cmp};
 pub use error::{Problem, Severity, ZoneError};
-pub use load::{DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str};
+pub use load::{
+    DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str, read_records_file,
+    read_records_str,
+};
 pub use transfer::{
     Diff, RecordRef, apply, decode_journal, decode_snapshot, diff, encode_journal, encode_snapshot,
     soa_serial, zone_from_records,

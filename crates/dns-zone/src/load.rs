@@ -60,6 +60,29 @@ pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), 
     builder.finish()
 }
 
+/// Reads the records of a master file below `origin` (wire form) without checking them as
+/// a zone: root hints and trust anchors (DS or DNSKEY records), as Unbound's `root-hints`
+/// and `trust-anchor-file` read them. Syntax errors and records outside `origin` are errors.
+pub fn read_records_file(path: &Path, origin: &[u8]) -> Result<Vec<dns_wire::Record>, ZoneError> {
+    let mut builder = ZoneBuilder::new(origin, &path.display().to_string());
+    scan_file(&mut builder, path, origin, None, 0);
+    builder.into_records()
+}
+
+/// [`read_records_file`] from text.
+pub fn read_records_str(text: &str, origin: &[u8]) -> Result<Vec<dns_wire::Record>, ZoneError> {
+    let mut builder = ZoneBuilder::new(origin, "<text>");
+    scan_bytes(
+        &mut builder,
+        text.as_bytes(),
+        Path::new("<text>"),
+        origin,
+        None,
+        0,
+    );
+    builder.into_records()
+}
+
 /// Scans zone text into `builder` (tests).
 #[cfg(test)]
 pub(crate) fn scan_text_into(builder: &mut ZoneBuilder, text: &str) {

@@ -1,0 +1,347 @@
+//! Writing the resolver's answers to clients, from the cache (the hot path: a hit is
+//! answered on the thread that received the query) or from a finished resolution.
+
+use std::time::Instant;
+
+use dns_wire::types::{class, option, rcode, rtype};
+use dns_wire::{Header, MessageWriter, Query, Section};
+use dns_zone::rdata_names_for;
+
+use crate::cache::{Cache, Cached, Trust};
+use crate::failure::Failure;
+use crate::rrset::RrSet;
+
+/// The classic UDP limit when the client sent no EDNS (RFC 1035 §4.2.1).
+const CLASSIC_UDP_LIMIT: usize = 512;
+
+/// How answers are written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerSettings {
+    /// The largest UDP answer we send (and advertise), whatever the client offers.
+    pub udp_payload: u16,
+    /// The NSID (RFC 5001) returned when asked.
+    pub identity: Option<Vec<u8>>,
+    /// CNAMEs followed in the cache before the query is resolved instead.
+    pub max_chain: u8,
+}
+
+/// An answer ready to write: response code, answer and authority sections with the TTLs
+/// to send, and the reason when it is a failure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// The response code.
+    pub rcode: u16,
+    /// The answer section: the CNAME chain, then the data.
+    pub answer: Vec<RrSet>,
+    /// The authority section (the SOA of a negative answer).
+    pub authority: Vec<RrSet>,
+    /// Why it failed, for the Extended DNS Error.
+    pub failure: Option<Failure>,
+}
+
+impl Resolved {
+    /// A failure.
+    pub fn failed(failure: Failure) -> Self {
+        Self {
+            rcode: failure.rcode(),
+            failure: Some(failure),
+            ..Self::default()
+        }
+    }
+}
+
+/// Answers `query` from the cache alone, following CNAMEs, into `out`; returns the length
+/// and response code, or `None` when something is missing (the query must be resolved).
+pub fn answer_from_cache(
+    cache: &Cache,
+    now: Instant,
+    msg: &[u8],
+    query: &Query,
+    settings: &AnswerSettings,
+    udp: bool,
+    out: &mut Vec<u8>,
+) -> Option<(usize, u16)> {
+    let resolved = resolve_from_cache(
+        cache,
+        now,
+        query.qname.as_wire(),
+        query.qtype,
+        settings.max_chain,
+    )?;
+    let len = write_answer(msg, query, &resolved, settings, udp, out);
+    Some((len, resolved.rcode))
+}
+
+/// The answer to (`name`, `qtype`) if the cache holds all of it, TTLs counted down.
+pub fn resolve_from_cache(
+    cache: &Cache,
+    now: Instant,
+    name: &[u8],
+    qtype: u16,
+    max_chain: u8,
+) -> Option<Resolved> {
+    let mut resolved = Resolved::default();
+    let mut name = name.to_vec();
+    for _ in 0..=max_chain {
+        match cache.get_trusted(now, &name, qtype, Trust::Answer) {
+            Some(Cached::Set(set, ttl)) => {
+                resolved.answer.push(with_ttl(&set, ttl));
+                return Some(resolved);
+            }
+            Some(Cached::NxDomain(soa, ttl)) => {
+                resolved.rcode = rcode::NXDOMAIN;
+                resolved.authority.extend(soa.map(|s| with_ttl(&s, ttl)));
+                return Some(resolved);
+            }
+            Some(Cached::NoData(soa, ttl)) => {
+                resolved.authority.extend(soa.map(|s| with_ttl(&s, ttl)));
+                return Some(resolved);
+            }
+            None if qtype == rtype::CNAME => return None,
+            None => {}
+        }
+        let Some(Cached::Set(cname, ttl)) =
+            cache.get_trusted(now, &name, rtype::CNAME, Trust::Answer)
+        else {
+            return None;
+        };
+        name = cname.target()?;
+        resolved.answer.push(with_ttl(&cname, ttl));
+    }
+    None
+}
+
+fn with_ttl(set: &RrSet, ttl: u32) -> RrSet {
+    RrSet { ttl, ..set.clone() }
+}
+
+/// Writes the response to `query` (received as `msg`) carrying `resolved`: the client's
+/// ID, question (its case kept) and RD/CD flags, RA set, AA clear; EDNS when the client
+/// used it (our payload size, NSID if asked, the failure as an Extended DNS Error). Over
+/// UDP an answer larger than the client can take is sent as its question with TC set.
+pub fn write_answer(
+    msg: &[u8],
+    query: &Query,
+    resolved: &Resolved,
+    settings: &AnswerSettings,
+    udp: bool,
+    out: &mut Vec<u8>,
+) -> usize {
+    let limit = match (udp, query.edns) {
+        (false, _) => u16::MAX as usize,
+        (true, None) => CLASSIC_UDP_LIMIT,
+        (true, Some(edns)) => {
+            usize::from(edns.udp_payload.min(settings.udp_payload)).max(CLASSIC_UDP_LIMIT)
+        }
+    };
+    let flags = Header::QR
+        | Header::RA
+        | (query.header.flags & (Header::RD | Header::CD))
+        | (resolved.rcode & 0x000f);
+    let header = Header {
+        id: query.header.id,
+        flags,
+        ..Header::default()
+    };
+    let mut writer = MessageWriter::new(out, header, Some(query.question_bytes(msg)));
+    let start = writer.checkpoint();
+    let mut fits = push_sets(&mut writer, Section::Answer, &resolved.answer)
+        && push_sets(&mut writer, Section::Authority, &resolved.authority);
+    if let Some(edns) = query.edns {
+        let mut options: Vec<(u16, &[u8])> = Vec::new();
+        if let (true, Some(identity)) = (edns.nsid, &settings.identity) {
+            options.push((option::NSID, identity));
+        }
+        let mut ede = Vec::new();
+        if let Some(failure) = resolved.failure {
+            let (code, text) = failure.extended_error();
+            ede.extend_from_slice(&code.to_be_bytes());
+            ede.extend_from_slice(text.as_bytes());
+            options.push((option::EDE, &ede));
+        }
+        let extended = (resolved.rcode >> 4) as u8;
+        fits &= writer
+            .push_opt(settings.udp_payload, extended, false, &options)
+            .is_ok();
+    }
+    if !fits || writer.len() > limit {
+        writer.rollback(start);
+        writer.set_flags(writer.flags() | Header::TC);
+        if query.edns.is_some() {
+            let _ = writer.push_opt(
+                settings.udp_payload,
+                (resolved.rcode >> 4) as u8,
+                false,
+                &[],
+            );
+        }
+    }
+    writer.finish()
+}
+
+fn push_sets(writer: &mut MessageWriter<'_>, section: Section, sets: &[RrSet]) -> bool {
+    writer.set_section(section);
+    for set in sets {
+        let names = rdata_names_for(set.rtype);
+        for rdata in &set.rdatas {
+            if writer
+                .push_record(&set.owner, set.rtype, class::IN, set.ttl, rdata, names)
+                .is_err()
+            {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{CachePolicy, Negative};
+    use dns_wire::{Response, types::ede};
+
+    #[allow(clippy::disallowed_methods)]
+    fn start() -> Instant {
+        Instant::now()
+    }
+
+    fn query(name: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let options = dns_wire::QueryOptions {
+            flags: Header::RD,
+            edns: edns.then_some((1232, false)),
+        };
+        dns_wire::write_query(&mut out, 0x4242, name, qtype, class::IN, options);
+        out
+    }
+
+    fn set(owner: &[u8], rtype: u16, rdata: &[u8]) -> RrSet {
+        RrSet {
+            owner: owner.to_vec(),
+            rtype,
+            class: 1,
+            ttl: 300,
+            rdatas: vec![rdata.to_vec()],
+        }
+    }
+
+    #[test]
+    fn a_cached_cname_chain_is_answered_with_the_clients_case_and_ra() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        cache.insert(
+            now,
+            set(b"\x03www\x04test\0", rtype::CNAME, b"\x04host\x04test\0"),
+            Trust::Authoritative,
+        );
+        cache.insert(
+            now,
+            set(b"\x04host\x04test\0", rtype::A, &[192, 0, 2, 7]),
+            Trust::Authoritative,
+        );
+        let msg = query(b"\x03WwW\x04test\0", rtype::A, true);
+        let parsed = Query::parse(&msg).unwrap();
+        let settings = AnswerSettings {
+            udp_payload: 1232,
+            identity: None,
+            max_chain: 8,
+        };
+        let mut out = Vec::new();
+        let (len, code) =
+            answer_from_cache(&cache, now, &msg, &parsed, &settings, true, &mut out).unwrap();
+        assert_eq!(code, rcode::NOERROR);
+        let response = Response::parse(&out[..len]).unwrap();
+        assert_eq!(response.header.id, 0x4242);
+        assert!(
+            response.flag(Header::RA) && response.flag(Header::RD) && !response.flag(Header::AA)
+        );
+        assert_eq!(&response.question_bytes()[..5], b"\x03WwW\x04");
+        let answer: Vec<_> = response
+            .records(Section::Answer)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(answer.len(), 2);
+        assert_eq!(answer[1].rdata, [192, 0, 2, 7]);
+        // Nothing cached for AAAA: the query must be resolved.
+        let msg = query(b"\x04host\x04test\0", rtype::AAAA, false);
+        let parsed = Query::parse(&msg).unwrap();
+        assert!(answer_from_cache(&cache, now, &msg, &parsed, &settings, true, &mut out).is_none());
+    }
+
+    #[test]
+    fn negative_answers_carry_the_soa_and_failures_an_extended_error() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        let mut soa = b"\x02ns\x04test\0\x04host\x04test\0".to_vec();
+        soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 60]);
+        cache.insert_negative(
+            now,
+            Negative {
+                name: b"\x04gone\x04test\0".to_vec(),
+                rtype: rtype::A,
+                nxdomain: true,
+                soa: Some(set(b"\x04test\0", rtype::SOA, &soa)),
+            },
+            Trust::Authoritative,
+        );
+        let resolved =
+            resolve_from_cache(&cache, now, b"\x04gone\x04test\0", rtype::TXT, 8).unwrap();
+        assert_eq!(resolved.rcode, rcode::NXDOMAIN);
+        assert_eq!(resolved.authority[0].ttl, 60);
+        let msg = query(b"\x04gone\x04test\0", rtype::A, true);
+        let parsed = Query::parse(&msg).unwrap();
+        let settings = AnswerSettings {
+            udp_payload: 1232,
+            identity: None,
+            max_chain: 8,
+        };
+        let mut out = Vec::new();
+        let failed = Resolved::failed(Failure::NoReachableAuthority);
+        let len = write_answer(&msg, &parsed, &failed, &settings, true, &mut out);
+        let response = Response::parse(&out[..len]).unwrap();
+        assert_eq!(response.rcode(), rcode::SERVFAIL);
+        let ede_at = out[..len]
+            .windows(2)
+            .position(|w| w == option::EDE.to_be_bytes())
+            .unwrap();
+        assert_eq!(
+            &out[ede_at + 4..ede_at + 6],
+            &ede::NO_REACHABLE_AUTHORITY.to_be_bytes()
+        );
+    }
+
+    #[test]
+    fn an_answer_too_large_for_the_client_is_truncated() {
+        let msg = query(b"\x03big\x04test\0", rtype::TXT, false);
+        let parsed = Query::parse(&msg).unwrap();
+        let mut txt = vec![200u8];
+        txt.extend_from_slice(&[b'x'; 200]);
+        let resolved = Resolved {
+            answer: vec![RrSet {
+                rdatas: (0..4u8)
+                    .map(|i| {
+                        let mut r = txt.clone();
+                        r[1] = b'a' + i;
+                        r
+                    })
+                    .collect(),
+                ..set(b"\x03big\x04test\0", rtype::TXT, &[])
+            }],
+            ..Resolved::default()
+        };
+        let settings = AnswerSettings {
+            udp_payload: 1232,
+            identity: None,
+            max_chain: 8,
+        };
+        let mut out = Vec::new();
+        let len = write_answer(&msg, &parsed, &resolved, &settings, true, &mut out);
+        let response = Response::parse(&out[..len]).unwrap();
+        assert!(response.flag(Header::TC));
+        assert_eq!(response.header.ancount, 0);
+        let len = write_answer(&msg, &parsed, &resolved, &settings, false, &mut out);
+        let response = Response::parse(&out[..len]).unwrap();
+        assert_eq!(response.header.ancount, 4, "over TCP the whole answer goes");
+    }
+}

@@ -1,0 +1,584 @@
+//! The resolver's cache: RRsets and negative answers (RFC 2308) by owner and type, shared
+//! by every thread, bounded in memory and by TTL.
+//!
+//! Sharded so that threads answering from it rarely wait for each other: each shard is a
+//! `Mutex` around a `HashMap` keyed by the lowercased owner followed by the type. Maps use
+//! std's SipHash with a random key per map, and the shard is chosen by another random
+//! key, because the names come from anyone who can send a query (a fixed hash would let
+//! them pile names into one bucket). Each shard holds an equal part of the byte budget;
+//! over it, entries are evicted in insertion order with a second chance for those read
+//! since they were last passed (CLOCK), expired ones first as they are met.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::rrset::RrSet;
+
+/// Shards of the cache: enough that two UDP workers seldom meet on one lock.
+const SHARDS: usize = 64;
+
+/// The type under which a name's non-existence is kept (RFC 2308 §5: NXDOMAIN covers
+/// every type of the name). Type 0 is reserved (RFC 6895) and never asked for.
+const NXDOMAIN_TYPE: u16 = 0;
+
+/// How far a piece of data can be believed (RFC 2181 §5.4.1), lowest first: data of a
+/// lower rank never replaces unexpired data of a higher one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trust {
+    /// Addresses from the additional section of a referral.
+    Glue,
+    /// NS records of a referral (the parent's copy of the delegation).
+    Referral,
+    /// The answer section of a response without AA (a forwarder's).
+    Answer,
+    /// The answer or authority section of an authoritative response.
+    Authoritative,
+}
+
+/// TTL and memory bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Memory the entries may take, roughly (see [`RrSet::weight`]).
+    pub max_bytes: usize,
+    /// TTLs below are raised to this (0: kept as they are).
+    pub min_ttl: u32,
+    /// TTLs above are cut to this.
+    pub max_ttl: u32,
+    /// Negative answers are kept at most this long (RFC 2308 §5 suggests 1 to 3 hours).
+    pub max_negative_ttl: u32,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            max_bytes: 256 << 20,
+            min_ttl: 0,
+            max_ttl: 86_400,
+            max_negative_ttl: 3_600,
+        }
+    }
+}
+
+/// What the cache knows about a name and type, TTLs counted down to `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cached {
+    /// The RRset, with the seconds it has left.
+    Set(Arc<RrSet>, u32),
+    /// The name does not exist; the zone's SOA for the authority section, if kept.
+    NxDomain(Option<Arc<RrSet>>, u32),
+    /// The name exists but has no data of the type.
+    NoData(Option<Arc<RrSet>>, u32),
+}
+
+/// A negative answer to keep (RFC 2308).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Negative {
+    /// The name asked.
+    pub name: Vec<u8>,
+    /// The type asked (ignored for NXDOMAIN, which covers every type).
+    pub rtype: u16,
+    /// NXDOMAIN rather than NODATA.
+    pub nxdomain: bool,
+    /// The SOA from the authority section: its TTL and MINIMUM bound the time kept.
+    pub soa: Option<RrSet>,
+}
+
+/// Counters read by the metrics.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Lookups that found something.
+    pub hits: AtomicU64,
+    /// Lookups that found nothing (or only expired data).
+    pub misses: AtomicU64,
+    /// Entries evicted to stay within the byte budget.
+    pub evictions: AtomicU64,
+}
+
+/// The cache.
+pub struct Cache {
+    shards: Box<[Mutex<Shard>]>,
+    pick: RandomState,
+    policy: CachePolicy,
+    stats: CacheStats,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<Box<[u8]>, Entry>,
+    /// Keys in insertion order, for eviction.
+    order: VecDeque<Box<[u8]>>,
+    bytes: usize,
+}
+
+struct Entry {
+    value: Value,
+    expires: Instant,
+    trust: Trust,
+    weight: usize,
+    /// Read since eviction last passed it: it gets a second chance.
+    referenced: bool,
+}
+
+#[derive(Clone)]
+enum Value {
+    Set(Arc<RrSet>),
+    NxDomain(Option<Arc<RrSet>>),
+    NoData(Option<Arc<RrSet>>),
+}
+
+/// The key of `name` and `rtype`: the name's wire form, then the type. Built on the stack.
+fn key_into(buf: &mut [u8; 257], name: &[u8], rtype: u16) -> usize {
+    let len = name.len().min(255);
+    buf[..len].copy_from_slice(&name[..len]);
+    buf[len..len + 2].copy_from_slice(&rtype.to_be_bytes());
+    len + 2
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new(policy: CachePolicy) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            pick: RandomState::new(),
+            policy,
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// The bounds it keeps to.
+    pub fn policy(&self) -> &CachePolicy {
+        &self.policy
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let index = (self.pick.hash_one(key) as usize) % SHARDS;
+        // A thread that panicked while holding a shard left it consistent (no invariant
+        // spans two statements that can panic); keep serving from it.
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What is known of `name` (lowercased wire form) and `rtype` at `now`: the RRset, a
+    /// NODATA for the type, or an NXDOMAIN for the name.
+    pub fn get(&self, now: Instant, name: &[u8], rtype: u16) -> Option<Cached> {
+        self.get_trusted(now, name, rtype, Trust::Glue)
+    }
+
+    /// [`Self::get`], counting only data of at least `trust`: what answers a client must
+    /// have come from an answer (RFC 2181 §5.4.1: glue and the parent's NS records are
+    /// for finding servers, not for answering).
+    pub fn get_trusted(
+        &self,
+        now: Instant,
+        name: &[u8],
+        rtype: u16,
+        trust: Trust,
+    ) -> Option<Cached> {
+        let found = self
+            .get_exact(now, name, rtype, trust)
+            .or_else(|| self.get_exact(now, name, NXDOMAIN_TYPE, trust));
+        let counter = if found.is_some() {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn get_exact(&self, now: Instant, name: &[u8], rtype: u16, trust: Trust) -> Option<Cached> {
+        let mut buf = [0u8; 257];
+        let len = key_into(&mut buf, name, rtype);
+        let key = &buf[..len];
+        let mut shard = self.shard(key);
+        let entry = shard.entries.get_mut(key)?;
+        if entry.trust < trust {
+            return None;
+        }
+        let Some(left) = entry.expires.checked_duration_since(now) else {
+            let weight = entry.weight;
+            shard.entries.remove(key);
+            shard.bytes -= weight;
+            return None;
+        };
+        entry.referenced = true;
+        // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not be
+        // cached by the receiver.
+        let ttl = u32::try_from(left.as_millis().div_ceil(1000)).unwrap_or(u32::MAX);
+        Some(match &entry.value {
+            Value::Set(set) => Cached::Set(set.clone(), ttl),
+            Value::NxDomain(soa) => Cached::NxDomain(soa.clone(), ttl),
+            Value::NoData(soa) => Cached::NoData(soa.clone(), ttl),
+        })
+    }
+
+    /// Keeps `set` for its TTL (bounded by the policy) unless data of a higher [`Trust`]
+    /// is already kept. Returns whether it was stored. A TTL of 0 is not kept (RFC 1035
+    /// §3.2.1: use it only for the transaction in progress).
+    pub fn insert(&self, now: Instant, set: RrSet, trust: Trust) -> bool {
+        let Some(ttl) = self.clamp(set.ttl, self.policy.max_ttl) else {
+            return false;
+        };
+        let (name, rtype, weight) = (set.owner.clone(), set.rtype, set.weight());
+        self.store(
+            now,
+            &name,
+            rtype,
+            Value::Set(Arc::new(set)),
+            ttl,
+            trust,
+            weight,
+        )
+    }
+
+    /// Keeps a negative answer (RFC 2308 §5): for the SOA's TTL or its MINIMUM, whichever
+    /// is lower, bounded by the policy; without an SOA it is not kept (§5: "negative
+    /// responses without SOA records SHOULD NOT be cached").
+    pub fn insert_negative(&self, now: Instant, negative: Negative, trust: Trust) -> bool {
+        let Some(soa) = negative.soa else {
+            return false;
+        };
+        let minimum = soa
+            .rdatas
+            .first()
+            .and_then(|r| r.get(r.len().checked_sub(4)?..))
+            .map_or(0, |m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
+        let Some(ttl) = self.clamp(soa.ttl.min(minimum), self.policy.max_negative_ttl) else {
+            return false;
+        };
+        let weight = soa.weight() + negative.name.len();
+        let soa = Some(Arc::new(soa));
+        let (rtype, value) = if negative.nxdomain {
+            (NXDOMAIN_TYPE, Value::NxDomain(soa))
+        } else {
+            (negative.rtype, Value::NoData(soa))
+        };
+        self.store(now, &negative.name, rtype, value, ttl, trust, weight)
+    }
+
+    fn clamp(&self, ttl: u32, max: u32) -> Option<u32> {
+        let ttl = ttl.max(self.policy.min_ttl).min(max);
+        (ttl > 0).then_some(ttl)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &self,
+        now: Instant,
+        name: &[u8],
+        rtype: u16,
+        value: Value,
+        ttl: u32,
+        trust: Trust,
+        weight: usize,
+    ) -> bool {
+        if name.len() > 255 {
+            return false;
+        }
+        let mut buf = [0u8; 257];
+        let len = key_into(&mut buf, name, rtype);
+        let key = &buf[..len];
+        let budget = self.policy.max_bytes / SHARDS;
+        let weight = weight + 2 * len;
+        let mut shard = self.shard(key);
+        if let Some(old) = shard.entries.get(key) {
+            if old.trust > trust && old.expires > now {
+                return false;
+            }
+        }
+        let entry = Entry {
+            value,
+            expires: now + Duration::from_secs(u64::from(ttl)),
+            trust,
+            weight,
+            referenced: false,
+        };
+        match shard.entries.insert(key.into(), entry) {
+            Some(old) => shard.bytes -= old.weight,
+            None => shard.order.push_back(key.into()),
+        }
+        shard.bytes += weight;
+        let evicted = shard.evict_to(budget, now);
+        if evicted > 0 {
+            self.stats.evictions.fetch_add(evicted, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Entries and bytes held now.
+    pub fn size(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(entries, bytes), shard| {
+            let shard = shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (entries + shard.entries.len(), bytes + shard.bytes)
+        })
+    }
+
+    /// Forgets `name` (every type), or everything at and below it when `subtree`; the root
+    /// with `subtree` empties the cache. Returns how many entries went.
+    pub fn flush(&self, name: &[u8], subtree: bool) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let before = shard.entries.len();
+            let mut freed = 0;
+            shard.entries.retain(|key, entry| {
+                let owner = &key[..key.len() - 2];
+                let hit = if subtree {
+                    is_at_or_below(owner, name)
+                } else {
+                    owner == name
+                };
+                if hit {
+                    freed += entry.weight;
+                }
+                !hit
+            });
+            shard.bytes -= freed;
+            removed += before - shard.entries.len();
+            let Shard { entries, order, .. } = &mut *shard;
+            order.retain(|key| entries.contains_key(key));
+        }
+        removed
+    }
+}
+
+impl Shard {
+    /// Evicts until the shard holds at most `budget` octets; returns how many went for
+    /// space (expired entries met on the way are dropped too and not counted).
+    fn evict_to(&mut self, budget: usize, now: Instant) -> u64 {
+        let mut evicted = 0;
+        // Every entry is passed at most twice (once to clear its mark).
+        let mut steps = 2 * self.order.len();
+        while self.bytes > budget && steps > 0 {
+            steps -= 1;
+            let Some(key) = self.order.pop_front() else {
+                break;
+            };
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            if entry.referenced && entry.expires > now {
+                entry.referenced = false;
+                self.order.push_back(key);
+                continue;
+            }
+            if entry.expires > now {
+                evicted += 1;
+            }
+            let weight = entry.weight;
+            self.entries.remove(&key);
+            self.bytes -= weight;
+        }
+        evicted
+    }
+}
+
+/// Whether wire name `name` equals `ancestor` or lies below it (both lowercased).
+pub(crate) fn is_at_or_below(name: &[u8], ancestor: &[u8]) -> bool {
+    if ancestor == b"\0" {
+        return true;
+    }
+    if name.len() < ancestor.len() || !name.ends_with(ancestor) {
+        return false;
+    }
+    // The suffix must start at a label boundary.
+    let start = name.len() - ancestor.len();
+    let mut at = 0;
+    while at < start {
+        at += 1 + usize::from(name[at]);
+    }
+    at == start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)]
+    fn start() -> Instant {
+        Instant::now()
+    }
+
+    fn a(owner: &[u8], ttl: u32, last: u8) -> RrSet {
+        RrSet {
+            owner: owner.to_vec(),
+            rtype: 1,
+            class: 1,
+            ttl,
+            rdatas: vec![vec![192, 0, 2, last]],
+        }
+    }
+
+    fn soa(ttl: u32, minimum: u32) -> RrSet {
+        let mut rdata = b"\x02ns\x00\x04host\x00".to_vec();
+        rdata.extend_from_slice(&[0; 16]);
+        rdata.extend_from_slice(&minimum.to_be_bytes());
+        RrSet {
+            owner: b"\x07example\x00".to_vec(),
+            rtype: 6,
+            class: 1,
+            ttl,
+            rdatas: vec![rdata],
+        }
+    }
+
+    #[test]
+    fn ttls_count_down_and_expire() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        assert!(cache.insert(now, a(b"\x01a\x00", 300, 1), Trust::Authoritative));
+        let later = now + Duration::from_secs(100);
+        match cache.get(later, b"\x01a\x00", 1) {
+            Some(Cached::Set(set, ttl)) => {
+                assert_eq!(set.rdatas[0], [192, 0, 2, 1]);
+                assert_eq!(ttl, 200);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            cache.get(now + Duration::from_secs(301), b"\x01a\x00", 1),
+            None
+        );
+        assert_eq!(cache.size().0, 0, "an expired entry is dropped when met");
+        assert!(!cache.insert(now, a(b"\x01z\x00", 0, 1), Trust::Authoritative));
+    }
+
+    #[test]
+    fn ttl_bounds_apply() {
+        let policy = CachePolicy {
+            min_ttl: 60,
+            max_ttl: 3600,
+            ..CachePolicy::default()
+        };
+        let cache = Cache::new(policy);
+        let now = start();
+        cache.insert(now, a(b"\x01a\x00", 5, 1), Trust::Authoritative);
+        cache.insert(now, a(b"\x01b\x00", 999_999, 1), Trust::Authoritative);
+        assert!(matches!(
+            cache.get(now, b"\x01a\x00", 1),
+            Some(Cached::Set(_, 60))
+        ));
+        assert!(matches!(
+            cache.get(now, b"\x01b\x00", 1),
+            Some(Cached::Set(_, 3600))
+        ));
+    }
+
+    #[test]
+    fn lower_trust_does_not_replace_higher() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        cache.insert(now, a(b"\x02ns\x00", 300, 1), Trust::Authoritative);
+        assert!(!cache.insert(now, a(b"\x02ns\x00", 300, 66), Trust::Glue));
+        assert!(
+            matches!(cache.get(now, b"\x02ns\x00", 1), Some(Cached::Set(s, _)) if s.rdatas[0][3] == 1)
+        );
+        assert!(cache.insert(now, a(b"\x02ns\x00", 300, 2), Trust::Authoritative));
+    }
+
+    #[test]
+    fn test_2308_5_negative_ttl_is_the_lower_of_soa_ttl_and_minimum() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        let nx = Negative {
+            name: b"\x04gone\x07example\x00".to_vec(),
+            rtype: 1,
+            nxdomain: true,
+            soa: Some(soa(3600, 60)),
+        };
+        assert!(cache.insert_negative(now, nx, Trust::Authoritative));
+        // NXDOMAIN covers every type of the name.
+        match cache.get(now, b"\x04gone\x07example\x00", 16) {
+            Some(Cached::NxDomain(Some(soa), 60)) => assert_eq!(soa.rtype, 6),
+            other => panic!("{other:?}"),
+        }
+        let nodata = Negative {
+            name: b"\x07example\x00".to_vec(),
+            rtype: 28,
+            nxdomain: false,
+            soa: Some(soa(30, 600)),
+        };
+        cache.insert_negative(now, nodata, Trust::Authoritative);
+        assert!(matches!(
+            cache.get(now, b"\x07example\x00", 28),
+            Some(Cached::NoData(_, 30))
+        ));
+        assert_eq!(cache.get(now, b"\x07example\x00", 1), None);
+        let without_soa = Negative {
+            name: b"\x01x\x00".to_vec(),
+            rtype: 1,
+            nxdomain: true,
+            soa: None,
+        };
+        assert!(!cache.insert_negative(now, without_soa, Trust::Authoritative));
+    }
+
+    #[test]
+    fn the_byte_budget_holds_and_read_entries_stay_longer() {
+        let policy = CachePolicy {
+            max_bytes: 64 * 4096,
+            ..CachePolicy::default()
+        };
+        let cache = Cache::new(policy);
+        let now = start();
+        let keep = b"\x04keep\x00";
+        cache.insert(now, a(keep, 3600, 1), Trust::Authoritative);
+        for i in 0..50_000u32 {
+            let mut name = vec![8];
+            name.extend_from_slice(format!("{i:08}").as_bytes());
+            name.push(0);
+            cache.insert(now, a(&name, 3600, 1), Trust::Authoritative);
+            if i % 8 == 0 {
+                // Read often: its second chance keeps it.
+                assert!(cache.get(now, keep, 1).is_some(), "evicted at {i}");
+            }
+        }
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= policy.max_bytes, "{bytes}");
+        assert!(entries > 500 && entries < 50_000, "{entries}");
+        assert!(cache.stats().evictions.load(Ordering::Relaxed) > 40_000);
+    }
+
+    #[test]
+    fn flush_one_name_or_a_subtree() {
+        let cache = Cache::new(CachePolicy::default());
+        let now = start();
+        cache.insert(
+            now,
+            a(b"\x01a\x07example\x00", 300, 1),
+            Trust::Authoritative,
+        );
+        cache.insert(
+            now,
+            a(b"\x01b\x07example\x00", 300, 1),
+            Trust::Authoritative,
+        );
+        cache.insert(now, a(b"\x07example\x00", 300, 1), Trust::Authoritative);
+        cache.insert(
+            now,
+            a(b"\x0aab\x07example\x00", 300, 1),
+            Trust::Authoritative,
+        );
+        assert_eq!(cache.flush(b"\x01a\x07example\x00", false), 1);
+        assert_eq!(cache.flush(b"\x07example\x00", true), 2);
+        assert_eq!(
+            cache.size().0,
+            1,
+            "a label that merely ends in the bytes of the name stays"
+        );
+        assert_eq!(cache.flush(b"\x00", true), 1);
+    }
+}

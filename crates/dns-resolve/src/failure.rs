@@ -1,0 +1,38 @@
+//! Why a resolution failed, mapped to the response code and Extended DNS Error (RFC 8914)
+//! in one place.
+
+use dns_wire::types::{ede, rcode};
+
+/// A resolution that produced no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Every server of the zone was asked and none gave a usable answer.
+    NoReachableAuthority,
+    /// The resolution ran out of time.
+    Timeout,
+    /// A work limit was hit (named): a referral or CNAME loop, or a delegation built to
+    /// make us send many queries.
+    Limit(&'static str),
+}
+
+impl Failure {
+    /// The response code for the client.
+    pub fn rcode(self) -> u16 {
+        rcode::SERVFAIL
+    }
+
+    /// The Extended DNS Error code and its text.
+    pub fn extended_error(self) -> (u16, &'static str) {
+        match self {
+            Self::NoReachableAuthority => (ede::NO_REACHABLE_AUTHORITY, "no name server answered"),
+            Self::Timeout => (ede::NETWORK_ERROR, "resolution timed out"),
+            Self::Limit(what) => (ede::OTHER, what),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extended_error().1)
+    }
+}

@@ -1,0 +1,43 @@
+//! Recursive resolution for anyns: the iterator, the cache and the answers written from
+//! it, with no I/O and no clock (time is passed in).
+//!
+//! ```text
+//!   client query ─► answer::answer_from_cache ──hit──► response bytes (the worker thread)
+//!                        │ miss
+//!                        ▼
+//!   resolution::Resolution (one per question)  ◄── Event::Response / Failed / Tick
+//!        │ Action::Send {to, tcp, message}         (the daemon sends from its unicast
+//!        │ Action::Done(Resolved) ─► answer::write_answer      address and feeds back)
+//!        ▼
+//!   cache::Cache (shared: RRsets, negative answers)   servers::ServerTable (RTT, back-off)
+//! ```
+//!
+//! Hand-written on `dns-wire` rather than taken from a resolver crate: the cache-hit path
+//! must cost what the authoritative answer path costs, the state machine must be sans-IO
+//! so that the daemon alone chooses the source address of every query, and the limits
+//! against amplification (NXNSAttack) must be ours to set (docs/decisions).
+#![forbid(unsafe_code)]
+
+pub mod answer;
+pub mod cache;
+pub mod delegation;
+pub mod entropy;
+pub mod failure;
+pub mod resolution;
+pub mod rrset;
+pub mod servers;
+pub mod settings;
+
+pub use answer::{AnswerSettings, Resolved, answer_from_cache, resolve_from_cache, write_answer};
+pub use cache::{Cache, CachePolicy, Cached, Negative, Trust};
+pub use delegation::{BUILT_IN_ROOT_HINTS, ConfiguredZone, Delegation, Hints, HintsError};
+pub use failure::Failure;
+pub use resolution::{Action, Env, Event, Resolution};
+pub use rrset::RrSet;
+pub use servers::ServerTable;
+pub use settings::{Limits, Settings};
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! An RRset as the resolver holds it, and grouping the records of a response into RRsets.
+
+use dns_wire::Record;
+
+/// Records with the same owner, type and class (RFC 2181 §5), names inside RDATA
+/// decompressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RrSet {
+    /// Owner, lowercased wire form.
+    pub owner: Vec<u8>,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// TTL: the lowest of the records' (RFC 2181 §5.2 asks for one; a set that differs is
+    /// treated as its lowest).
+    pub ttl: u32,
+    /// Each record's RDATA.
+    pub rdatas: Vec<Vec<u8>>,
+}
+
+impl RrSet {
+    /// A set of one record.
+    pub fn single(record: Record) -> Self {
+        Self {
+            owner: record.owner,
+            rtype: record.rtype,
+            class: record.class,
+            ttl: record.ttl,
+            rdatas: vec![record.rdata],
+        }
+    }
+
+    /// Octets the set takes in memory, roughly: what the cache's budget counts.
+    pub fn weight(&self) -> usize {
+        const OVERHEAD: usize = 96;
+        OVERHEAD
+            + self.owner.len()
+            + self
+                .rdatas
+                .iter()
+                .map(|r| r.len() + size_of::<Vec<u8>>())
+                .sum::<usize>()
+    }
+
+    /// The first RDATA as a name (NS, CNAME, DNAME targets), lowercased.
+    pub fn target(&self) -> Option<Vec<u8>> {
+        self.rdatas.first().map(|r| r.to_ascii_lowercase())
+    }
+}
+
+/// Groups records into RRsets in the order their first record appears; duplicates (same
+/// RDATA) are kept once.
+pub fn group(records: Vec<Record>) -> Vec<RrSet> {
+    let mut sets: Vec<RrSet> = Vec::new();
+    for record in records {
+        match sets
+            .iter_mut()
+            .find(|s| s.rtype == record.rtype && s.class == record.class && s.owner == record.owner)
+        {
+            Some(set) => {
+                set.ttl = set.ttl.min(record.ttl);
+                if !set.rdatas.contains(&record.rdata) {
+                    set.rdatas.push(record.rdata);
+                }
+            }
+            None => sets.push(RrSet::single(record)),
+        }
+    }
+    sets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8]) -> Record {
+        Record {
+            owner: owner.to_vec(),
+            rtype,
+            class: 1,
+            ttl,
+            rdata: rdata.to_vec(),
+        }
+    }
+
+    #[test]
+    fn groups_by_owner_and_type_with_the_lowest_ttl() {
+        let sets = group(vec![
+            record(b"\x01a\x00", 1, 300, &[192, 0, 2, 1]),
+            record(b"\x01b\x00", 1, 60, &[192, 0, 2, 9]),
+            record(b"\x01a\x00", 1, 100, &[192, 0, 2, 2]),
+            record(b"\x01a\x00", 1, 100, &[192, 0, 2, 2]),
+            record(b"\x01a\x00", 28, 100, &[0; 16]),
+        ]);
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[0].ttl, 100);
+        assert_eq!(sets[0].rdatas.len(), 2);
+        assert_eq!(sets[1].owner, b"\x01b\x00");
+    }
+}

@@ -1,0 +1,405 @@
+//! The resolver against a virtual tree of authoritative servers (sim.rs): the real
+//! authoritative engine answers, the clock is virtual, some servers misbehave.
+
+use dns_wire::types::{class, rcode, rtype};
+use dns_wire::{Header, MessageWriter, Response, Section, name_from_text};
+use dns_zone::rdata_names_for;
+
+use crate::cache::Cached;
+use crate::failure::Failure;
+use crate::sim::{Behaviour, Net, at};
+
+const HINTS: &str = ". 3600000 IN NS a.root.\na.root. 3600000 IN A 192.0.2.1\n";
+
+const ROOT: &str = "\
+. 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
+. 86400 IN NS a.root.
+a.root. 86400 IN A 192.0.2.1
+test. 86400 IN NS ns1.test.
+test. 86400 IN NS ns2.test.
+ns1.test. 86400 IN A 192.0.2.2
+ns2.test. 86400 IN A 192.0.2.3
+other. 86400 IN NS ns.other.
+ns.other. 86400 IN A 192.0.2.6
+";
+
+const TEST: &str = "\
+test. 3600 IN SOA ns1.test. admin.test. 1 1800 900 604800 60
+test. 3600 IN NS ns1.test.
+test. 3600 IN NS ns2.test.
+ns1.test. 3600 IN A 192.0.2.2
+ns2.test. 3600 IN A 192.0.2.3
+example.test. 3600 IN NS ns1.example.test.
+example.test. 3600 IN NS ns2.example.test.
+ns1.example.test. 3600 IN A 192.0.2.4
+ns2.example.test. 3600 IN A 192.0.2.5
+glueless.test. 3600 IN NS ns.other.
+loop1.test. 3600 IN CNAME loop2.test.
+loop2.test. 3600 IN CNAME loop1.test.
+";
+
+const EXAMPLE: &str = "\
+example.test. 3600 IN SOA ns1.example.test. admin.example.test. 1 1800 900 604800 60
+example.test. 3600 IN NS ns1.example.test.
+example.test. 3600 IN NS ns2.example.test.
+ns1.example.test. 3600 IN A 192.0.2.4
+ns2.example.test. 3600 IN A 192.0.2.5
+www.example.test. 300 IN A 192.0.2.80
+alias.example.test. 300 IN CNAME www.glueless.test.
+a.b.c.deep.example.test. 300 IN A 192.0.2.81
+";
+
+const OTHER: &str = "\
+other. 3600 IN SOA ns.other. admin.other. 1 1800 900 604800 60
+other. 3600 IN NS ns.other.
+ns.other. 3600 IN A 192.0.2.6
+";
+
+const GLUELESS: &str = "\
+glueless.test. 3600 IN SOA ns.other. admin.other. 1 1800 900 604800 60
+glueless.test. 3600 IN NS ns.other.
+www.glueless.test. 300 IN A 192.0.2.82
+";
+
+/// The tree: root at .1, test. at .2 and .3, example.test. at .4 and .5, other. and
+/// glueless.test. at .6.
+fn tree() -> Net {
+    let mut net = Net::new(HINTS);
+    net.serve(at(1), ".", ROOT);
+    net.serve(at(2), "test.", TEST);
+    net.serve(at(3), "test.", TEST);
+    net.serve(at(4), "example.test.", &with_big_txt(EXAMPLE));
+    net.serve(at(5), "example.test.", &with_big_txt(EXAMPLE));
+    net.serve(at(6), "other.", OTHER);
+    net.serve(at(6), "glueless.test.", GLUELESS);
+    net
+}
+
+/// Adds a TXT RRset too large for a 1232-octet answer.
+fn with_big_txt(zone: &str) -> String {
+    let mut text = zone.to_string();
+    for i in 0..8 {
+        text.push_str(&format!(
+            "big.example.test. 300 IN TXT \"{i}{}\"\n",
+            "x".repeat(200)
+        ));
+    }
+    text
+}
+
+fn addresses(resolved: &crate::Resolved) -> Vec<[u8; 4]> {
+    resolved
+        .answer
+        .iter()
+        .filter(|s| s.rtype == rtype::A)
+        .flat_map(|s| {
+            s.rdatas
+                .iter()
+                .map(|r| <[u8; 4]>::try_from(&r[..]).unwrap())
+        })
+        .collect()
+}
+
+fn asked(net: &Net) -> Vec<(String, u8)> {
+    net.log
+        .iter()
+        .map(|s| {
+            (
+                s.qname.to_ascii_lowercase(),
+                s.to.ip()
+                    .to_string()
+                    .rsplit('.')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn iterates_down_the_tree_with_minimised_queries_then_answers_from_the_cache() {
+    let mut net = tree();
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::NOERROR);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    let asked = asked(&net);
+    // RFC 9156: the root is asked for "test." only, test.'s servers for "example.test.".
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert_eq!(asked[0], ("\u{4}test\0".into(), 1));
+    assert!(asked[1].0 == "\u{7}example\u{4}test\0" && [2, 3].contains(&asked[1].1));
+    assert!(asked[2].0 == "\u{3}www\u{7}example\u{4}test\0" && [4, 5].contains(&asked[2].1));
+    // The case of what was sent is randomised (0x20), the name the same.
+    let sent_case: Vec<&str> = net.log.iter().map(|s| s.qname.as_str()).collect();
+    assert!(net.log.iter().all(|s| s.qtype == rtype::A), "{sent_case:?}");
+    // Again: from the cache, nothing sent.
+    let again = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&again), [[192, 0, 2, 80]]);
+    assert_eq!(net.sent(), 3);
+    // A sibling needs only the last server: the delegations are cached.
+    let deep = net.resolve("a.b.c.deep.example.test.", rtype::A);
+    assert_eq!(addresses(&deep), [[192, 0, 2, 81]]);
+    assert!(
+        net.log[3..].iter().all(|s| [4, 5].contains(
+            &s.to
+                .ip()
+                .to_string()
+                .rsplit('.')
+                .next()
+                .unwrap()
+                .parse::<u8>()
+                .unwrap()
+        )),
+        "{:?}",
+        &net.log[3..]
+    );
+}
+
+#[test]
+fn a_cname_into_a_glueless_zone_is_followed() {
+    let mut net = tree();
+    let resolved = net.resolve("alias.example.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::NOERROR, "{resolved:?}");
+    assert_eq!(resolved.answer.len(), 2);
+    assert_eq!(resolved.answer[0].rtype, rtype::CNAME);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 82]]);
+    // ns.other.'s address was looked up (the root's referral to other. carries it as
+    // glue), then glueless.test.'s server asked.
+    assert!(
+        net.log
+            .iter()
+            .any(|s| s.qname.eq_ignore_ascii_case("\u{5}other\0") && s.to == at(1))
+    );
+    assert!(net.log.last().unwrap().to == at(6));
+    // The glue is not an answer (RFC 2181 §5.4.1): a client asking for it makes the
+    // resolver ask the zone's own server.
+    let sent = net.sent();
+    let ns = net.resolve("ns.other.", rtype::A);
+    assert_eq!(addresses(&ns), [[192, 0, 2, 6]]);
+    assert_eq!(net.sent(), sent + 1);
+}
+
+#[test]
+fn test_2308_negative_answers_are_cached_with_the_soa() {
+    let mut net = tree();
+    let nx = net.resolve("nope.example.test.", rtype::A);
+    assert_eq!(nx.rcode, rcode::NXDOMAIN);
+    assert_eq!(nx.authority.len(), 1);
+    assert_eq!(nx.authority[0].rtype, rtype::SOA);
+    let sent = net.sent();
+    let again = net.resolve("nope.example.test.", rtype::TXT);
+    assert_eq!(again.rcode, rcode::NXDOMAIN);
+    assert_eq!(
+        net.sent(),
+        sent,
+        "NXDOMAIN covers every type, from the cache"
+    );
+    let nodata = net.resolve("www.example.test.", rtype::TXT);
+    assert_eq!((nodata.rcode, nodata.answer.len()), (rcode::NOERROR, 0));
+    assert_eq!(nodata.authority[0].rtype, rtype::SOA);
+    let wire = name_from_text("www.example.test.").unwrap();
+    match net.cache.get(net.now, &wire, rtype::TXT) {
+        Some(Cached::NoData(Some(_), ttl)) => assert!(ttl <= 60),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_silent_server_is_skipped_and_backed_off() {
+    let mut net = tree();
+    net.behave(at(4), Behaviour::Silent);
+    let begin = net.now;
+    for i in 0..6 {
+        let resolved = net.resolve("www.example.test.", rtype::A);
+        assert_eq!(addresses(&resolved), [[192, 0, 2, 80]], "round {i}");
+        net.cache
+            .flush(&name_from_text("www.example.test.").unwrap(), false);
+    }
+    let to_silent = net.log.iter().filter(|s| s.to == at(4)).count();
+    assert!(
+        to_silent <= 3,
+        "the silent server was asked {to_silent} times"
+    );
+    assert!(net.now - begin < std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn test_7766_truncated_answers_are_asked_again_over_tcp() {
+    let mut net = tree();
+    net.behave(at(4), Behaviour::TruncateUdp);
+    net.behave(at(5), Behaviour::TruncateUdp);
+    let resolved = net.resolve("big.example.test.", rtype::TXT);
+    assert_eq!(resolved.rcode, rcode::NOERROR);
+    assert_eq!(resolved.answer[0].rdatas.len(), 8);
+    let last_two: Vec<bool> = net.log.iter().rev().take(2).map(|s| s.tcp).collect();
+    assert_eq!(last_two, [true, false], "{:?}", net.log);
+}
+
+#[test]
+fn a_cname_loop_ends_in_servfail() {
+    let mut net = tree();
+    let resolved = net.resolve("loop1.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::SERVFAIL);
+    assert!(
+        matches!(resolved.failure, Some(Failure::Limit(_))),
+        "{resolved:?}"
+    );
+    assert!(net.sent() < 10);
+}
+
+#[test]
+fn a_referral_to_many_glueless_names_costs_a_few_queries() {
+    // NXNSAttack: a delegation to 40 name servers under a name that does not exist.
+    let mut test = TEST.to_string();
+    for i in 0..40 {
+        test.push_str(&format!("nxns.test. 3600 IN NS ns{i}.nowhere.\n"));
+    }
+    let mut net = tree();
+    net.serve(at(2), "test.", &test);
+    net.serve(at(3), "test.", &test);
+    let resolved = net.resolve("x.nxns.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::SERVFAIL);
+    assert!(
+        net.sent() <= 10,
+        "{} queries sent: {:?}",
+        net.sent(),
+        net.log
+    );
+}
+
+#[test]
+fn all_servers_silent_is_a_servfail_with_an_extended_error() {
+    let mut net = tree();
+    net.behave(at(4), Behaviour::Silent);
+    net.behave(at(5), Behaviour::Silent);
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::SERVFAIL);
+    assert!(resolved.failure.is_some());
+}
+
+/// The honest reply with `extra` (owner, type, rdata) added to `section`.
+fn with_extra(reply: &[u8], section: Section, extra: (&str, u16, Vec<u8>)) -> Vec<u8> {
+    let response = Response::parse(reply).unwrap();
+    let mut out = Vec::new();
+    let header = Header {
+        id: response.header.id,
+        flags: response.header.flags,
+        ..Header::default()
+    };
+    let mut w = MessageWriter::new(&mut out, header, Some(response.question_bytes()));
+    for s in [Section::Answer, Section::Authority, Section::Additional] {
+        w.set_section(s);
+        for r in response.records(s) {
+            let r = r.unwrap();
+            w.push_record(
+                &r.owner,
+                r.rtype,
+                r.class,
+                r.ttl,
+                &r.rdata,
+                rdata_names_for(r.rtype),
+            )
+            .unwrap();
+        }
+        if s == section {
+            let owner = name_from_text(extra.0).unwrap();
+            w.push_record(
+                &owner,
+                extra.1,
+                class::IN,
+                86400,
+                &extra.2,
+                rdata_names_for(extra.1),
+            )
+            .unwrap();
+        }
+    }
+    let len = w.finish();
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn out_of_bailiwick_and_unasked_records_are_not_believed() {
+    let mut net = tree();
+    // test.'s servers add an address for ns.other. (not theirs to give) to every answer,
+    // and an unasked record inside their own zone to the answer section.
+    for n in [2, 3] {
+        net.behave(
+            at(n),
+            Behaviour::Rewrite(Box::new(|_, reply| {
+                let reply = with_extra(
+                    &reply,
+                    Section::Additional,
+                    ("ns.other.", rtype::A, vec![203, 0, 113, 66]),
+                );
+                with_extra(
+                    &reply,
+                    Section::Answer,
+                    ("victim.test.", rtype::A, vec![203, 0, 113, 66]),
+                )
+            })),
+        );
+    }
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    for name in ["ns.other.", "victim.test."] {
+        let wire = name_from_text(name).unwrap();
+        assert_eq!(
+            net.cache.get(net.now, &wire, rtype::A),
+            None,
+            "{name} was cached"
+        );
+    }
+    // The glueless zone's server is found at its true address.
+    let resolved = net.resolve("www.glueless.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 82]]);
+}
+
+#[test]
+fn test_5452_answers_with_another_id_or_question_case_are_ignored() {
+    for forge in [0usize, 1] {
+        let mut net = tree();
+        net.behave(
+            at(4),
+            Behaviour::Rewrite(Box::new(move |_, mut reply| {
+                if forge == 0 {
+                    reply[0] ^= 0xff;
+                } else {
+                    // Flip the case of every letter of the question.
+                    for b in &mut reply[13..20] {
+                        if b.is_ascii_alphabetic() {
+                            *b ^= 0x20;
+                        }
+                    }
+                }
+                // And lie, should it be believed.
+                let len = reply.len();
+                reply[len - 4..].copy_from_slice(&[203, 0, 113, 66]);
+                reply
+            })),
+        );
+        net.behave(at(5), Behaviour::Silent);
+        let resolved = net.resolve("www.example.test.", rtype::A);
+        assert!(
+            addresses(&resolved).iter().all(|a| a != &[203, 0, 113, 66]),
+            "forge {forge}: {resolved:?}"
+        );
+        assert_eq!(resolved.rcode, rcode::SERVFAIL, "forge {forge}");
+    }
+}
+
+#[test]
+fn a_forward_zone_sends_rd_and_takes_the_answer() {
+    let mut net = tree();
+    net.zones.push(crate::ConfiguredZone {
+        zone: name_from_text("example.test.").unwrap(),
+        servers: vec![at(5)],
+        forward: true,
+    });
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    assert_eq!(net.sent(), 1);
+    assert_eq!(net.log[0].to, at(5));
+}
