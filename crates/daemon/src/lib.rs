@@ -24,6 +24,8 @@ mod dns;
 mod error;
 pub mod logging;
 mod metrics;
+mod outbound;
+mod resolver;
 mod serve;
 mod sockets;
 mod state;

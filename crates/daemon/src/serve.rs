@@ -18,12 +18,13 @@ use tracing::{info, warn};
 use crate::announce::{Health, control};
 use crate::bgp::BgpHandle;
 use crate::clock;
-use crate::config::Config;
 use crate::config::HealthConfig;
+use crate::config::{Config, Listen, Service};
 use crate::dns::context::DnsContext;
 use crate::dns::{tcp, udp};
 use crate::error::Error;
 use crate::metrics;
+use crate::resolver::Resolver;
 use crate::state::{Connections, Counters, ZoneStore};
 use crate::transfer::notify::send_notifies;
 use crate::transfer::secondary::{Secondaries, spawn_secondaries};
@@ -87,22 +88,62 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
             sockets::udp_sockets(listen.address, config.udp_workers)?,
             listen,
         ));
-        tcp_listeners.push((sockets::tcp_listener(listen.address)?, listen.transfers));
-    }
-    for (sockets, listen) in udp_listeners {
-        udp::spawn_workers(sockets, listen.address, &context);
-        info!(address = %listen.address, role = ?listen.role, udp_workers = config.udp_workers, "listening");
+        tcp_listeners.push((sockets::tcp_listener(listen.address)?, listen));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| Error::io("tokio runtime", e))?;
+    // The resolver's own runtime: parsing upstream answers must not delay the BGP and BFD
+    // timers of the main one.
+    let resolver_runtime = match &config.resolver {
+        Some(_) => Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("resolver")
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("resolver runtime", e))?,
+        ),
+        None => None,
+    };
+    let resolver = match (&config.resolver, &resolver_runtime) {
+        (Some(resolver_config), Some(resolver_runtime)) => Some(Arc::new(Resolver::new(
+            resolver_config,
+            config.identity.as_ref().map(|i| i.as_bytes().to_vec()),
+            counters.udp_worker(),
+            resolver_runtime.handle().clone(),
+        ))),
+        _ => None,
+    };
+    let service_of = |listen: &Listen| match listen.service {
+        Service::Resolver => resolver.clone(),
+        Service::Authoritative => None,
+    };
+    for (sockets, listen) in udp_listeners {
+        udp::spawn_workers(
+            sockets,
+            listen.address,
+            &context,
+            service_of(listen).as_ref(),
+        );
+        info!(address = %listen.address, role = ?listen.role, service = ?listen.service, udp_workers = config.udp_workers, "listening");
+    }
+    let tcp_listeners: Vec<_> = tcp_listeners
+        .into_iter()
+        .map(|(listener, listen)| (listener, listen.transfers, service_of(listen)))
+        .collect();
     runtime.block_on(async move {
-        for (listener, transfers_allowed) in tcp_listeners {
+        for (listener, transfers_allowed, resolver) in tcp_listeners {
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| Error::io("tcp listener", e))?;
-            tokio::spawn(tcp::serve(listener, transfers_allowed, context.clone()));
+            tokio::spawn(tcp::serve(
+                listener,
+                transfers_allowed,
+                context.clone(),
+                resolver,
+            ));
         }
         spawn_secondaries(
             &Secondaries {
@@ -140,6 +181,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     transfers: transfers.clone(),
                     bgp: bgp.clone(),
                     health: health.as_ref().map(Health::requester),
+                    resolver: resolver.clone(),
                 },
             )?;
         }

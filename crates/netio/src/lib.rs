@@ -33,7 +33,7 @@ mod ttl;
 mod udp_batch;
 
 pub use memory::release_free_memory;
-pub use packet_info::enable_packet_info;
+pub use packet_info::{enable_packet_info, send_from};
 pub use ttl::{Received, recv_with_ttl, set_recv_ttl};
 pub use udp_batch::{DEFAULT_BATCH, RECV_SIZE, UdpBatch};
 

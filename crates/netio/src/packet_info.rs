@@ -25,6 +25,50 @@ pub fn enable_packet_info(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
     }
 }
 
+/// Sends one datagram `message` to `peer` on `socket` without blocking, from `source`
+/// when given (a wildcard socket answering from the address a query was sent to, as
+/// [`crate::UdpBatch`] does for a batch): for answers written later than the batch their
+/// query came in, such as a resolver's. A full socket buffer fails with `WouldBlock`.
+pub fn send_from(
+    socket: &impl AsRawFd,
+    message: &[u8],
+    peer: std::net::SocketAddr,
+    source: Option<IpAddr>,
+) -> io::Result<usize> {
+    let destination = match source {
+        Some(IpAddr::V4(v4)) => Destination::V4(v4),
+        Some(IpAddr::V6(v6)) => Destination::V6(v6, 0),
+        None => Destination::Unknown,
+    };
+    let mut control = ControlBuffer::EMPTY;
+    let control_len = destination.write_source(&mut control);
+    let peer = socket2::SockAddr::from(peer);
+    let mut iov = libc::iovec {
+        iov_base: message.as_ptr().cast_mut().cast(),
+        iov_len: message.len(),
+    };
+    // SAFETY: msghdr is a plain C struct for which all zero bytes is a valid value.
+    #[allow(unsafe_code)]
+    let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+    header.msg_name = peer.as_ptr().cast_mut().cast();
+    header.msg_namelen = peer.len();
+    header.msg_iov = &raw mut iov;
+    header.msg_iovlen = 1;
+    if control_len > 0 {
+        header.msg_control = control.as_control().0;
+        header.msg_controllen = control_len;
+    }
+    // SAFETY: `header` points at `peer`, `iov` (which points at `message`, only read by
+    // the kernel despite the `*mut` the C type asks for) and `control` (holding one
+    // well-formed control message of `control_len` octets), all alive for the call.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &raw const header, libc::MSG_DONTWAIT) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(sent).unwrap_or(0))
+}
+
 /// Room for one control message of either family, aligned for `cmsghdr`. 64 octets hold a
 /// header (16) and an `in6_pktinfo` (20) with padding; a longer one is cut by the kernel
 /// (`MSG_CTRUNC`) and then simply not found.
@@ -157,6 +201,29 @@ fn write_one<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_from_picks_the_source_on_a_wildcard_socket() {
+        let server = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let peer = client.local_addr().unwrap();
+        for last in [4u8, 5] {
+            let source = IpAddr::from([127, 0, 0, last]);
+            assert_eq!(send_from(&server, b"late", peer, Some(source)).unwrap(), 4);
+            let mut buf = [0u8; 8];
+            let (len, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..len], from), (&b"late"[..], (source, port).into()));
+        }
+        // Without a source the kernel chooses (loopback answers from 127.0.0.1).
+        send_from(&server, b"x", peer, None).unwrap();
+        let mut buf = [0u8; 8];
+        let (_, from) = client.recv_from(&mut buf).unwrap();
+        assert_eq!(from.ip(), IpAddr::from([127, 0, 0, 1]));
+    }
 
     #[test]
     fn both_control_messages_fit_the_buffer() {

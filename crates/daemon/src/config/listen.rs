@@ -17,6 +17,18 @@ pub enum Role {
     Unicast,
 }
 
+/// Which service answers on a listener.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// Answers from the zones served here (the default).
+    #[default]
+    Authoritative,
+    /// Resolves recursively (`[resolver]`); queries for zones served here are answered
+    /// from them.
+    Resolver,
+}
+
 /// One `[[listen]]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -24,6 +36,7 @@ pub(crate) struct RawListen {
     pub(crate) address: String,
     pub(crate) role: Option<Role>,
     pub(crate) transfers: Option<bool>,
+    pub(crate) service: Option<Service>,
 }
 
 /// A validated listener.
@@ -34,8 +47,11 @@ pub struct Listen {
     /// What the address is for.
     pub role: Role,
     /// Whether AXFR/IXFR are served here (default: on unicast listeners only, docs/design.md
-    /// principle 2: a TCP transfer to an anycast address can land at another site).
+    /// principle 2: a TCP transfer to an anycast address can land at another site; never
+    /// on a resolver listener).
     pub transfers: bool,
+    /// What answers here.
+    pub service: Service,
 }
 
 impl TryFrom<RawListen> for Listen {
@@ -48,10 +64,14 @@ impl TryFrom<RawListen> for Listen {
             )
         })?;
         let role = raw.role.unwrap_or(Role::Anycast);
+        let service = raw.service.unwrap_or_default();
         Ok(Self {
             address,
             role,
-            transfers: raw.transfers.unwrap_or(role == Role::Unicast),
+            transfers: raw
+                .transfers
+                .unwrap_or(role == Role::Unicast && service == Service::Authoritative),
+            service,
         })
     }
 }

@@ -18,6 +18,7 @@ mod error;
 pub mod health;
 mod listen;
 mod rate_limit;
+mod resolver;
 mod server;
 pub mod transfer;
 mod zone;
@@ -25,8 +26,9 @@ mod zone;
 pub use bgp::BgpConfig;
 pub use error::{ConfigError, KeyPath};
 pub use health::{CloudConfig, HealthConfig};
-pub use listen::{Listen, Role};
+pub use listen::{Listen, Role, Service};
 pub use rate_limit::RateLimit;
+pub use resolver::{ResolverConfig, UnicastSources};
 pub use server::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS};
 pub use transfer::ZoneTransfer;
 pub use zone::{CatalogRole, MAX_SIGNATURE_WARNING_DAYS, ZoneConfig};
@@ -34,6 +36,7 @@ pub use zone::{CatalogRole, MAX_SIGNATURE_WARNING_DAYS, ZoneConfig};
 use bgp::RawBgp;
 use health::{HealthDefaults, RawHealth};
 use listen::RawListen;
+use resolver::{RawResolver, ResolverDefaults};
 use server::{RawServer, Server, ServerDefaults};
 use transfer::{RawKey, TransferDefaults};
 use zone::{RawZone, ZoneDefaults};
@@ -54,6 +57,7 @@ struct RawConfig {
     key: Vec<RawKey>,
     bgp: Option<RawBgp>,
     health: Option<RawHealth>,
+    resolver: Option<RawResolver>,
 }
 
 /// The validated configuration.
@@ -89,6 +93,8 @@ pub struct Config {
     pub storage: Option<PathBuf>,
     /// TSIG keys (`[[key]]`).
     pub keys: Vec<dns_tsig::Key>,
+    /// The recursive resolver (`[resolver]`), answering on the resolver listeners.
+    pub resolver: Option<ResolverConfig>,
 }
 
 impl Config {
@@ -122,6 +128,7 @@ impl Config {
                             address: a.clone(),
                             role: None,
                             transfers: None,
+                            service: None,
                         })
                         .collect(),
                     zone: args
@@ -140,6 +147,7 @@ impl Config {
                     key: Vec::new(),
                     bgp: None,
                     health: None,
+                    resolver: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
             }
@@ -156,8 +164,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Converts the sections in the order they depend on each other: listeners, keys,
-    /// zones, `[server]`, `[bgp]`, then `[health]`.
+    /// Converts the sections in the order they depend on each other: listeners,
+    /// `[resolver]`, keys, zones, `[server]`, `[bgp]`, then `[health]`.
     fn try_from_raw(raw: RawConfig, base: &Path) -> Result<Self, ConfigError> {
         let listen = raw
             .listen
@@ -173,6 +181,20 @@ impl Config {
                     .hint("add a [[listen]] section with an address, or pass --listen"),
             );
         }
+        resolver::check_listeners(&listen, raw.resolver.is_some())?;
+        let resolver = raw
+            .resolver
+            .map(|r| {
+                ResolverConfig::try_from((
+                    r,
+                    &ResolverDefaults {
+                        base,
+                        listen: &listen,
+                    },
+                ))
+            })
+            .transpose()
+            .map_err(|e| e.within(&KeyPath::root("resolver")))?;
         let keys = raw
             .key
             .iter()
@@ -254,6 +276,7 @@ impl Config {
             rate_limit: server.rate_limit,
             storage: server.storage,
             keys,
+            resolver,
         })
     }
 }

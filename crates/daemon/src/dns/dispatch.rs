@@ -1,13 +1,19 @@
 //! One inbound message, classified once (`dns_auth::classify`) and routed: queries to the
-//! answer path, NOTIFY to the transfer module, AXFR/IXFR to the TCP connection (over UDP,
-//! the answer path refuses them).
+//! answer path (on a resolver listener: the zones served here, else the resolver's cache,
+//! else a resolution), NOTIFY to the transfer module, AXFR/IXFR to the TCP connection
+//! (over UDP, the answer path refuses them).
 
 use std::net::IpAddr;
 
-use dns_auth::{Inbound, Outcome, Transport, classify, respond_to_malformed, respond_to_query};
-use dns_wire::Query;
+use dns_auth::{
+    Inbound, Outcome, Transport, classify, error_response_to, respond_to_malformed,
+    respond_to_query,
+};
+use dns_wire::types::{class, ede, rcode};
+use dns_wire::{Header, Opcode, Query};
 
 use super::context::DnsContext;
+use crate::resolver::Resolver;
 use crate::state::QueryCounters;
 use crate::transfer::notify::handle_notify;
 
@@ -27,17 +33,21 @@ pub(crate) enum Dispatched {
     /// A transfer request over TCP, parsed into the `query` given: the connection
     /// streams the transfer.
     Transfer,
+    /// A query for the resolver that the cache cannot answer, parsed into the `query`
+    /// given: the listener starts a resolution (and counts its answer).
+    Resolve,
     /// Nothing to send (a response, a runt; a query that gets no answer).
     Nothing,
 }
 
 /// Routes `msg` from `peer`, answering into `out`. `query` is reused storage for the
 /// parsed question; `counters` counts queries (`single_writer`: this thread alone writes
-/// them).
+/// them); `resolver` is set on a resolver listener.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the query path: no struct to build per message
 pub(crate) fn dispatch(
     context: &DnsContext,
+    resolver: Option<&Resolver>,
     msg: &[u8],
     query: &mut Query,
     peer: Option<IpAddr>,
@@ -54,6 +64,15 @@ pub(crate) fn dispatch(
             };
         }
         Inbound::Transfer if transport == Transport::Tcp => return Dispatched::Transfer,
+        Inbound::Query if resolver.is_some() => {
+            let Some(resolver) = resolver else {
+                return Dispatched::Nothing;
+            };
+            match for_the_resolver(context, resolver, msg, query, peer, transport, out) {
+                Some(outcome) => outcome,
+                None => return Dispatched::Resolve,
+            }
+        }
         Inbound::Query | Inbound::Transfer => {
             let zones = context.zones.load();
             respond_to_query(msg, query, &zones, &context.answer, transport, out)
@@ -65,4 +84,43 @@ pub(crate) fn dispatch(
         Outcome::Answered { len, rcode, .. } => Dispatched::Answered { len, rcode },
         Outcome::Dropped => Dispatched::Nothing,
     }
+}
+
+/// A query on a resolver listener, answered now if it can be: refused to clients outside
+/// the allow-list; answered from a zone served here when one holds the name
+/// authoritatively; else from the cache. `None`: it must be resolved.
+#[inline(never)]
+fn for_the_resolver(
+    context: &DnsContext,
+    resolver: &Resolver,
+    msg: &[u8],
+    query: &Query,
+    peer: Option<IpAddr>,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Option<Outcome> {
+    if !resolver.allows(peer) {
+        // Not an open resolver (docs: an open resolver is an amplifier for anyone).
+        return Some(error_response_to(
+            msg,
+            query,
+            rcode::REFUSED,
+            Some(ede::PROHIBITED),
+            &context.answer,
+            out,
+        ));
+    }
+    let zones = context.zones.load();
+    let standard = query.header.opcode() == Opcode::Query && query.qclass == class::IN;
+    if !standard || zones.find_zone(&query.qname).is_some() {
+        let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, out);
+        let authoritative = out
+            .get(2)
+            .is_some_and(|f| u16::from(*f) << 8 & Header::AA != 0);
+        // A referral out of a zone served here is not an answer for a resolver's client.
+        if !standard || authoritative || !matches!(outcome, Outcome::Answered { .. }) {
+            return Some(outcome);
+        }
+    }
+    resolver.answer_from_cache(msg, query, transport, out)
 }

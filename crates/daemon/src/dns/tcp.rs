@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dns_auth::Transport;
+use dns_auth::{Outcome, Transport};
 use dns_wire::Query;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -15,14 +15,16 @@ use tracing::{debug, warn};
 use super::context::DnsContext;
 use super::dispatch::{Dispatched, dispatch};
 use super::framing;
+use crate::resolver::Resolver;
 use crate::transfer::xfr_out::{TransferSources, serve_transfer};
 
 /// Accepts connections on `listener` forever. `transfers_allowed`: the listener serves
-/// AXFR/IXFR (unicast listeners, by default).
+/// AXFR/IXFR (unicast listeners, by default); `resolver`: it is a resolver listener.
 pub(crate) async fn serve(
     listener: TcpListener,
     transfers_allowed: bool,
     context: Arc<DnsContext>,
+    resolver: Option<Arc<Resolver>>,
 ) {
     let mut next_id = 0u64;
     loop {
@@ -42,9 +44,10 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let context = context.clone();
+        let resolver = resolver.clone();
         tokio::spawn(async move {
             tokio::select! {
-                result = serve_connection(stream, id, peer.ip(), transfers_allowed, &context) => {
+                result = serve_connection(stream, id, peer.ip(), transfers_allowed, &context, resolver) => {
                     if let Err(err) = result {
                         debug!(%peer, "tcp: {err}");
                     }
@@ -62,6 +65,7 @@ async fn serve_connection(
     peer: IpAddr,
     transfers_allowed: bool,
     context: &DnsContext,
+    resolver: Option<Arc<Resolver>>,
 ) -> std::io::Result<()> {
     let mut msg = vec![0u8; framing::MAX_MESSAGE];
     let mut answer = Vec::with_capacity(framing::MAX_MESSAGE);
@@ -87,6 +91,7 @@ async fn serve_connection(
         let counters = context.counters.tcp();
         match dispatch(
             context,
+            resolver.as_deref(),
             msg,
             &mut query,
             Some(peer),
@@ -97,6 +102,16 @@ async fn serve_connection(
         ) {
             Dispatched::Answered { len, .. } | Dispatched::Notified(len) => {
                 framing::write_message(&mut stream, &answer[..len], &mut frame).await?;
+            }
+            Dispatched::Resolve => {
+                let Some(resolver) = &resolver else {
+                    return Ok(());
+                };
+                let outcome = resolver.answer_over_tcp(msg, &query, &mut answer).await;
+                counters.record(&outcome, false);
+                if let Outcome::Answered { len, .. } = outcome {
+                    framing::write_message(&mut stream, &answer[..len], &mut frame).await?;
+                }
             }
             Dispatched::Transfer => {
                 let sources = TransferSources {

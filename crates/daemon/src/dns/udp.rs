@@ -5,7 +5,7 @@
 //! On a wildcard address (0.0.0.0 or ::) the answer must leave from the address the query
 //! came to: netio's batch reads each destination and sends each reply from it.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,19 +18,22 @@ use tracing::{debug, warn};
 use super::context::DnsContext;
 use super::dispatch::{Dispatched, dispatch};
 use crate::clock;
+use crate::resolver::{Resolver, UdpReply};
 use crate::state::QueryCounters;
 
-/// Starts a worker thread for each socket.
+/// Starts a worker thread for each socket; `resolver` is set on a resolver listener.
 pub(crate) fn spawn_workers(
     sockets: Vec<UdpSocket>,
     address: SocketAddr,
     context: &Arc<DnsContext>,
+    resolver: Option<&Arc<Resolver>>,
 ) {
     for (index, socket) in sockets.into_iter().enumerate() {
         let context = context.clone();
+        let resolver = resolver.cloned();
         let spawned = std::thread::Builder::new()
             .name(format!("udp-{address}-{index}"))
-            .spawn(move || serve(&socket, address, &context));
+            .spawn(move || serve(Arc::new(socket), address, &context, resolver));
         if let Err(err) = spawned {
             warn!(%address, "cannot start UDP worker: {err}");
         }
@@ -42,9 +45,14 @@ pub(crate) fn spawn_workers(
 /// idle, a batch is a single datagram and nothing waits. A socket bound to one address
 /// replies from it by construction; on a wildcard address each answer leaves from the
 /// address its query was sent to (read from `IP_PKTINFO`/`IPV6_PKTINFO`).
-fn serve(socket: &UdpSocket, address: SocketAddr, context: &DnsContext) {
+fn serve(
+    socket: Arc<UdpSocket>,
+    address: SocketAddr,
+    context: &DnsContext,
+    resolver: Option<Arc<Resolver>>,
+) {
     let mut batch = if address.ip().is_unspecified() {
-        match netio::enable_packet_info(socket, address.is_ipv6()) {
+        match netio::enable_packet_info(&*socket, address.is_ipv6()) {
             Ok(()) => UdpBatch::with_packet_info(DEFAULT_BATCH),
             Err(err) => {
                 warn!(%address, "cannot enable packet info, replies may leave from another address: {err}");
@@ -54,9 +62,9 @@ fn serve(socket: &UdpSocket, address: SocketAddr, context: &DnsContext) {
     } else {
         UdpBatch::new(DEFAULT_BATCH)
     };
-    let mut worker = Worker::new(context);
+    let mut worker = Worker::new(context, socket.clone(), resolver);
     loop {
-        let count = match batch.recv(socket) {
+        let count = match batch.recv(&socket) {
             Ok(count) => count,
             Err(err) => {
                 debug!("udp recvmmsg: {err}");
@@ -66,19 +74,23 @@ fn serve(socket: &UdpSocket, address: SocketAddr, context: &DnsContext) {
         worker.tick();
         for slot in 0..count {
             let peer = batch.peer(slot);
+            let destination = batch.destination(slot);
             let (query, answer) = batch.query_and_answer(slot);
-            if let Some(len) = worker.answer(context, query, peer, answer) {
+            if let Some(len) = worker.answer(context, query, peer, destination, answer) {
                 batch.queue_answer(slot, len);
             }
         }
-        batch.send(socket);
+        batch.send(&socket);
     }
 }
 
 /// What one UDP worker thread keeps: its counters, its rate limiter and the storage for
-/// the query being answered.
+/// the query being answered; on a resolver listener the resolver and the socket its
+/// later answers leave by.
 struct Worker {
     counters: Arc<QueryCounters>,
+    socket: Arc<UdpSocket>,
+    resolver: Option<Arc<Resolver>>,
     limiter: Option<RateLimiter>,
     query: Query,
     started: Instant,
@@ -86,9 +98,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(context: &DnsContext) -> Self {
+    fn new(context: &DnsContext, socket: Arc<UdpSocket>, resolver: Option<Arc<Resolver>>) -> Self {
         Self {
             counters: context.counters.udp_worker(),
+            socket,
+            resolver,
             limiter: context
                 .rate_limit
                 .as_ref()
@@ -113,10 +127,12 @@ impl Worker {
         context: &DnsContext,
         msg: &[u8],
         peer: Option<SocketAddr>,
+        destination: Option<IpAddr>,
         answer: &mut Vec<u8>,
     ) -> Option<usize> {
         let dispatched = dispatch(
             context,
+            self.resolver.as_deref(),
             msg,
             &mut self.query,
             peer.map(|p| p.ip()),
@@ -129,8 +145,35 @@ impl Worker {
             Dispatched::Answered { len, .. } if self.limiter.is_none() => Some(len),
             Dispatched::Answered { len, rcode } => self.limit(context, peer, rcode, answer, len),
             Dispatched::Notified(len) => Some(len),
+            Dispatched::Resolve => self.resolve(msg, peer, destination, answer),
             Dispatched::Transfer | Dispatched::Nothing => None,
         }
+    }
+
+    /// Hands a cache miss to the resolver, whose task sends the answer later; when too
+    /// many are pending, answers SERVFAIL now.
+    #[inline(never)]
+    fn resolve(
+        &mut self,
+        msg: &[u8],
+        peer: Option<SocketAddr>,
+        destination: Option<IpAddr>,
+        answer: &mut Vec<u8>,
+    ) -> Option<usize> {
+        let (Some(resolver), Some(peer)) = (&self.resolver, peer) else {
+            return None;
+        };
+        let reply = UdpReply {
+            socket: self.socket.clone(),
+            peer,
+            source: destination,
+        };
+        if resolver.spawn_udp(msg, &self.query, reply) {
+            return None;
+        }
+        let (len, outcome) = resolver.overloaded(msg, &self.query, answer);
+        self.counters.record(&outcome, true);
+        Some(len)
     }
 
     /// Applies the rate limit to an answer of `len` octets (kept out of the common path).

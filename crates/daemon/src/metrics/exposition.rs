@@ -24,6 +24,24 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) lags: Vec<(Vec<u8>, u32, std::time::Duration)>,
     pub(crate) peers: Vec<(SocketAddr, PeerStatus)>,
     pub(crate) health: Option<Report>,
+    pub(crate) resolver: Option<ResolverTotals>,
+}
+
+/// The resolver's figures at a scrape.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ResolverTotals {
+    pub(crate) cache_hits: u64,
+    pub(crate) cache_misses: u64,
+    pub(crate) cache_evictions: u64,
+    pub(crate) cache_entries: usize,
+    pub(crate) cache_bytes: usize,
+    pub(crate) upstream_udp: u64,
+    pub(crate) upstream_tcp: u64,
+    pub(crate) upstream_failures: u64,
+    pub(crate) resolutions: u64,
+    pub(crate) failures: u64,
+    pub(crate) overflows: u64,
+    pub(crate) pending: usize,
 }
 
 /// The mnemonic of a response code (RFC 6895 §2.3), `RCODEn` for the unnamed.
@@ -297,7 +315,83 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
             );
         }
     }
+    if let Some(r) = &snapshot.resolver {
+        render_resolver(&mut out, r);
+    }
     out
+}
+
+fn render_resolver(out: &mut String, r: &ResolverTotals) {
+    let counters: [(&str, &str, u64); 8] = [
+        (
+            "anyns_resolver_cache_lookups_total{result=\"hit\"}",
+            "Cache lookups (every lookup of a resolution counts).",
+            r.cache_hits,
+        ),
+        (
+            "anyns_resolver_cache_lookups_total{result=\"miss\"}",
+            "",
+            r.cache_misses,
+        ),
+        (
+            "anyns_resolver_cache_evictions_total",
+            "Entries evicted to stay within the cache size.",
+            r.cache_evictions,
+        ),
+        (
+            "anyns_resolver_upstream_queries_total{transport=\"udp\"}",
+            "Queries sent to other servers, from the unicast address.",
+            r.upstream_udp,
+        ),
+        (
+            "anyns_resolver_upstream_queries_total{transport=\"tcp\"}",
+            "",
+            r.upstream_tcp,
+        ),
+        (
+            "anyns_resolver_upstream_failures_total",
+            "Upstream exchanges that failed (refused, reset, unreachable).",
+            r.upstream_failures,
+        ),
+        (
+            "anyns_resolver_resolutions_total",
+            "Client queries the cache could not answer.",
+            r.resolutions,
+        ),
+        (
+            "anyns_resolver_servfail_total",
+            "Resolutions that ended in SERVFAIL (timeout, no server answered, a limit), and misses refused when overloaded.",
+            r.failures + r.overflows,
+        ),
+    ];
+    for (series, help, value) in counters {
+        let name = series.split('{').next().unwrap_or(series);
+        if !help.is_empty() {
+            header(out, name, "counter", help);
+        }
+        let _ = writeln!(out, "{series} {value}");
+    }
+    let gauges: [(&str, &str, usize); 3] = [
+        (
+            "anyns_resolver_cache_entries",
+            "RRsets and negative answers cached.",
+            r.cache_entries,
+        ),
+        (
+            "anyns_resolver_cache_bytes",
+            "Memory the cache's entries take, roughly.",
+            r.cache_bytes,
+        ),
+        (
+            "anyns_resolver_pending",
+            "Resolutions in progress.",
+            r.pending,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        header(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
 }
 
 #[cfg(test)]
@@ -332,7 +426,19 @@ mod tests {
             )],
             peers: Vec::new(),
             health: None,
+            resolver: Some(ResolverTotals {
+                cache_hits: 7,
+                upstream_tcp: 2,
+                pending: 1,
+                ..ResolverTotals::default()
+            }),
         });
+        assert!(
+            text.contains("anyns_resolver_cache_lookups_total{result=\"hit\"} 7\n")
+                && text.contains("anyns_resolver_upstream_queries_total{transport=\"tcp\"} 2\n")
+                && text.contains("anyns_resolver_pending 1\n"),
+            "{text}"
+        );
         assert!(
             text.contains("anyns_queries_total{transport=\"udp\"} 3\n"),
             "{text}"

@@ -24,6 +24,7 @@ use crate::announce::{Report, Request};
 use crate::bgp::BgpHandle;
 use crate::clock::unix_now;
 use crate::error::Error;
+use crate::resolver::Resolver;
 use crate::state::{Connections, Counters, ZoneStore};
 use crate::transfer::state::Transfers;
 
@@ -47,6 +48,7 @@ pub(crate) struct Sources {
     pub(crate) transfers: Arc<Transfers>,
     pub(crate) bgp: Option<Arc<BgpHandle>>,
     pub(crate) health: Option<Requester>,
+    pub(crate) resolver: Option<Arc<Resolver>>,
 }
 
 /// Binds `address` and serves scrapes until the runtime ends.
@@ -158,8 +160,31 @@ async fn scrape(sources: &Sources) -> String {
             lags: sources.transfers.lags(),
             peers,
             health,
+            resolver: sources.resolver.as_deref().map(resolver_totals),
         })
     })
     .await;
     rendered.unwrap_or_else(|err| format!("# rendering failed: {err}\n"))
+}
+
+/// The resolver's counters and cache size now.
+fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
+    use std::sync::atomic::Ordering::Relaxed;
+    let cache = resolver.cache();
+    let (cache_entries, cache_bytes) = cache.size();
+    let stats = &resolver.stats;
+    exposition::ResolverTotals {
+        cache_hits: cache.stats().hits.load(Relaxed),
+        cache_misses: cache.stats().misses.load(Relaxed),
+        cache_evictions: cache.stats().evictions.load(Relaxed),
+        cache_entries,
+        cache_bytes,
+        upstream_udp: stats.upstream_udp.load(Relaxed),
+        upstream_tcp: stats.upstream_tcp.load(Relaxed),
+        upstream_failures: stats.upstream_failures.load(Relaxed),
+        resolutions: stats.resolutions.load(Relaxed),
+        failures: stats.failures.load(Relaxed),
+        overflows: stats.overflows.load(Relaxed),
+        pending: resolver.pending(),
+    }
 }

@@ -34,5 +34,6 @@ mod health_bird;
 mod interop_dig;
 mod malformed;
 mod metrics;
+mod resolver;
 mod serving;
 mod transfer_interop;

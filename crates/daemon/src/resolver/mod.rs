@@ -1,0 +1,324 @@
+//! The recursive resolver service: answers queries arriving on the `service = "resolver"`
+//! listeners, from the zones served here, from the cache, or by resolving them.
+//!
+//! ```text
+//!  UDP worker / TCP task ─► dns::dispatch ─► Resolver::answer_now
+//!        zone served here? ─► dns_auth (authoritative answer)
+//!        cache hit?        ─► dns_resolve::answer_from_cache (on the worker thread)
+//!        miss              ─► Resolver::spawn_udp / resolve (a tokio task)
+//!                               dns_resolve::Resolution ◄─► upstream::exchange
+//!                                  (sockets from outbound.rs: the unicast source only)
+//!                               answer ─► netio::send_from (the address the query came to)
+//! ```
+//!
+//! The state (cache, server RTTs) is shared by every listener and task; the cache is
+//! sharded so UDP workers answering hits rarely meet on a lock.
+
+mod upstream;
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use dns_auth::{Outcome, Transport};
+use dns_resolve::{
+    Action, AnswerSettings, Cache, ConfiguredZone, Env, Event, Failure, Hints, Resolution,
+    Resolved, ServerTable, Settings,
+};
+use dns_wire::Query;
+use tokio::runtime::Handle;
+use tracing::debug;
+
+use crate::acl::Prefix;
+use crate::clock;
+use crate::config::{ResolverConfig, UnicastSources};
+use crate::state::QueryCounters;
+
+/// How long a TCP connection to an upstream server may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// An upstream exchange in progress.
+type Exchange = std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>>;
+
+/// Counters of the resolver, read by the metrics.
+#[derive(Default)]
+pub(crate) struct ResolverStats {
+    /// Queries sent upstream over UDP and over TCP.
+    pub(crate) upstream_udp: AtomicU64,
+    pub(crate) upstream_tcp: AtomicU64,
+    /// Upstream exchanges that failed (timeout, refused, reset).
+    pub(crate) upstream_failures: AtomicU64,
+    /// Client queries resolved (cache misses) and those that ended in SERVFAIL.
+    pub(crate) resolutions: AtomicU64,
+    pub(crate) failures: AtomicU64,
+    /// Misses answered SERVFAIL at once because too many were pending.
+    pub(crate) overflows: AtomicU64,
+}
+
+/// Where a resolved UDP answer goes: the worker's socket, the client, and the address
+/// the query was sent to (on a wildcard socket).
+pub(crate) struct UdpReply {
+    pub(crate) socket: Arc<UdpSocket>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) source: Option<IpAddr>,
+}
+
+/// The resolver.
+pub(crate) struct Resolver {
+    cache: Cache,
+    servers: ServerTable,
+    hints: Hints,
+    zones: Vec<ConfiguredZone>,
+    settings: Settings,
+    sources: UnicastSources,
+    allow: Vec<Prefix>,
+    answer: AnswerSettings,
+    runtime: Handle,
+    pending: AtomicUsize,
+    max_pending: usize,
+    /// Counts the answers sent after resolving over UDP (atomic adds: tasks share it).
+    udp_counters: Arc<QueryCounters>,
+    pub(crate) stats: ResolverStats,
+}
+
+impl Resolver {
+    /// The resolver for `config`; misses are resolved on `runtime`.
+    pub(crate) fn new(
+        config: &ResolverConfig,
+        identity: Option<Vec<u8>>,
+        udp_counters: Arc<QueryCounters>,
+        runtime: Handle,
+    ) -> Self {
+        Self {
+            cache: Cache::new(config.settings.cache),
+            servers: ServerTable::new(),
+            hints: config.hints.clone(),
+            zones: config.zones.clone(),
+            settings: config.settings.clone(),
+            sources: config.sources,
+            allow: config.allow_query.clone(),
+            answer: AnswerSettings {
+                udp_payload: config.settings.upstream_payload,
+                identity,
+                max_chain: config.settings.limits.max_chain,
+            },
+            runtime,
+            pending: AtomicUsize::new(0),
+            max_pending: config.max_pending,
+            udp_counters,
+            stats: ResolverStats::default(),
+        }
+    }
+
+    /// Whether `peer` may use the resolver.
+    pub(crate) fn allows(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| self.allow.iter().any(|p| p.contains(ip)))
+    }
+
+    /// The cache (metrics, flush).
+    pub(crate) fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Resolutions in progress.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Answers `query` from the cache into `out` if it can.
+    #[inline]
+    pub(crate) fn answer_from_cache(
+        &self,
+        msg: &[u8],
+        query: &Query,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) -> Option<Outcome> {
+        let (len, rcode) = dns_resolve::answer_from_cache(
+            &self.cache,
+            clock::now(),
+            msg,
+            query,
+            &self.answer,
+            transport == Transport::Udp,
+            out,
+        )?;
+        Some(Outcome::Answered {
+            len,
+            rcode,
+            truncated: out.get(2).is_some_and(|f| f & 0x02 != 0),
+        })
+    }
+
+    /// Resolves a UDP query on the runtime and sends the answer to `reply`. Returns
+    /// `false` (nothing started) when too many resolutions are pending.
+    pub(crate) fn spawn_udp(self: &Arc<Self>, msg: &[u8], query: &Query, reply: UdpReply) -> bool {
+        if self.pending.fetch_add(1, Ordering::Relaxed) >= self.max_pending {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.stats.overflows.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let resolver = self.clone();
+        let (msg, query) = (msg.to_vec(), query.clone());
+        self.runtime.spawn(async move {
+            let resolved = resolver.resolve(&query).await;
+            let mut out = Vec::with_capacity(512);
+            let len = dns_resolve::write_answer(
+                &msg,
+                &query,
+                &resolved,
+                &resolver.answer,
+                true,
+                &mut out,
+            );
+            resolver.udp_counters.record(
+                &Outcome::Answered {
+                    len,
+                    rcode: resolved.rcode,
+                    truncated: out.get(2).is_some_and(|f| f & 0x02 != 0),
+                },
+                false,
+            );
+            if let Err(err) =
+                netio::send_from(&*reply.socket, &out[..len], reply.peer, reply.source)
+            {
+                debug!(peer = %reply.peer, "resolver answer not sent: {err}");
+            }
+            resolver.pending.fetch_sub(1, Ordering::Relaxed);
+        });
+        true
+    }
+
+    /// The answer to a miss when too many resolutions are pending: SERVFAIL, now.
+    pub(crate) fn overloaded(
+        &self,
+        msg: &[u8],
+        query: &Query,
+        out: &mut Vec<u8>,
+    ) -> (usize, Outcome) {
+        let resolved = Resolved::failed(Failure::Limit("resolver overloaded"));
+        let len = dns_resolve::write_answer(msg, query, &resolved, &self.answer, true, out);
+        let outcome = Outcome::Answered {
+            len,
+            rcode: resolved.rcode,
+            truncated: false,
+        };
+        (len, outcome)
+    }
+
+    /// Resolves `query` (TCP connections await it in order) and writes the answer.
+    pub(crate) async fn answer_over_tcp(
+        &self,
+        msg: &[u8],
+        query: &Query,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let resolved = self.resolve(query).await;
+        self.pending.fetch_sub(1, Ordering::Relaxed);
+        let len = dns_resolve::write_answer(msg, query, &resolved, &self.answer, false, out);
+        Outcome::Answered {
+            len,
+            rcode: resolved.rcode,
+            truncated: false,
+        }
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env {
+            cache: &self.cache,
+            servers: &self.servers,
+            hints: &self.hints,
+            zones: &self.zones,
+            settings: &self.settings,
+        }
+    }
+
+    /// Runs one resolution to its end: carries out its sends (one at a time) and feeds it
+    /// what comes back, or a tick at its deadline.
+    async fn resolve(&self, query: &Query) -> Resolved {
+        self.stats.resolutions.fetch_add(1, Ordering::Relaxed);
+        let mut resolution = Resolution::new(
+            clock::now(),
+            query.qname.as_wire(),
+            query.qtype,
+            &self.env(),
+        );
+        let mut in_flight: Option<(u32, SocketAddr, Exchange)> = None;
+        loop {
+            while let Some(action) = resolution.poll_action() {
+                match action {
+                    Action::Done(resolved) => {
+                        if resolved.failure.is_some() {
+                            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        return resolved;
+                    }
+                    Action::Send {
+                        exchange,
+                        to,
+                        tcp,
+                        message,
+                    } => {
+                        let counter = if tcp {
+                            &self.stats.upstream_tcp
+                        } else {
+                            &self.stats.upstream_udp
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        let sources = self.sources;
+                        in_flight = Some((
+                            exchange,
+                            to,
+                            Box::pin(async move {
+                                upstream::exchange(&sources, to, tcp, &message, CONNECT_TIMEOUT)
+                                    .await
+                            }),
+                        ));
+                    }
+                }
+            }
+            let Some(deadline) = resolution.deadline() else {
+                return Resolved::failed(Failure::Timeout);
+            };
+            let sleep = tokio::time::sleep_until(deadline.into());
+            let event_result = match in_flight.as_mut() {
+                Some((_, _, future)) => tokio::select! {
+                    result = future => Some(result),
+                    () = sleep => None,
+                },
+                None => {
+                    sleep.await;
+                    None
+                }
+            };
+            let now = clock::now();
+            match event_result {
+                None => resolution.handle(now, Event::Tick, &self.env()),
+                Some(result) => {
+                    let Some((exchange, from, _)) = in_flight.take() else {
+                        continue;
+                    };
+                    match result {
+                        Ok(message) => {
+                            let event = Event::Response {
+                                exchange,
+                                from,
+                                message: &message,
+                            };
+                            resolution.handle(now, event, &self.env());
+                        }
+                        Err(err) => {
+                            debug!(server = %from, "upstream exchange failed: {err}");
+                            self.stats.upstream_failures.fetch_add(1, Ordering::Relaxed);
+                            resolution.handle(now, Event::Failed { exchange }, &self.env());
+                        }
+                    }
+                }
+            }
+            // A tick that timed the exchange out queued the next send, which replaces the
+            // abandoned exchange on the next pass.
+        }
+    }
+}

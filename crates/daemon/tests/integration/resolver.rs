@@ -1,0 +1,375 @@
+//! The resolver end to end on loopback: a tree of anyns authoritative servers (the root,
+//! `test.`, `example.test.` twice, `other.` with `glueless.test.`), each its own process on
+//! its own 127.0.0.x address, and an anyns resolver with those servers as its hints. A
+//! spy server (a socket of this test) serves `spy.test.` and records where the resolver's
+//! queries come from.
+
+use std::fs;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::dns::{Edns, Query, Reply};
+use crate::support::{
+    Daemon, anyns_bin, free_port, http_get, start_local_anyns, test_dir, wait_for,
+};
+
+const A: u16 = 1;
+const SOA: u16 = 6;
+const TXT: u16 = 16;
+const CNAME: u16 = 5;
+
+const ROOT: &str = "\
+. 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
+. 86400 IN NS a.root.
+a.root. 86400 IN A 127.0.0.2
+test. 86400 IN NS ns1.test.
+ns1.test. 86400 IN A 127.0.0.3
+other. 86400 IN NS ns.other.
+ns.other. 86400 IN A 127.0.0.6
+";
+
+const TEST: &str = "\
+test. 3600 IN SOA ns1.test. admin.test. 1 1800 900 604800 60
+test. 3600 IN NS ns1.test.
+ns1.test. 3600 IN A 127.0.0.3
+example.test. 3600 IN NS ns1.example.test.
+example.test. 3600 IN NS ns2.example.test.
+ns1.example.test. 3600 IN A 127.0.0.4
+ns2.example.test. 3600 IN A 127.0.0.5
+glueless.test. 3600 IN NS ns.other.
+spy.test. 3600 IN NS ns.spy.test.
+ns.spy.test. 3600 IN A 127.0.0.7
+";
+
+const OTHER: &str = "\
+other. 3600 IN SOA ns.other. admin.other. 1 1800 900 604800 60
+other. 3600 IN NS ns.other.
+ns.other. 3600 IN A 127.0.0.6
+";
+
+const GLUELESS: &str = "\
+glueless.test. 3600 IN SOA ns.other. admin.other. 1 1800 900 604800 60
+glueless.test. 3600 IN NS ns.other.
+www.glueless.test. 300 IN A 192.0.2.82
+";
+
+fn example() -> String {
+    let mut zone = String::from(
+        "\
+example.test. 3600 IN SOA ns1.example.test. admin.example.test. 1 1800 900 604800 60
+example.test. 3600 IN NS ns1.example.test.
+example.test. 3600 IN NS ns2.example.test.
+ns1.example.test. 3600 IN A 127.0.0.4
+ns2.example.test. 3600 IN A 127.0.0.5
+www.example.test. 300 IN A 192.0.2.80
+alias.example.test. 300 IN CNAME www.glueless.test.
+a.b.c.deep.example.test. 300 IN A 192.0.2.81
+",
+    );
+    // Too large for a 1232-octet UDP answer: fetched over TCP.
+    for i in 0..8 {
+        zone.push_str(&format!(
+            "big.example.test. 300 IN TXT \"{i}{}\"\n",
+            "x".repeat(200)
+        ));
+    }
+    zone
+}
+
+/// The running tree and resolver.
+struct Tree {
+    /// Authoritative servers: root, test., example.test. (.4 and .5), other.
+    servers: Vec<Daemon>,
+    resolver: Daemon,
+    /// The resolver's unicast listener (also its source) and anycast one.
+    unicast: SocketAddr,
+    anycast: SocketAddr,
+    metrics: SocketAddr,
+    /// Sources of the queries the spy server saw.
+    spied: Arc<Mutex<Vec<SocketAddr>>>,
+    _dir: tempfile::TempDir,
+}
+
+fn authoritative(dir: &Path, tag: &str, address: SocketAddr, zones: &[(&str, String)]) -> Daemon {
+    let mut command = Command::new(anyns_bin());
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg(address.to_string())
+        .arg("--udp-workers")
+        .arg("1");
+    for (origin, text) in zones {
+        let file = dir.join(format!(
+            "{tag}-{}.zone",
+            origin.trim_end_matches('.').replace('.', "_")
+        ));
+        fs::write(&file, text).expect("zone file");
+        command
+            .arg("--zone")
+            .arg(format!("{origin}={}", file.display()));
+    }
+    Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
+}
+
+fn start(allow_query: &str) -> Tree {
+    let dir = test_dir();
+    let port = free_port();
+    let at = |last: u8| SocketAddr::from(([127, 0, 0, last], port));
+    let servers = vec![
+        authoritative(dir.path(), "root", at(2), &[(".", ROOT.into())]),
+        authoritative(dir.path(), "tld", at(3), &[("test.", TEST.into())]),
+        authoritative(dir.path(), "leaf1", at(4), &[("example.test.", example())]),
+        authoritative(dir.path(), "leaf2", at(5), &[("example.test.", example())]),
+        authoritative(
+            dir.path(),
+            "other",
+            at(6),
+            &[
+                ("other.", OTHER.into()),
+                ("glueless.test.", GLUELESS.into()),
+            ],
+        ),
+    ];
+    let spied = spy(at(7));
+    fs::write(
+        dir.path().join("hints.zone"),
+        ". 3600000 IN NS a.root.\na.root. 3600000 IN A 127.0.0.2\n",
+    )
+    .expect("hints");
+    let (resolver_port, metrics_port) = (free_port(), free_port());
+    let unicast = SocketAddr::from(([127, 0, 0, 1], resolver_port));
+    let anycast = SocketAddr::from(([127, 0, 0, 53], resolver_port));
+    let metrics = SocketAddr::from(([127, 0, 0, 1], metrics_port));
+    let config = format!(
+        r#"
+[server]
+udp-workers = 1
+identity = "resolver-1"
+metrics = "{metrics}"
+
+[[listen]]
+address = "{anycast}"
+role = "anycast"
+service = "resolver"
+
+[[listen]]
+address = "{unicast}"
+role = "unicast"
+service = "resolver"
+
+[resolver]
+hints = "hints.zone"
+upstream-port = {port}
+resolution-timeout-ms = 3000
+{allow_query}
+"#
+    );
+    let resolver = start_local_anyns(dir.path(), "resolver", &config);
+    let tree = Tree {
+        servers,
+        resolver,
+        unicast,
+        anycast,
+        metrics,
+        spied,
+        _dir: dir,
+    };
+    for (server, last) in tree.servers.iter().zip(2u8..) {
+        let probe = Query::new(".", SOA).id(7);
+        wait_for(
+            &format!("authoritative server on 127.0.0.{last}"),
+            Duration::from_secs(20),
+            || probe.send_udp(at(last)).map(|_| ()),
+            || server.log(),
+        );
+    }
+    let probe = Query::new("resolver.invalid.", SOA).rd(true);
+    wait_for(
+        "the resolver to answer",
+        Duration::from_secs(20),
+        || probe.send_udp(tree.unicast).map(|_| ()),
+        || tree.resolver.log(),
+    );
+    tree
+}
+
+/// A name server for `spy.test.` on `address`, run by this test: answers every A query
+/// with 192.0.2.99 and records the source of each query.
+fn spy(address: SocketAddr) -> Arc<Mutex<Vec<SocketAddr>>> {
+    let socket = UdpSocket::bind(address).expect("bind the spy");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut buf = [0u8; 512];
+        while Instant::now() < deadline {
+            let Ok((len, from)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            record.lock().unwrap().push(from);
+            let Some(reply) = spy_answer(&buf[..len]) else {
+                continue;
+            };
+            let _ = socket.send_to(&reply, from);
+        }
+    });
+    seen
+}
+
+/// The query's header and question, with QR and AA set and one A record for the name.
+fn spy_answer(query: &[u8]) -> Option<Vec<u8>> {
+    let mut at = 12;
+    while *query.get(at)? != 0 {
+        at += 1 + usize::from(query[at]);
+    }
+    let end = at + 5;
+    let mut reply = query.get(..end)?.to_vec();
+    reply[2] = 0x84 | (reply[2] & 0x01);
+    reply[3] = 0;
+    reply[6..12].copy_from_slice(&[0, 1, 0, 0, 0, 0]);
+    reply.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 99]);
+    Some(reply)
+}
+
+fn ask(to: SocketAddr, name: &str, qtype: u16) -> Reply {
+    Query::new(name, qtype)
+        .rd(true)
+        .edns(Some(Edns::payload(1232)))
+        .send_udp(to)
+        .unwrap_or_else(|| panic!("no answer to {name} from {to}"))
+}
+
+fn metric(tree: &Tree, series: &str) -> u64 {
+    let (_, body) = http_get(tree.metrics, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{body}"))
+}
+
+#[test]
+fn resolves_through_a_tree_of_anyns_servers_and_answers_again_from_the_cache() {
+    let tree = start("");
+    let reply = ask(tree.anycast, "WwW.ExAmPlE.TeSt.", A);
+    assert_eq!(reply.rcode, 0, "{}", tree.resolver.log());
+    assert!(reply.ra && reply.rd && !reply.aa);
+    assert_eq!(reply.answer.len(), 1);
+    assert_eq!(reply.answer[0].rdata, "192.0.2.80");
+    // The client's case is echoed (0x20 works through the resolver).
+    let (qname, _, _) = reply.question.unwrap();
+    assert_eq!(&qname[..4], b"\x03WwW");
+    let upstream = metric(
+        &tree,
+        "anyns_resolver_upstream_queries_total{transport=\"udp\"}",
+    );
+    let again = ask(tree.unicast, "www.example.test.", A);
+    assert_eq!(again.answer[0].rdata, "192.0.2.80");
+    assert!(again.answer[0].ttl <= 300);
+    assert_eq!(
+        metric(
+            &tree,
+            "anyns_resolver_upstream_queries_total{transport=\"udp\"}"
+        ),
+        upstream,
+        "the second answer came from the cache"
+    );
+
+    // A CNAME into a zone whose server has no glue.
+    let alias = ask(tree.unicast, "alias.example.test.", A);
+    assert_eq!(alias.rcode, 0);
+    assert_eq!(alias.answer.len(), 2);
+    assert_eq!(alias.answer[0].rtype, CNAME);
+    assert_eq!(alias.answer[1].rdata, "192.0.2.82");
+
+    // NXDOMAIN and NODATA carry the zone's SOA, its TTL bounded by MINIMUM (RFC 2308).
+    let nx = ask(tree.unicast, "nope.example.test.", A);
+    assert_eq!(nx.rcode, 3);
+    assert_eq!(nx.authority[0].rtype, SOA);
+    assert!(nx.authority[0].ttl <= 60);
+    let nodata = ask(tree.unicast, "www.example.test.", TXT);
+    assert_eq!((nodata.rcode, nodata.answer.len()), (0, 0));
+    assert_eq!(nodata.authority[0].rtype, SOA);
+}
+
+#[test]
+fn large_answers_come_over_tcp_and_queries_leave_from_the_unicast_address() {
+    let tree = start("");
+    // Upstream: 8 x 200 octets do not fit 1232, so the resolver asks again over TCP.
+    let over_udp = ask(tree.anycast, "big.example.test.", TXT);
+    assert!(over_udp.tc, "too big for the client's 1232 either: TC");
+    assert!(
+        metric(
+            &tree,
+            "anyns_resolver_upstream_queries_total{transport=\"tcp\"}"
+        ) >= 1
+    );
+    let over_tcp = Query::new("big.example.test.", TXT)
+        .rd(true)
+        .send_tcp(tree.anycast)
+        .expect("a TCP answer");
+    assert_eq!(over_tcp.answer.len(), 8);
+
+    // Asked on the anycast address, the resolver still queries from the unicast one.
+    for name in ["a.spy.test.", "b.spy.test.", "c.spy.test."] {
+        let reply = ask(tree.anycast, name, A);
+        assert_eq!(
+            reply.answer[0].rdata,
+            "192.0.2.99",
+            "{}",
+            tree.resolver.log()
+        );
+    }
+    let spied = tree.spied.lock().unwrap().clone();
+    assert!(spied.len() >= 3, "{spied:?}");
+    assert!(
+        spied.iter().all(|s| s.ip() == tree.unicast.ip()),
+        "queries came from {spied:?}, not only from {}",
+        tree.unicast.ip()
+    );
+    let ports: std::collections::HashSet<u16> = spied.iter().map(SocketAddr::port).collect();
+    assert!(
+        ports.len() >= 3,
+        "each query from its own random port: {spied:?}"
+    );
+}
+
+#[test]
+fn a_dead_name_server_is_skipped_and_strangers_are_refused() {
+    let mut tree = start("allow-query = [\"127.0.0.1/32\", \"127.0.0.53/32\"]");
+    tree.servers[2].kill();
+    let started = Instant::now();
+    for name in ["a.b.c.deep.example.test.", "www.example.test."] {
+        let reply = ask(tree.unicast, name, A);
+        assert_eq!(reply.rcode, 0, "{name}: {}", tree.resolver.log());
+        assert_eq!(reply.answer.len(), 1);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A client outside allow-query is refused (not an open resolver).
+    let socket = UdpSocket::bind("127.0.0.9:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    socket
+        .send_to(
+            &Query::new("www.example.test.", A)
+                .rd(true)
+                .id(99)
+                .to_bytes(),
+            tree.unicast,
+        )
+        .expect("send");
+    let mut buf = [0u8; 512];
+    let (len, _) = socket.recv_from(&mut buf).expect("an answer");
+    let reply = Reply::parse(buf[..len].to_vec());
+    assert_eq!(reply.rcode, 5, "REFUSED");
+}
