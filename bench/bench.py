@@ -61,16 +61,17 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-def soa_query():
+def soa_query(rd=False):
     qname = b"".join(bytes([len(l)]) + l.encode() for l in ORIGIN.rstrip(".").split(".")) + b"\0"
-    return struct.pack("!HHHHHH", 0x4242, 0, 1, 0, 0, 0) + qname + struct.pack("!HH", 6, 1)
+    flags = 0x0100 if rd else 0
+    return struct.pack("!HHHHHH", 0x4242, flags, 1, 0, 0, 0) + qname + struct.pack("!HH", 6, 1)
 
 
-def answers(port, timeout=0.2):
+def answers(port, timeout=0.2, rd=False):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         try:
-            s.sendto(soa_query(), ("127.0.0.1", port))
+            s.sendto(soa_query(rd), ("127.0.0.1", port))
             data = s.recv(4096)
             return len(data) > 12 and data[3] & 0xF == 0 and struct.unpack("!H", data[6:8])[0] > 0
         except OSError:
@@ -80,9 +81,10 @@ def answers(port, timeout=0.2):
 class Server:
     """One server under test: config in a temp dir, started on a CPU, stopped by PID."""
 
-    def __init__(self, kind, zone, port, workdir, prefix=(), host="127.0.0.1"):
+    def __init__(self, kind, zone, port, workdir, prefix=(), host="127.0.0.1", upstream=None):
         self.kind, self.zone, self.port, self.dir, self.prefix = kind, zone, port, workdir, list(prefix)
         self.host = host  # the listen address; clients always query 127.0.0.1
+        self.upstream = upstream  # resolvers: the port of the authoritative server for ORIGIN
         self.proc = None
 
     def command(self):
@@ -136,7 +138,75 @@ zone:
     zonefile: {self.zone}
 """)
             return ["nsd", "-d", "-c", conf]
+        if self.kind == "anyns-resolver":
+            conf = os.path.join(self.dir, "anyns.toml")
+            with open(conf, "w") as f:
+                f.write(f"""[server]
+udp-workers = 1
+[[listen]]
+address = "127.0.0.1:{self.port}"
+role = "unicast"
+service = "resolver"
+[resolver]
+[[resolver.stub]]
+zone = "{ORIGIN}"
+servers = ["127.0.0.1:{self.upstream}"]
+""")
+            return [ANYNS, "serve", "-c", conf]
+        if self.kind == "unbound":
+            conf = os.path.join(self.dir, "unbound.conf")
+            with open(conf, "w") as f:
+                f.write(f"""server:
+    interface: 127.0.0.1@{self.port}
+    port: {self.port}
+    num-threads: 1
+    so-reuseport: no
+    username: ""
+    chroot: ""
+    directory: "{self.dir}"
+    pidfile: "{self.dir}/unbound.pid"
+    do-daemonize: no
+    use-syslog: no
+    verbosity: 0
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    msg-cache-size: 128m
+    rrset-cache-size: 256m
+    qname-minimisation: yes
+stub-zone:
+    name: "{ORIGIN}"
+    stub-addr: 127.0.0.1@{self.upstream}
+remote-control:
+    control-enable: no
+""")
+            return ["unbound", "-d", "-c", conf]
+        if self.kind == "pdns-recursor":
+            with open(os.path.join(self.dir, "recursor.conf"), "w") as f:
+                f.write(f"""local-address=127.0.0.1
+local-port={self.port}
+threads=1
+pdns-distributes-queries=no
+forward-zones={ORIGIN}=127.0.0.1:{self.upstream}
+socket-dir={self.dir}
+daemon=no
+write-pid=no
+allow-from=127.0.0.0/8
+dnssec=off
+quiet=yes
+disable-syslog=yes
+""")
+            return ["pdns_recursor", f"--config-dir={self.dir}"]
         raise ValueError(self.kind)
+
+    def is_resolver(self):
+        return self.kind in ("anyns-resolver", "unbound", "pdns-recursor")
+
+    def cpu_seconds(self):
+        """User plus system CPU of the process (all its threads) so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def start(self, cpu=None, wait=60.0):
         cmd = self.prefix + self.command()
@@ -149,7 +219,7 @@ zone:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.kind} exited: " + open(os.path.join(self.dir, "stderr")).read()[-2000:])
-            if answers(self.port):
+            if answers(self.port, rd=self.is_resolver()):
                 self.ready = time.monotonic() - self.started
                 return self
             time.sleep(0.01)
@@ -183,14 +253,17 @@ zone:
                 self.proc.wait()
 
 
-def run_dnsperf(port, queries, seconds=None, once=False):
+def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2):
     cmd = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
-           "-c", "4", "-q", "500", "-t", "2"]
+           "-c", "4", "-q", "500", "-t", str(timeout)]
     cmd += ["-n", "1"] if once else ["-l", str(seconds)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=(seconds or 60) + 60).stdout
+    if rate:
+        cmd += ["-Q", str(rate)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=(seconds or 120) + 60).stdout
     qps = re.search(r"Queries per second:\s+([\d.]+)", out)
     lost = re.search(r"Queries lost:\s+(\d+)", out)
     return float(qps.group(1)) if qps else 0.0, int(lost.group(1)) if lost else -1
+
 
 
 def bench_qps(tmp):
@@ -439,6 +512,74 @@ def bench_axfr(tmp):
     return results
 
 
+RESOLVERS = ["anyns-resolver", "unbound", "pdns-recursor"]
+RESOLVER_RATE = 40000
+
+
+def bench_resolver(tmp):
+    """Resolvers answering from a warmed cache: names of ORIGIN stubbed (forwarded) to a
+    local Knot, each resolver on CPU 0 with one thread, dnsperf on CPU 1, in turn."""
+    zone = os.path.join(tmp, "rs.zone")
+    warm = os.path.join(tmp, "rs.warm")
+    queries = os.path.join(tmp, "rs.queries")
+    write_zone(zone, 10000)
+    with open(warm, "w") as f:  # every name and kind of the query mix, once
+        for i in range(10000):
+            f.write(f"h{i}.{ORIGIN} A\nnx{i}.{ORIGIN} A\nh{i}.{ORIGIN} MX\n")
+    write_queries(queries, 10000, ICOUNT_QUERIES)
+    knot = Server("knot", zone, free_port(), tempfile.mkdtemp(dir=tmp, prefix="rs-knot")).start(cpu=1)
+    kinds = [k for k in RESOLVERS if k == "anyns-resolver" or shutil.which(k.replace("-", "_") if k == "pdns-recursor" else k)]
+    results = {}
+    try:
+        for kind in kinds:
+            workdir = tempfile.mkdtemp(dir=tmp, prefix=f"rs-{kind}")
+            server = Server(kind, zone, free_port(), workdir, upstream=knot.port).start(cpu=0)
+            try:
+                run_dnsperf(server.port, warm, once=True, timeout=5)
+                cpu_before = server.cpu_seconds()
+                qps_fixed, lost_fixed = run_dnsperf(server.port, queries, seconds=QPS_SECONDS, rate=RESOLVER_RATE)
+                cpu = server.cpu_seconds() - cpu_before
+                us_per_answer = cpu / max(qps_fixed * QPS_SECONDS, 1) * 1e6
+                qps, lost = run_dnsperf(server.port, queries, seconds=QPS_SECONDS)
+            finally:
+                server.stop()
+            icount = resolver_icount(kind, zone, warm, queries, tmp, knot.port)
+            results[kind] = (us_per_answer, qps, lost + lost_fixed, icount)
+    finally:
+        knot.stop()
+    print("\n## resolvers, cached answers (stub zone to a local Knot; one thread each on CPU 0)")
+    print("%-15s %16s %12s %8s %14s" % ("resolver", "CPU us/answer", "q/s", "lost", "instr/answer"))
+    for kind, (us, qps, lost, icount) in results.items():
+        print("%-15s %16.2f %12.0f %8d %14.0f" % (kind, us, qps, lost, icount))
+    ours = results.get("anyns-resolver")
+    for other in ["unbound", "pdns-recursor"]:
+        theirs = results.get(other)
+        if ours and theirs and theirs[0] and theirs[1] and theirs[3]:
+            print("anyns / %s: %.2fx CPU per answer at %d q/s, %.2fx q/s, %.2fx instructions (lower is better but q/s)"
+                  % (other, ours[0] / theirs[0], RESOLVER_RATE, ours[1] / theirs[1], ours[3] / theirs[3]))
+    return results
+
+
+def resolver_icount(kind, zone, warm, queries, tmp, upstream):
+    """Instructions per cached answer under callgrind: (warm + queries) - (warm only)."""
+    totals = []
+    for measured in [False, True]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"rsic-{kind}")
+        outdir = os.path.join(workdir, "cg")
+        os.mkdir(outdir)
+        prefix = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                  f"--callgrind-out-file={outdir}/callgrind.out.%p"]
+        server = Server(kind, zone, free_port(), workdir, prefix=prefix, upstream=upstream).start(cpu=0, wait=120)
+        try:
+            run_dnsperf(server.port, warm, once=True, timeout=10)
+            if measured:
+                run_dnsperf(server.port, queries, once=True, timeout=10)
+        finally:
+            server.stop()
+        totals.append(callgrind_total(outdir))
+    return (totals[1] - totals[0]) / ICOUNT_QUERIES
+
+
 def main():
     parts = sys.argv[1:] or ["qps", "icount", "bigzone", "axfr"]
     for tool in ["dnsperf", "knotd", "nsd", "valgrind", "taskset"]:
@@ -449,7 +590,7 @@ def main():
         for part in parts:
             {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone,
              "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
-             "wildcard": bench_wildcard}[part](tmp)
+             "wildcard": bench_wildcard, "resolver": bench_resolver}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -97,7 +97,8 @@ pub fn resolve_from_cache(
                 resolved.authority.extend(soa.map(|s| with_ttl(&s, ttl)));
                 return Some(resolved);
             }
-            None if qtype == rtype::CNAME => return None,
+            // RFC 1034 §4.3.2: a CNAME is not followed for CNAME or ANY.
+            None if qtype == rtype::CNAME || qtype == rtype::ANY => return None,
             None => {}
         }
         let Some(Cached::Set(cname, ttl)) =

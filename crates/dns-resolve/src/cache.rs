@@ -20,9 +20,14 @@ use crate::rrset::RrSet;
 /// Shards of the cache: enough that two UDP workers seldom meet on one lock.
 const SHARDS: usize = 64;
 
-/// The type under which a name's non-existence is kept (RFC 2308 §5: NXDOMAIN covers
-/// every type of the name). Type 0 is reserved (RFC 6895) and never asked for.
-const NXDOMAIN_TYPE: u16 = 0;
+/// What a key holds: data of one type (or its absence, NODATA), or the name's
+/// non-existence (RFC 2308 §5: NXDOMAIN covers every type of the name). A key space of its
+/// own, so that no type a client can ask for ever reads or writes an NXDOMAIN entry.
+#[derive(Clone, Copy)]
+enum KeyKind {
+    Type(u16),
+    NxDomain,
+}
 
 /// How far a piece of data can be believed (RFC 2181 §5.4.1), lowest first: data of a
 /// lower rank never replaces unexpired data of a higher one.
@@ -129,12 +134,21 @@ enum Value {
     NoData(Option<Arc<RrSet>>),
 }
 
-/// The key of `name` and `rtype`: the name's wire form, then the type. Built on the stack.
-fn key_into(buf: &mut [u8; 257], name: &[u8], rtype: u16) -> usize {
+/// Octets a key adds to the name: the type and the kind.
+const KEY_SUFFIX: usize = 3;
+
+/// The key of `name` and `kind`: the name's wire form, the type, then 0 for a type's
+/// entry or 1 for NXDOMAIN. Built on the stack.
+fn key_into(buf: &mut [u8; 255 + KEY_SUFFIX], name: &[u8], kind: KeyKind) -> usize {
     let len = name.len().min(255);
     buf[..len].copy_from_slice(&name[..len]);
+    let (rtype, marker) = match kind {
+        KeyKind::Type(rtype) => (rtype, 0),
+        KeyKind::NxDomain => (0, 1),
+    };
     buf[len..len + 2].copy_from_slice(&rtype.to_be_bytes());
-    len + 2
+    buf[len + 2] = marker;
+    len + KEY_SUFFIX
 }
 
 impl Cache {
@@ -184,8 +198,8 @@ impl Cache {
         trust: Trust,
     ) -> Option<Cached> {
         let found = self
-            .get_exact(now, name, rtype, trust)
-            .or_else(|| self.get_exact(now, name, NXDOMAIN_TYPE, trust));
+            .get_exact(now, name, KeyKind::Type(rtype), trust)
+            .or_else(|| self.get_exact(now, name, KeyKind::NxDomain, trust));
         let counter = if found.is_some() {
             &self.stats.hits
         } else {
@@ -195,21 +209,18 @@ impl Cache {
         found
     }
 
-    fn get_exact(&self, now: Instant, name: &[u8], rtype: u16, trust: Trust) -> Option<Cached> {
-        let mut buf = [0u8; 257];
-        let len = key_into(&mut buf, name, rtype);
+    fn get_exact(&self, now: Instant, name: &[u8], kind: KeyKind, trust: Trust) -> Option<Cached> {
+        let mut buf = [0u8; 255 + KEY_SUFFIX];
+        let len = key_into(&mut buf, name, kind);
         let key = &buf[..len];
         let mut shard = self.shard(key);
         let entry = shard.entries.get_mut(key)?;
         if entry.trust < trust {
             return None;
         }
-        let Some(left) = entry.expires.checked_duration_since(now) else {
-            let weight = entry.weight;
-            shard.entries.remove(key);
-            shard.bytes -= weight;
-            return None;
-        };
+        // An expired entry stays until eviction passes it or new data replaces it: removing
+        // it here would leave its key in the eviction queue twice once re-inserted.
+        let left = entry.expires.checked_duration_since(now)?;
         entry.referenced = true;
         // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not be
         // cached by the receiver.
@@ -225,14 +236,14 @@ impl Cache {
     /// is already kept. Returns whether it was stored. A TTL of 0 is not kept (RFC 1035
     /// §3.2.1: use it only for the transaction in progress).
     pub fn insert(&self, now: Instant, set: RrSet, trust: Trust) -> bool {
-        let Some(ttl) = self.clamp(set.ttl, self.policy.max_ttl) else {
+        let Some(ttl) = self.clamp(crate::rrset::sane_ttl(set.ttl), self.policy.max_ttl) else {
             return false;
         };
         let (name, rtype, weight) = (set.owner.clone(), set.rtype, set.weight());
         self.store(
             now,
             &name,
-            rtype,
+            KeyKind::Type(rtype),
             Value::Set(Arc::new(set)),
             ttl,
             trust,
@@ -257,12 +268,12 @@ impl Cache {
         };
         let weight = soa.weight() + negative.name.len();
         let soa = Some(Arc::new(soa));
-        let (rtype, value) = if negative.nxdomain {
-            (NXDOMAIN_TYPE, Value::NxDomain(soa))
+        let (kind, value) = if negative.nxdomain {
+            (KeyKind::NxDomain, Value::NxDomain(soa))
         } else {
-            (negative.rtype, Value::NoData(soa))
+            (KeyKind::Type(negative.rtype), Value::NoData(soa))
         };
-        self.store(now, &negative.name, rtype, value, ttl, trust, weight)
+        self.store(now, &negative.name, kind, value, ttl, trust, weight)
     }
 
     fn clamp(&self, ttl: u32, max: u32) -> Option<u32> {
@@ -275,7 +286,7 @@ impl Cache {
         &self,
         now: Instant,
         name: &[u8],
-        rtype: u16,
+        kind: KeyKind,
         value: Value,
         ttl: u32,
         trust: Trust,
@@ -284,8 +295,8 @@ impl Cache {
         if name.len() > 255 {
             return false;
         }
-        let mut buf = [0u8; 257];
-        let len = key_into(&mut buf, name, rtype);
+        let mut buf = [0u8; 255 + KEY_SUFFIX];
+        let len = key_into(&mut buf, name, kind);
         let key = &buf[..len];
         let budget = self.policy.max_bytes / SHARDS;
         let weight = weight + 2 * len;
@@ -305,6 +316,11 @@ impl Cache {
         match shard.entries.insert(key.into(), entry) {
             Some(old) => shard.bytes -= old.weight,
             None => shard.order.push_back(key.into()),
+        }
+        if shard.order.len() > 2 * shard.entries.len() + 64 {
+            // Keys of entries flushed or evicted elsewhere: drop them from the queue.
+            let Shard { entries, order, .. } = &mut *shard;
+            order.retain(|key| entries.contains_key(key));
         }
         shard.bytes += weight;
         let evicted = shard.evict_to(budget, now);
@@ -335,7 +351,7 @@ impl Cache {
             let before = shard.entries.len();
             let mut freed = 0;
             shard.entries.retain(|key, entry| {
-                let owner = &key[..key.len() - 2];
+                let owner = &key[..key.len() - KEY_SUFFIX];
                 let hit = if subtree {
                     is_at_or_below(owner, name)
                 } else {
@@ -452,8 +468,21 @@ mod tests {
             cache.get(now + Duration::from_secs(301), b"\x01a\x00", 1),
             None
         );
-        assert_eq!(cache.size().0, 0, "an expired entry is dropped when met");
         assert!(!cache.insert(now, a(b"\x01z\x00", 0, 1), Trust::Authoritative));
+        // Re-fetched data replaces the expired entry without queueing its key twice.
+        let later = now + Duration::from_secs(400);
+        for round in 0..100 {
+            let at = later + Duration::from_secs(400 * round);
+            assert_eq!(cache.get(at, b"\x01a\x00", 1), None);
+            assert!(cache.insert(at, a(b"\x01a\x00", 300, 1), Trust::Authoritative));
+        }
+        assert_eq!(cache.size().0, 1);
+        let queued: usize = cache
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().order.len())
+            .sum();
+        assert_eq!(queued, 1);
     }
 
     #[test]
@@ -517,6 +546,15 @@ mod tests {
             Some(Cached::NoData(_, 30))
         ));
         assert_eq!(cache.get(now, b"\x07example\x00", 1), None);
+        // A NODATA for type 0 (a client can ask for it) is not an NXDOMAIN for the name.
+        let type0 = Negative {
+            name: b"\x03www\x07example\x00".to_vec(),
+            rtype: 0,
+            nxdomain: false,
+            soa: Some(soa(300, 300)),
+        };
+        cache.insert_negative(now, type0, Trust::Authoritative);
+        assert_eq!(cache.get(now, b"\x03www\x07example\x00", 1), None);
         let without_soa = Negative {
             name: b"\x01x\x00".to_vec(),
             rtype: 1,

@@ -32,7 +32,7 @@ pub use answer::{AnswerSettings, Resolved, answer_from_cache, resolve_from_cache
 pub use cache::{Cache, CachePolicy, Cached, Negative, Trust};
 pub use delegation::{BUILT_IN_ROOT_HINTS, ConfiguredZone, Delegation, Hints, HintsError};
 pub use failure::Failure;
-pub use resolution::{Action, Env, Event, Resolution};
+pub use resolution::{Action, Env, Event, Resolution, is_resolvable_type};
 pub use rrset::RrSet;
 pub use servers::ServerTable;
 pub use settings::{Limits, Settings};

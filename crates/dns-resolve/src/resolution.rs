@@ -206,6 +206,8 @@ pub struct Resolution {
     cased: Vec<u8>,
     /// The port name servers are asked on.
     port: u16,
+    /// The send budget (from the settings).
+    max_sends: u16,
 }
 
 impl Resolution {
@@ -224,7 +226,15 @@ impl Resolution {
             done: false,
             cased: Vec::with_capacity(256),
             port: env.settings.upstream_port,
+            max_sends: env.settings.limits.max_sends,
         };
+        if !is_resolvable_type(qtype) {
+            resolution.finish(Resolved {
+                rcode: rcode::NOTIMP,
+                ..Resolved::default()
+            });
+            return resolution;
+        }
         resolution.advance(now, env);
         resolution
     }
@@ -318,7 +328,8 @@ impl Resolution {
             self.frame_finished(resolved);
             return Ok(false);
         }
-        if let Some(Cached::Set(cname, ttl)) = (frame.qtype != rtype::CNAME)
+        if let Some(Cached::Set(cname, ttl)) = (frame.qtype != rtype::CNAME
+            && frame.qtype != rtype::ANY)
             .then(|| {
                 env.cache
                     .get_trusted(now, &frame.qname, rtype::CNAME, Trust::Answer)
@@ -336,7 +347,7 @@ impl Resolution {
             return Ok(false);
         }
         if frame.cut.is_none() {
-            let cut = closest_cut(env, now, &frame.qname);
+            let cut = closest_cut(env, now, &frame.qname, frame.qtype);
             frame.enter(cut);
             frame.start_minimising(env.settings);
         }
@@ -568,18 +579,25 @@ impl Resolution {
             return Ok(Step::Continue);
         };
         let code = response.rcode();
+        let lame = |frame: &mut Frame| {
+            // Not asked again at this cut: its answer will not change.
+            mark_lame(frame, outstanding.server);
+            Ok(Step::Continue)
+        };
         if code != rcode::NOERROR && code != rcode::NXDOMAIN {
             // SERVFAIL, REFUSED (lame), FORMERR, NOTIMP: another server may do better.
-            return Ok(Step::Continue);
+            return lame(frame);
         }
+        if response.flag(Header::TC) {
+            // Truncated even over TCP: its RRsets may be partial; believe none of them.
+            return lame(frame);
+        }
+        // Iterating, only an authoritative server's answers and denials are believed (a
+        // recursive server listed as NS passes on what it has cached: Unbound's
+        // "recursion lame"); a forwarder's answers are final by configuration.
         let authoritative = response.flag(Header::AA) || cut.kind == CutKind::Forward;
         let Some(sections) = scrub(response, &cut.zone) else {
-            return Ok(Step::Continue);
-        };
-        let trust = if authoritative {
-            Trust::Authoritative
-        } else {
-            Trust::Answer
+            return lame(frame);
         };
         let minimised = outstanding.asked != frame.qname;
         if minimised {
@@ -590,6 +608,9 @@ impl Resolution {
                 .frames
                 .last_mut()
                 .ok_or(Failure::NoReachableAuthority)?;
+            if !authoritative {
+                return lame(frame);
+            }
             if code == rcode::NXDOMAIN {
                 // Relaxed minimisation: some servers say NXDOMAIN for an empty
                 // non-terminal; ask for the whole name before believing it.
@@ -608,36 +629,52 @@ impl Resolution {
         // The full question was asked.
         let qname = frame.qname.clone();
         let qtype = frame.qtype;
-        let chain = chain_sets(&sections.answer, &qname);
-        if let Some(data) = sections
-            .answer
-            .iter()
-            .find(|s| s.owner == qname && (s.rtype == qtype || qtype == rtype::ANY))
-        {
-            for set in &chain {
-                env.cache.insert(now, (*set).clone(), trust);
+        if !authoritative {
+            if cut.kind == CutKind::Iterate {
+                if let Some(referral) = referral_in(&sections, &cut.zone, &qname) {
+                    return self.follow_referral(now, env, referral, &sections);
+                }
             }
+            return lame(frame);
+        }
+        // The chain from qname: the RRset asked for, or a CNAME and what it leads to. The
+        // first owner's data is the server's own (authoritative); what follows a CNAME is
+        // believed less (RFC 2181 §5.4.1) and only as far as the chain limit.
+        let chain = chain_sets(&sections.answer, &qname, qtype, limits.max_chain);
+        for (hop, set) in &chain {
+            let trust = if *hop == 0 {
+                Trust::Authoritative
+            } else {
+                Trust::Answer
+            };
+            env.cache.insert(now, (*set).clone(), trust);
+        }
+        let policy = env.settings.cache;
+        if let Some((_, data)) = chain
+            .iter()
+            .find(|(hop, s)| *hop == 0 && (s.rtype == qtype || qtype == rtype::ANY))
+        {
             return Ok(Step::Finished(Resolved {
-                answer: vec![data.clone()],
+                answer: vec![bounded_ttl((*data).clone(), &policy)],
                 ..Resolved::default()
             }));
         }
-        if qtype != rtype::CNAME {
-            if let Some(cname) = sections
-                .answer
+        if qtype != rtype::CNAME && qtype != rtype::ANY {
+            if let Some((_, cname)) = chain
                 .iter()
-                .find(|s| s.owner == qname && s.rtype == rtype::CNAME)
+                .find(|(hop, s)| *hop == 0 && s.rtype == rtype::CNAME)
             {
-                for set in &chain {
-                    env.cache.insert(now, (*set).clone(), trust);
-                }
-                let target_cut = cname
+                let target_in_zone = cname
                     .target()
                     .is_some_and(|t| is_at_or_below(&t, &cut.zone));
-                follow_cname(frame, cname.clone(), limits.max_chain)?;
-                if target_cut && cut.kind == CutKind::Iterate {
+                follow_cname(
+                    frame,
+                    bounded_ttl((*cname).clone(), &policy),
+                    limits.max_chain,
+                )?;
+                if target_in_zone && cut.kind == CutKind::Iterate {
                     // Same zone: the same servers know the target (the cache may already).
-                    frame.cut = Some(cut);
+                    frame.enter(cut);
                 }
                 return Ok(Step::Continue);
             }
@@ -648,20 +685,21 @@ impl Resolution {
             .find(|s| s.rtype == rtype::SOA && is_at_or_below(&qname, &s.owner))
             .cloned();
         if code == rcode::NXDOMAIN || soa.is_some() {
-            let nxdomain = code == rcode::NXDOMAIN;
-            if !authoritative && soa.is_none() {
-                return Ok(Step::Continue);
-            }
             env.cache.insert_negative(
                 now,
                 Negative {
                     name: qname,
                     rtype: qtype,
-                    nxdomain,
+                    nxdomain: code == rcode::NXDOMAIN,
                     soa: soa.clone(),
                 },
-                trust,
+                Trust::Authoritative,
             );
+            // RFC 2308 §3: the SOA goes out with the TTL a cache may keep the denial.
+            let soa = soa.map(|soa| {
+                let ttl = soa_minimum(&soa).map_or(soa.ttl, |m| soa.ttl.min(m));
+                bounded_ttl(RrSet { ttl, ..soa }, &policy)
+            });
             return Ok(Step::Finished(Resolved {
                 rcode: code,
                 authority: soa.into_iter().collect(),
@@ -673,8 +711,12 @@ impl Resolution {
                 return self.follow_referral(now, env, referral, &sections);
             }
         }
+        if cut.kind == CutKind::Forward {
+            // A forwarder's empty answer without SOA: NODATA, not kept.
+            return Ok(Step::Finished(Resolved::default()));
+        }
         // An empty answer without SOA, an upward or sideways referral: lame.
-        Ok(Step::Continue)
+        lame(frame)
     }
 
     /// Moves the frame on top to the zone `referral` delegates to.
@@ -685,7 +727,7 @@ impl Resolution {
         referral: RrSet,
         sections: &Sections,
     ) -> Result<Step, Failure> {
-        self.referrals += 1;
+        self.referrals = self.referrals.saturating_add(1);
         if self.referrals > env.settings.limits.max_referrals {
             return Err(Failure::Limit("too many referrals"));
         }
@@ -709,7 +751,9 @@ impl Resolution {
             })
             .collect();
         // Glue: addresses of the new zone's servers, only for names inside the zone of
-        // the server that gave them (anything else could be a poisoning attempt).
+        // the server that gave them (anything else could be a poisoning attempt). Glue for
+        // names inside the new zone is kept in the cache; glue for a sibling's name serves
+        // this delegation only (it must not replace that sibling's own glue).
         for set in &sections.additional {
             if !matches!(set.rtype, rtype::A | rtype::AAAA) || !is_at_or_below(&set.owner, &parent)
             {
@@ -718,7 +762,9 @@ impl Resolution {
             let Some(server) = servers.iter_mut().find(|s| s.name == set.owner) else {
                 continue;
             };
-            env.cache.insert(now, set.clone(), Trust::Glue);
+            if is_at_or_below(&set.owner, &referral.owner) {
+                env.cache.insert(now, set.clone(), Trust::Glue);
+            }
             for rdata in &set.rdatas {
                 let record = Record {
                     owner: set.owner.clone(),
@@ -727,13 +773,16 @@ impl Resolution {
                     ttl: set.ttl,
                     rdata: rdata.clone(),
                 };
-                if let Some(ip) = address_of(&record) {
+                let Some(ip) = address_of(&record) else {
+                    continue;
+                };
+                if (ip.is_ipv4() && env.settings.ipv4) || (ip.is_ipv6() && env.settings.ipv6) {
                     server
                         .addresses
                         .push(SocketAddr::new(ip, env.settings.upstream_port));
+                    server.looked_up = true;
                 }
             }
-            server.looked_up = true;
         }
         fill_from_cache(env, now, &mut servers);
         frame.enter(Delegation {
@@ -787,11 +836,12 @@ impl Resolution {
         };
         match frame.purpose {
             Purpose::Client => self.finish(Resolved::failed(failure)),
-            Purpose::Address { ns_name } => match failure {
-                // Out of work budget: the whole resolution stops.
-                Failure::Limit(_) => self.finish(Resolved::failed(failure)),
-                _ => self.give_addresses(&ns_name, &[]),
-            },
+            // Only running out of the whole budget stops the resolution; a name server
+            // whose own name cannot be resolved (a loop, a dead zone) is just unusable.
+            Purpose::Address { ns_name } if self.sends < self.max_sends => {
+                self.give_addresses(&ns_name, &[]);
+            }
+            Purpose::Address { .. } => self.finish(Resolved::failed(failure)),
         }
     }
 
@@ -874,11 +924,19 @@ fn follow_cname(frame: &mut Frame, cname: RrSet, max_chain: u8) -> Result<(), Fa
     Ok(())
 }
 
-/// The closest cut known for `name`: a configured zone or a cached delegation, whichever
-/// is deeper, else the root hints.
-fn closest_cut(env: &Env<'_>, now: Instant, name: &[u8]) -> Delegation {
+/// The closest cut known for `name`: a forward zone holding it; else a stub zone or a
+/// cached delegation, whichever is deeper; else the root hints. A DS record lives in the
+/// parent zone (RFC 4035 §3.1.4.1), so for DS the search starts one label up.
+fn closest_cut(env: &Env<'_>, now: Instant, name: &[u8], qtype: u16) -> Delegation {
     let configured = configured_for(env.zones, name);
-    let mut at = 0;
+    if let Some(zone) = configured.filter(|z| z.forward) {
+        // A forward zone is policy (split horizon, egress): no cached cut below it wins.
+        return zone.delegation();
+    }
+    let mut at = match name.first() {
+        Some(&len) if qtype == rtype::DS && len > 0 => 1 + usize::from(len),
+        _ => 0,
+    };
     loop {
         let suffix = &name[at..];
         if let Some(zone) = configured.filter(|z| z.zone.len() >= suffix.len()) {
@@ -938,9 +996,9 @@ fn fill_from_cache(env: &Env<'_>, now: Instant, servers: &mut [NsServer]) {
                         if !server.addresses.contains(&address) {
                             server.addresses.push(address);
                         }
+                        server.looked_up = true;
                     }
                 }
-                server.looked_up = true;
             }
         }
     }
@@ -975,7 +1033,7 @@ fn scrub(response: &Response<'_>, zone: &[u8]) -> Option<Sections> {
 /// The NS RRset of a referral for `name` from the servers of `zone`: a zone strictly below
 /// `zone` holding `name` (anything else is an upward or sideways referral: lame).
 fn referral_in(sections: &Sections, zone: &[u8], name: &[u8]) -> Option<RrSet> {
-    if !chain_sets(&sections.answer, name).is_empty() {
+    if sections.answer.iter().any(|s| s.owner == name) {
         return None;
     }
     sections
@@ -990,26 +1048,72 @@ fn referral_in(sections: &Sections, zone: &[u8], name: &[u8]) -> Option<RrSet> {
         .cloned()
 }
 
-/// The RRsets of an answer section that answer `qname`: its own, and those of each CNAME
-/// target in turn. Other RRsets, even in bailiwick, are not what was asked and are not
-/// believed.
-fn chain_sets<'s>(answer: &'s [RrSet], qname: &[u8]) -> Vec<&'s RrSet> {
-    let mut names = vec![qname.to_vec()];
-    let mut sets: Vec<&RrSet> = Vec::new();
-    // A CNAME may come after the data it leads to: pass until nothing changes.
-    loop {
-        let before = sets.len();
-        for set in answer {
-            if names.contains(&set.owner) && !sets.iter().any(|s| std::ptr::eq(*s, set)) {
-                if set.rtype == rtype::CNAME {
-                    names.extend(set.target());
-                }
-                sets.push(set);
+/// The RRsets of an answer section that answer (`qname`, `qtype`), with the number of
+/// CNAME hops before each: at each owner along the chain, the RRset of the type asked and
+/// the CNAME, followed at most `max_chain` times. Anything else, even in bailiwick, is not
+/// what was asked and is not believed. Linear in the answer's size per hop.
+fn chain_sets<'s>(
+    answer: &'s [RrSet],
+    qname: &[u8],
+    qtype: u16,
+    max_chain: u8,
+) -> Vec<(usize, &'s RrSet)> {
+    let mut sets = Vec::new();
+    let mut owner = qname.to_vec();
+    for hop in 0..=usize::from(max_chain) {
+        let mut next = None;
+        for set in answer.iter().filter(|s| s.owner == owner) {
+            if set.rtype == qtype || qtype == rtype::ANY {
+                sets.push((hop, set));
+            } else if set.rtype == rtype::CNAME {
+                sets.push((hop, set));
+                next = set.target();
             }
         }
-        if sets.len() == before {
-            return sets;
+        match next {
+            Some(target) if target != owner && qtype != rtype::CNAME => owner = target,
+            _ => break,
         }
+    }
+    sets
+}
+
+/// Whether a client may ask a resolver for `qtype`: not type 0, nor the meta types that
+/// only make sense between two given servers (OPT, TKEY, TSIG, IXFR, AXFR, MAILB, MAILA;
+/// RFC 6895 §3.1). Those get NOTIMP, never an upstream query or a cache entry.
+pub fn is_resolvable_type(qtype: u16) -> bool {
+    !matches!(
+        qtype,
+        0 | rtype::OPT
+            | 249
+            | rtype::TSIG
+            | rtype::IXFR
+            | rtype::AXFR
+            | rtype::MAILB
+            | rtype::MAILA
+    )
+}
+
+/// The MINIMUM field of an SOA RRset's first record.
+fn soa_minimum(soa: &RrSet) -> Option<u32> {
+    let rdata = soa.rdatas.first()?;
+    let m = rdata.get(rdata.len().checked_sub(4)?..)?;
+    Some(u32::from_be_bytes([m[0], m[1], m[2], m[3]]))
+}
+
+/// `set` with its TTL inside the policy's bounds, as the cache would keep it.
+fn bounded_ttl(set: RrSet, policy: &crate::cache::CachePolicy) -> RrSet {
+    let ttl = crate::rrset::sane_ttl(set.ttl)
+        .max(policy.min_ttl)
+        .min(policy.max_ttl);
+    RrSet { ttl, ..set }
+}
+
+/// Marks `server` as not to be asked again at the frame's cut.
+fn mark_lame(frame: &mut Frame, server: SocketAddr) {
+    match frame.attempts.iter_mut().find(|(a, _)| *a == server) {
+        Some((_, count)) => *count = u8::MAX,
+        None => frame.attempts.push((server, u8::MAX)),
     }
 }
 

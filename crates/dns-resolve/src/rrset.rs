@@ -49,22 +49,35 @@ impl RrSet {
     }
 }
 
+/// A TTL as RFC 2181 §8 reads it: a value with the top bit set is 0.
+pub fn sane_ttl(ttl: u32) -> u32 {
+    if ttl & 0x8000_0000 != 0 { 0 } else { ttl }
+}
+
+/// Records kept in one RRset at most (the duplicate check is linear in them).
+const MAX_RDATAS: usize = 512;
+
 /// Groups records into RRsets in the order their first record appears; duplicates (same
-/// RDATA) are kept once.
+/// RDATA) are kept once. Linear in the records (a hostile answer may carry thousands).
 pub fn group(records: Vec<Record>) -> Vec<RrSet> {
     let mut sets: Vec<RrSet> = Vec::new();
-    for record in records {
-        match sets
-            .iter_mut()
-            .find(|s| s.rtype == record.rtype && s.class == record.class && s.owner == record.owner)
-        {
-            Some(set) => {
+    let mut index: std::collections::HashMap<(Vec<u8>, u16, u16), usize> =
+        std::collections::HashMap::new();
+    for mut record in records {
+        record.ttl = sane_ttl(record.ttl);
+        let key = (record.owner.clone(), record.rtype, record.class);
+        match index.get(&key) {
+            Some(&at) => {
+                let set = &mut sets[at];
                 set.ttl = set.ttl.min(record.ttl);
-                if !set.rdatas.contains(&record.rdata) {
+                if set.rdatas.len() < MAX_RDATAS && !set.rdatas.contains(&record.rdata) {
                     set.rdatas.push(record.rdata);
                 }
             }
-            None => sets.push(RrSet::single(record)),
+            None => {
+                index.insert(key, sets.len());
+                sets.push(RrSet::single(record));
+            }
         }
     }
     sets

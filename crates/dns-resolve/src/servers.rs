@@ -22,6 +22,10 @@ const DOWN_AFTER: u32 = 3;
 /// How long a server is avoided at first; doubled per further timeout, up to two minutes.
 const DOWN_FOR: Duration = Duration::from_secs(5);
 const MAX_DOWN_FOR: Duration = Duration::from_secs(120);
+/// Servers remembered at most: a zone can name fresh addresses with every referral, so the
+/// table is pruned (backed-off servers are kept longest) rather than left to grow.
+const MAX_SERVERS: usize = 50_000;
+
 /// One pick in this many goes to another usable server than the fastest, so a server
 /// that got faster is noticed.
 const EXPLORE_ONE_IN: u32 = 20;
@@ -54,7 +58,23 @@ impl ServerTable {
             .servers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if servers.len() >= MAX_SERVERS {
+            servers.retain(|_, s| s.down_until.is_some());
+            if servers.len() >= MAX_SERVERS / 2 {
+                servers.clear();
+            }
+        }
         f(&mut servers)
+    }
+
+    /// Servers remembered now.
+    pub fn len(&self) -> usize {
+        self.with(|servers| servers.len())
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// How long to wait for `server` (RFC 6298 §2: SRTT + 4 RTTVAR, doubled per loss).
@@ -196,5 +216,19 @@ mod tests {
         assert_eq!(table.timeout_for(dead), MAX_TIMEOUT);
         table.record_rtt(dead, Duration::from_millis(1));
         assert!(table.timeout_for(dead) < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let table = ServerTable::new();
+        for i in 0..(MAX_SERVERS as u32 + 10) {
+            table.record_rtt(
+                IpAddr::from(std::net::Ipv6Addr::from(
+                    (0x2001_0db8_u128 << 96) | u128::from(i),
+                )),
+                Duration::from_millis(5),
+            );
+        }
+        assert!(table.len() < MAX_SERVERS);
     }
 }

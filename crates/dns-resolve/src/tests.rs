@@ -403,3 +403,157 @@ fn a_forward_zone_sends_rd_and_takes_the_answer() {
     assert_eq!(net.sent(), 1);
     assert_eq!(net.log[0].to, at(5));
 }
+
+#[test]
+fn a_huge_reversed_cname_chain_is_cheap_and_mostly_not_kept() {
+    let mut net = tree();
+    // example.test.'s servers answer with 3,000 CNAMEs, the chain in reverse order.
+    for n in [4, 5] {
+        net.behave(
+            at(n),
+            Behaviour::Rewrite(Box::new(|_, reply| {
+                let response = Response::parse(&reply).unwrap();
+                let mut out = Vec::new();
+                let header = Header {
+                    id: response.header.id,
+                    flags: Header::QR | Header::AA,
+                    ..Header::default()
+                };
+                let mut w = MessageWriter::new(&mut out, header, Some(response.question_bytes()));
+                let name = |i: usize| {
+                    if i == 0 {
+                        response.qname.as_wire().to_vec()
+                    } else {
+                        name_from_text(&format!("c{i}.example.test.")).unwrap()
+                    }
+                };
+                for i in (0..3000).rev() {
+                    if w.push_record(
+                        &name(i),
+                        rtype::CNAME,
+                        class::IN,
+                        300,
+                        &name(i + 1),
+                        rdata_names_for(rtype::CNAME),
+                    )
+                    .is_err()
+                    {
+                        break;
+                    }
+                }
+                let len = w.finish();
+                out.truncate(len);
+                out
+            })),
+        );
+    }
+    // (Before chains were walked hop by hop from the name asked, this took minutes.)
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::SERVFAIL, "{resolved:?}");
+    assert!(
+        net.cache.size().0 < 100,
+        "{} entries cached",
+        net.cache.size().0
+    );
+}
+
+#[test]
+fn type_0_and_meta_types_are_not_resolved() {
+    let mut net = tree();
+    for qtype in [0u16, rtype::OPT, rtype::AXFR, rtype::TSIG] {
+        let resolved = net.resolve("www.example.test.", qtype);
+        assert_eq!(resolved.rcode, rcode::NOTIMP, "type {qtype}");
+    }
+    assert_eq!(net.sent(), 0);
+    assert!(crate::is_resolvable_type(rtype::A) && !crate::is_resolvable_type(0));
+}
+
+#[test]
+fn a_non_authoritative_answer_from_an_iterated_server_is_not_believed() {
+    let mut net = tree();
+    // .4 answers like a recursive server (AA clear) with a wrong address.
+    net.behave(
+        at(4),
+        Behaviour::Rewrite(Box::new(|_, mut reply| {
+            reply[2] &= !0x04;
+            let len = reply.len();
+            if reply[3] & 0x0f == 0 && reply[7] > 0 {
+                reply[len - 4..].copy_from_slice(&[203, 0, 113, 66]);
+            }
+            reply
+        })),
+    );
+    for _ in 0..4 {
+        let resolved = net.resolve("www.example.test.", rtype::A);
+        assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+        net.cache
+            .flush(&name_from_text("www.example.test.").unwrap(), false);
+    }
+}
+
+#[test]
+fn a_forward_zone_wins_over_a_deeper_cached_delegation() {
+    let mut net = tree();
+    // Iterate once: example.test.'s delegation is cached.
+    net.resolve("www.example.test.", rtype::A);
+    net.cache
+        .flush(&name_from_text("www.example.test.").unwrap(), false);
+    net.zones.push(crate::ConfiguredZone {
+        zone: name_from_text("test.").unwrap(),
+        servers: vec![at(5)],
+        forward: true,
+    });
+    let sent = net.sent();
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    assert_eq!(net.log[sent].to, at(5));
+}
+
+#[test]
+fn ds_is_asked_of_the_parent() {
+    let mut net = tree();
+    net.resolve("www.example.test.", rtype::A);
+    let sent = net.sent();
+    let resolved = net.resolve("example.test.", rtype::DS);
+    assert_eq!(resolved.rcode, rcode::NOERROR);
+    let asked_of: Vec<_> = net.log[sent..].iter().map(|s| s.to).collect();
+    assert!(
+        asked_of.iter().all(|a| [at(2), at(3)].contains(a)),
+        "{asked_of:?}"
+    );
+}
+
+#[test]
+fn glue_for_a_sibling_does_not_replace_its_own() {
+    // mallory.test.'s referral names ns1.example.test. with an address of its own.
+    let mut test = TEST.to_string();
+    test.push_str("mallory.test. 3600 IN NS ns1.example.test.\n");
+    let mut net = tree();
+    net.serve(at(2), "test.", &test);
+    net.serve(at(3), "test.", &test);
+    net.behave(
+        at(2),
+        Behaviour::Rewrite(Box::new(|_, reply| {
+            let response = Response::parse(&reply).unwrap();
+            if response.qname.as_wire().ends_with(b"\x07mallory\x04test\0") {
+                with_extra(
+                    &reply,
+                    Section::Additional,
+                    ("ns1.example.test.", rtype::A, vec![203, 0, 113, 66]),
+                )
+            } else {
+                reply
+            }
+        })),
+    );
+    net.behave(at(3), Behaviour::Silent);
+    // example.test.'s true glue is cached first, then mallory.test.'s referral comes.
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    net.resolve("x.mallory.test.", rtype::A);
+    let ns1 = name_from_text("ns1.example.test.").unwrap();
+    match net.cache.get(net.now, &ns1, rtype::A) {
+        Some(Cached::Set(set, _)) => assert_eq!(set.rdatas, [vec![192, 0, 2, 4]]),
+        other => panic!("{other:?}"),
+    }
+}

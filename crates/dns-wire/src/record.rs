@@ -23,8 +23,8 @@ pub struct Record {
     pub rdata: Vec<u8>,
 }
 
-/// Where the names sit in a type's RDATA: (fixed octets before, names, fixed octets after
-/// the names are the rest).
+/// Where the names sit in a type's RDATA: (fixed octets before, names). What follows the
+/// names must be exactly [`fixed_after`] octets.
 fn name_layout(rtype: u16) -> Option<(usize, usize)> {
     Some(match rtype {
         // NS MD MF CNAME MB MG MR PTR DNAME
@@ -54,7 +54,9 @@ pub fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), ParseError
     let raw = msg.get(start..end).ok_or(ParseError::Truncated)?;
     let rdata = match name_layout(rtype) {
         None => raw.to_vec(),
-        Some((before, names)) => decompress_rdata(msg, start, end, before, names)?,
+        Some((before, names)) => {
+            decompress_rdata(msg, start, end, before, names, fixed_after(rtype))?
+        }
     };
     let record = Record {
         owner: owner.as_wire().to_vec(),
@@ -66,6 +68,12 @@ pub fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), ParseError
     Ok((record, end))
 }
 
+/// Octets after the names of a type's RDATA: SOA's five 32-bit fields, nothing for the
+/// others (bytes hidden after a name would make what is checked differ from what is used).
+fn fixed_after(rtype: u16) -> usize {
+    if rtype == 6 { 20 } else { 0 }
+}
+
 /// Copies RDATA at `start..end`, expanding `names` compressed names after `before` octets.
 fn decompress_rdata(
     msg: &[u8],
@@ -73,6 +81,7 @@ fn decompress_rdata(
     end: usize,
     before: usize,
     names: usize,
+    after: usize,
 ) -> Result<Vec<u8>, ParseError> {
     let mut rdata = Vec::with_capacity(end - start + 32);
     rdata.extend_from_slice(
@@ -90,6 +99,11 @@ fn decompress_rdata(
         }
         rdata.extend_from_slice(&name);
         at = next;
+    }
+    match (end - at).cmp(&after) {
+        std::cmp::Ordering::Less => return Err(ParseError::Truncated),
+        std::cmp::Ordering::Greater => return Err(ParseError::TrailingData),
+        std::cmp::Ordering::Equal => {}
     }
     rdata.extend_from_slice(msg.get(at..end).ok_or(ParseError::Truncated)?);
     Ok(rdata)
@@ -158,5 +172,29 @@ mod tests {
         );
         assert_eq!(end, buf.len());
         assert!(read_record(&buf[..buf.len() - 1], next).is_err());
+    }
+
+    #[test]
+    fn bytes_after_a_name_in_rdata_are_refused() {
+        let record = |rtype: u16, rdata: &[u8]| {
+            let mut msg = vec![0u8; 12];
+            msg.extend_from_slice(b"\x01a\x00");
+            msg.extend_from_slice(&rtype.to_be_bytes());
+            msg.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+            msg.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            msg.extend_from_slice(rdata);
+            read_record(&msg, 12).map(|(r, _)| r)
+        };
+        assert!(record(5, b"\x01b\x00").is_ok());
+        // A CNAME whose name ends early, the rest of the RDATA another name.
+        assert_eq!(
+            record(5, b"\x01b\x00\x08attacker\x00"),
+            Err(ParseError::TrailingData)
+        );
+        // An SOA without its 20 octets of counters.
+        assert_eq!(
+            record(6, b"\x01m\x00\x01r\x00\x00\x00\x00\x01"),
+            Err(ParseError::Truncated)
+        );
     }
 }

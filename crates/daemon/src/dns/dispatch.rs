@@ -110,6 +110,25 @@ fn for_the_resolver(
             out,
         ));
     }
+    let refusal = if query.edns.is_some_and(|e| e.version > 0) {
+        // RFC 6891 §6.1.3: only EDNS version 0 is spoken here.
+        Some(rcode::BADVERS)
+    } else if !dns_resolve::is_resolvable_type(query.qtype) {
+        // Type 0 and the meta types are never resolved nor cached.
+        Some(rcode::NOTIMP)
+    } else {
+        None
+    };
+    if let Some(code) = refusal {
+        return Some(error_response_to(
+            msg,
+            query,
+            code,
+            None,
+            &context.answer,
+            out,
+        ));
+    }
     let zones = context.zones.load();
     let standard = query.header.opcode() == Opcode::Query && query.qclass == class::IN;
     if !standard || zones.find_zone(&query.qname).is_some() {

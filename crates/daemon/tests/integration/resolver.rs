@@ -294,6 +294,20 @@ fn resolves_through_a_tree_of_anyns_servers_and_answers_again_from_the_cache() {
     let nodata = ask(tree.unicast, "www.example.test.", TXT);
     assert_eq!((nodata.rcode, nodata.answer.len()), (0, 0));
     assert_eq!(nodata.authority[0].rtype, SOA);
+
+    // Type 0 and meta types are not resolved (NOTIMP) and leave the cache alone; an EDNS
+    // version we do not speak gets BADVERS.
+    assert_eq!(ask(tree.unicast, "www.example.test.", 0).rcode, 4);
+    assert_eq!(ask(tree.unicast, "www.example.test.", A).answer.len(), 1);
+    let badvers = Query::new("www.example.test.", A)
+        .rd(true)
+        .edns(Some(Edns {
+            version: 1,
+            ..Edns::payload(1232)
+        }))
+        .send_udp(tree.unicast)
+        .expect("an answer");
+    assert_eq!(badvers.rcode, 16);
 }
 
 #[test]
