@@ -9,9 +9,9 @@
 //! over it, entries are evicted in insertion order with a second chance for those read
 //! since they were last passed (CLOCK), expired ones first as they are met.
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -91,23 +91,35 @@ pub struct Negative {
     pub soa: Option<RrSet>,
 }
 
-/// Counters read by the metrics.
-#[derive(Debug, Default)]
+/// Counters read by the metrics (summed over the shards, each counted under its lock: no
+/// shared atomic on the lookup path).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
     /// Lookups that found something.
-    pub hits: AtomicU64,
+    pub hits: u64,
     /// Lookups that found nothing (or only expired data).
-    pub misses: AtomicU64,
+    pub misses: u64,
     /// Entries evicted to stay within the byte budget.
-    pub evictions: AtomicU64,
+    pub evictions: u64,
+}
+
+/// What the cache knows, borrowed for the time of a [`Cache::visit`], TTL counted down.
+#[derive(Clone, Copy, Debug)]
+pub enum CachedRef<'a> {
+    /// The RRset, with the seconds it has left.
+    Set(&'a RrSet, u32),
+    /// The name does not exist; the zone's SOA, if kept.
+    NxDomain(Option<&'a RrSet>, u32),
+    /// The name has no data of the type.
+    NoData(Option<&'a RrSet>, u32),
 }
 
 /// The cache.
 pub struct Cache {
     shards: Box<[Mutex<Shard>]>,
-    pick: RandomState,
+    /// The random seed of the shard choice.
+    seed: u64,
     policy: CachePolicy,
-    stats: CacheStats,
 }
 
 #[derive(Default)]
@@ -116,6 +128,7 @@ struct Shard {
     /// Keys in insertion order, for eviction.
     order: VecDeque<Box<[u8]>>,
     bytes: usize,
+    stats: CacheStats,
 }
 
 struct Entry {
@@ -123,8 +136,9 @@ struct Entry {
     expires: Instant,
     trust: Trust,
     weight: usize,
-    /// Read since eviction last passed it: it gets a second chance.
-    referenced: bool,
+    /// Read since eviction last passed it: it gets a second chance. A `Cell` so that a
+    /// read needs one shared lookup (the shard's lock is held).
+    referenced: Cell<bool>,
 }
 
 #[derive(Clone)]
@@ -156,9 +170,8 @@ impl Cache {
     pub fn new(policy: CachePolicy) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            pick: RandomState::new(),
+            seed: RandomState::new().hash_one(0x0061_6e79_6e73_u64) | 1,
             policy,
-            stats: CacheStats::default(),
         }
     }
 
@@ -168,12 +181,36 @@ impl Cache {
     }
 
     /// Its counters.
-    pub fn stats(&self) -> &CacheStats {
-        &self.stats
+    pub fn stats(&self) -> CacheStats {
+        self.shards
+            .iter()
+            .fold(CacheStats::default(), |sum, shard| {
+                let stats = shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .stats;
+                CacheStats {
+                    hits: sum.hits + stats.hits,
+                    misses: sum.misses + stats.misses,
+                    evictions: sum.evictions + stats.evictions,
+                }
+            })
     }
 
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
-        let index = (self.pick.hash_one(key) as usize) % SHARDS;
+    /// The shard holding every key of `name` (chosen by the name alone, so a lookup that
+    /// falls back from a type to the name's NXDOMAIN takes one lock). A cheap multiplicative
+    /// hash under a random seed: crafted names could only crowd one shard's lock, never a
+    /// map (each shard's map keeps std's SipHash).
+    fn shard(&self, name: &[u8]) -> MutexGuard<'_, Shard> {
+        let mut hash = self.seed;
+        for chunk in name.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hash = (hash ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(29);
+        }
+        let index = (hash >> 32) as usize % SHARDS;
         // A thread that panicked while holding a shard left it consistent (no invariant
         // spans two statements that can panic); keep serving from it.
         self.shards[index]
@@ -197,39 +234,53 @@ impl Cache {
         rtype: u16,
         trust: Trust,
     ) -> Option<Cached> {
-        let found = self
-            .get_exact(now, name, KeyKind::Type(rtype), trust)
-            .or_else(|| self.get_exact(now, name, KeyKind::NxDomain, trust));
-        let counter = if found.is_some() {
-            &self.stats.hits
-        } else {
-            &self.stats.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        found
+        self.visit(now, name, rtype, trust, |found| match found {
+            CachedRef::Set(set, ttl) => Cached::Set(Arc::new(set.clone()), ttl),
+            CachedRef::NxDomain(soa, ttl) => Cached::NxDomain(soa.cloned().map(Arc::new), ttl),
+            CachedRef::NoData(soa, ttl) => Cached::NoData(soa.cloned().map(Arc::new), ttl),
+        })
     }
 
-    fn get_exact(&self, now: Instant, name: &[u8], kind: KeyKind, trust: Trust) -> Option<Cached> {
+    /// Calls `f` with what is known of `name` and `rtype` (data of at least `trust`),
+    /// under the shard's lock and without copying it: the answer path writes it straight
+    /// into the response. `None` when nothing is known.
+    pub fn visit<R>(
+        &self,
+        now: Instant,
+        name: &[u8],
+        rtype: u16,
+        trust: Trust,
+        f: impl FnOnce(CachedRef<'_>) -> R,
+    ) -> Option<R> {
         let mut buf = [0u8; 255 + KEY_SUFFIX];
-        let len = key_into(&mut buf, name, kind);
-        let key = &buf[..len];
-        let mut shard = self.shard(key);
-        let entry = shard.entries.get_mut(key)?;
-        if entry.trust < trust {
-            return None;
+        let mut shard = self.shard(name);
+        let Shard { entries, stats, .. } = &mut *shard;
+        for kind in [KeyKind::Type(rtype), KeyKind::NxDomain] {
+            let len = key_into(&mut buf, name, kind);
+            let Some(entry) = entries.get(&buf[..len]) else {
+                continue;
+            };
+            // An expired entry stays until eviction passes it or new data replaces it:
+            // removing it here would queue its key twice once re-inserted.
+            if entry.trust < trust {
+                continue;
+            }
+            let Some(left) = entry.expires.checked_duration_since(now) else {
+                continue;
+            };
+            entry.referenced.set(true);
+            stats.hits += 1;
+            // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not be
+            // cached by the receiver.
+            let ttl = u32::try_from(left.as_millis().div_ceil(1000)).unwrap_or(u32::MAX);
+            return Some(f(match &entry.value {
+                Value::Set(set) => CachedRef::Set(set, ttl),
+                Value::NxDomain(soa) => CachedRef::NxDomain(soa.as_deref(), ttl),
+                Value::NoData(soa) => CachedRef::NoData(soa.as_deref(), ttl),
+            }));
         }
-        // An expired entry stays until eviction passes it or new data replaces it: removing
-        // it here would leave its key in the eviction queue twice once re-inserted.
-        let left = entry.expires.checked_duration_since(now)?;
-        entry.referenced = true;
-        // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not be
-        // cached by the receiver.
-        let ttl = u32::try_from(left.as_millis().div_ceil(1000)).unwrap_or(u32::MAX);
-        Some(match &entry.value {
-            Value::Set(set) => Cached::Set(set.clone(), ttl),
-            Value::NxDomain(soa) => Cached::NxDomain(soa.clone(), ttl),
-            Value::NoData(soa) => Cached::NoData(soa.clone(), ttl),
-        })
+        stats.misses += 1;
+        None
     }
 
     /// Keeps `set` for its TTL (bounded by the policy) unless data of a higher [`Trust`]
@@ -300,7 +351,7 @@ impl Cache {
         let key = &buf[..len];
         let budget = self.policy.max_bytes / SHARDS;
         let weight = weight + 2 * len;
-        let mut shard = self.shard(key);
+        let mut shard = self.shard(name);
         if let Some(old) = shard.entries.get(key) {
             if old.trust > trust && old.expires > now {
                 return false;
@@ -311,7 +362,7 @@ impl Cache {
             expires: now + Duration::from_secs(u64::from(ttl)),
             trust,
             weight,
-            referenced: false,
+            referenced: Cell::new(false),
         };
         match shard.entries.insert(key.into(), entry) {
             Some(old) => shard.bytes -= old.weight,
@@ -324,9 +375,7 @@ impl Cache {
         }
         shard.bytes += weight;
         let evicted = shard.evict_to(budget, now);
-        if evicted > 0 {
-            self.stats.evictions.fetch_add(evicted, Ordering::Relaxed);
-        }
+        shard.stats.evictions += evicted;
         true
     }
 
@@ -386,8 +435,8 @@ impl Shard {
             let Some(entry) = self.entries.get_mut(&key) else {
                 continue;
             };
-            if entry.referenced && entry.expires > now {
-                entry.referenced = false;
+            if entry.referenced.get() && entry.expires > now {
+                entry.referenced.set(false);
                 self.order.push_back(key);
                 continue;
             }
@@ -587,7 +636,7 @@ mod tests {
         let (entries, bytes) = cache.size();
         assert!(bytes <= policy.max_bytes, "{bytes}");
         assert!(entries > 500 && entries < 50_000, "{entries}");
-        assert!(cache.stats().evictions.load(Ordering::Relaxed) > 40_000);
+        assert!(cache.stats().evictions > 40_000);
     }
 
     #[test]

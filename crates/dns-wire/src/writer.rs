@@ -72,6 +72,8 @@ pub struct MessageWriter<'a> {
     names: [u16; COMPRESSION_SLOTS],
     name_lens: [u8; COMPRESSION_SLOTS],
     name_count: usize,
+    /// Where the message stood after the question (see [`Self::truncate_to_question`]).
+    after_question: Checkpoint,
 }
 
 impl<'a> MessageWriter<'a> {
@@ -95,6 +97,11 @@ impl<'a> MessageWriter<'a> {
             names: [0; COMPRESSION_SLOTS],
             name_lens: [0; COMPRESSION_SLOTS],
             name_count: 0,
+            after_question: Checkpoint {
+                len: HEADER_LEN,
+                counts: [0; 3],
+                names: 0,
+            },
         };
         if let Some(question) = question {
             writer.buf.extend_from_slice(question);
@@ -102,7 +109,14 @@ impl<'a> MessageWriter<'a> {
             let qname = &question[..question.len().saturating_sub(4)];
             writer.remember_labels(HEADER_LEN, qname, qname.len());
         }
+        writer.after_question = writer.checkpoint();
         writer
+    }
+
+    /// Drops every record written: the message is its header and question again (an
+    /// answer that does not fit, sent with TC).
+    pub fn truncate_to_question(&mut self) {
+        self.rollback(self.after_question);
     }
 
     /// The header flags as they will be written.

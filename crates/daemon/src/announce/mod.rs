@@ -149,14 +149,18 @@ impl Health {
             };
             let mut names = Vec::new();
             for (i, address) in cloud.instances.iter().enumerate() {
+                let (expect, names_probed) = match &cloud.resolver_probe {
+                    Some(name) => (Expect::Recursive, vec![name.clone()]),
+                    None => (Expect::LoadedSerial, cloud.zones.clone()),
+                };
                 names.push(format!("dns {address}"));
                 checks.push(tokio::spawn(probe::dns_probe(
                     zones.clone(),
                     index,
                     CheckId::Instance(i),
                     *address,
-                    cloud.zones.clone(),
-                    Expect::LoadedSerial,
+                    names_probed,
+                    expect,
                     policy.interval,
                     policy.timeout,
                     results_tx.clone(),

@@ -40,6 +40,9 @@ pub(super) enum Expect {
     LoadedSerial,
     /// AA and NOERROR (a third-party server).
     Authoritative,
+    /// Recursion: a random name below the first of `zones`, answered NOERROR or NXDOMAIN
+    /// with RA (a resolver instance; only a resolution that reached the authority can).
+    Recursive,
 }
 
 /// Message IDs for probes.
@@ -73,6 +76,10 @@ pub(super) async fn dns_probe(
             socket = connect(target).await.ok();
         }
         let result = match &socket {
+            Some(socket) if expect == Expect::Recursive => match zones.first() {
+                Some(name) => probe_recursion(socket, name, timeout).await,
+                None => Err(Cause::Malformed),
+            },
             Some(socket) => {
                 // One zone per round, skipping expired ones (the freshness check has them).
                 let serving = serving_zones.load();
@@ -175,6 +182,66 @@ async fn probe_once(
         match outcome {
             Ok(()) => return Ok(()),
             // A bad answer is not noise, but the other copy may still bring a good one.
+            Err(cause) if answered == ids.len() => return Err(cause),
+            Err(cause) => failure = Some(cause),
+        }
+    }
+}
+
+/// One round of a resolver probe: two queries (RD set) for fresh random names below
+/// `name`, so the cache cannot answer; passes when either comes back NOERROR or NXDOMAIN
+/// with RA set.
+async fn probe_recursion(socket: &UdpSocket, name: &[u8], timeout: Duration) -> Result<(), Cause> {
+    let deadline = Instant::now() + timeout;
+    let ids = [next_id(), next_id()];
+    let mut query = Vec::with_capacity(name.len() + 32);
+    for id in ids {
+        let label = format!("anyns-probe-{:04x}{:04x}", next_id(), id);
+        let mut qname = vec![label.len() as u8];
+        qname.extend_from_slice(label.as_bytes());
+        qname.extend_from_slice(name);
+        let options = dns_wire::QueryOptions {
+            flags: dns_wire::Header::RD,
+            edns: None,
+        };
+        dns_wire::write_query(
+            &mut query,
+            id,
+            &qname,
+            rtype::A,
+            dns_wire::types::class::IN,
+            options,
+        );
+        socket.send(&query).await.map_err(|e| cause_of(&e))?;
+    }
+    let mut buffer = [0u8; 4096];
+    let mut failure = None;
+    let mut answered = 0;
+    loop {
+        let len = match timeout_at(deadline, socket.recv(&mut buffer)).await {
+            Err(_) => return Err(failure.unwrap_or(Cause::Timeout)),
+            Ok(Err(err)) => return Err(cause_of(&err)),
+            Ok(Ok(len)) => len,
+        };
+        let Ok(response) = dns_wire::Response::parse(&buffer[..len]) else {
+            continue;
+        };
+        if !ids.contains(&response.header.id) {
+            continue;
+        }
+        answered += 1;
+        let code = response.rcode();
+        let outcome = if !response.flag(dns_wire::Header::RA) {
+            Err(Cause::Malformed)
+        } else if code == dns_wire::types::rcode::NOERROR
+            || code == dns_wire::types::rcode::NXDOMAIN
+        {
+            Ok(())
+        } else {
+            Err(Cause::Rcode(code))
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
             Err(cause) if answered == ids.len() => return Err(cause),
             Err(cause) => failure = Some(cause),
         }

@@ -97,6 +97,9 @@ struct RawCloud {
     commands: Vec<Vec<String>>,
     command_timeout_ms: Option<u64>,
     command_interval_ms: Option<u64>,
+    /// Probe the instances as resolvers: a random name below this one, resolved past the
+    /// cache (a resolver cloud).
+    resolver_probe: Option<String>,
 }
 
 /// The validated `[health]` section.
@@ -142,6 +145,9 @@ pub struct CloudConfig {
     pub command_timeout: Duration,
     /// How often each command runs.
     pub command_interval: Duration,
+    /// A resolver cloud: its instances are probed with a query for a random name below this
+    /// one (wire form), which only real recursion can answer (NOERROR or NXDOMAIN with RA).
+    pub resolver_probe: Option<Vec<u8>>,
 }
 
 /// What `[health]` is read against: the prefixes BGP announces, the listeners (probed by
@@ -209,6 +215,7 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                 commands: Vec::new(),
                 command_timeout_ms: None,
                 command_interval_ms: None,
+                resolver_probe: None,
             });
         }
         let single = raw_clouds.len() == 1;
@@ -270,6 +277,22 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                 return Err(err(&key("commands"), "a command needs a program".into()));
             }
             let command_interval = ms(raw.command_interval_ms, DEFAULT_COMMAND_INTERVAL);
+            let resolver_probe = raw
+                .resolver_probe
+                .as_deref()
+                .map(|n| {
+                    let mut name = dns_wire::name_from_text(n)
+                        .map_err(|e| err(&key("resolver-probe"), format!("{n:?}: {e}")))?;
+                    dns_wire::lowercase_in_place(&mut name);
+                    if name.len() > 200 {
+                        return Err(err(
+                            &key("resolver-probe"),
+                            "too long to put a label below".into(),
+                        ));
+                    }
+                    Ok(name)
+                })
+                .transpose()?;
             clouds.push(CloudConfig {
                 name: raw.name,
                 prefixes,
@@ -282,6 +305,7 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                 commands: raw.commands,
                 command_timeout: ms(raw.command_timeout_ms, command_interval),
                 command_interval,
+                resolver_probe,
             });
         }
         for prefix in &all_prefixes {

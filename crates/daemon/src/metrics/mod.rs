@@ -172,11 +172,12 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
     use std::sync::atomic::Ordering::Relaxed;
     let cache = resolver.cache();
     let (cache_entries, cache_bytes) = cache.size();
+    let cache_stats = cache.stats();
     let stats = &resolver.stats;
     exposition::ResolverTotals {
-        cache_hits: cache.stats().hits.load(Relaxed),
-        cache_misses: cache.stats().misses.load(Relaxed),
-        cache_evictions: cache.stats().evictions.load(Relaxed),
+        cache_hits: cache_stats.hits,
+        cache_misses: cache_stats.misses,
+        cache_evictions: cache_stats.evictions,
         cache_entries,
         cache_bytes,
         upstream_udp: stats.upstream_udp.load(Relaxed),

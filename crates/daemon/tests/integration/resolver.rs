@@ -90,6 +90,8 @@ struct Tree {
     metrics: SocketAddr,
     /// Sources of the queries the spy server saw.
     spied: Arc<Mutex<Vec<SocketAddr>>>,
+    /// The resolver's control socket.
+    socket: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -114,7 +116,9 @@ fn authoritative(dir: &Path, tag: &str, address: SocketAddr, zones: &[(&str, Str
     Daemon::spawn(tag, command, dir.join(format!("{tag}.log")))
 }
 
-fn start(allow_query: &str) -> Tree {
+/// Starts the tree and a resolver; `extra` is added to its `[resolver]` section (and may
+/// open further sections); `{UNICAST}` in it is the resolver's unicast listener.
+fn start(extra: &str) -> Tree {
     let dir = test_dir();
     let port = free_port();
     let at = |last: u8| SocketAddr::from(([127, 0, 0, last], port));
@@ -149,6 +153,7 @@ fn start(allow_query: &str) -> Tree {
 udp-workers = 1
 identity = "resolver-1"
 metrics = "{metrics}"
+control-socket = "anyns.sock"
 
 [[listen]]
 address = "{anycast}"
@@ -164,9 +169,10 @@ service = "resolver"
 hints = "hints.zone"
 upstream-port = {port}
 resolution-timeout-ms = 3000
-{allow_query}
+{extra}
 "#
-    );
+    )
+    .replace("{UNICAST}", &unicast.to_string());
     let resolver = start_local_anyns(dir.path(), "resolver", &config);
     let tree = Tree {
         servers,
@@ -175,6 +181,7 @@ resolution-timeout-ms = 3000
         anycast,
         metrics,
         spied,
+        socket: dir.path().join("anyns.sock"),
         _dir: dir,
     };
     for (server, last) in tree.servers.iter().zip(2u8..) {
@@ -386,4 +393,44 @@ fn a_dead_name_server_is_skipped_and_strangers_are_refused() {
     let (len, _) = socket.recv_from(&mut buf).expect("an answer");
     let reply = Reply::parse(buf[..len].to_vec());
     assert_eq!(reply.rcode, 5, "REFUSED");
+}
+
+/// The first cloud's state, from `anyns status`.
+fn cloud_state(tree: &Tree) -> Option<String> {
+    let out = Command::new(anyns_bin())
+        .arg("status")
+        .arg("--socket")
+        .arg(&tree.socket)
+        .output()
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(value["clouds"][0]["state"].as_str()?.to_string())
+}
+
+#[test]
+fn a_resolver_cloud_is_up_only_while_recursion_reaches_the_authority() {
+    let mut tree = start(
+        "[health]\ninterval-ms = 100\ntimeout-ms = 80\n\n[[health.cloud]]\nname = \"resolvers\"\ninstances = [\"{UNICAST}\"]\nresolver-probe = \"example.test.\"\n",
+    );
+    let wait_state = |tree: &Tree, want: &[&str]| {
+        wait_for(
+            &format!("the resolver cloud {want:?}"),
+            Duration::from_secs(15),
+            || {
+                cloud_state(tree)
+                    .filter(|s| want.contains(&s.as_str()))
+                    .map(|_| ())
+            },
+            || format!("{:?}\n{}", cloud_state(tree), tree.resolver.log()),
+        );
+    };
+    wait_state(&tree, &["announced"]);
+    // The probes ask random names below example.test.: each one reaches its servers.
+    let resolutions = metric(&tree, "anyns_resolver_resolutions_total");
+    assert!(resolutions >= 3, "{resolutions}");
+    // Both of example.test.'s servers die: the resolver still answers (SERVFAIL), but
+    // cannot resolve, so its cloud must leave.
+    tree.servers[2].kill();
+    tree.servers[3].kill();
+    wait_state(&tree, &["down", "hold-down"]);
 }
