@@ -667,6 +667,16 @@ impl Resolution {
                 let target_in_zone = cname
                     .target()
                     .is_some_and(|t| is_at_or_below(&t, &cut.zone));
+                // RFC 6672 §3.4: a CNAME synthesized from a DNAME comes with the DNAME,
+                // which the answer carries before it.
+                if let Some(dname) = sections.answer.iter().find(|s| {
+                    s.rtype == rtype::DNAME
+                        && s.owner.len() < qname.len()
+                        && is_at_or_below(&qname, &s.owner)
+                }) {
+                    env.cache.insert(now, dname.clone(), Trust::Authoritative);
+                    frame.chain.push(bounded_ttl(dname.clone(), &policy));
+                }
                 follow_cname(
                     frame,
                     bounded_ttl((*cname).clone(), &policy),

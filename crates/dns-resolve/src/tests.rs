@@ -47,12 +47,14 @@ ns2.example.test. 3600 IN A 192.0.2.5
 www.example.test. 300 IN A 192.0.2.80
 alias.example.test. 300 IN CNAME www.glueless.test.
 a.b.c.deep.example.test. 300 IN A 192.0.2.81
+d.example.test. 300 IN DNAME other.
 ";
 
 const OTHER: &str = "\
 other. 3600 IN SOA ns.other. admin.other. 1 1800 900 604800 60
 other. 3600 IN NS ns.other.
 ns.other. 3600 IN A 192.0.2.6
+y.other. 300 IN A 192.0.2.83
 ";
 
 const GLUELESS: &str = "\
@@ -556,4 +558,14 @@ fn glue_for_a_sibling_does_not_replace_its_own() {
         Some(Cached::Set(set, _)) => assert_eq!(set.rdatas, [vec![192, 0, 2, 4]]),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn test_6672_a_dname_answer_carries_the_dname_then_the_cname() {
+    let mut net = tree();
+    let resolved = net.resolve("y.d.example.test.", rtype::A);
+    assert_eq!(resolved.rcode, rcode::NOERROR, "{resolved:?}");
+    let types: Vec<u16> = resolved.answer.iter().map(|s| s.rtype).collect();
+    assert_eq!(types, [rtype::DNAME, rtype::CNAME, rtype::A]);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 83]]);
 }

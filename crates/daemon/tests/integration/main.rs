@@ -13,6 +13,8 @@
 //!   (`interop_dig`), every answer compared with Knot's on the zone corpus and on signed
 //!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
 //!   transfers, NOTIFY, catalogs and TSIG with Knot both ways (`transfer_interop`);
+//! * the resolver over a tree of anyns servers on loopback (`resolver`), and, as root in a
+//!   namespace of its own, compared name by name with Unbound (`resolver_unbound`);
 //! * in network namespaces, as root: BGP against BIRD 2, GoBGP and FRR (`bgp_interop`), BFD
 //!   against BIRD (`bfd_interop`), and health-driven withdrawal end to end with BIRD and a
 //!   query stream (`health_bird`).
@@ -35,5 +37,6 @@ mod interop_dig;
 mod malformed;
 mod metrics;
 mod resolver;
+mod resolver_unbound;
 mod serving;
 mod transfer_interop;
