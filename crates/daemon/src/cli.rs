@@ -26,6 +26,28 @@ pub enum Command {
     Undrain(ControlArgs),
     /// Print the health status of a running server as JSON.
     Status(ControlArgs),
+    /// Forget a name (or, with --tree, a subtree; with --all, everything) in a running
+    /// resolver's cache.
+    Flush(FlushArgs),
+    /// Print a running resolver's cache size and counters as JSON.
+    Cache(ControlArgs),
+}
+
+/// `anyns flush`.
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// The name to forget (every type).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Also everything below the name.
+    #[arg(long)]
+    pub tree: bool,
+    /// Empty the whole cache.
+    #[arg(long)]
+    pub all: bool,
+    /// Where the server is.
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 /// `anyns serve`: either `--config FILE`, or zones and listeners on the command line.

@@ -20,6 +20,7 @@ pub mod bgp;
 pub mod cli;
 mod clock;
 pub mod config;
+pub mod control;
 mod dns;
 mod error;
 pub mod logging;
@@ -45,12 +46,21 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::Drain(args) => control_command(&args, "drain"),
         cli::Command::Undrain(args) => control_command(&args, "undrain"),
         cli::Command::Status(args) => control_command(&args, "status"),
+        cli::Command::Flush(args) => {
+            let command = match (&args.name, args.tree) {
+                (Some(name), false) => format!("flush {name}"),
+                (Some(name), true) => format!("flush-tree {name}"),
+                (None, _) => "flush-tree .".to_string(),
+            };
+            control_command(&args.control, &command)
+        }
+        cli::Command::Cache(args) => control_command(&args, "cache"),
     }
 }
 
 /// `anyns drain|undrain|status`: one line to the control socket, the JSON answer printed.
 fn control_command(args: &cli::ControlArgs, command: &str) -> Result<(), Error> {
-    let socket = announce::control::socket_path(args.socket.clone(), args.config.as_deref())?;
-    println!("{}", announce::control::client(&socket, command)?);
+    let socket = control::socket_path(args.socket.clone(), args.config.as_deref())?;
+    println!("{}", control::client(&socket, command)?);
     Ok(())
 }

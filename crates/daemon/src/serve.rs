@@ -15,11 +15,12 @@ use dns_zone::{Zone, ZoneSet};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
-use crate::announce::{Health, control};
+use crate::announce::Health;
 use crate::bgp::BgpHandle;
 use crate::clock;
 use crate::config::HealthConfig;
 use crate::config::{Config, Listen, Service};
+use crate::control::{self, Controlled};
 use crate::dns::context::DnsContext;
 use crate::dns::{tcp, udp};
 use crate::error::Error;
@@ -185,12 +186,18 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 },
             )?;
         }
-        match (&config.control_socket, &health) {
-            (Some(path), Some(health)) => control::start(path, health.requester())?,
-            (Some(path), None) => {
-                warn!(path = %path.display(), "control socket not opened: no [bgp] or [health]")
+        match (&config.control_socket, &health, &resolver) {
+            (Some(path), None, None) => {
+                warn!(path = %path.display(), "control socket not opened: no [bgp], [health] or [resolver]")
             }
-            _ => {}
+            (Some(path), health, resolver) => control::start(
+                path,
+                Controlled {
+                    health: health.as_ref().map(Health::requester),
+                    resolver: resolver.clone(),
+                },
+            )?,
+            (None, ..) => {}
         }
         let mut hangup = signal(SignalKind::hangup()).map_err(|e| Error::io("SIGHUP", e))?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::io("SIGTERM", e))?;

@@ -10,7 +10,6 @@
 //!  control socket / SIGTERM ──Request (drain, undrain, status)┘
 //! ```
 
-pub mod control;
 mod probe;
 
 use std::collections::VecDeque;

@@ -434,3 +434,57 @@ fn a_resolver_cloud_is_up_only_while_recursion_reaches_the_authority() {
     tree.servers[3].kill();
     wait_state(&tree, &["down", "hold-down"]);
 }
+
+/// One control command; the JSON answer.
+fn control(tree: &Tree, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(anyns_bin())
+        .args(args)
+        .arg("--socket")
+        .arg(&tree.socket)
+        .output()
+        .expect("anyns control command");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn the_cache_is_flushed_by_name_subtree_or_whole_and_its_counters_read() {
+    let tree = start("");
+    for name in [
+        "www.example.test.",
+        "a.b.c.deep.example.test.",
+        "www.glueless.test.",
+    ] {
+        assert_eq!(ask(tree.unicast, name, A).rcode, 0);
+    }
+    let before = control(&tree, &["cache"]);
+    assert!(before["entries"].as_u64().unwrap() >= 3, "{before}");
+    assert!(before["hits"].as_u64().unwrap() > 0 && before["bytes"].as_u64().unwrap() > 0);
+    let upstream = || {
+        metric(
+            &tree,
+            "anyns_resolver_upstream_queries_total{transport=\"udp\"}",
+        )
+    };
+    let sent = upstream();
+    assert_eq!(
+        control(&tree, &["flush", "www.example.test."])["flushed"],
+        1
+    );
+    ask(tree.unicast, "www.example.test.", A);
+    assert_eq!(upstream(), sent + 1, "asked again after the flush");
+    // The subtree of example.test.: its names and delegation go; glueless.test. stays.
+    let flushed = control(&tree, &["flush", "example.test.", "--tree"])["flushed"]
+        .as_u64()
+        .unwrap();
+    assert!(flushed >= 3, "{flushed}");
+    let sent = upstream();
+    ask(tree.unicast, "www.glueless.test.", A);
+    assert_eq!(upstream(), sent, "still cached");
+    control(&tree, &["flush", "--all"]);
+    assert_eq!(control(&tree, &["cache"])["entries"], 0);
+}

@@ -26,7 +26,11 @@ impl LoopbackNetns {
     fn new() -> Self {
         let name = format!("anyns-rdiff-{}", std::process::id());
         let ip = require_tool("ip");
-        let _ = Command::new(&ip).args(["netns", "del", &name]).status();
+        // A namespace left by a run that was killed.
+        let _ = Command::new(&ip)
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
         let ok = Command::new(&ip).args(["netns", "add", &name]).status();
         assert!(ok.is_ok_and(|s| s.success()), "ip netns add {name}");
         let ok = netns_command(&name, &ip)
