@@ -569,3 +569,75 @@ fn test_6672_a_dname_answer_carries_the_dname_then_the_cname() {
     assert_eq!(types, [rtype::DNAME, rtype::CNAME, rtype::A]);
     assert_eq!(addresses(&resolved), [[192, 0, 2, 83]]);
 }
+
+#[test]
+fn cut_garbled_or_misaddressed_answers_are_ignored() {
+    type Mangle = fn(&[u8], Vec<u8>) -> Vec<u8>;
+    let manglers: [(&str, Mangle); 5] = [
+        ("cut in half", |_, reply| reply[..reply.len() / 2].to_vec()),
+        ("random bytes", |_, reply| {
+            reply
+                .iter()
+                .map(|b| b.wrapping_mul(31).wrapping_add(7))
+                .collect()
+        }),
+        ("QR clear", |_, mut reply| {
+            reply[2] &= 0x7f;
+            reply
+        }),
+        ("another question", |query, reply| {
+            // The answer to www, sent for whatever was asked: the question differs.
+            let _ = query;
+            let mut other = reply;
+            if let Some(at) = other
+                .windows(4)
+                .position(|w| w.eq_ignore_ascii_case(b"\x03www"))
+            {
+                other[at + 1] = b'v';
+            }
+            other
+        }),
+        ("empty", |_, _| Vec::new()),
+    ];
+    for (what, mangle) in manglers {
+        let mut net = tree();
+        net.behave(at(4), Behaviour::Rewrite(Box::new(mangle)));
+        net.behave(at(5), Behaviour::Rewrite(Box::new(mangle)));
+        let resolved = net.resolve("www.example.test.", rtype::A);
+        assert_eq!(resolved.rcode, rcode::SERVFAIL, "{what}: {resolved:?}");
+        let www = name_from_text("www.example.test.").unwrap();
+        assert_eq!(net.cache.get(net.now, &www, rtype::A), None, "{what}");
+    }
+}
+
+#[test]
+fn no_bit_flip_of_an_answer_crashes_or_is_believed_outside_its_own_data() {
+    // Every single-bit corruption of the final answer: the result is the truth or a
+    // failure, unless the flip hit the address itself (which only DNSSEC could tell).
+    for bit in 0..8 * 80 {
+        let mut net = tree();
+        let hit_rdata = std::rc::Rc::new(std::cell::Cell::new(false));
+        for n in [4, 5] {
+            let hit = hit_rdata.clone();
+            net.behave(
+                at(n),
+                Behaviour::Rewrite(Box::new(move |_, mut reply| {
+                    let rdata = reply.windows(4).position(|w| w == [192, 0, 2, 80]);
+                    if rdata.is_some_and(|at| (at..at + 4).contains(&(bit / 8))) {
+                        hit.set(true);
+                    }
+                    if bit / 8 < reply.len() {
+                        reply[bit / 8] ^= 1 << (bit % 8);
+                    }
+                    reply
+                })),
+            );
+        }
+        let resolved = net.resolve("www.example.test.", rtype::A);
+        if !hit_rdata.get() {
+            for address in addresses(&resolved) {
+                assert_eq!(address, [192, 0, 2, 80], "bit {bit}: {resolved:?}");
+            }
+        }
+    }
+}

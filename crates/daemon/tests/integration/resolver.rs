@@ -375,6 +375,25 @@ fn a_dead_name_server_is_skipped_and_strangers_are_refused() {
         started.elapsed()
     );
 
+    // Garbage and malformed queries get FORMERR or nothing, and the resolver goes on.
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let good = Query::new("www.example.test.", A).rd(true).to_bytes();
+    for i in 0..300usize {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut datagram = good.clone();
+        match i % 3 {
+            0 => datagram.truncate((seed as usize) % good.len()),
+            1 => datagram[(seed as usize) % good.len()] ^= (seed >> 8) as u8 | 1,
+            _ => datagram = seed.to_le_bytes().repeat(1 + i % 9),
+        }
+        let _ = socket.send_to(&datagram, tree.unicast);
+    }
+    assert_eq!(ask(tree.unicast, "www.example.test.", A).answer.len(), 1);
+    tree.resolver.assert_running();
+
     // A client outside allow-query is refused (not an open resolver).
     let socket = UdpSocket::bind("127.0.0.9:0").expect("bind");
     socket
