@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use dns_wire::types::{class, option, rcode, rtype};
+use dns_wire::types::{class, ede, option, rcode, rtype};
 use dns_wire::{Header, MessageWriter, Query, Section};
 use dns_zone::rdata_names_for;
 
@@ -64,6 +64,38 @@ pub fn answer_from_cache(
     udp: bool,
     out: &mut Vec<u8>,
 ) -> Option<(usize, u16)> {
+    answer_aged(cache, now, msg, query, settings, udp, out, None)
+}
+
+/// [`answer_from_cache`] for a query that could not be resolved, with data expired less
+/// than `window` ago (serve-stale, RFC 8767): TTL 30 and the Extended DNS Error "Stale
+/// Answer".
+#[allow(clippy::too_many_arguments)] // the answer path's arguments and the window
+pub fn answer_stale(
+    cache: &Cache,
+    now: Instant,
+    msg: &[u8],
+    query: &Query,
+    settings: &AnswerSettings,
+    udp: bool,
+    out: &mut Vec<u8>,
+    window: std::time::Duration,
+) -> Option<(usize, u16)> {
+    answer_aged(cache, now, msg, query, settings, udp, out, Some(window))
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn answer_aged(
+    cache: &Cache,
+    now: Instant,
+    msg: &[u8],
+    query: &Query,
+    settings: &AnswerSettings,
+    udp: bool,
+    out: &mut Vec<u8>,
+    stale: Option<std::time::Duration>,
+) -> Option<(usize, u16)> {
     let qtype = query.qtype;
     let header = Header {
         id: query.header.id,
@@ -80,18 +112,25 @@ pub fn answer_from_cache(
     for _ in 0..=settings.max_chain {
         let current = &name[..name_len];
         // The data, or a denial: written, and the walk ends.
-        let ended = cache.visit(now, current, qtype, Trust::Answer, |found| match found {
-            CachedRef::Set(set, ttl) => {
-                writer.set_section(Section::Answer);
-                push_set(&mut writer, set, ttl).then_some(rcode::NOERROR)
-            }
-            CachedRef::NxDomain(soa, ttl) | CachedRef::NoData(soa, ttl) => {
-                let nx = matches!(found, CachedRef::NxDomain(..));
-                writer.set_section(Section::Authority);
-                let fits = soa.is_none_or(|soa| push_set(&mut writer, soa, ttl));
-                fits.then_some(if nx { rcode::NXDOMAIN } else { rcode::NOERROR })
-            }
-        });
+        let ended = cache.visit_aged(
+            now,
+            current,
+            qtype,
+            Trust::Answer,
+            stale,
+            |found| match found {
+                CachedRef::Set(set, ttl) => {
+                    writer.set_section(Section::Answer);
+                    push_set(&mut writer, set, ttl).then_some(rcode::NOERROR)
+                }
+                CachedRef::NxDomain(soa, ttl) | CachedRef::NoData(soa, ttl) => {
+                    let nx = matches!(found, CachedRef::NxDomain(..));
+                    writer.set_section(Section::Authority);
+                    let fits = soa.is_none_or(|soa| push_set(&mut writer, soa, ttl));
+                    fits.then_some(if nx { rcode::NXDOMAIN } else { rcode::NOERROR })
+                }
+            },
+        );
         if let Some(ended) = ended {
             code = Some(ended?);
             break;
@@ -100,24 +139,26 @@ pub fn answer_from_cache(
         if qtype == rtype::CNAME || qtype == rtype::ANY {
             return None;
         }
-        let next = cache.visit(now, current, rtype::CNAME, Trust::Answer, |found| {
-            let CachedRef::Set(cname, ttl) = found else {
-                return None;
-            };
-            let to = cname.rdatas.first()?;
-            writer.set_section(Section::Answer);
-            push_set(&mut writer, cname, ttl).then_some(())?;
-            let len = to.len().min(255);
-            target[..len].copy_from_slice(&to[..len]);
-            Some(len)
-        })??;
+        let next =
+            cache.visit_aged(now, current, rtype::CNAME, Trust::Answer, stale, |found| {
+                let CachedRef::Set(cname, ttl) = found else {
+                    return None;
+                };
+                let to = cname.rdatas.first()?;
+                writer.set_section(Section::Answer);
+                push_set(&mut writer, cname, ttl).then_some(())?;
+                let len = to.len().min(255);
+                target[..len].copy_from_slice(&to[..len]);
+                Some(len)
+            })??;
         name[..next].copy_from_slice(&target[..next]);
         name[..next].make_ascii_lowercase();
         name_len = next;
     }
     let code = code?;
     writer.set_flags(writer.flags() | code);
-    Some((finish(writer, query, settings, udp, code, None), code))
+    let ede = stale.map(|_| (ede::STALE_ANSWER, "served stale"));
+    Some((finish(writer, query, settings, udp, code, ede), code))
 }
 
 /// Appends every record of `set` with `ttl`; false when the message is full.
@@ -139,7 +180,7 @@ fn finish(
     settings: &AnswerSettings,
     udp: bool,
     code: u16,
-    failure: Option<Failure>,
+    ede: Option<(u16, &str)>,
 ) -> usize {
     let limit = match (udp, query.edns) {
         (false, _) => u16::MAX as usize,
@@ -157,13 +198,12 @@ fn finish(
             options[count] = (option::NSID, identity);
             count += 1;
         }
-        let mut ede = [0u8; 64];
-        if let Some(failure) = failure {
-            let (info, text) = failure.extended_error();
-            let text = &text.as_bytes()[..text.len().min(ede.len() - 2)];
-            ede[..2].copy_from_slice(&info.to_be_bytes());
-            ede[2..2 + text.len()].copy_from_slice(text);
-            options[count] = (option::EDE, &ede[..2 + text.len()]);
+        let mut data = [0u8; 64];
+        if let Some((info, text)) = ede {
+            let text = &text.as_bytes()[..text.len().min(data.len() - 2)];
+            data[..2].copy_from_slice(&info.to_be_bytes());
+            data[2..2 + text.len()].copy_from_slice(text);
+            options[count] = (option::EDE, &data[..2 + text.len()]);
             count += 1;
         }
         fits = writer
@@ -252,14 +292,8 @@ pub fn write_answer(
         writer.truncate_to_question();
         writer.set_flags(writer.flags() | Header::TC);
     }
-    finish(
-        writer,
-        query,
-        settings,
-        udp,
-        resolved.rcode,
-        resolved.failure,
-    )
+    let ede = resolved.failure.map(Failure::extended_error);
+    finish(writer, query, settings, udp, resolved.rcode, ede)
 }
 
 fn push_sets(writer: &mut MessageWriter<'_>, section: Section, sets: &[RrSet]) -> bool {
@@ -282,7 +316,7 @@ fn push_sets(writer: &mut MessageWriter<'_>, section: Section, sets: &[RrSet]) -
 mod tests {
     use super::*;
     use crate::cache::{CachePolicy, Negative};
-    use dns_wire::{Response, types::ede};
+    use dns_wire::Response;
 
     #[allow(clippy::disallowed_methods)]
     fn start() -> Instant {

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use crate::rrset::RrSet;
 
+/// The TTL of an answer served stale (RFC 8767 §4: 30 seconds).
+pub const STALE_ANSWER_TTL: u32 = 30;
+
 /// Shards of the cache: enough that two UDP workers seldom meet on one lock.
 const SHARDS: usize = 64;
 
@@ -252,6 +255,20 @@ impl Cache {
         trust: Trust,
         f: impl FnOnce(CachedRef<'_>) -> R,
     ) -> Option<R> {
+        self.visit_aged(now, name, rtype, trust, None, f)
+    }
+
+    /// [`Self::visit`], also taking data expired less than `stale` ago (serve-stale,
+    /// RFC 8767), which comes with [`STALE_ANSWER_TTL`].
+    pub fn visit_aged<R>(
+        &self,
+        now: Instant,
+        name: &[u8],
+        rtype: u16,
+        trust: Trust,
+        stale: Option<Duration>,
+        f: impl FnOnce(CachedRef<'_>) -> R,
+    ) -> Option<R> {
         let mut buf = [0u8; 255 + KEY_SUFFIX];
         let mut shard = self.shard(name);
         let Shard { entries, stats, .. } = &mut *shard;
@@ -265,14 +282,20 @@ impl Cache {
             if entry.trust < trust {
                 continue;
             }
-            let Some(left) = entry.expires.checked_duration_since(now) else {
-                continue;
+            let ttl = match entry.expires.checked_duration_since(now) {
+                // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not
+                // be cached by the receiver.
+                Some(left) => u32::try_from(left.as_millis().div_ceil(1000)).unwrap_or(u32::MAX),
+                None if stale.is_some_and(|window| {
+                    now.saturating_duration_since(entry.expires) <= window
+                }) =>
+                {
+                    STALE_ANSWER_TTL
+                }
+                None => continue,
             };
             entry.referenced.set(true);
             stats.hits += 1;
-            // Round up: a set with 0.4 s left is still valid, and a TTL of 0 would not be
-            // cached by the receiver.
-            let ttl = u32::try_from(left.as_millis().div_ceil(1000)).unwrap_or(u32::MAX);
             return Some(f(match &entry.value {
                 Value::Set(set) => CachedRef::Set(set, ttl),
                 Value::NxDomain(soa) => CachedRef::NxDomain(soa.as_deref(), ttl),

@@ -55,6 +55,9 @@ pub struct Settings {
     pub upstream_port: u16,
     /// A client query is answered SERVFAIL after this long.
     pub resolution_timeout: Duration,
+    /// Serve-stale (RFC 8767): answer a query that cannot be resolved from data expired
+    /// less than this long ago; `None`: off.
+    pub serve_stale: Option<Duration>,
     /// Whether upstream servers of each family can be reached (a source address is
     /// configured for it).
     pub ipv4: bool,
@@ -72,6 +75,7 @@ impl Default for Settings {
             upstream_payload: 1232,
             upstream_port: 53,
             resolution_timeout: Duration::from_secs(5),
+            serve_stale: None,
             ipv4: true,
             ipv6: true,
         }

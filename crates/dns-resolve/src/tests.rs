@@ -641,3 +641,68 @@ fn no_bit_flip_of_an_answer_crashes_or_is_believed_outside_its_own_data() {
         }
     }
 }
+
+#[test]
+fn test_8767_expired_data_answers_when_the_authority_is_unreachable() {
+    let mut net = tree();
+    net.resolve("www.example.test.", rtype::A);
+    net.now += std::time::Duration::from_secs(400);
+    net.behave(at(4), Behaviour::Silent);
+    net.behave(at(5), Behaviour::Silent);
+    assert_eq!(
+        net.resolve("www.example.test.", rtype::A).rcode,
+        rcode::SERVFAIL
+    );
+    let mut msg = Vec::new();
+    dns_wire::write_query(
+        &mut msg,
+        7,
+        b"\x03www\x07example\x04test\0",
+        rtype::A,
+        class::IN,
+        dns_wire::QueryOptions {
+            flags: Header::RD,
+            edns: Some((1232, false)),
+        },
+    );
+    let query = dns_wire::Query::parse(&msg).unwrap();
+    let settings = crate::AnswerSettings {
+        udp_payload: 1232,
+        identity: None,
+        max_chain: 8,
+    };
+    let mut out = Vec::new();
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(
+        crate::answer_from_cache(&net.cache, net.now, &msg, &query, &settings, true, &mut out)
+            .is_none()
+    );
+    let (len, code) = crate::answer_stale(
+        &net.cache, net.now, &msg, &query, &settings, true, &mut out, hour,
+    )
+    .unwrap();
+    assert_eq!(code, rcode::NOERROR);
+    let response = Response::parse(&out[..len]).unwrap();
+    let answer: Vec<_> = response
+        .records(Section::Answer)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        (answer[0].rdata.as_slice(), answer[0].ttl),
+        (&[192, 0, 2, 80][..], crate::STALE_ANSWER_TTL)
+    );
+    // The "Stale Answer" Extended DNS Error (3).
+    assert!(
+        out[..len]
+            .windows(6)
+            .any(|w| w[..2] == [0, 15] && w[4..] == [0, 3])
+    );
+    // Too old for the window: nothing.
+    let minute = std::time::Duration::from_secs(60);
+    assert!(
+        crate::answer_stale(
+            &net.cache, net.now, &msg, &query, &settings, true, &mut out, minute
+        )
+        .is_none()
+    );
+}

@@ -103,6 +103,8 @@ pub mod option {
 pub mod ede {
     /// 0: Other (with text: a resolver's work limit was hit).
     pub const OTHER: u16 = 0;
+    /// 3: Stale Answer (served from expired cache data, RFC 8767).
+    pub const STALE_ANSWER: u16 = 3;
     /// 22: No Reachable Authority (no name server of the zone answered).
     pub const NO_REACHABLE_AUTHORITY: u16 = 22;
     /// 23: Network Error (the answer could not be fetched in time).

@@ -15,6 +15,7 @@
 //! case-randomisation = true
 //! resolution-timeout-ms = 5000
 //! max-pending = 10000
+//! serve-stale-max-ttl = 86400            # RFC 8767; default off
 //!
 //! [[resolver.forward]]   # and [[resolver.stub]]
 //! zone = "corp.example."
@@ -54,6 +55,9 @@ pub(crate) struct RawResolver {
     case_randomisation: Option<bool>,
     resolution_timeout_ms: Option<u64>,
     max_pending: Option<usize>,
+    /// Serve-stale (RFC 8767): answer from data expired at most this many seconds ago when
+    /// a name cannot be resolved; 0 or absent: off.
+    serve_stale_max_ttl: Option<u64>,
     /// The port upstream servers are asked on: 53, other values only for test rigs.
     upstream_port: Option<u16>,
     #[serde(default)]
@@ -210,6 +214,10 @@ impl TryFrom<(RawResolver, &ResolverDefaults<'_>)> for ResolverConfig {
                 upstream_payload: dns_auth::DEFAULT_UDP_PAYLOAD,
                 upstream_port: port,
                 resolution_timeout: timeout,
+                serve_stale: raw
+                    .serve_stale_max_ttl
+                    .filter(|s| *s > 0)
+                    .map(Duration::from_secs),
                 ipv4: sources.v4.is_some(),
                 ipv6: sources.v6.is_some(),
             },

@@ -41,6 +41,7 @@ pub(crate) struct ResolverTotals {
     pub(crate) resolutions: u64,
     pub(crate) failures: u64,
     pub(crate) overflows: u64,
+    pub(crate) stale: u64,
     pub(crate) pending: usize,
 }
 
@@ -322,7 +323,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
 }
 
 fn render_resolver(out: &mut String, r: &ResolverTotals) {
-    let counters: [(&str, &str, u64); 8] = [
+    let counters: [(&str, &str, u64); 9] = [
         (
             "anyns_resolver_cache_lookups_total{result=\"hit\"}",
             "Cache lookups (every lookup of a resolution counts).",
@@ -362,6 +363,11 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
             "anyns_resolver_servfail_total",
             "Resolutions that ended in SERVFAIL (timeout, no server answered, a limit), and misses refused when overloaded.",
             r.failures + r.overflows,
+        ),
+        (
+            "anyns_resolver_stale_answers_total",
+            "Failed resolutions answered with expired data (serve-stale).",
+            r.stale,
         ),
     ];
     for (series, help, value) in counters {

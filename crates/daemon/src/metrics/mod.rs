@@ -186,6 +186,7 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
         resolutions: stats.resolutions.load(Relaxed),
         failures: stats.failures.load(Relaxed),
         overflows: stats.overflows.load(Relaxed),
+        stale: stats.stale.load(Relaxed),
         pending: resolver.pending(),
     }
 }

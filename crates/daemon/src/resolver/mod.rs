@@ -54,6 +54,8 @@ pub(crate) struct ResolverStats {
     pub(crate) failures: AtomicU64,
     /// Misses answered SERVFAIL at once because too many were pending.
     pub(crate) overflows: AtomicU64,
+    /// Failed resolutions answered with expired data (serve-stale).
+    pub(crate) stale: AtomicU64,
 }
 
 /// Where a resolved UDP answer goes: the worker's socket, the client, and the address
@@ -164,18 +166,11 @@ impl Resolver {
         self.runtime.spawn(async move {
             let resolved = resolver.resolve(&query).await;
             let mut out = Vec::with_capacity(512);
-            let len = dns_resolve::write_answer(
-                &msg,
-                &query,
-                &resolved,
-                &resolver.answer,
-                true,
-                &mut out,
-            );
+            let (len, rcode) = resolver.write(&msg, &query, &resolved, true, &mut out);
             resolver.udp_counters.record(
                 &Outcome::Answered {
                     len,
-                    rcode: resolved.rcode,
+                    rcode,
                     truncated: out.get(2).is_some_and(|f| f & 0x02 != 0),
                 },
                 false,
@@ -217,12 +212,45 @@ impl Resolver {
         self.pending.fetch_add(1, Ordering::Relaxed);
         let resolved = self.resolve(query).await;
         self.pending.fetch_sub(1, Ordering::Relaxed);
-        let len = dns_resolve::write_answer(msg, query, &resolved, &self.answer, false, out);
+        let (len, rcode) = self.write(msg, query, &resolved, false, out);
         Outcome::Answered {
             len,
-            rcode: resolved.rcode,
+            rcode,
             truncated: false,
         }
+    }
+
+    /// Writes the answer of a finished resolution; a failed one is answered from data
+    /// expired within the serve-stale window when there is some (RFC 8767).
+    fn write(
+        &self,
+        msg: &[u8],
+        query: &Query,
+        resolved: &Resolved,
+        udp: bool,
+        out: &mut Vec<u8>,
+    ) -> (usize, u16) {
+        if let (Some(_), Some(window)) = (resolved.failure, self.settings.serve_stale) {
+            let stale = dns_resolve::answer_stale(
+                &self.cache,
+                clock::now(),
+                msg,
+                query,
+                &self.answer,
+                udp,
+                out,
+                window,
+            );
+            if let Some(answered) = stale {
+                self.stats.stale.fetch_add(1, Ordering::Relaxed);
+                return answered;
+            }
+        }
+        if resolved.failure.is_some() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        let len = dns_resolve::write_answer(msg, query, resolved, &self.answer, udp, out);
+        (len, resolved.rcode)
     }
 
     fn env(&self) -> Env<'_> {
@@ -249,12 +277,7 @@ impl Resolver {
         loop {
             while let Some(action) = resolution.poll_action() {
                 match action {
-                    Action::Done(resolved) => {
-                        if resolved.failure.is_some() {
-                            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                        }
-                        return resolved;
-                    }
+                    Action::Done(resolved) => return resolved,
                     Action::Send {
                         exchange,
                         to,

@@ -507,3 +507,34 @@ fn the_cache_is_flushed_by_name_subtree_or_whole_and_its_counters_read() {
     control(&tree, &["flush", "--all"]);
     assert_eq!(control(&tree, &["cache"])["entries"], 0);
 }
+
+#[test]
+fn test_8767_expired_answers_are_served_while_the_authority_is_down() {
+    let mut tree = start("max-ttl = 1\nserve-stale-max-ttl = 3600");
+    assert_eq!(
+        ask(tree.unicast, "www.example.test.", A).answer[0].rdata,
+        "192.0.2.80"
+    );
+    tree.servers[2].kill();
+    tree.servers[3].kill();
+    std::thread::sleep(Duration::from_millis(1500));
+    let stale = ask(tree.unicast, "www.example.test.", A);
+    let (_, body) = http_get(tree.metrics, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        stale.rcode,
+        0,
+        "{:?} {}",
+        String::from_utf8_lossy(&stale.bytes),
+        body.lines()
+            .filter(|l| l.starts_with("anyns_resolver"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        (stale.answer[0].rdata.as_str(), stale.answer[0].ttl),
+        ("192.0.2.80", 30)
+    );
+    assert_eq!(metric(&tree, "anyns_resolver_stale_answers_total"), 1);
+    // A name never resolved has nothing stale: SERVFAIL.
+    assert_eq!(ask(tree.unicast, "never.example.test.", A).rcode, 2);
+}
