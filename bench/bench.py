@@ -537,7 +537,10 @@ def bench_resolver(tmp):
             workdir = tempfile.mkdtemp(dir=tmp, prefix=f"rs-{kind}")
             server = Server(kind, zone, free_port(), workdir, upstream=knot.port).start(cpu=0)
             try:
+                cold = cold_latencies(server.port, [f"h{i}.{ORIGIN}" for i in range(COLD_NAMES)])
+                pss_before = server.pss_kib()
                 run_dnsperf(server.port, warm, once=True, timeout=5)
+                pss_per_entry = (server.pss_kib() - pss_before) * 1024 / (3 * 10000 - COLD_NAMES)
                 cpu_before = server.cpu_seconds()
                 qps_fixed, lost_fixed = run_dnsperf(server.port, queries, seconds=QPS_SECONDS, rate=RESOLVER_RATE)
                 cpu = server.cpu_seconds() - cpu_before
@@ -546,13 +549,15 @@ def bench_resolver(tmp):
             finally:
                 server.stop()
             icount = resolver_icount(kind, zone, warm, queries, tmp, knot.port)
-            results[kind] = (us_per_answer, qps, lost + lost_fixed, icount)
+            results[kind] = (us_per_answer, qps, lost + lost_fixed, icount, cold, pss_per_entry)
     finally:
         knot.stop()
     print("\n## resolvers, cached answers (stub zone to a local Knot; one thread each on CPU 0)")
-    print("%-15s %16s %12s %8s %14s" % ("resolver", "CPU us/answer", "q/s", "lost", "instr/answer"))
-    for kind, (us, qps, lost, icount) in results.items():
-        print("%-15s %16.2f %12.0f %8d %14.0f" % (kind, us, qps, lost, icount))
+    print("%-15s %14s %10s %6s %13s %11s %11s %12s" % ("resolver", "CPU us/answer", "q/s", "lost", "instr/answer",
+                                                       "cold p50 us", "cold p99 us", "bytes/entry"))
+    for kind, (us, qps, lost, icount, cold, per_entry) in results.items():
+        print("%-15s %14.2f %10.0f %6d %13.0f %11.0f %11.0f %12.0f" % (
+            kind, us, qps, lost, icount, cold[len(cold) // 2] * 1e6, cold[len(cold) * 99 // 100] * 1e6, per_entry))
     ours = results.get("anyns-resolver")
     for other in ["unbound", "pdns-recursor"]:
         theirs = results.get(other)
@@ -560,6 +565,30 @@ def bench_resolver(tmp):
             print("anyns / %s: %.2fx CPU per answer at %d q/s, %.2fx q/s, %.2fx instructions (lower is better but q/s)"
                   % (other, ours[0] / theirs[0], RESOLVER_RATE, ours[1] / theirs[1], ours[3] / theirs[3]))
     return results
+
+
+COLD_NAMES = 2000
+
+
+def cold_latencies(port, names):
+    """Seconds to resolve each name once, one query at a time (cache cold), sorted."""
+    times = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2)
+        for i, name in enumerate(names):
+            qname = b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+            query = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
+            start = time.perf_counter()
+            s.sendto(query, ("127.0.0.1", port))
+            while True:
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    break
+                if data[:2] == query[:2]:
+                    break
+            times.append(time.perf_counter() - start)
+    return sorted(times)
 
 
 def resolver_icount(kind, zone, warm, queries, tmp, upstream):

@@ -288,7 +288,7 @@ pub fn ds_matches(owner: &[u8], dnskey_rdata: &[u8], ds_rdata: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dnssec::vectors::{self, base64, hex, name};
+    use super::super::vectors::{self, hex, name};
 
     /// RFC 4034 §5.4: the DS example (SHA-1) and its key, tag 60485.
     fn rfc4034_key() -> Vec<u8> {
@@ -448,9 +448,8 @@ mod tests {
         assert_eq!(rsa(&[3, 1, 0, 1]).key(), Err(KeyError::Malformed));
         assert_eq!(rsa(&[]).key(), Err(KeyError::Malformed));
         let p256 = vectors::p256().dnskey;
-        let point = Dnskey::parse(&p256).unwrap().key();
-        let Ok(PublicKey::EcdsaP256(point)) = point else {
-            panic!("{point:?}");
+        let Ok(PublicKey::EcdsaP256(point)) = Dnskey::parse(&p256).unwrap().key() else {
+            panic!("not a P-256 key");
         };
         assert_eq!((point.len(), point[0]), (65, 4));
         assert_eq!(&point[1..], &p256[4..]);
@@ -467,6 +466,5 @@ mod tests {
         assert!(!is_supported_algorithm(algorithm::ED448));
         assert!(!is_supported_algorithm(algorithm::RSASHA1));
         assert!(is_supported_algorithm(algorithm::ED25519));
-        assert_eq!(base64("AQAB"), [1, 0, 1]);
     }
 }
