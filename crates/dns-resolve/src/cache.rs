@@ -15,6 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::names::is_at_or_below;
 use crate::rrset::RrSet;
 
 /// The TTL of an answer served stale (RFC 8767 §4: 30 seconds).
@@ -472,23 +473,6 @@ impl Shard {
         }
         evicted
     }
-}
-
-/// Whether wire name `name` equals `ancestor` or lies below it (both lowercased).
-pub(crate) fn is_at_or_below(name: &[u8], ancestor: &[u8]) -> bool {
-    if ancestor == b"\0" {
-        return true;
-    }
-    if name.len() < ancestor.len() || !name.ends_with(ancestor) {
-        return false;
-    }
-    // The suffix must start at a label boundary.
-    let start = name.len() - ancestor.len();
-    let mut at = 0;
-    while at < start {
-        at += 1 + usize::from(name[at]);
-    }
-    at == start
 }
 
 #[cfg(test)]

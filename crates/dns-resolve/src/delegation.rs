@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use dns_wire::Record;
 use dns_wire::types::rtype;
 
-use crate::cache::is_at_or_below;
+use crate::names::is_at_or_below;
 
 /// One name server of a zone and the addresses known for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,9 +123,14 @@ impl Hints {
 
 /// The address in an A or AAAA record.
 pub fn address_of(record: &Record) -> Option<IpAddr> {
-    match (record.rtype, record.rdata.len()) {
-        (rtype::A, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(&record.rdata[..]).ok()?)),
-        (rtype::AAAA, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(&record.rdata[..]).ok()?)),
+    address_in(record.rtype, &record.rdata)
+}
+
+/// The address in the RDATA of an A or AAAA record of type `rtype`.
+pub fn address_in(rtype: u16, rdata: &[u8]) -> Option<IpAddr> {
+    match (rtype, rdata.len()) {
+        (rtype::A, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(rdata).ok()?)),
+        (rtype::AAAA, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(rdata).ok()?)),
         _ => None,
     }
 }

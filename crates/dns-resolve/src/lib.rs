@@ -21,8 +21,10 @@
 pub mod answer;
 pub mod cache;
 pub mod delegation;
+pub mod dnssec;
 pub mod entropy;
 pub mod failure;
+mod names;
 pub mod resolution;
 pub mod rrset;
 pub mod servers;

@@ -31,12 +31,13 @@ use dns_wire::types::{class, rcode, rtype};
 use dns_wire::{Header, QueryOptions, Record, Response, Section, write_query};
 
 use crate::answer::Resolved;
-use crate::cache::{Cache, Cached, Negative, Trust, is_at_or_below};
+use crate::cache::{Cache, Cached, Negative, Trust};
 use crate::delegation::{
-    ConfiguredZone, CutKind, Delegation, Hints, NsServer, address_of, configured_for,
+    ConfiguredZone, CutKind, Delegation, Hints, NsServer, address_in, configured_for,
 };
 use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::names::is_at_or_below;
 use crate::rrset::{RrSet, group};
 use crate::servers::ServerTable;
 use crate::settings::Settings;
@@ -775,17 +776,7 @@ impl Resolution {
             if is_at_or_below(&set.owner, &referral.owner) {
                 env.cache.insert(now, set.clone(), Trust::Glue);
             }
-            for rdata in &set.rdatas {
-                let record = Record {
-                    owner: set.owner.clone(),
-                    rtype: set.rtype,
-                    class: set.class,
-                    ttl: set.ttl,
-                    rdata: rdata.clone(),
-                };
-                let Some(ip) = address_of(&record) else {
-                    continue;
-                };
+            for ip in set.rdatas.iter().filter_map(|r| address_in(set.rtype, r)) {
                 if (ip.is_ipv4() && env.settings.ipv4) || (ip.is_ipv6() && env.settings.ipv6) {
                     server
                         .addresses
@@ -822,17 +813,7 @@ impl Resolution {
                     .answer
                     .iter()
                     .filter(|s| matches!(s.rtype, rtype::A | rtype::AAAA))
-                    .flat_map(|s| {
-                        s.rdatas.iter().filter_map(|r| {
-                            address_of(&Record {
-                                owner: Vec::new(),
-                                rtype: s.rtype,
-                                class: s.class,
-                                ttl: 0,
-                                rdata: r.clone(),
-                            })
-                        })
-                    })
+                    .flat_map(|s| s.rdatas.iter().filter_map(|r| address_in(s.rtype, r)))
                     .collect();
                 self.give_addresses(&ns_name, &addresses);
             }
@@ -993,21 +974,12 @@ fn fill_from_cache(env: &Env<'_>, now: Instant, servers: &mut [NsServer]) {
                 continue;
             }
             if let Some(Cached::Set(set, _)) = env.cache.get(now, &server.name, qtype) {
-                for rdata in &set.rdatas {
-                    let record = Record {
-                        owner: Vec::new(),
-                        rtype: qtype,
-                        class: class::IN,
-                        ttl: 0,
-                        rdata: rdata.clone(),
-                    };
-                    if let Some(ip) = address_of(&record) {
-                        let address = SocketAddr::new(ip, port);
-                        if !server.addresses.contains(&address) {
-                            server.addresses.push(address);
-                        }
-                        server.looked_up = true;
+                for ip in set.rdatas.iter().filter_map(|r| address_in(qtype, r)) {
+                    let address = SocketAddr::new(ip, port);
+                    if !server.addresses.contains(&address) {
+                        server.addresses.push(address);
                     }
+                    server.looked_up = true;
                 }
             }
         }

@@ -48,16 +48,7 @@ pub fn load_zone_file_at(
 /// Loads and checks a zone from text (tests, and zones received in memory). $INCLUDE paths
 /// are taken relative to the current directory.
 pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {
-    let mut builder = ZoneBuilder::new(origin, "<text>");
-    scan_bytes(
-        &mut builder,
-        text.as_bytes(),
-        Path::new("<text>"),
-        origin,
-        None,
-        0,
-    );
-    builder.finish()
+    builder_from_text(text, origin).finish()
 }
 
 /// Reads the records of a master file below `origin` (wire form) without checking them as
@@ -71,6 +62,12 @@ pub fn read_records_file(path: &Path, origin: &[u8]) -> Result<Vec<dns_wire::Rec
 
 /// [`read_records_file`] from text.
 pub fn read_records_str(text: &str, origin: &[u8]) -> Result<Vec<dns_wire::Record>, ZoneError> {
+    builder_from_text(text, origin).into_records()
+}
+
+/// A builder holding what `text` says below `origin` ($INCLUDE relative to the current
+/// directory).
+fn builder_from_text(text: &str, origin: &[u8]) -> ZoneBuilder {
     let mut builder = ZoneBuilder::new(origin, "<text>");
     scan_bytes(
         &mut builder,
@@ -80,7 +77,7 @@ pub fn read_records_str(text: &str, origin: &[u8]) -> Result<Vec<dns_wire::Recor
         None,
         0,
     );
-    builder.into_records()
+    builder
 }
 
 /// Scans zone text into `builder` (tests).

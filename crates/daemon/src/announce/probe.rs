@@ -145,28 +145,11 @@ async fn probe_once(
         request(id, origin, rtype::SOA, false, None, &mut query);
         socket.send(&query).await.map_err(|e| cause_of(&e))?;
     }
-    let mut buffer = [0u8; 4096];
-    let mut failure = None;
-    let mut answered = 0;
-    loop {
-        let len = match timeout_at(deadline, socket.recv(&mut buffer)).await {
-            Err(_) => return Err(failure.unwrap_or(Cause::Timeout)),
-            Ok(Err(err)) => return Err(cause_of(&err)),
-            Ok(Ok(len)) => len,
-        };
-        let message = &buffer[..len];
-        // Answers to earlier rounds (late copies) are not ours.
-        let Some(id) = message
-            .get(..2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
-            .filter(|id| ids.contains(id))
-        else {
-            continue;
-        };
+    first_good_answer(socket, &ids, deadline, |message, id| {
         if zone.is_none() {
             return Ok(());
         }
-        let outcome = match read_soa_response(message, id, origin) {
+        match read_soa_response(message, id, origin) {
             Ok(serial) => match expected_serial {
                 Some(expected) if expected != serial => Err(Cause::WrongSerial {
                     expected,
@@ -177,9 +160,40 @@ async fn probe_once(
             Err(ResponseError::Rcode(rcode)) => Err(Cause::Rcode(rcode)),
             Err(ResponseError::NotAuthoritative) => Err(Cause::NotAuthoritative),
             Err(_) => Err(Cause::Malformed),
+        }
+    })
+    .await
+}
+
+/// Waits for the answers to the copies sent with `ids`: the first that `judge` finds good
+/// passes; when every copy was answered badly, the last cause fails; silence until
+/// `deadline` fails with a timeout. Datagrams with other IDs (late copies of earlier
+/// rounds) are not ours.
+async fn first_good_answer(
+    socket: &UdpSocket,
+    ids: &[u16],
+    deadline: Instant,
+    mut judge: impl FnMut(&[u8], u16) -> Result<(), Cause>,
+) -> Result<(), Cause> {
+    let mut buffer = [0u8; 4096];
+    let mut failure = None;
+    let mut answered = 0;
+    loop {
+        let len = match timeout_at(deadline, socket.recv(&mut buffer)).await {
+            Err(_) => return Err(failure.unwrap_or(Cause::Timeout)),
+            Ok(Err(err)) => return Err(cause_of(&err)),
+            Ok(Ok(len)) => len,
+        };
+        let message = &buffer[..len];
+        let Some(id) = message
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .filter(|id| ids.contains(id))
+        else {
+            continue;
         };
         answered += 1;
-        match outcome {
+        match judge(message, id) {
             Ok(()) => return Ok(()),
             // A bad answer is not noise, but the other copy may still bring a good one.
             Err(cause) if answered == ids.len() => return Err(cause),
@@ -214,24 +228,12 @@ async fn probe_recursion(socket: &UdpSocket, name: &[u8], timeout: Duration) -> 
         );
         socket.send(&query).await.map_err(|e| cause_of(&e))?;
     }
-    let mut buffer = [0u8; 4096];
-    let mut failure = None;
-    let mut answered = 0;
-    loop {
-        let len = match timeout_at(deadline, socket.recv(&mut buffer)).await {
-            Err(_) => return Err(failure.unwrap_or(Cause::Timeout)),
-            Ok(Err(err)) => return Err(cause_of(&err)),
-            Ok(Ok(len)) => len,
+    first_good_answer(socket, &ids, deadline, |message, _| {
+        let Ok(response) = dns_wire::Response::parse(message) else {
+            return Err(Cause::Malformed);
         };
-        let Ok(response) = dns_wire::Response::parse(&buffer[..len]) else {
-            continue;
-        };
-        if !ids.contains(&response.header.id) {
-            continue;
-        }
-        answered += 1;
         let code = response.rcode();
-        let outcome = if !response.flag(dns_wire::Header::RA) {
+        if !response.flag(dns_wire::Header::RA) {
             Err(Cause::Malformed)
         } else if code == dns_wire::types::rcode::NOERROR
             || code == dns_wire::types::rcode::NXDOMAIN
@@ -239,13 +241,9 @@ async fn probe_recursion(socket: &UdpSocket, name: &[u8], timeout: Duration) -> 
             Ok(())
         } else {
             Err(Cause::Rcode(code))
-        };
-        match outcome {
-            Ok(()) => return Ok(()),
-            Err(cause) if answered == ids.len() => return Err(cause),
-            Err(cause) => failure = Some(cause),
         }
-    }
+    })
+    .await
 }
 
 /// Checks every `every` that none of `zones` has expired, that none has lagged its

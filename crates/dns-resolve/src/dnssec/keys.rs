@@ -63,10 +63,10 @@ const ED25519_KEY: usize = 32;
 /// and DNSSEC leaves out (RFC 6605 §4).
 const UNCOMPRESSED_POINT: u8 = 0x04;
 
-/// Whether signatures of `algorithm` are verified here.
-pub fn is_supported_algorithm(algorithm: u8) -> bool {
+/// Whether signatures of algorithm `code` are verified here.
+pub fn is_supported_algorithm(code: u8) -> bool {
     matches!(
-        algorithm,
+        code,
         algorithm::RSASHA256
             | algorithm::RSASHA512
             | algorithm::ECDSAP256SHA256
@@ -75,9 +75,9 @@ pub fn is_supported_algorithm(algorithm: u8) -> bool {
     )
 }
 
-/// Whether DS records of `digest_type` can be matched by [`ds_matches`].
-pub fn is_supported_digest(digest_type: u8) -> bool {
-    digest_for(digest_type).is_some()
+/// Whether DS records of digest type `code` can be matched by [`ds_matches`].
+pub fn is_supported_digest(code: u8) -> bool {
+    digest_for(code).is_some()
 }
 
 /// The DNSKEY fields (RFC 4034 §2.1), borrowed from the RDATA.
@@ -165,12 +165,8 @@ impl<'a> Dnskey<'a> {
     pub fn key(&self) -> Result<PublicKey<'a>, KeyError> {
         let key = self.public_key;
         match self.algorithm {
-            algorithm::RSASHA256 => {
-                rsa_components(key).map(|(e, n)| PublicKey::RsaSha256 { n, e })
-            }
-            algorithm::RSASHA512 => {
-                rsa_components(key).map(|(e, n)| PublicKey::RsaSha512 { n, e })
-            }
+            algorithm::RSASHA256 => rsa_components(key).map(|(e, n)| PublicKey::RsaSha256 { n, e }),
+            algorithm::RSASHA512 => rsa_components(key).map(|(e, n)| PublicKey::RsaSha512 { n, e }),
             algorithm::ECDSAP256SHA256 => ec_point(key, P256_COORDINATE).map(PublicKey::EcdsaP256),
             algorithm::ECDSAP384SHA384 => ec_point(key, P384_COORDINATE).map(PublicKey::EcdsaP384),
             algorithm::ED25519 if key.len() == ED25519_KEY => Ok(PublicKey::Ed25519(key)),
@@ -208,8 +204,8 @@ fn rsa_components(key: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
 
 /// `bytes` from its first non-zero octet on.
 fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    &bytes[zeros..]
 }
 
 /// The uncompressed point of a DNSSEC ECDSA key (x || y, each `coordinate` octets).
@@ -230,14 +226,16 @@ pub fn key_tag(rdata: &[u8]) -> u16 {
     if rdata.get(3) == Some(&algorithm::RSAMD5) {
         // Appendix B.1: the most significant 16 of the least significant 24 bits of the
         // modulus, which ends the RDATA.
-        return match rdata.len().checked_sub(3).and_then(|at| rdata.get(at..at + 2)) {
-            Some(&[high, low]) if rdata.len() > 4 => u16::from_be_bytes([high, low]),
-            _ => 0,
+        let len = rdata.len();
+        return if len > 4 {
+            u16::from_be_bytes([rdata[len - 3], rdata[len - 2]])
+        } else {
+            0
         };
     }
     let mut sum: u64 = 0;
     for (i, &octet) in rdata.iter().enumerate() {
-        sum += if i % 2 == 0 {
+        sum += if i & 1 == 0 {
             u64::from(octet) << 8
         } else {
             u64::from(octet)
@@ -248,8 +246,8 @@ pub fn key_tag(rdata: &[u8]) -> u16 {
 }
 
 /// The `ring` digest of a DS digest type we match.
-fn digest_for(digest_type: u8) -> Option<&'static digest::Algorithm> {
-    match digest_type {
+fn digest_for(code: u8) -> Option<&'static digest::Algorithm> {
+    match code {
         digest_type::SHA1 => Some(&digest::SHA1_FOR_LEGACY_USE_ONLY),
         digest_type::SHA256 => Some(&digest::SHA256),
         digest_type::SHA384 => Some(&digest::SHA384),
@@ -287,8 +285,8 @@ pub fn ds_matches(owner: &[u8], dnskey_rdata: &[u8], ds_rdata: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::vectors::{self, hex, name};
+    use super::*;
 
     /// RFC 4034 §5.4: the DS example (SHA-1) and its key, tag 60485.
     fn rfc4034_key() -> Vec<u8> {
@@ -315,7 +313,8 @@ mod tests {
 
     #[test]
     fn key_tag_of_rsamd5_is_taken_from_the_modulus() {
-        let rdata = [1, 0, 3, algorithm::RSAMD5, 1, 3, 0xaa, 0xbb, 0xcd, 0xef, 0x12];
+        let mut rdata = vec![1, 0, 3, algorithm::RSAMD5];
+        rdata.extend_from_slice(&[1, 3, 0xaa, 0xbb, 0xcd, 0xef, 0x12]);
         assert_eq!(key_tag(&rdata), 0xcdef);
         assert_eq!(key_tag(&[1, 0, 3, algorithm::RSAMD5]), 0);
     }
@@ -363,7 +362,7 @@ mod tests {
             let mut wrong_tag = ds.clone();
             wrong_tag[1] ^= 1;
             assert!(!ds_matches(&name(owner), &key, &wrong_tag), "{owner}");
-            let mut wrong_algorithm = ds.clone();
+            let mut wrong_algorithm = ds;
             wrong_algorithm[2] ^= 1;
             assert!(!ds_matches(&name(owner), &key, &wrong_algorithm), "{owner}");
         }
@@ -372,14 +371,15 @@ mod tests {
     #[test]
     fn ds_of_unknown_digest_type_or_of_a_non_zone_key_matches_nothing() {
         let key = vectors::ed25519_example1().dnskey;
-        let mut ds = hex("0e1d 0f 02 3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b");
+        let mut ds =
+            hex("0e1d 0f 02 3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b");
         assert!(ds_matches(&name("example.com."), &key, &ds));
         ds[3] = 3; // GOST R 34.11-94
         assert!(!ds_matches(&name("example.com."), &key, &ds));
         assert!(!is_supported_digest(3));
         assert!(is_supported_digest(digest_type::SHA1));
         // Flags 1 (SEP without Zone Key): whatever the digest, not a key a DS can point at.
-        let mut not_zone = key.clone();
+        let mut not_zone = key;
         not_zone[0] = 0;
         let mut context = digest::Context::new(&digest::SHA256);
         context.update(&name("example.com."));
@@ -458,7 +458,11 @@ mod tests {
         let ed = vectors::ed25519_example1().dnskey;
         let truncated = Dnskey::parse(&ed[..ed.len() - 1]).unwrap();
         assert_eq!(truncated.key(), Err(KeyError::Malformed));
-        let ed448 = vectors::dnskey(257, algorithm::ED448, "3kgROaDjrh0H2iuixWBrc8g2EpBBLCdGzHmn+G2MpTPhpj/OiBVHHSfPodx1FYYUcJKm1MDpJtIA");
+        let ed448 = vectors::dnskey(
+            257,
+            algorithm::ED448,
+            "3kgROaDjrh0H2iuixWBrc8g2EpBBLCdGzHmn+G2MpTPhpj/OiBVHHSfPodx1FYYUcJKm1MDpJtIA",
+        );
         assert_eq!(
             Dnskey::parse(&ed448).unwrap().key(),
             Err(KeyError::UnsupportedAlgorithm)
