@@ -176,6 +176,8 @@ struct Outstanding {
     server: SocketAddr,
     tcp: bool,
     id: u16,
+    /// The query carried an OPT record.
+    edns: bool,
     /// The question as sent (name in its randomised case, type, class).
     question: Vec<u8>,
     /// The name and type asked, lowercased (a minimised query asks less than the frame).
@@ -209,6 +211,10 @@ pub struct Resolution {
     port: u16,
     /// The send budget (from the settings).
     max_sends: u16,
+    /// Servers that answered with the question's case changed: asked without 0x20 since.
+    no_case: Vec<SocketAddr>,
+    /// Servers that refused our EDNS query (FORMERR/NOTIMP without OPT): asked without.
+    no_edns: Vec<SocketAddr>,
 }
 
 impl Resolution {
@@ -228,6 +234,8 @@ impl Resolution {
             cased: Vec::with_capacity(256),
             port: env.settings.upstream_port,
             max_sends: env.settings.limits.max_sends,
+            no_case: Vec::new(),
+            no_edns: Vec::new(),
         };
         if !is_resolvable_type(qtype) {
             resolution.finish(Resolved {
@@ -453,11 +461,13 @@ impl Resolution {
         } else {
             asked_type
         };
-        if settings.case_randomisation {
+        let plain_case = self.no_case.contains(&server);
+        if settings.case_randomisation && !plain_case {
             self.entropy.randomise_case(&asked, &mut self.cased);
         } else {
             self.cased.clone_from(&asked);
         }
+        let edns = (!self.no_edns.contains(&server)).then_some((settings.upstream_payload, false));
         let id = self.entropy.id();
         let flags = match cut.kind {
             CutKind::Forward => Header::RD,
@@ -470,10 +480,7 @@ impl Resolution {
             &self.cased,
             asked_type,
             class::IN,
-            QueryOptions {
-                flags,
-                edns: Some((settings.upstream_payload, false)),
-            },
+            QueryOptions { flags, edns },
         );
         match frame.attempts.iter_mut().find(|(a, _)| *a == server) {
             Some((_, count)) => *count += 1,
@@ -497,6 +504,7 @@ impl Resolution {
             server,
             tcp,
             id,
+            edns: edns.is_some(),
             question,
             asked,
             sent_at: now,
@@ -530,19 +538,45 @@ impl Resolution {
         let Ok(response) = Response::parse(message) else {
             return;
         };
-        let question_matches = if env.settings.case_randomisation {
-            response.question_bytes() == outstanding.question.as_slice()
-        } else {
-            response
-                .question_bytes()
-                .eq_ignore_ascii_case(&outstanding.question)
-        };
+        let same_case = response.question_bytes() == outstanding.question.as_slice();
+        let question_matches = response
+            .question_bytes()
+            .eq_ignore_ascii_case(&outstanding.question);
         if response.header.id != outstanding.id || !question_matches {
+            return;
+        }
+        let retry_plainly = if env.settings.case_randomisation && !same_case {
+            // The question came back in another case: a forgery that missed the 0x20 bits,
+            // or a server that does not keep the case. Not believed; the server is asked
+            // once more without 0x20 (Unbound's fallback), which a forger must win again.
+            !self.no_case.contains(&from)
+        } else {
+            false
+        };
+        if env.settings.case_randomisation && !same_case && !retry_plainly {
             return;
         }
         let Some(outstanding) = self.outstanding.take() else {
             return;
         };
+        let code = response.rcode();
+        let refused_edns = outstanding.edns
+            && response.edns.is_none()
+            && (code == rcode::FORMERR || code == rcode::NOTIMP)
+            && !self.no_edns.contains(&from);
+        if retry_plainly || refused_edns {
+            if retry_plainly {
+                self.no_case.push(from);
+            } else {
+                // RFC 6891 §7: a server that does not know EDNS is asked without it.
+                self.no_edns.push(from);
+            }
+            if let Err(failure) = self.send(now, env, from, outstanding.tcp) {
+                self.frame_failed(failure);
+                self.advance(now, env);
+            }
+            return;
+        }
         env.servers.record_rtt(
             from.ip(),
             now.saturating_duration_since(outstanding.sent_at),

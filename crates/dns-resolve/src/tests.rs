@@ -706,3 +706,48 @@ fn test_8767_expired_data_answers_when_the_authority_is_unreachable() {
         .is_none()
     );
 }
+
+#[test]
+fn a_server_that_changes_the_case_or_refuses_edns_is_asked_again_plainly() {
+    // .4 and .5 lowercase the question (they do not keep 0x20's case).
+    let mut net = tree();
+    for n in [4, 5] {
+        net.behave(
+            at(n),
+            Behaviour::Rewrite(Box::new(|_, mut reply| {
+                let end = 12 + Response::parse(&reply).map_or(0, |r| r.question_bytes().len());
+                reply[12..end].make_ascii_lowercase();
+                reply
+            })),
+        );
+    }
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]]);
+    let last = net.log.last().unwrap();
+    assert_eq!(
+        last.qname, "\u{3}www\u{7}example\u{4}test\0",
+        "asked in plain case"
+    );
+    // .4 and .5 answer FORMERR without OPT to queries with OPT (an old server).
+    let mut net = tree();
+    for n in [4, 5] {
+        net.behave(
+            at(n),
+            Behaviour::Rewrite(Box::new(|query, reply| {
+                let has_opt = dns_wire::Query::parse(query).is_ok_and(|q| q.edns.is_some());
+                if !has_opt {
+                    return reply;
+                }
+                let question = Response::parse(&reply).unwrap().question_bytes().to_vec();
+                let mut formerr = reply[..12].to_vec();
+                formerr[3] = (formerr[3] & 0xf0) | 1;
+                formerr[6..12].copy_from_slice(&[0, 0, 0, 0, 0, 0]);
+                formerr[4..6].copy_from_slice(&[0, 1]);
+                formerr.extend_from_slice(&question);
+                formerr
+            })),
+        );
+    }
+    let resolved = net.resolve("www.example.test.", rtype::A);
+    assert_eq!(addresses(&resolved), [[192, 0, 2, 80]], "{resolved:?}");
+}
