@@ -42,6 +42,7 @@ pub(crate) struct ResolverTotals {
     pub(crate) failures: u64,
     pub(crate) overflows: u64,
     pub(crate) stale: u64,
+    pub(crate) joined: u64,
     pub(crate) pending: usize,
 }
 
@@ -323,7 +324,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
 }
 
 fn render_resolver(out: &mut String, r: &ResolverTotals) {
-    let counters: [(&str, &str, u64); 9] = [
+    let counters: [(&str, &str, u64); 10] = [
         (
             "anyns_resolver_cache_lookups_total{result=\"hit\"}",
             "Cache lookups (every lookup of a resolution counts).",
@@ -368,6 +369,11 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
             "anyns_resolver_stale_answers_total",
             "Failed resolutions answered with expired data (serve-stale).",
             r.stale,
+        ),
+        (
+            "anyns_resolver_joined_total",
+            "Cache misses that waited for a resolution of the same name already running.",
+            r.joined,
         ),
     ];
     for (series, help, value) in counters {

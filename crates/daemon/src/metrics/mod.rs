@@ -187,6 +187,7 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
         failures: stats.failures.load(Relaxed),
         overflows: stats.overflows.load(Relaxed),
         stale: stats.stale.load(Relaxed),
+        joined: stats.joined.load(Relaxed),
         pending: resolver.pending(),
     }
 }

@@ -16,9 +16,10 @@
 
 mod upstream;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use dns_auth::{Outcome, Transport};
@@ -28,6 +29,7 @@ use dns_resolve::{
 };
 use dns_wire::Query;
 use tokio::runtime::Handle;
+use tokio::sync::watch;
 use tracing::debug;
 
 use crate::acl::Prefix;
@@ -40,6 +42,30 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// An upstream exchange in progress.
 type Exchange = std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>>;
+
+/// Resolutions in progress, by name and type, with the channel their result comes on.
+type Inflight = Mutex<HashMap<(Vec<u8>, u16), watch::Receiver<Option<Arc<Resolved>>>>>;
+
+/// Whether a client query runs the resolution of its name or waits for a running one.
+enum Role {
+    Lead(watch::Sender<Option<Arc<Resolved>>>),
+    Wait(watch::Receiver<Option<Arc<Resolved>>>),
+}
+
+/// The first client's resolution of a name: its entry goes when it ends.
+struct Leader<'a> {
+    inflight: &'a Inflight,
+    key: (Vec<u8>, u16),
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
 
 /// Counters of the resolver, read by the metrics.
 #[derive(Default)]
@@ -56,6 +82,8 @@ pub(crate) struct ResolverStats {
     pub(crate) overflows: AtomicU64,
     /// Failed resolutions answered with expired data (serve-stale).
     pub(crate) stale: AtomicU64,
+    /// Client queries that waited for a resolution of the same name already running.
+    pub(crate) joined: AtomicU64,
 }
 
 /// Where a resolved UDP answer goes: the worker's socket, the client, and the address
@@ -79,6 +107,7 @@ pub(crate) struct Resolver {
     runtime: Handle,
     pending: AtomicUsize,
     max_pending: usize,
+    inflight: Inflight,
     /// Counts the answers sent after resolving over UDP (atomic adds: tasks share it).
     udp_counters: Arc<QueryCounters>,
     pub(crate) stats: ResolverStats,
@@ -108,6 +137,7 @@ impl Resolver {
             runtime,
             pending: AtomicUsize::new(0),
             max_pending: config.max_pending,
+            inflight: Mutex::new(HashMap::new()),
             udp_counters,
             stats: ResolverStats::default(),
         }
@@ -164,7 +194,7 @@ impl Resolver {
         let resolver = self.clone();
         let (msg, query) = (msg.to_vec(), query.clone());
         self.runtime.spawn(async move {
-            let resolved = resolver.resolve(&query).await;
+            let resolved = resolver.resolve_shared(&query).await;
             let mut out = Vec::with_capacity(512);
             let (len, rcode) = resolver.write(&msg, &query, &resolved, true, &mut out);
             resolver.udp_counters.record(
@@ -210,7 +240,7 @@ impl Resolver {
         out: &mut Vec<u8>,
     ) -> Outcome {
         self.pending.fetch_add(1, Ordering::Relaxed);
-        let resolved = self.resolve(query).await;
+        let resolved = self.resolve_shared(query).await;
         self.pending.fetch_sub(1, Ordering::Relaxed);
         let (len, rcode) = self.write(msg, query, &resolved, false, out);
         Outcome::Answered {
@@ -261,6 +291,50 @@ impl Resolver {
             zones: &self.zones,
             settings: &self.settings,
         }
+    }
+
+    /// The answer to `query`, resolved once however many clients ask for the same name and
+    /// type meanwhile: the first runs the resolution, the others wait for its result (a
+    /// burst of queries for one name costs one set of upstream queries).
+    async fn resolve_shared(&self, query: &Query) -> Arc<Resolved> {
+        let key = (query.qname.as_wire().to_vec(), query.qtype);
+        let role = self.join_or_lead(&key);
+        match role {
+            Role::Lead(done) => {
+                // Removes the entry however this ends (a TCP client that goes away drops
+                // the future): the waiters then resolve for themselves.
+                let _leader = Leader {
+                    inflight: &self.inflight,
+                    key,
+                };
+                let resolved = Arc::new(self.resolve(query).await);
+                let _ = done.send(Some(resolved.clone()));
+                resolved
+            }
+            Role::Wait(mut waiting) => {
+                self.stats.joined.fetch_add(1, Ordering::Relaxed);
+                let shared = waiting
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|result| result.clone());
+                match shared {
+                    Some(resolved) => resolved,
+                    None => Arc::new(self.resolve(query).await),
+                }
+            }
+        }
+    }
+
+    /// Leads the resolution of `key` if none is running, else waits for the running one.
+    fn join_or_lead(&self, key: &(Vec<u8>, u16)) -> Role {
+        let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(waiting) = inflight.get(key) {
+            return Role::Wait(waiting.clone());
+        }
+        let (done, waiting) = watch::channel(None);
+        inflight.insert(key.clone(), waiting);
+        Role::Lead(done)
     }
 
     /// Runs one resolution to its end: carries out its sends (one at a time) and feeds it

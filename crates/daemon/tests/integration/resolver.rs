@@ -79,6 +79,9 @@ a.b.c.deep.example.test. 300 IN A 192.0.2.81
     zone
 }
 
+/// What the spy server saw: each query's source and name (lowercased wire form).
+type Spied = Arc<Mutex<Vec<(SocketAddr, Vec<u8>)>>>;
+
 /// The running tree and resolver.
 struct Tree {
     /// Authoritative servers: root, test., example.test. (.4 and .5), other.
@@ -88,8 +91,8 @@ struct Tree {
     unicast: SocketAddr,
     anycast: SocketAddr,
     metrics: SocketAddr,
-    /// Sources of the queries the spy server saw.
-    spied: Arc<Mutex<Vec<SocketAddr>>>,
+    /// Sources and names of the queries the spy server saw.
+    spied: Spied,
     /// The resolver's control socket.
     socket: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -205,7 +208,7 @@ resolution-timeout-ms = 3000
 
 /// A name server for `spy.test.` on `address`, run by this test: answers every A query
 /// with 192.0.2.99 and records the source of each query.
-fn spy(address: SocketAddr) -> Arc<Mutex<Vec<SocketAddr>>> {
+fn spy(address: SocketAddr) -> Spied {
     let socket = UdpSocket::bind(address).expect("bind the spy");
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -219,10 +222,19 @@ fn spy(address: SocketAddr) -> Arc<Mutex<Vec<SocketAddr>>> {
             let Ok((len, from)) = socket.recv_from(&mut buf) else {
                 continue;
             };
-            record.lock().unwrap().push(from);
+            let name_end = (12..len).find(|&i| buf[i] == 0).unwrap_or(len);
+            record
+                .lock()
+                .unwrap()
+                .push((from, buf[12..name_end].to_ascii_lowercase()));
             let Some(reply) = spy_answer(&buf[..len]) else {
                 continue;
             };
+            if buf[12..len].starts_with(b"\x05burst") {
+                // Slow for this name (within the resolver's shortest timeout): a burst of
+                // clients asking for it arrives while its resolution runs.
+                std::thread::sleep(Duration::from_millis(30));
+            }
             let _ = socket.send_to(&reply, from);
         }
     });
@@ -345,7 +357,7 @@ fn large_answers_come_over_tcp_and_queries_leave_from_the_unicast_address() {
             tree.resolver.log()
         );
     }
-    let spied = tree.spied.lock().unwrap().clone();
+    let spied: Vec<SocketAddr> = tree.spied.lock().unwrap().iter().map(|(s, _)| *s).collect();
     assert!(spied.len() >= 3, "{spied:?}");
     assert!(
         spied.iter().all(|s| s.ip() == tree.unicast.ip()),
@@ -537,4 +549,46 @@ fn test_8767_expired_answers_are_served_while_the_authority_is_down() {
     assert_eq!(metric(&tree, "anyns_resolver_stale_answers_total"), 1);
     // A name never resolved has nothing stale: SERVFAIL.
     assert_eq!(ask(tree.unicast, "never.example.test.", A).rcode, 2);
+}
+
+#[test]
+fn a_burst_of_queries_for_one_name_is_resolved_once() {
+    let tree = start("");
+    ask(tree.unicast, "warm.spy.test.", A);
+    // Twenty queries from one socket, back to back, then their answers.
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    for i in 0..20u16 {
+        let query = Query::new("burst.spy.test.", A).rd(true).id(0x4000 + i);
+        socket
+            .send_to(&query.to_bytes(), tree.unicast)
+            .expect("send");
+    }
+    let mut buf = [0u8; 512];
+    for _ in 0..20 {
+        let (len, _) = socket
+            .recv_from(&mut buf)
+            .expect("an answer for every client");
+        assert_eq!(Reply::parse(buf[..len].to_vec()).answer.len(), 1);
+    }
+    let asked = tree
+        .spied
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, name)| name.starts_with(b"\x05burst"))
+        .count();
+    let joined = metric(&tree, "anyns_resolver_joined_total");
+    let resolutions = metric(&tree, "anyns_resolver_resolutions_total");
+    assert_eq!(
+        asked, 1,
+        "{asked} queries reached the server ({resolutions} resolutions)"
+    );
+    assert!(
+        joined >= 10,
+        "{joined} of 19 waited for the running resolution"
+    );
+    eprintln!("20 clients at once: {asked} upstream queries, {joined} joined a running resolution");
 }
