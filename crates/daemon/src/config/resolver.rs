@@ -362,7 +362,7 @@ pub(crate) fn check_listeners(listen: &[Listen], resolver: bool) -> Result<(), C
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::{Config, ConfigError};
     use std::path::Path;
 
     const BASE: &str = r#"
@@ -378,8 +378,8 @@ service = "resolver"
 [resolver]
 "#;
 
-    fn parse(extra: &str) -> Result<Config, String> {
-        Config::from_toml(&format!("{BASE}{extra}"), Path::new(".")).map_err(|e| e.to_string())
+    fn parse(extra: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(&format!("{BASE}{extra}"), Path::new("."))
     }
 
     #[test]
@@ -406,17 +406,22 @@ service = "resolver"
 
     #[test]
     fn an_anycast_source_is_refused_and_says_why() {
-        let err = parse("source = [\"192.0.2.53\"]\n").unwrap_err();
+        let err = parse("source = [\"192.0.2.53\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("resolver.source[0]") && err.contains("anycast"),
             "{err}"
         );
-        let err = parse("source = [\"0.0.0.0\"]\n").unwrap_err();
+        let err = parse("source = [\"0.0.0.0\"]\n").unwrap_err().to_string();
         assert!(err.contains("resolver.source[0]"), "{err}");
-        let err = parse("source = [\"198.51.100.7\", \"198.51.100.8\"]\n").unwrap_err();
+        let err = parse("source = [\"198.51.100.7\", \"198.51.100.8\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("resolver.source[1]"), "{err}");
         let err = parse("[[resolver.forward]]\nzone = \"corp.\"\nservers = [\"192.0.2.53\"]\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("resolver.forward[0].servers[0]"), "{err}");
     }
 
@@ -441,9 +446,13 @@ service = "resolver"
         assert!(resolver.zones[0].forward && !resolver.zones[1].forward);
         assert_eq!(resolver.zones[0].servers[1].port(), 5300);
         assert_eq!(resolver.settings.cache.max_bytes, 8 << 20);
-        let err = parse("min-ttl = 10\nmax-ttl = 5\n").unwrap_err();
+        let err = parse("min-ttl = 10\nmax-ttl = 5\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("resolver.min-ttl"), "{err}");
-        let err = parse("hints = \"/nonexistent/root.hints\"\n").unwrap_err();
+        let err = parse("hints = \"/nonexistent/root.hints\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("resolver.hints"), "{err}");
     }
 }
