@@ -203,6 +203,11 @@ impl Config {
                 dns_tsig::Key::try_from(k).map_err(|e| e.within(&KeyPath::root("key").index(i)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let anycast: Vec<std::net::IpAddr> = listen
+            .iter()
+            .filter(|l| l.role == Role::Anycast)
+            .map(|l| l.address.ip())
+            .collect();
         let zone_defaults = ZoneDefaults {
             base,
             transfer: TransferDefaults {
@@ -211,6 +216,7 @@ impl Config {
                     .find(|l| l.role == Role::Unicast && !l.address.ip().is_unspecified())
                     .map(|l| l.address.ip()),
                 keys: &keys,
+                anycast: &anycast,
             },
         };
         let mut zones: Vec<ZoneConfig> = Vec::new();

@@ -49,6 +49,9 @@ pub(crate) struct RawTransfer<'a> {
 pub(crate) struct TransferDefaults<'a> {
     pub(crate) source: Option<IpAddr>,
     pub(crate) keys: &'a [dns_tsig::Key],
+    /// The anycast listeners' addresses: never a source (an answer to one can be routed
+    /// to another site).
+    pub(crate) anycast: &'a [IpAddr],
 }
 
 impl TryFrom<(RawTransfer<'_>, &TransferDefaults<'_>)> for ZoneTransfer {
@@ -64,10 +67,20 @@ impl TryFrom<(RawTransfer<'_>, &TransferDefaults<'_>)> for ZoneTransfer {
             allow_notify = primaries.iter().map(|p| Prefix::host(p.ip())).collect();
         }
         let source = match raw.source {
-            Some(s) => Some(s.parse().map_err(|_| {
-                ConfigError::at("source", format!("{s:?} is not an address"))
-                    .hint("the site's unicast address, which transfers and NOTIFY leave from")
-            })?),
+            Some(s) => {
+                let ip: IpAddr = s.parse().map_err(|_| {
+                    ConfigError::at("source", format!("{s:?} is not an address"))
+                        .hint("the site's unicast address, which transfers and NOTIFY leave from")
+                })?;
+                if defaults.anycast.contains(&ip) {
+                    return Err(ConfigError::at(
+                        "source",
+                        format!("{ip} is an anycast address: a transfer or NOTIFY answer to it can land at another site"),
+                    )
+                    .hint("name the site's unicast address"));
+                }
+                Some(ip)
+            }
             None => defaults.source,
         };
         let key = match raw.key {
@@ -149,6 +162,7 @@ mod tests {
         let defaults = TransferDefaults {
             source: Some("203.0.113.7".parse().unwrap()),
             keys: &[],
+            anycast: &[],
         };
         let t = ZoneTransfer::try_from((raw, &defaults)).unwrap();
         assert_eq!(t.primaries[0], "192.0.2.1:53".parse().unwrap());
@@ -170,6 +184,7 @@ mod tests {
         let none = TransferDefaults {
             source: None,
             keys: &[],
+            anycast: &["192.0.2.53".parse().unwrap()],
         };
         let raw = RawTransfer {
             primaries: &["nowhere".into()],
@@ -203,6 +218,19 @@ mod tests {
         assert_eq!(err.key.as_str(), "key");
         assert!(
             err.problem.contains("missing.") && err.hint.is_some(),
+            "{err}"
+        );
+        let raw = RawTransfer {
+            primaries: &[],
+            notify: &[],
+            allow_transfer: &[],
+            allow_notify: &[],
+            source: Some("192.0.2.53"),
+            key: None,
+        };
+        let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
+        assert!(
+            err.key.as_str() == "source" && err.problem.contains("anycast"),
             "{err}"
         );
     }
