@@ -19,6 +19,20 @@ pub struct NsServer {
     pub looked_up: bool,
 }
 
+impl NsServer {
+    /// The servers an NS RRset names, none looked up yet.
+    pub fn named_by(ns: &crate::rrset::RrSet) -> Vec<Self> {
+        ns.rdatas
+            .iter()
+            .map(|r| Self {
+                name: r.to_ascii_lowercase(),
+                addresses: Vec::new(),
+                looked_up: false,
+            })
+            .collect()
+    }
+}
+
 /// How the servers of a cut are asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CutKind {

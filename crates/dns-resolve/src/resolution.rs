@@ -786,15 +786,7 @@ impl Resolution {
             .map(|c| c.zone.clone())
             .unwrap_or_default();
         env.cache.insert(now, referral.clone(), Trust::Referral);
-        let mut servers: Vec<NsServer> = referral
-            .rdatas
-            .iter()
-            .map(|r| NsServer {
-                name: r.to_ascii_lowercase(),
-                addresses: Vec::new(),
-                looked_up: false,
-            })
-            .collect();
+        let mut servers = NsServer::named_by(&referral);
         // Glue: addresses of the new zone's servers, only for names inside the zone of
         // the server that gave them (anything else could be a poisoning attempt). Glue for
         // names inside the new zone is kept in the cache; glue for a sibling's name serves
@@ -968,15 +960,7 @@ fn closest_cut(env: &Env<'_>, now: Instant, name: &[u8], qtype: u16) -> Delegati
             return zone.delegation();
         }
         if let Some(Cached::Set(ns, _)) = env.cache.get(now, suffix, rtype::NS) {
-            let mut servers: Vec<NsServer> = ns
-                .rdatas
-                .iter()
-                .map(|r| NsServer {
-                    name: r.to_ascii_lowercase(),
-                    addresses: Vec::new(),
-                    looked_up: false,
-                })
-                .collect();
+            let mut servers = NsServer::named_by(&ns);
             fill_from_cache(env, now, &mut servers);
             if servers
                 .iter()
