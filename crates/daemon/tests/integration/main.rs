@@ -14,7 +14,9 @@
 //!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
 //!   transfers, NOTIFY, catalogs and TSIG with Knot both ways (`transfer_interop`);
 //! * the resolver over a tree of anyns servers on loopback (`resolver`), and, as root in a
-//!   namespace of its own, compared name by name with Unbound (`resolver_unbound`);
+//!   namespace of its own, compared name by name with Unbound (`resolver_unbound`) and
+//!   falling back to a unicast name server when TCP to the anycast ones is reset
+//!   (`resolver_tcp`, nftables);
 //! * in network namespaces, as root: BGP against BIRD 2, GoBGP and FRR (`bgp_interop`), BFD
 //!   against BIRD (`bfd_interop`), and health-driven withdrawal end to end with BIRD and a
 //!   query stream (`health_bird`).
@@ -37,6 +39,7 @@ mod interop_dig;
 mod malformed;
 mod metrics;
 mod resolver;
+mod resolver_tcp;
 mod resolver_unbound;
 mod serving;
 mod transfer_interop;

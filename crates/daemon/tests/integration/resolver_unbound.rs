@@ -10,48 +10,10 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::bgp::{is_root, netns_command};
+use crate::support::bgp::{LoopbackNetns, is_root};
 use crate::support::{Daemon, anyns_bin, require_tool, test_dir, wait_for};
-
-/// A namespace with only loopback, deleted on drop (after the daemons in it are gone).
-struct LoopbackNetns {
-    name: String,
-}
-
-impl LoopbackNetns {
-    fn new() -> Self {
-        let name = format!("anyns-rdiff-{}", std::process::id());
-        let ip = require_tool("ip");
-        // A namespace left by a run that was killed.
-        let _ = Command::new(&ip)
-            .args(["netns", "del", &name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        let ok = Command::new(&ip).args(["netns", "add", &name]).status();
-        assert!(ok.is_ok_and(|s| s.success()), "ip netns add {name}");
-        let ok = netns_command(&name, &ip)
-            .args(["link", "set", "lo", "up"])
-            .status();
-        assert!(ok.is_ok_and(|s| s.success()), "lo up in {name}");
-        Self { name }
-    }
-
-    fn command(&self, program: &Path) -> Command {
-        netns_command(&self.name, program)
-    }
-}
-
-impl Drop for LoopbackNetns {
-    fn drop(&mut self) {
-        let _ = Command::new(require_tool("ip"))
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
 
 const ROOT: &str = "\
 . 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
@@ -273,7 +235,7 @@ fn resolver_answers_match_unbound_on_a_corpus_of_names() {
     let unbound_bin = require_tool("unbound");
     let dig = require_tool("dig");
     let dir = test_dir();
-    let ns = LoopbackNetns::new();
+    let ns = LoopbackNetns::new("rdiff");
     let mut daemons = Vec::new();
     let servers: [Server; 6] = [
         ("root", 2, vec![(".", ROOT.into())]),

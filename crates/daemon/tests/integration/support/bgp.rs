@@ -127,6 +127,44 @@ impl NetnsPair {
     }
 }
 
+/// A namespace with only loopback, deleted on drop (after the daemons in it are gone).
+pub(crate) struct LoopbackNetns {
+    name: String,
+}
+
+impl LoopbackNetns {
+    /// A fresh namespace named after `tag` and this process.
+    pub(crate) fn new(tag: &str) -> Self {
+        let name = format!("anyns-{tag}-{}", std::process::id());
+        let ip = require_tool("ip");
+        // A namespace left by a run that was killed.
+        let _ = Command::new(&ip)
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let ok = Command::new(&ip).args(["netns", "add", &name]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "ip netns add {name}");
+        let ok = netns_command(&name, &ip)
+            .args(["link", "set", "lo", "up"])
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "lo up in {name}");
+        Self { name }
+    }
+
+    /// A command that runs `program` inside the namespace.
+    pub(crate) fn command(&self, program: &Path) -> Command {
+        netns_command(&self.name, program)
+    }
+}
+
+impl Drop for LoopbackNetns {
+    fn drop(&mut self) {
+        let _ = Command::new(require_tool("ip"))
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
 /// A command that runs `program` inside network namespace `ns` (`ip netns exec`).
 pub(crate) fn netns_command(ns: &str, program: &Path) -> Command {
     let mut command = Command::new(require_tool("ip"));
