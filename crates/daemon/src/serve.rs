@@ -229,6 +229,9 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                             drain(health, health_config, &counters).await;
                         }
                     }
+                    if let Some(resolver) = &resolver {
+                        finish_resolutions(resolver).await;
+                    }
                     break;
                 }
                 _ = interrupt.recv() => break,
@@ -261,6 +264,21 @@ const DRAIN_SAMPLE: Duration = Duration::from_millis(50);
 /// Leaves politely (docs/design.md principle 4): GRACEFUL_SHUTDOWN, withdraw, then keep
 /// serving until no query has arrived for the quiet period (the routers have moved the
 /// catchment), or until the drain timeout.
+/// Waits (at most a resolution's timeout) until the resolutions in progress have sent
+/// their answers: a query that arrived before the drain ended is answered, not dropped.
+async fn finish_resolutions(resolver: &Resolver) {
+    let deadline = clock::now() + resolver.resolution_timeout() + Duration::from_secs(1);
+    while resolver.pending() > 0 && clock::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if resolver.pending() > 0 {
+        warn!(
+            pending = resolver.pending(),
+            "stopping with resolutions unanswered"
+        );
+    }
+}
+
 async fn drain(health: &Health, config: &HealthConfig, counters: &Counters) {
     let started = clock::now();
     info!("SIGTERM: draining");

@@ -153,6 +153,11 @@ impl Resolver {
         &self.cache
     }
 
+    /// How long one resolution may take.
+    pub(crate) fn resolution_timeout(&self) -> Duration {
+        self.settings.resolution_timeout
+    }
+
     /// Resolutions in progress.
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Relaxed)

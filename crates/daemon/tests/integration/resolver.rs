@@ -230,7 +230,8 @@ fn spy(address: SocketAddr) -> Spied {
             let Some(reply) = spy_answer(&buf[..len]) else {
                 continue;
             };
-            if buf[12..len].starts_with(b"\x05burst") {
+            let asked = buf[12..len].to_ascii_lowercase();
+            if asked.starts_with(b"\x05burst") || asked.starts_with(b"\x04slow") {
                 // Slow for this name (within the resolver's shortest timeout): a burst of
                 // clients asking for it arrives while its resolution runs.
                 std::thread::sleep(Duration::from_millis(30));
@@ -591,4 +592,27 @@ fn a_burst_of_queries_for_one_name_is_resolved_once() {
         "{joined} of 19 waited for the running resolution"
     );
     eprintln!("20 clients at once: {asked} upstream queries, {joined} joined a running resolution");
+}
+
+#[test]
+fn sigterm_answers_the_resolutions_in_progress_before_stopping() {
+    let mut tree = start("");
+    ask(tree.unicast, "warm.spy.test.", A);
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let query = Query::new("slow.spy.test.", A).rd(true).id(0x5157);
+    socket
+        .send_to(&query.to_bytes(), tree.unicast)
+        .expect("send");
+    // The spy takes 30 ms to answer: SIGTERM arrives while the resolution runs.
+    std::thread::sleep(Duration::from_millis(5));
+    tree.resolver.terminate(Duration::from_secs(10));
+    let mut buf = [0u8; 512];
+    let (len, _) = socket
+        .recv_from(&mut buf)
+        .expect("the answer, sent before the resolver stopped");
+    let reply = Reply::parse(buf[..len].to_vec());
+    assert_eq!((reply.id, reply.answer.len()), (0x5157, 1));
 }
