@@ -15,10 +15,12 @@
 //! RSA/SHA-512, ECDSA P-256 and P-384, Ed25519), and the bound on how many of those one
 //! RRset may cost (KeyTrap, CVE-2023-50387). Every failure is a [`Bogus`] reason.
 //!
+//! `denial` holds the proofs that a name or type does not exist (NSEC, NSEC3 with
+//! opt-out, and the closer-name proof a wildcard expansion needs), over NSEC/NSEC3 RRsets
+//! whose signatures were verified here.
+//!
 //! What it does not: which keys to believe (the chain of trust from a trust anchor down
-//! DS and DNSKEY RRsets), proofs that a name or type does not exist (NSEC, NSEC3, and the
-//! closer-name proof a wildcard expansion needs), and the security status the cache
-//! keeps. Those come next, and call in here. The caller also keeps what the RDATA cannot
+//! DS and DNSKEY RRsets) and the security status the cache keeps. Those come next, and call in here. The caller also keeps what the RDATA cannot
 //! tell: that an RRSIG has its RRset's owner and class, and that the keys tried are the
 //! DNSKEY RRset at the RRSIG's signer name.
 //!
@@ -26,10 +28,12 @@
 //! nothing here.
 
 pub mod canonical;
+pub mod denial;
 pub mod keys;
 pub mod verify;
 
 pub use canonical::{canonical_rdata, signed_data};
+pub use denial::{DenialError, Proof};
 pub use keys::{Dnskey, KeyError, PublicKey, ds_matches, key_tag};
 pub use verify::{Bogus, MAX_VERIFICATIONS, Rrsig, verify_rrset, verify_rrset_with_keys};
 
