@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::dns::{Edns, Query, Reply};
+use crate::support::tree::{EXAMPLE_AND_GLUELESS, HINTS, ROOT, test_zone};
 use crate::support::{
     Daemon, anyns_bin, free_port, http_get, start_local_anyns, test_dir, wait_for,
 };
@@ -21,25 +22,8 @@ const SOA: u16 = 6;
 const TXT: u16 = 16;
 const CNAME: u16 = 5;
 
-const ROOT: &str = "\
-. 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
-. 86400 IN NS a.root.
-a.root. 86400 IN A 127.0.0.2
-test. 86400 IN NS ns1.test.
-ns1.test. 86400 IN A 127.0.0.3
-other. 86400 IN NS ns.other.
-ns.other. 86400 IN A 127.0.0.6
-";
-
-const TEST: &str = "\
-test. 3600 IN SOA ns1.test. admin.test. 1 1800 900 604800 60
-test. 3600 IN NS ns1.test.
-ns1.test. 3600 IN A 127.0.0.3
-example.test. 3600 IN NS ns1.example.test.
-example.test. 3600 IN NS ns2.example.test.
-ns1.example.test. 3600 IN A 127.0.0.4
-ns2.example.test. 3600 IN A 127.0.0.5
-glueless.test. 3600 IN NS ns.other.
+/// `spy.test.`, served by the spy (a socket of this test) on 127.0.0.7.
+const SPY: &str = "\
 spy.test. 3600 IN NS ns.spy.test.
 ns.spy.test. 3600 IN A 127.0.0.7
 ";
@@ -127,7 +111,12 @@ fn start(extra: &str) -> Tree {
     let at = |last: u8| SocketAddr::from(([127, 0, 0, last], port));
     let servers = vec![
         authoritative(dir.path(), "root", at(2), &[(".", ROOT.into())]),
-        authoritative(dir.path(), "tld", at(3), &[("test.", TEST.into())]),
+        authoritative(
+            dir.path(),
+            "tld",
+            at(3),
+            &[("test.", test_zone(&format!("{EXAMPLE_AND_GLUELESS}{SPY}")))],
+        ),
         authoritative(dir.path(), "leaf1", at(4), &[("example.test.", example())]),
         authoritative(dir.path(), "leaf2", at(5), &[("example.test.", example())]),
         authoritative(
@@ -141,11 +130,7 @@ fn start(extra: &str) -> Tree {
         ),
     ];
     let spied = spy(at(7));
-    fs::write(
-        dir.path().join("hints.zone"),
-        ". 3600000 IN NS a.root.\na.root. 3600000 IN A 127.0.0.2\n",
-    )
-    .expect("hints");
+    fs::write(dir.path().join("hints.zone"), HINTS).expect("hints");
     let (resolver_port, metrics_port) = (free_port(), free_port());
     let unicast = SocketAddr::from(([127, 0, 0, 1], resolver_port));
     let anycast = SocketAddr::from(([127, 0, 0, 53], resolver_port));

@@ -10,20 +10,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::bgp::{LoopbackNetns, is_root};
+use crate::support::tree::{HINTS, ROOT, test_zone};
 use crate::support::{Daemon, anyns_bin, require_tool, test_dir, wait_for};
 
-const ROOT: &str = "\
-. 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
-. 86400 IN NS a.root.
-a.root. 86400 IN A 127.0.0.2
-test. 86400 IN NS ns1.test.
-ns1.test. 86400 IN A 127.0.0.3
-";
-
-const TEST: &str = "\
-test. 3600 IN SOA ns1.test. admin.test. 1 1800 900 604800 60
-test. 3600 IN NS ns1.test.
-ns1.test. 3600 IN A 127.0.0.3
+/// `far.test.`: two "anycast" servers and one unicast-only one.
+const FAR_DELEGATION: &str = "\
 far.test. 3600 IN NS a1.far.test.
 far.test. 3600 IN NS a2.far.test.
 far.test. 3600 IN NS slow.far.test.
@@ -79,15 +70,11 @@ fn with_tcp_to_the_anycast_servers_broken_a_tcp_answer_comes_from_the_unicast_se
     };
     let mut daemons = vec![
         serve("root", 2, ".", ROOT),
-        serve("tld", 3, "test.", TEST),
+        serve("tld", 3, "test.", &test_zone(FAR_DELEGATION)),
         serve("a1", 4, "far.test.", &far()),
     ];
     let hints = dir.path().join("root.hints");
-    fs::write(
-        &hints,
-        ". 3600000 IN NS a.root.\na.root. 3600000 IN A 127.0.0.2\n",
-    )
-    .expect("hints");
+    fs::write(&hints, HINTS).expect("hints");
     let socket = dir.path().join("resolver.sock");
     let config = dir.path().join("resolver.toml");
     fs::write(

@@ -13,28 +13,8 @@ use std::fs;
 use std::time::Duration;
 
 use crate::support::bgp::{LoopbackNetns, is_root};
+use crate::support::tree::{EXAMPLE_AND_GLUELESS, HINTS, ROOT, test_zone};
 use crate::support::{Daemon, anyns_bin, require_tool, test_dir, wait_for};
-
-const ROOT: &str = "\
-. 86400 IN SOA a.root. admin.root. 1 1800 900 604800 86400
-. 86400 IN NS a.root.
-a.root. 86400 IN A 127.0.0.2
-test. 86400 IN NS ns1.test.
-ns1.test. 86400 IN A 127.0.0.3
-other. 86400 IN NS ns.other.
-ns.other. 86400 IN A 127.0.0.6
-";
-
-const TEST: &str = "\
-test. 3600 IN SOA ns1.test. admin.test. 1 1800 900 604800 60
-test. 3600 IN NS ns1.test.
-ns1.test. 3600 IN A 127.0.0.3
-example.test. 3600 IN NS ns1.example.test.
-example.test. 3600 IN NS ns2.example.test.
-ns1.example.test. 3600 IN A 127.0.0.4
-ns2.example.test. 3600 IN A 127.0.0.5
-glueless.test. 3600 IN NS ns.other.
-";
 
 fn example() -> String {
     let mut z = String::from(
@@ -239,7 +219,7 @@ fn resolver_answers_match_unbound_on_a_corpus_of_names() {
     let mut daemons = Vec::new();
     let servers: [Server; 6] = [
         ("root", 2, vec![(".", ROOT.into())]),
-        ("tld", 3, vec![("test.", TEST.into())]),
+        ("tld", 3, vec![("test.", test_zone(EXAMPLE_AND_GLUELESS))]),
         ("leaf1", 4, vec![("example.test.", example())]),
         ("leaf2", 5, vec![("example.test.", example())]),
         (
@@ -273,11 +253,7 @@ fn resolver_answers_match_unbound_on_a_corpus_of_names() {
         ));
     }
     let hints = dir.path().join("root.hints");
-    fs::write(
-        &hints,
-        ". 3600000 IN NS a.root.\na.root. 3600000 IN A 127.0.0.2\n",
-    )
-    .expect("hints");
+    fs::write(&hints, HINTS).expect("hints");
     let anyns_config = dir.path().join("resolver.toml");
     fs::write(
         &anyns_config,

@@ -10,6 +10,7 @@
 pub(crate) mod bgp;
 pub(crate) mod dns;
 pub(crate) mod signing;
+pub(crate) mod tree;
 
 use std::fs;
 use std::io::{Read, Write};
