@@ -2,15 +2,25 @@
 //! draft-vixie-dnsext-dns0x20): what an off-path attacker would have to guess to forge an
 //! answer.
 //!
-//! SipHash-1-3 under std's random per-process keys (`RandomState`, seeded from the
-//! operating system) over a counter: a keyed pseudo-random function, so outputs cannot be
-//! predicted from earlier ones without the key. No extra crate: std already draws the key.
+//! The bits come from the operating system's random source (`getrandom(2)` through ring's
+//! `SystemRandom`, which the DNSSEC layer already uses), 64 octets per system call. Should
+//! that source fail, std's randomly keyed SipHash over a counter stands in (a keyed
+//! pseudo-random function: outputs cannot be predicted from earlier ones without the key).
 
 use std::hash::{BuildHasher, RandomState};
 
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// Octets drawn from the operating system at a time.
+const BUFFER: usize = 64;
+
 /// A source of random bits for one resolution (cheap to create).
 pub struct Entropy {
-    keys: RandomState,
+    system: SystemRandom,
+    buffer: [u8; BUFFER],
+    /// Octets of `buffer` already handed out.
+    used: usize,
+    fallback: RandomState,
     counter: u64,
     /// Bits drawn but not yet used.
     pool: u64,
@@ -27,7 +37,10 @@ impl Entropy {
     /// A new source with fresh keys.
     pub fn new() -> Self {
         Self {
-            keys: RandomState::new(),
+            system: SystemRandom::new(),
+            buffer: [0; BUFFER],
+            used: BUFFER,
+            fallback: RandomState::new(),
             counter: 0,
             pool: 0,
             left: 0,
@@ -36,8 +49,17 @@ impl Entropy {
 
     /// 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.counter = self.counter.wrapping_add(1);
-        self.keys.hash_one(self.counter)
+        if self.used + 8 > BUFFER {
+            if self.system.fill(&mut self.buffer).is_err() {
+                self.counter = self.counter.wrapping_add(1);
+                return self.fallback.hash_one(self.counter);
+            }
+            self.used = 0;
+        }
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.buffer[self.used..self.used + 8]);
+        self.used += 8;
+        u64::from_le_bytes(word)
     }
 
     /// A query ID.
