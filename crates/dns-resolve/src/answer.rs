@@ -7,7 +7,7 @@ use dns_wire::types::{class, ede, option, rcode, rtype};
 use dns_wire::{Header, MessageWriter, Query, Section};
 use dns_zone::rdata_names_for;
 
-use crate::cache::{Cache, Cached, CachedRef, Trust};
+use crate::cache::{Cache, CachedRef, Trust};
 use crate::failure::Failure;
 use crate::rrset::RrSet;
 
@@ -220,50 +220,6 @@ fn finish(
     writer.finish()
 }
 
-/// The answer to (`name`, `qtype`) if the cache holds all of it, TTLs counted down.
-pub fn resolve_from_cache(
-    cache: &Cache,
-    now: Instant,
-    name: &[u8],
-    qtype: u16,
-    max_chain: u8,
-) -> Option<Resolved> {
-    let mut resolved = Resolved::default();
-    let mut name = name.to_vec();
-    for _ in 0..=max_chain {
-        match cache.get_trusted(now, &name, qtype, Trust::Answer) {
-            Some(Cached::Set(set, ttl)) => {
-                resolved.answer.push(with_ttl(&set, ttl));
-                return Some(resolved);
-            }
-            Some(Cached::NxDomain(soa, ttl)) => {
-                resolved.rcode = rcode::NXDOMAIN;
-                resolved.authority.extend(soa.map(|s| with_ttl(&s, ttl)));
-                return Some(resolved);
-            }
-            Some(Cached::NoData(soa, ttl)) => {
-                resolved.authority.extend(soa.map(|s| with_ttl(&s, ttl)));
-                return Some(resolved);
-            }
-            // RFC 1034 §4.3.2: a CNAME is not followed for CNAME or ANY.
-            None if qtype == rtype::CNAME || qtype == rtype::ANY => return None,
-            None => {}
-        }
-        let Some(Cached::Set(cname, ttl)) =
-            cache.get_trusted(now, &name, rtype::CNAME, Trust::Answer)
-        else {
-            return None;
-        };
-        name = cname.target()?;
-        resolved.answer.push(with_ttl(&cname, ttl));
-    }
-    None
-}
-
-fn with_ttl(set: &RrSet, ttl: u32) -> RrSet {
-    RrSet { ttl, ..set.clone() }
-}
-
 /// Writes the response to `query` (received as `msg`) carrying `resolved`: the client's
 /// ID, question (its case kept) and RD/CD flags, RA set, AA clear; EDNS when the client
 /// used it (our payload size, NSID if asked, the failure as an Extended DNS Error). Over
@@ -402,18 +358,27 @@ mod tests {
             },
             Trust::Authoritative,
         );
-        let resolved =
-            resolve_from_cache(&cache, now, b"\x04gone\x04test\0", rtype::TXT, 8).unwrap();
-        assert_eq!(resolved.rcode, rcode::NXDOMAIN);
-        assert_eq!(resolved.authority[0].ttl, 60);
-        let msg = query(b"\x04gone\x04test\0", rtype::A, true);
-        let parsed = Query::parse(&msg).unwrap();
         let settings = AnswerSettings {
             udp_payload: 1232,
             identity: None,
             max_chain: 8,
         };
         let mut out = Vec::new();
+        // NXDOMAIN covers every type: a TXT query is answered with the SOA, its TTL 60.
+        let msg = query(b"\x04gone\x04test\0", rtype::TXT, true);
+        let parsed = Query::parse(&msg).unwrap();
+        let (len, code) =
+            answer_from_cache(&cache, now, &msg, &parsed, &settings, true, &mut out).unwrap();
+        assert_eq!(code, rcode::NXDOMAIN);
+        let response = Response::parse(&out[..len]).unwrap();
+        assert_eq!(response.rcode(), rcode::NXDOMAIN);
+        let authority: Vec<_> = response
+            .records(Section::Authority)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!((authority[0].rtype, authority[0].ttl), (rtype::SOA, 60));
+        let msg = query(b"\x04gone\x04test\0", rtype::A, true);
+        let parsed = Query::parse(&msg).unwrap();
         let failed = Resolved::failed(Failure::NoReachableAuthority);
         let len = write_answer(&msg, &parsed, &failed, &settings, true, &mut out);
         let response = Response::parse(&out[..len]).unwrap();

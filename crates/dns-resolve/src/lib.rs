@@ -30,9 +30,7 @@ pub mod rrset;
 pub mod servers;
 pub mod settings;
 
-pub use answer::{
-    AnswerSettings, Resolved, answer_from_cache, answer_stale, resolve_from_cache, write_answer,
-};
+pub use answer::{AnswerSettings, Resolved, answer_from_cache, answer_stale, write_answer};
 pub use cache::{Cache, CachePolicy, Cached, Negative, STALE_ANSWER_TTL, Trust};
 pub use delegation::{BUILT_IN_ROOT_HINTS, ConfiguredZone, Delegation, Hints, HintsError};
 pub use failure::Failure;
