@@ -3,9 +3,14 @@
 //! address (docs/design.md principle 2: an answer sent to an anycast source can be routed
 //! to another site and is lost). The one place those sockets are made; the port is the
 //! kernel's random ephemeral one (RFC 5452 §9.2: source port randomisation).
+//!
+//! Also what every outbound exchange of the daemon shares: a TCP connection bound to a
+//! source before it connects ([`connect_bound`], which transfers use with their own source
+//! policy) and the message IDs of the daemon's own queries ([`next_id`]).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
@@ -40,15 +45,57 @@ pub(crate) async fn tcp_to(
     target: SocketAddr,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
+    connect_bound(source_for(sources, target)?, target, timeout)
+        .await
+        .map_err(|err| match err {
+            ConnectError::Socket(e) | ConnectError::Bind(e) | ConnectError::Connect(e) => e,
+            ConnectError::TimedOut => io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+        })
+}
+
+/// Why [`connect_bound`] failed, step by step (transfers report each differently).
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// No socket could be made.
+    Socket(io::Error),
+    /// The source address could not be bound.
+    Bind(io::Error),
+    /// No connection within the timeout.
+    TimedOut,
+    /// The connection was refused or failed.
+    Connect(io::Error),
+}
+
+/// A TCP connection to `target` from `source` (port chosen by the kernel), within
+/// `timeout`.
+pub(crate) async fn connect_bound(
+    source: IpAddr,
+    target: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, ConnectError> {
     let socket = if target.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
-    }?;
-    socket.bind(SocketAddr::new(source_for(sources, target)?, 0))?;
+    }
+    .map_err(ConnectError::Socket)?;
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .map_err(ConnectError::Bind)?;
     tokio::time::timeout(timeout, socket.connect(target))
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+        .map_err(|_| ConnectError::TimedOut)?
+        .map_err(ConnectError::Connect)
+}
+
+/// Message IDs for the daemon's own queries (SOA, transfers, NOTIFY, health probes):
+/// varied enough to tell stray answers apart. The resolver draws its IDs from the
+/// operating system's random source instead (`dns_resolve::entropy`).
+pub(crate) fn next_id() -> u16 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mixed = std::process::id().wrapping_mul(0x9e37_79b9) ^ n.wrapping_mul(0x85eb_ca6b);
+    (mixed ^ (mixed >> 16)) as u16
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use dns_auth::client::{ResponseError, read_soa_response, request};
@@ -22,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout_at};
 
 use crate::clock::unix_now;
+use crate::outbound::next_id;
 use crate::state::ZoneStore;
 use crate::transfer::state::Transfers;
 
@@ -43,14 +43,6 @@ pub(super) enum Expect {
     /// Recursion: a random name below the first of `zones`, answered NOERROR or NXDOMAIN
     /// with RA (a resolver instance; only a resolution that reached the authority can).
     Recursive,
-}
-
-/// Message IDs for probes.
-fn next_id() -> u16 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mixed = std::process::id().wrapping_mul(0x9e37_79b9) ^ n.wrapping_mul(0x85eb_ca6b);
-    (mixed ^ (mixed >> 16)) as u16
 }
 
 /// Probes `target` every `interval` until the driver goes away.

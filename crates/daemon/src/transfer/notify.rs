@@ -10,12 +10,13 @@ use dns_wire::Record;
 use dns_wire::types::{rcode, rtype};
 use tracing::{debug, info, warn};
 
-use super::outbound::{next_id, udp_socket};
+use super::outbound::udp_socket;
 use super::state::Transfers;
 use super::tsig::Signed;
 use crate::acl::allows;
 use crate::clock::unix_now;
 use crate::config::ZoneTransfer;
+use crate::outbound::next_id;
 
 /// RFC 1996 §3.6: retransmit until answered, a few times.
 const NOTIFY_ATTEMPTS: u32 = 5;

@@ -3,24 +3,15 @@
 //! principle 2: an answer to an anycast source could be routed to another site).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpSocket, TcpStream, UdpSocket};
-use tokio::time::timeout;
+use tokio::net::{TcpStream, UdpSocket};
 
 use super::error::TransferError;
+use crate::outbound::{ConnectError, connect_bound};
 
 /// Connecting for a transfer or an SOA query over TCP.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Message IDs for our queries: unpredictable enough to reject stray answers.
-pub(crate) fn next_id() -> u16 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = std::process::id().wrapping_mul(0x9e37_79b9) ^ n.wrapping_mul(0x85eb_ca6b);
-    (seed ^ (seed >> 16)) as u16
-}
 
 /// The address to bind for talking to `target`: the configured source when it is of the
 /// target's family, else the unspecified address of that family (the kernel picks).
@@ -45,19 +36,14 @@ pub(crate) async fn connect_from(
     source: Option<IpAddr>,
     target: SocketAddr,
 ) -> Result<TcpStream, TransferError> {
-    let socket = if target.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| TransferError::Io("socket", e))?;
-    socket
-        .bind(SocketAddr::new(source_for(source, target), 0))
-        .map_err(TransferError::BindSource)?;
-    timeout(CONNECT_TIMEOUT, socket.connect(target))
+    connect_bound(source_for(source, target), target, CONNECT_TIMEOUT)
         .await
-        .map_err(|_| TransferError::TimedOut("connect"))?
-        .map_err(|e| TransferError::Io("connect", e))
+        .map_err(|err| match err {
+            ConnectError::Socket(e) => TransferError::Io("socket", e),
+            ConnectError::Bind(e) => TransferError::BindSource(e),
+            ConnectError::TimedOut => TransferError::TimedOut("connect"),
+            ConnectError::Connect(e) => TransferError::Io("connect", e),
+        })
 }
 
 #[cfg(test)]

@@ -16,11 +16,12 @@ use tracing::{error, info, warn};
 use super::catalog::{self, MemberChange};
 use super::error::TransferError;
 use super::notify;
-use super::outbound::{connect_from, next_id, udp_socket};
+use super::outbound::{connect_from, udp_socket};
 use super::state::{NotifyReceiver, NotifyReceivers, Transfers};
 use crate::clock::{self, unix_now};
 use crate::config::{CatalogRole, ZoneConfig, ZoneTransfer};
 use crate::dns::framing;
+use crate::outbound::next_id;
 use crate::state::ZoneStore;
 
 /// Timers used until the first SOA is known: RFC 1912 §2.2-like values, but a short RETRY
