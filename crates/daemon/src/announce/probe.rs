@@ -33,6 +33,22 @@ pub(super) struct CheckResult {
     pub(super) result: Result<(), Cause>,
 }
 
+/// Sends one result to the driver; `false` once the driver has gone (the check ends).
+fn report(
+    results: &mpsc::UnboundedSender<CheckResult>,
+    cloud: usize,
+    check: CheckId,
+    result: Result<(), Cause>,
+) -> bool {
+    results
+        .send(CheckResult {
+            cloud,
+            check,
+            result,
+        })
+        .is_ok()
+}
+
 /// What a DNS probe expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Expect {
@@ -90,14 +106,7 @@ pub(super) async fn dns_probe(
         if matches!(result, Err(Cause::Io(_))) {
             socket = None;
         }
-        if results
-            .send(CheckResult {
-                cloud,
-                check,
-                result,
-            })
-            .is_err()
-        {
+        if !report(&results, cloud, check, result) {
             return;
         }
     }
@@ -276,14 +285,7 @@ pub(super) async fn freshness(
             Ok(())
         };
         drop(serving);
-        if results
-            .send(CheckResult {
-                cloud,
-                check,
-                result,
-            })
-            .is_err()
-        {
+        if !report(&results, cloud, check, result) {
             return;
         }
     }
@@ -321,14 +323,7 @@ pub(super) async fn command(
                 Ok(Ok(status)) => Err(Cause::CommandFailed(status.code())),
             },
         };
-        if results
-            .send(CheckResult {
-                cloud,
-                check,
-                result,
-            })
-            .is_err()
-        {
+        if !report(&results, cloud, check, result) {
             return;
         }
     }
