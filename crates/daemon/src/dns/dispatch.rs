@@ -56,28 +56,25 @@ pub(crate) fn dispatch(
     single_writer: bool,
     out: &mut Vec<u8>,
 ) -> Dispatched {
-    let outcome = match classify(msg, query) {
-        Inbound::Notify => {
+    let outcome = match (classify(msg, query), resolver) {
+        (Inbound::Notify, _) => {
             return match peer.and_then(|peer| handle_notify(&context.transfers, msg, peer, out)) {
                 Some(len) => Dispatched::Notified(len),
                 None => Dispatched::Nothing,
             };
         }
-        Inbound::Transfer if transport == Transport::Tcp => return Dispatched::Transfer,
-        Inbound::Query if resolver.is_some() => {
-            let Some(resolver) = resolver else {
-                return Dispatched::Nothing;
-            };
+        (Inbound::Transfer, _) if transport == Transport::Tcp => return Dispatched::Transfer,
+        (Inbound::Query, Some(resolver)) => {
             match for_the_resolver(context, resolver, msg, query, peer, transport, out) {
                 Some(outcome) => outcome,
                 None => return Dispatched::Resolve,
             }
         }
-        Inbound::Query | Inbound::Transfer => {
+        (Inbound::Query | Inbound::Transfer, _) => {
             let zones = context.zones.load();
             respond_to_query(msg, query, &zones, &context.answer, transport, out)
         }
-        Inbound::Malformed(err) => respond_to_malformed(msg, err, out),
+        (Inbound::Malformed(err), _) => respond_to_malformed(msg, err, out),
     };
     counters.record(&outcome, single_writer);
     match outcome {
