@@ -10,6 +10,7 @@ use dns_zone::rdata_names_for;
 use crate::cache::{Cache, CachedRef, Trust};
 use crate::failure::Failure;
 use crate::rrset::RrSet;
+use crate::security::Security;
 
 /// The classic UDP limit when the client sent no EDNS (RFC 1035 §4.2.1).
 const CLASSIC_UDP_LIMIT: usize = 512;
@@ -23,6 +24,9 @@ pub struct AnswerSettings {
     pub identity: Option<Vec<u8>>,
     /// CNAMEs followed in the cache before the query is resolved instead.
     pub max_chain: u8,
+    /// DNSSEC validation is on: data not yet validated is not answered from the cache
+    /// (the query is resolved, which validates it), bogus data only to CD queries.
+    pub validating: bool,
 }
 
 /// An answer ready to write: response code, answer and authority sections with the TTLs
@@ -37,6 +41,8 @@ pub struct Resolved {
     pub authority: Vec<RrSet>,
     /// Why it failed, for the Extended DNS Error.
     pub failure: Option<Failure>,
+    /// What validation concluded (AD is set only for [`Security::Secure`]).
+    pub security: Security,
 }
 
 impl Resolved {
@@ -102,6 +108,16 @@ fn answer_aged(
         flags: Header::QR | Header::RA | (query.header.flags & (Header::RD | Header::CD)),
         ..Header::default()
     };
+    let dnssec = query.edns.is_some_and(|e| e.dnssec_ok);
+    let checking_disabled = query.header.flags & Header::CD != 0;
+    // What a validating resolver may answer from the cache: validated data, or anything
+    // when the client checks for itself.
+    let usable = |security: Security| {
+        !settings.validating
+            || checking_disabled
+            || matches!(security, Security::Secure | Security::Insecure)
+    };
+    let mut all_secure = settings.validating;
     let mut writer = MessageWriter::new(out, header, Some(query.question_bytes(msg)));
     let mut name = [0u8; 255];
     let qname = query.qname.as_wire();
@@ -118,16 +134,25 @@ fn answer_aged(
             qtype,
             Trust::Answer,
             stale,
-            |found| match found {
-                CachedRef::Set(set, ttl) => {
-                    writer.set_section(Section::Answer);
-                    push_set(&mut writer, set, ttl).then_some(rcode::NOERROR)
+            |found, security| {
+                if !usable(security) {
+                    return None;
                 }
-                CachedRef::NxDomain(soa, ttl) | CachedRef::NoData(soa, ttl) => {
-                    let nx = matches!(found, CachedRef::NxDomain(..));
-                    writer.set_section(Section::Authority);
-                    let fits = soa.is_none_or(|soa| push_set(&mut writer, soa, ttl));
-                    fits.then_some(if nx { rcode::NXDOMAIN } else { rcode::NOERROR })
+                all_secure &= security == Security::Secure;
+                match found {
+                    CachedRef::Set(set, ttl) => {
+                        writer.set_section(Section::Answer);
+                        push_set(&mut writer, set, ttl, dnssec).then_some(rcode::NOERROR)
+                    }
+                    CachedRef::NxDomain(denial, ttl) | CachedRef::NoData(denial, ttl) => {
+                        let nx = matches!(found, CachedRef::NxDomain(..));
+                        writer.set_section(Section::Authority);
+                        let fits = denial
+                            .sets()
+                            .filter(|set| dnssec || set.rtype == rtype::SOA)
+                            .all(|set| push_set(&mut writer, set, ttl, dnssec));
+                        fits.then_some(if nx { rcode::NXDOMAIN } else { rcode::NOERROR })
+                    }
                 }
             },
         );
@@ -139,36 +164,62 @@ fn answer_aged(
         if qtype == rtype::CNAME || qtype == rtype::ANY {
             return None;
         }
-        let next =
-            cache.visit_aged(now, current, rtype::CNAME, Trust::Answer, stale, |found| {
+        let next = cache.visit_aged(
+            now,
+            current,
+            rtype::CNAME,
+            Trust::Answer,
+            stale,
+            |found, security| {
                 let CachedRef::Set(cname, ttl) = found else {
                     return None;
                 };
+                if !usable(security) {
+                    return None;
+                }
+                all_secure &= security == Security::Secure;
                 let to = cname.rdatas.first()?;
                 writer.set_section(Section::Answer);
-                push_set(&mut writer, cname, ttl).then_some(())?;
+                push_set(&mut writer, cname, ttl, dnssec).then_some(())?;
                 let len = to.len().min(255);
                 target[..len].copy_from_slice(&to[..len]);
                 Some(len)
-            })??;
+            },
+        )??;
         name[..next].copy_from_slice(&target[..next]);
         name[..next].make_ascii_lowercase();
         name_len = next;
     }
     let code = code?;
-    writer.set_flags(writer.flags() | code);
+    writer.set_flags(writer.flags() | code | authenticated(query, all_secure));
     let ede = stale.map(|_| (ede::STALE_ANSWER, "served stale"));
     Some((finish(writer, query, settings, udp, code, ede), code))
 }
 
-/// Appends every record of `set` with `ttl`; false when the message is full.
-fn push_set(writer: &mut MessageWriter<'_>, set: &RrSet, ttl: u32) -> bool {
+/// AD when the answer is secure and the client asked with DO or AD (RFC 6840 §5.8).
+fn authenticated(query: &Query, secure: bool) -> u16 {
+    let asked = query.edns.is_some_and(|e| e.dnssec_ok) || query.header.flags & Header::AD != 0;
+    if secure && asked { Header::AD } else { 0 }
+}
+
+/// Appends every record of `set` with `ttl`, and its RRSIGs when `dnssec` (the client set
+/// DO, RFC 4035 §3.2.1); false when the message is full.
+fn push_set(writer: &mut MessageWriter<'_>, set: &RrSet, ttl: u32, dnssec: bool) -> bool {
     let names = rdata_names_for(set.rtype);
-    set.rdatas.iter().all(|rdata| {
+    let data = set.rdatas.iter().all(|rdata| {
         writer
             .push_record(&set.owner, set.rtype, class::IN, ttl, rdata, names)
             .is_ok()
-    })
+    });
+    let sigs = !dnssec || {
+        let names = rdata_names_for(rtype::RRSIG);
+        set.sigs.iter().all(|rdata| {
+            writer
+                .push_record(&set.owner, rtype::RRSIG, class::IN, ttl, rdata, names)
+                .is_ok()
+        })
+    };
+    data && sigs
 }
 
 /// Adds the OPT record when the client sent one (our payload size, NSID if asked, the
@@ -235,15 +286,17 @@ pub fn write_answer(
     let flags = Header::QR
         | Header::RA
         | (query.header.flags & (Header::RD | Header::CD))
-        | (resolved.rcode & 0x000f);
+        | (resolved.rcode & 0x000f)
+        | authenticated(query, resolved.security == Security::Secure);
     let header = Header {
         id: query.header.id,
         flags,
         ..Header::default()
     };
     let mut writer = MessageWriter::new(out, header, Some(query.question_bytes(msg)));
-    let fits = push_sets(&mut writer, Section::Answer, &resolved.answer)
-        && push_sets(&mut writer, Section::Authority, &resolved.authority);
+    let dnssec = query.edns.is_some_and(|e| e.dnssec_ok);
+    let fits = push_sets(&mut writer, Section::Answer, &resolved.answer, dnssec)
+        && push_sets(&mut writer, Section::Authority, &resolved.authority, dnssec);
     if !fits {
         writer.truncate_to_question();
         writer.set_flags(writer.flags() | Header::TC);
@@ -252,20 +305,17 @@ pub fn write_answer(
     finish(writer, query, settings, udp, resolved.rcode, ede)
 }
 
-fn push_sets(writer: &mut MessageWriter<'_>, section: Section, sets: &[RrSet]) -> bool {
+/// Appends `sets` to `section`; NSEC and NSEC3 proofs only for DO clients.
+fn push_sets(
+    writer: &mut MessageWriter<'_>,
+    section: Section,
+    sets: &[RrSet],
+    dnssec: bool,
+) -> bool {
     writer.set_section(section);
-    for set in sets {
-        let names = rdata_names_for(set.rtype);
-        for rdata in &set.rdatas {
-            if writer
-                .push_record(&set.owner, set.rtype, class::IN, set.ttl, rdata, names)
-                .is_err()
-            {
-                return false;
-            }
-        }
-    }
-    true
+    sets.iter()
+        .filter(|set| dnssec || !matches!(set.rtype, rtype::NSEC | rtype::NSEC3))
+        .all(|set| push_set(writer, set, set.ttl, dnssec))
 }
 
 #[cfg(test)]
@@ -296,6 +346,7 @@ mod tests {
             class: 1,
             ttl: 300,
             rdatas: vec![rdata.to_vec()],
+            sigs: Vec::new(),
         }
     }
 
@@ -319,6 +370,7 @@ mod tests {
             udp_payload: 1232,
             identity: None,
             max_chain: 8,
+            validating: false,
         };
         let mut out = Vec::new();
         let (len, code) =
@@ -355,6 +407,7 @@ mod tests {
                 rtype: rtype::A,
                 nxdomain: true,
                 soa: Some(set(b"\x04test\0", rtype::SOA, &soa)),
+                proof: Vec::new(),
             },
             Trust::Authoritative,
         );
@@ -362,6 +415,7 @@ mod tests {
             udp_payload: 1232,
             identity: None,
             max_chain: 8,
+            validating: false,
         };
         let mut out = Vec::new();
         // NXDOMAIN covers every type: a TXT query is answered with the SOA, its TTL 60.
@@ -416,6 +470,7 @@ mod tests {
             udp_payload: 1232,
             identity: None,
             max_chain: 8,
+            validating: false,
         };
         let mut out = Vec::new();
         let len = write_answer(&msg, &parsed, &resolved, &settings, true, &mut out);

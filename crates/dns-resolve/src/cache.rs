@@ -17,9 +17,14 @@ use std::time::{Duration, Instant};
 
 use crate::names::is_at_or_below;
 use crate::rrset::RrSet;
+use crate::security::Security;
 
 /// The TTL of an answer served stale (RFC 8767 §4: 30 seconds).
 pub const STALE_ANSWER_TTL: u32 = 30;
+
+/// The longest a bogus answer is kept (Unbound's `val-bogus-ttl`): long enough to spare
+/// the authorities a query per client, short enough that a fixed zone is believed soon.
+pub const BOGUS_TTL: u32 = 60;
 
 /// Shards of the cache: enough that two UDP workers seldom meet on one lock.
 const SHARDS: usize = 64;
@@ -76,10 +81,31 @@ impl Default for CachePolicy {
 pub enum Cached {
     /// The RRset, with the seconds it has left.
     Set(Arc<RrSet>, u32),
-    /// The name does not exist; the zone's SOA for the authority section, if kept.
-    NxDomain(Option<Arc<RrSet>>, u32),
+    /// The name does not exist; the zone's SOA and proofs for the authority section.
+    NxDomain(Arc<Denial>, u32),
     /// The name exists but has no data of the type.
-    NoData(Option<Arc<RrSet>>, u32),
+    NoData(Arc<Denial>, u32),
+}
+
+/// The authority section of a negative answer: the zone's SOA, and the NSEC or NSEC3
+/// RRsets (their signatures attached) that prove the denial in a signed zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Denial {
+    /// The SOA, when the answer carried one.
+    pub soa: Option<RrSet>,
+    /// NSEC and NSEC3 RRsets.
+    pub proof: Vec<RrSet>,
+}
+
+impl Denial {
+    /// The SOA and the proofs, in the order an authority section lists them.
+    pub fn sets(&self) -> impl Iterator<Item = &RrSet> {
+        self.soa.iter().chain(&self.proof)
+    }
+
+    fn weight(&self) -> usize {
+        self.sets().map(RrSet::weight).sum()
+    }
 }
 
 /// A negative answer to keep (RFC 2308).
@@ -93,6 +119,8 @@ pub struct Negative {
     pub nxdomain: bool,
     /// The SOA from the authority section: its TTL and MINIMUM bound the time kept.
     pub soa: Option<RrSet>,
+    /// The NSEC and NSEC3 RRsets of the authority section.
+    pub proof: Vec<RrSet>,
 }
 
 /// Counters read by the metrics (summed over the shards, each counted under its lock: no
@@ -112,10 +140,10 @@ pub struct CacheStats {
 pub enum CachedRef<'a> {
     /// The RRset, with the seconds it has left.
     Set(&'a RrSet, u32),
-    /// The name does not exist; the zone's SOA, if kept.
-    NxDomain(Option<&'a RrSet>, u32),
+    /// The name does not exist; the zone's SOA and proofs.
+    NxDomain(&'a Denial, u32),
     /// The name has no data of the type.
-    NoData(Option<&'a RrSet>, u32),
+    NoData(&'a Denial, u32),
 }
 
 /// The cache.
@@ -139,6 +167,7 @@ struct Entry {
     value: Value,
     expires: Instant,
     trust: Trust,
+    security: Security,
     weight: usize,
     /// Read since eviction last passed it: it gets a second chance. A `Cell` so that a
     /// read needs one shared lookup (the shard's lock is held).
@@ -148,8 +177,8 @@ struct Entry {
 #[derive(Clone)]
 enum Value {
     Set(Arc<RrSet>),
-    NxDomain(Option<Arc<RrSet>>),
-    NoData(Option<Arc<RrSet>>),
+    NxDomain(Arc<Denial>),
+    NoData(Arc<Denial>),
 }
 
 /// Octets a key adds to the name: the type and the kind.
@@ -238,11 +267,42 @@ impl Cache {
         rtype: u16,
         trust: Trust,
     ) -> Option<Cached> {
-        self.visit(now, name, rtype, trust, |found| match found {
-            CachedRef::Set(set, ttl) => Cached::Set(Arc::new(set.clone()), ttl),
-            CachedRef::NxDomain(soa, ttl) => Cached::NxDomain(soa.cloned().map(Arc::new), ttl),
-            CachedRef::NoData(soa, ttl) => Cached::NoData(soa.cloned().map(Arc::new), ttl),
+        self.get_checked(now, name, rtype, trust)
+            .map(|(cached, _)| cached)
+    }
+
+    /// [`Self::get_trusted`] with the data's security status.
+    pub fn get_checked(
+        &self,
+        now: Instant,
+        name: &[u8],
+        rtype: u16,
+        trust: Trust,
+    ) -> Option<(Cached, Security)> {
+        self.visit(now, name, rtype, trust, |found, security| {
+            let cached = match found {
+                CachedRef::Set(set, ttl) => Cached::Set(Arc::new(set.clone()), ttl),
+                CachedRef::NxDomain(denial, ttl) => Cached::NxDomain(Arc::new(denial.clone()), ttl),
+                CachedRef::NoData(denial, ttl) => Cached::NoData(Arc::new(denial.clone()), ttl),
+            };
+            (cached, security)
         })
+    }
+
+    /// Records what validation concluded about the entry of `name` and `rtype` (`None`:
+    /// the name's NXDOMAIN). Bogus data is kept at most [`BOGUS_TTL`] more seconds.
+    pub fn set_security(&self, now: Instant, name: &[u8], rtype: Option<u16>, security: Security) {
+        let mut buf = [0u8; 255 + KEY_SUFFIX];
+        let kind = rtype.map_or(KeyKind::NxDomain, KeyKind::Type);
+        let len = key_into(&mut buf, name, kind);
+        let mut shard = self.shard(name);
+        if let Some(entry) = shard.entries.get_mut(&buf[..len]) {
+            entry.security = security;
+            if security == Security::Bogus {
+                let limit = now + Duration::from_secs(u64::from(BOGUS_TTL));
+                entry.expires = entry.expires.min(limit);
+            }
+        }
     }
 
     /// Calls `f` with what is known of `name` and `rtype` (data of at least `trust`),
@@ -254,7 +314,7 @@ impl Cache {
         name: &[u8],
         rtype: u16,
         trust: Trust,
-        f: impl FnOnce(CachedRef<'_>) -> R,
+        f: impl FnOnce(CachedRef<'_>, Security) -> R,
     ) -> Option<R> {
         self.visit_aged(now, name, rtype, trust, None, f)
     }
@@ -268,7 +328,7 @@ impl Cache {
         rtype: u16,
         trust: Trust,
         stale: Option<Duration>,
-        f: impl FnOnce(CachedRef<'_>) -> R,
+        f: impl FnOnce(CachedRef<'_>, Security) -> R,
     ) -> Option<R> {
         let mut buf = [0u8; 255 + KEY_SUFFIX];
         let mut shard = self.shard(name);
@@ -297,11 +357,12 @@ impl Cache {
             };
             entry.referenced.set(true);
             stats.hits += 1;
-            return Some(f(match &entry.value {
+            let found = match &entry.value {
                 Value::Set(set) => CachedRef::Set(set, ttl),
-                Value::NxDomain(soa) => CachedRef::NxDomain(soa.as_deref(), ttl),
-                Value::NoData(soa) => CachedRef::NoData(soa.as_deref(), ttl),
-            }));
+                Value::NxDomain(denial) => CachedRef::NxDomain(denial, ttl),
+                Value::NoData(denial) => CachedRef::NoData(denial, ttl),
+            };
+            return Some(f(found, entry.security));
         }
         stats.misses += 1;
         None
@@ -330,7 +391,7 @@ impl Cache {
     /// is lower, bounded by the policy; without an SOA it is not kept (§5: "negative
     /// responses without SOA records SHOULD NOT be cached").
     pub fn insert_negative(&self, now: Instant, negative: Negative, trust: Trust) -> bool {
-        let Some(soa) = negative.soa else {
+        let Some(soa) = &negative.soa else {
             return false;
         };
         let minimum = soa
@@ -341,12 +402,16 @@ impl Cache {
         let Some(ttl) = self.clamp(soa.ttl.min(minimum), self.policy.max_negative_ttl) else {
             return false;
         };
-        let weight = soa.weight() + negative.name.len();
-        let soa = Some(Arc::new(soa));
+        let denial = Denial {
+            soa: negative.soa,
+            proof: negative.proof,
+        };
+        let weight = denial.weight() + negative.name.len();
+        let denial = Arc::new(denial);
         let (kind, value) = if negative.nxdomain {
-            (KeyKind::NxDomain, Value::NxDomain(soa))
+            (KeyKind::NxDomain, Value::NxDomain(denial))
         } else {
-            (KeyKind::Type(negative.rtype), Value::NoData(soa))
+            (KeyKind::Type(negative.rtype), Value::NoData(denial))
         };
         self.store(now, &negative.name, kind, value, ttl, trust, weight)
     }
@@ -385,6 +450,7 @@ impl Cache {
             value,
             expires: now + Duration::from_secs(u64::from(ttl)),
             trust,
+            security: Security::Unchecked,
             weight,
             referenced: Cell::new(false),
         };
@@ -491,6 +557,7 @@ mod tests {
             class: 1,
             ttl,
             rdatas: vec![vec![192, 0, 2, last]],
+            sigs: Vec::new(),
         }
     }
 
@@ -504,6 +571,7 @@ mod tests {
             class: 1,
             ttl,
             rdatas: vec![rdata],
+            sigs: Vec::new(),
         }
     }
 
@@ -583,11 +651,12 @@ mod tests {
             rtype: 1,
             nxdomain: true,
             soa: Some(soa(3600, 60)),
+            proof: Vec::new(),
         };
         assert!(cache.insert_negative(now, nx, Trust::Authoritative));
         // NXDOMAIN covers every type of the name.
         match cache.get(now, b"\x04gone\x07example\x00", 16) {
-            Some(Cached::NxDomain(Some(soa), 60)) => assert_eq!(soa.rtype, 6),
+            Some(Cached::NxDomain(denial, 60)) => assert_eq!(denial.soa.as_ref().unwrap().rtype, 6),
             other => panic!("{other:?}"),
         }
         let nodata = Negative {
@@ -595,6 +664,7 @@ mod tests {
             rtype: 28,
             nxdomain: false,
             soa: Some(soa(30, 600)),
+            proof: Vec::new(),
         };
         cache.insert_negative(now, nodata, Trust::Authoritative);
         assert!(matches!(
@@ -608,6 +678,7 @@ mod tests {
             rtype: 0,
             nxdomain: false,
             soa: Some(soa(300, 300)),
+            proof: Vec::new(),
         };
         cache.insert_negative(now, type0, Trust::Authoritative);
         assert_eq!(cache.get(now, b"\x03www\x07example\x00", 1), None);
@@ -616,6 +687,7 @@ mod tests {
             rtype: 1,
             nxdomain: true,
             soa: None,
+            proof: Vec::new(),
         };
         assert!(!cache.insert_negative(now, without_soa, Trust::Authoritative));
     }

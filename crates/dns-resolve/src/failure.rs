@@ -13,6 +13,9 @@ pub enum Failure {
     /// A work limit was hit (named): a referral or CNAME loop, or a delegation built to
     /// make us send many queries.
     Limit(&'static str),
+    /// DNSSEC validation proved the answer wrong: the Extended DNS Error code (RFC 8914
+    /// §4.7-4.13) and the reason.
+    Bogus(u16, &'static str),
 }
 
 impl Failure {
@@ -27,6 +30,7 @@ impl Failure {
             Self::NoReachableAuthority => (ede::NO_REACHABLE_AUTHORITY, "no name server answered"),
             Self::Timeout => (ede::NETWORK_ERROR, "resolution timed out"),
             Self::Limit(what) => (ede::OTHER, what),
+            Self::Bogus(code, why) => (code, why),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! against amplification (NXNSAttack) must be ours to set (docs/decisions).
 #![forbid(unsafe_code)]
 
+pub mod anchors;
 pub mod answer;
 pub mod cache;
 pub mod delegation;
@@ -27,15 +28,19 @@ pub mod failure;
 mod names;
 pub mod resolution;
 pub mod rrset;
+pub mod security;
 pub mod servers;
 pub mod settings;
+mod validation;
 
+pub use anchors::{AnchorError, BUILT_IN_ROOT_ANCHORS, TrustAnchors};
 pub use answer::{AnswerSettings, Resolved, answer_from_cache, answer_stale, write_answer};
-pub use cache::{Cache, CachePolicy, Cached, Negative, STALE_ANSWER_TTL, Trust};
+pub use cache::{BOGUS_TTL, Cache, CachePolicy, Cached, Denial, Negative, STALE_ANSWER_TTL, Trust};
 pub use delegation::{BUILT_IN_ROOT_HINTS, ConfiguredZone, Delegation, Hints, HintsError};
 pub use failure::Failure;
 pub use resolution::{Action, Env, Event, Resolution, is_resolvable_type};
 pub use rrset::RrSet;
+pub use security::Security;
 pub use servers::ServerTable;
 pub use settings::{Limits, Settings};
 
@@ -43,3 +48,5 @@ pub use settings::{Limits, Settings};
 mod sim;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dnssec;

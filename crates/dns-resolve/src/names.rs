@@ -22,6 +22,30 @@ pub(crate) fn is_at_or_below(name: &[u8], ancestor: &[u8]) -> bool {
     }
 }
 
+/// The length of the uncompressed wire name at the start of `bytes`, root label included;
+/// `None` when it does not end inside them or a label is too long.
+pub(crate) fn wire_len(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let len = usize::from(*bytes.get(at)?);
+        if len == 0 {
+            return (at < 255).then_some(at + 1);
+        }
+        if len > MAX_LABEL {
+            return None;
+        }
+        at += 1 + len;
+    }
+}
+
+/// The name one label up; `None` for the root (or a malformed name).
+pub(crate) fn parent(name: &[u8]) -> Option<&[u8]> {
+    match name.first() {
+        Some(&len) if len != 0 => name.get(1 + usize::from(len)..),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +58,13 @@ mod tests {
         assert!(is_at_or_below(b"\x07example\0", b"\0"));
         assert!(!is_at_or_below(b"\x0aab\x07example\0", b"\x07example\0"));
         assert!(!is_at_or_below(b"\x07example\0", b"\x01a\x07example\0"));
+    }
+
+    #[test]
+    fn lengths_and_parents() {
+        assert_eq!(wire_len(b"\x01a\x07example\0rest"), Some(11));
+        assert_eq!(wire_len(b"\x01a\x07exam"), None);
+        assert_eq!(parent(b"\x01a\x07example\0"), Some(&b"\x07example\0"[..]));
+        assert_eq!(parent(b"\0"), None);
     }
 }

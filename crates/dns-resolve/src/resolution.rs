@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use dns_wire::types::{class, rcode, rtype};
 use dns_wire::{Header, QueryOptions, Record, Response, Section, write_query};
 
+use crate::anchors::TrustAnchors;
 use crate::answer::Resolved;
 use crate::cache::{Cache, Cached, Negative, Trust};
 use crate::delegation::{
@@ -39,8 +40,10 @@ use crate::entropy::Entropy;
 use crate::failure::Failure;
 use crate::names::is_at_or_below;
 use crate::rrset::{RrSet, group};
+use crate::security::Security;
 use crate::servers::ServerTable;
 use crate::settings::Settings;
+use crate::validation::{Next, Validator};
 
 /// What a resolution reads and writes besides its own state: shared by all of them.
 pub struct Env<'a> {
@@ -54,6 +57,10 @@ pub struct Env<'a> {
     pub zones: &'a [ConfiguredZone],
     /// The knobs.
     pub settings: &'a Settings,
+    /// Where chains of trust start; none: no validation.
+    pub anchors: &'a TrustAnchors,
+    /// Wall-clock seconds since 1970 modulo 2^32, for signature validity.
+    pub unix_now: u32,
 }
 
 /// What the caller must do.
@@ -103,7 +110,21 @@ enum Purpose {
     Client,
     /// The address of a name server of the frame below it on the stack.
     Address { ns_name: Vec<u8> },
+    /// A DS or DNSKEY RRset the validation of the client's answer needs (it goes into
+    /// the cache, where the validator reads it).
+    Key,
 }
+
+/// The client's answer while its chain of trust is fetched.
+#[derive(Clone, Debug)]
+struct Validation {
+    resolved: Resolved,
+    /// The RRsets fetched for it so far (each is fetched once).
+    fetched: Vec<(Vec<u8>, u16)>,
+}
+
+/// Key RRsets one validation may fetch: DS and DNSKEY for each zone from the anchor down.
+const MAX_KEY_FETCHES: usize = 32;
 
 /// One question being resolved: the client's, or an NS name's address.
 #[derive(Clone, Debug)]
@@ -215,12 +236,28 @@ pub struct Resolution {
     no_case: Vec<SocketAddr>,
     /// Servers that refused our EDNS query (FORMERR/NOTIMP without OPT): asked without.
     no_edns: Vec<SocketAddr>,
+    /// The client's question.
+    question: (Vec<u8>, u16),
+    /// The answer is validated before it is given (anchors configured, CD clear).
+    validate: bool,
+    /// Upstream queries carry DO (anchors configured): RRSIGs and proofs are cached
+    /// even for CD clients, so a later validation finds them.
+    dnssec_ok: bool,
+    /// The answer being validated.
+    validation: Option<Validation>,
 }
 
 impl Resolution {
-    /// Starts resolving `qname` (lowercased wire form) and `qtype` at `now`; the first
-    /// action is ready at once.
-    pub fn new(now: Instant, qname: &[u8], qtype: u16, env: &Env<'_>) -> Self {
+    /// Starts resolving `qname` (lowercased wire form) and `qtype` at `now`, validating
+    /// the answer unless `checking_disabled` (the client's CD bit) or no anchor is
+    /// configured; the first action is ready at once.
+    pub fn new(
+        now: Instant,
+        qname: &[u8],
+        qtype: u16,
+        checking_disabled: bool,
+        env: &Env<'_>,
+    ) -> Self {
         let mut resolution = Self {
             frames: vec![Frame::new(Purpose::Client, qname.to_vec(), qtype)],
             outstanding: None,
@@ -236,6 +273,10 @@ impl Resolution {
             max_sends: env.settings.limits.max_sends,
             no_case: Vec::new(),
             no_edns: Vec::new(),
+            question: (qname.to_vec(), qtype),
+            validate: !env.anchors.is_empty() && !checking_disabled,
+            dnssec_ok: !env.anchors.is_empty(),
+            validation: None,
         };
         if !is_resolvable_type(qtype) {
             resolution.finish(Resolved {
@@ -319,6 +360,10 @@ impl Resolution {
             if self.done || self.outstanding.is_some() {
                 return;
             }
+            if self.frames.is_empty() {
+                self.validate(now, env);
+                continue;
+            }
             match self.next_step(now, env) {
                 Ok(true) => return,
                 Ok(false) => {}
@@ -326,6 +371,59 @@ impl Resolution {
             }
         }
         self.finish(Resolved::failed(Failure::Limit("too many steps")));
+    }
+
+    /// Validates the client's answer with what the cache holds, or starts fetching the
+    /// DS or DNSKEY RRset the validator asks for; finishes when it concludes.
+    fn validate(&mut self, now: Instant, env: &Env<'_>) {
+        let Some(mut validation) = self.validation.take() else {
+            self.finish(Resolved::failed(Failure::Limit("no frame")));
+            return;
+        };
+        let validator = Validator {
+            cache: env.cache,
+            anchors: env.anchors,
+            now,
+            unix_now: env.unix_now,
+        };
+        let (qname, qtype) = &self.question;
+        let resolved = &validation.resolved;
+        let next = validator.answer(
+            qname,
+            *qtype,
+            resolved.rcode == rcode::NXDOMAIN,
+            &resolved.answer,
+            &resolved.authority,
+        );
+        match next {
+            Next::Ready(Ok(security)) => {
+                let mut resolved = validation.resolved;
+                resolved.security = security;
+                self.finish(resolved);
+            }
+            Next::Ready(Err(failure)) => self.finish(Resolved {
+                security: Security::Bogus,
+                ..Resolved::failed(failure)
+            }),
+            Next::Need(name, rtype) => {
+                let key = (name, rtype);
+                if validation.fetched.contains(&key) || validation.fetched.len() >= MAX_KEY_FETCHES
+                {
+                    self.finish(Resolved {
+                        security: Security::Bogus,
+                        ..Resolved::failed(Failure::Bogus(
+                            dns_wire::types::ede::DNSKEY_MISSING,
+                            "the zone's DS or DNSKEY could not be fetched",
+                        ))
+                    });
+                    return;
+                }
+                self.frames
+                    .push(Frame::new(Purpose::Key, key.0.clone(), key.1));
+                validation.fetched.push(key);
+                self.validation = Some(validation);
+            }
+        }
     }
 
     /// One step of the frame on top. `Ok(true)`: a query was sent.
@@ -467,7 +565,8 @@ impl Resolution {
         } else {
             self.cased.clone_from(&asked);
         }
-        let edns = (!self.no_edns.contains(&server)).then_some((settings.upstream_payload, false));
+        let edns = (!self.no_edns.contains(&server))
+            .then_some((settings.upstream_payload, self.dnssec_ok));
         let id = self.entropy.id();
         let flags = match cut.kind {
             CutKind::Forward => Header::RD,
@@ -685,12 +784,20 @@ impl Resolution {
             env.cache.insert(now, (*set).clone(), trust);
         }
         let policy = env.settings.cache;
+        // NSEC and NSEC3 RRsets: the proofs of a denial, or of a wildcard expansion.
+        let proof: Vec<RrSet> = sections
+            .authority
+            .iter()
+            .filter(|s| matches!(s.rtype, rtype::NSEC | rtype::NSEC3))
+            .cloned()
+            .collect();
         if let Some((_, data)) = chain
             .iter()
             .find(|(hop, s)| *hop == 0 && (s.rtype == qtype || qtype == rtype::ANY))
         {
             return Ok(Step::Finished(Resolved {
                 answer: vec![bounded_ttl((*data).clone(), &policy)],
+                authority: proof,
                 ..Resolved::default()
             }));
         }
@@ -737,6 +844,7 @@ impl Resolution {
                     rtype: qtype,
                     nxdomain: code == rcode::NXDOMAIN,
                     soa: soa.clone(),
+                    proof: proof.clone(),
                 },
                 Trust::Authoritative,
             );
@@ -745,9 +853,11 @@ impl Resolution {
                 let ttl = soa_minimum(&soa).map_or(soa.ttl, |m| soa.ttl.min(m));
                 bounded_ttl(RrSet { ttl, ..soa }, &policy)
             });
+            let mut authority: Vec<RrSet> = soa.into_iter().collect();
+            authority.extend(proof.into_iter().map(|p| bounded_ttl(p, &policy)));
             return Ok(Step::Finished(Resolved {
                 rcode: code,
-                authority: soa.into_iter().collect(),
+                authority,
                 ..Resolved::default()
             }));
         }
@@ -786,6 +896,15 @@ impl Resolution {
             .map(|c| c.zone.clone())
             .unwrap_or_default();
         env.cache.insert(now, referral.clone(), Trust::Referral);
+        // A signed parent's DS RRset for the child (RFC 4035 §3.1.4): the next link of a
+        // chain of trust, checked when a validation reads it.
+        if let Some(ds) = sections
+            .authority
+            .iter()
+            .find(|s| s.rtype == rtype::DS && s.owner == referral.owner)
+        {
+            env.cache.insert(now, ds.clone(), Trust::Authoritative);
+        }
         let mut servers = NsServer::named_by(&referral);
         // Glue: addresses of the new zone's servers, only for names inside the zone of
         // the server that gave them (anything else could be a poisoning attempt). Glue for
@@ -832,8 +951,19 @@ impl Resolution {
                 let mut answer = frame.chain;
                 answer.append(&mut resolved.answer);
                 resolved.answer = answer;
-                self.finish(resolved);
+                let answered = resolved.failure.is_none()
+                    && matches!(resolved.rcode, rcode::NOERROR | rcode::NXDOMAIN);
+                if self.validate && answered {
+                    self.validation = Some(Validation {
+                        resolved,
+                        fetched: Vec::new(),
+                    });
+                } else {
+                    self.finish(resolved);
+                }
             }
+            // In the cache now, where the validator looks.
+            Purpose::Key => {}
             Purpose::Address { ns_name } => {
                 let addresses: Vec<IpAddr> = resolved
                     .answer
@@ -858,7 +988,9 @@ impl Resolution {
             Purpose::Address { ns_name } if self.sends < self.max_sends => {
                 self.give_addresses(&ns_name, &[]);
             }
-            Purpose::Address { .. } => self.finish(Resolved::failed(failure)),
+            // The validator finds it missing and concludes.
+            Purpose::Key if self.sends < self.max_sends => {}
+            Purpose::Address { .. } | Purpose::Key => self.finish(Resolved::failed(failure)),
         }
     }
 
@@ -887,7 +1019,7 @@ fn attempts(frame: &Frame, server: SocketAddr) -> u8 {
 /// address may come from glue; a client's answer must come from an answer.
 fn cached_answer(cache: &Cache, now: Instant, frame: &Frame) -> Option<Resolved> {
     let trust = match frame.purpose {
-        Purpose::Client => Trust::Answer,
+        Purpose::Client | Purpose::Key => Trust::Answer,
         Purpose::Address { .. } => Trust::Glue,
     };
     Some(
@@ -899,25 +1031,13 @@ fn cached_answer(cache: &Cache, now: Instant, frame: &Frame) -> Option<Resolved>
                 }],
                 ..Resolved::default()
             },
-            Cached::NxDomain(soa, ttl) => Resolved {
+            Cached::NxDomain(denial, ttl) => Resolved {
                 rcode: rcode::NXDOMAIN,
-                authority: soa
-                    .map(|s| RrSet {
-                        ttl,
-                        ..(*s).clone()
-                    })
-                    .into_iter()
-                    .collect(),
+                authority: denial.sets().map(|s| RrSet { ttl, ..s.clone() }).collect(),
                 ..Resolved::default()
             },
-            Cached::NoData(soa, ttl) => Resolved {
-                authority: soa
-                    .map(|s| RrSet {
-                        ttl,
-                        ..(*s).clone()
-                    })
-                    .into_iter()
-                    .collect(),
+            Cached::NoData(denial, ttl) => Resolved {
+                authority: denial.sets().map(|s| RrSet { ttl, ..s.clone() }).collect(),
                 ..Resolved::default()
             },
         },

@@ -1,6 +1,7 @@
 //! An RRset as the resolver holds it, and grouping the records of a response into RRsets.
 
 use dns_wire::Record;
+use dns_wire::types::rtype;
 
 /// Records with the same owner, type and class (RFC 2181 §5), names inside RDATA
 /// decompressed.
@@ -17,6 +18,9 @@ pub struct RrSet {
     pub ttl: u32,
     /// Each record's RDATA.
     pub rdatas: Vec<Vec<u8>>,
+    /// RDATA of the RRSIG records covering the set that came with it (RFC 4035 §3.1.1),
+    /// kept with it so that a validator can check them and a DO client gets them.
+    pub sigs: Vec<Vec<u8>>,
 }
 
 impl RrSet {
@@ -28,6 +32,7 @@ impl RrSet {
             class: record.class,
             ttl: record.ttl,
             rdatas: vec![record.rdata],
+            sigs: Vec::new(),
         }
     }
 
@@ -39,8 +44,17 @@ impl RrSet {
             + self
                 .rdatas
                 .iter()
+                .chain(&self.sigs)
                 .map(|r| r.len() + size_of::<Vec<u8>>())
                 .sum::<usize>()
+    }
+
+    /// The signer's name of its first RRSIG (RFC 4034 §3.1.7), lowercased.
+    pub fn signer(&self) -> Option<Vec<u8>> {
+        let rdata = self.sigs.first()?;
+        let name = rdata.get(RRSIG_FIXED..)?;
+        let len = crate::names::wire_len(name)?;
+        Some(name[..len].to_ascii_lowercase())
     }
 
     /// The first RDATA as a name (NS, CNAME, DNAME targets), lowercased.
@@ -53,6 +67,12 @@ impl RrSet {
 pub fn sane_ttl(ttl: u32) -> u32 {
     if ttl & 0x8000_0000 != 0 { 0 } else { ttl }
 }
+
+/// Octets of RRSIG RDATA before the signer's name (RFC 4034 §3.1).
+const RRSIG_FIXED: usize = 18;
+
+/// RRSIGs kept with one RRset at most (a validator tries at most 8 of them anyway).
+const MAX_SIGS: usize = 16;
 
 /// Records kept in one RRset at most (the duplicate check is linear in them).
 const MAX_RDATAS: usize = 512;
@@ -80,6 +100,41 @@ pub fn group(records: Vec<Record>) -> Vec<RrSet> {
             }
         }
     }
+    attach_signatures(sets)
+}
+
+/// Moves each RRSIG record onto the RRset it covers (same owner, class, and the type its
+/// Type Covered field names); RRSIGs covering nothing given stay an RRSIG set of their own.
+fn attach_signatures(mut sets: Vec<RrSet>) -> Vec<RrSet> {
+    if !sets.iter().any(|s| s.rtype == rtype::RRSIG) {
+        return sets;
+    }
+    let mut index = std::collections::HashMap::new();
+    for (at, set) in sets.iter().enumerate() {
+        if set.rtype != rtype::RRSIG {
+            index.insert((set.owner.clone(), set.rtype, set.class), at);
+        }
+    }
+    for at in 0..sets.len() {
+        if sets[at].rtype != rtype::RRSIG {
+            continue;
+        }
+        let rdatas = std::mem::take(&mut sets[at].rdatas);
+        let mut left = Vec::new();
+        for rdata in rdatas {
+            let covered = rdata.get(..2).map(|t| u16::from_be_bytes([t[0], t[1]]));
+            let target = covered
+                .and_then(|t| index.get(&(sets[at].owner.clone(), t, sets[at].class)))
+                .copied();
+            match target {
+                Some(to) if sets[to].sigs.len() < MAX_SIGS => sets[to].sigs.push(rdata),
+                Some(_) => {}
+                None => left.push(rdata),
+            }
+        }
+        sets[at].rdatas = left;
+    }
+    sets.retain(|s| s.rtype != rtype::RRSIG || !s.rdatas.is_empty());
     sets
 }
 

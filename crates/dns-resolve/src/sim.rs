@@ -11,6 +11,7 @@ use dns_auth::{AnswerConfig, Transport, respond};
 use dns_wire::{Response, name_from_text};
 use dns_zone::{ZoneSet, load_zone_str};
 
+use crate::anchors::TrustAnchors;
 use crate::answer::Resolved;
 use crate::cache::{Cache, CachePolicy};
 use crate::delegation::{ConfiguredZone, Hints};
@@ -58,6 +59,12 @@ pub(crate) struct Net {
     pub(crate) zones: Vec<ConfiguredZone>,
     pub(crate) settings: Settings,
     pub(crate) now: Instant,
+    /// Trust anchors (none: no validation).
+    pub(crate) anchors: TrustAnchors,
+    /// The wall clock the signatures are checked against.
+    pub(crate) unix_now: u32,
+    /// Resolutions are started as for a client with CD set.
+    pub(crate) checking_disabled: bool,
 }
 
 /// The address of virtual server `n` (192.0.2.n:53).
@@ -87,6 +94,9 @@ impl Net {
             zones: Vec::new(),
             settings,
             now: start(),
+            anchors: TrustAnchors::none(),
+            unix_now: 1_800_000_000,
+            checking_disabled: false,
         }
     }
 
@@ -115,6 +125,8 @@ impl Net {
             hints: &self.hints,
             zones: &self.zones,
             settings: &self.settings,
+            anchors: &self.anchors,
+            unix_now: self.unix_now,
         }
     }
 
@@ -122,7 +134,8 @@ impl Net {
     /// until the resolution's deadline.
     pub(crate) fn resolve(&mut self, name: &str, qtype: u16) -> Resolved {
         let wire = name_from_text(name).expect("name").to_ascii_lowercase();
-        let mut resolution = Resolution::new(self.now, &wire, qtype, &self.env());
+        let mut resolution =
+            Resolution::new(self.now, &wire, qtype, self.checking_disabled, &self.env());
         for _ in 0..10_000 {
             let Some(action) = resolution.poll_action() else {
                 let deadline = resolution

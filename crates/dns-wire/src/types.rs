@@ -105,6 +105,18 @@ pub mod ede {
     pub const OTHER: u16 = 0;
     /// 3: Stale Answer (served from expired cache data, RFC 8767).
     pub const STALE_ANSWER: u16 = 3;
+    /// 6: DNSSEC Bogus (validation failed).
+    pub const DNSSEC_BOGUS: u16 = 6;
+    /// 7: Signature Expired.
+    pub const SIGNATURE_EXPIRED: u16 = 7;
+    /// 8: Signature Not Yet Valid.
+    pub const SIGNATURE_NOT_YET_VALID: u16 = 8;
+    /// 9: DNSKEY Missing (no key of the zone matches its DS).
+    pub const DNSKEY_MISSING: u16 = 9;
+    /// 10: RRSIGs Missing.
+    pub const RRSIGS_MISSING: u16 = 10;
+    /// 12: NSEC Missing (no proof of a denial in a signed zone).
+    pub const NSEC_MISSING: u16 = 12;
     /// 22: No Reachable Authority (no name server of the zone answered).
     pub const NO_REACHABLE_AUTHORITY: u16 = 22;
     /// 23: Network Error (the answer could not be fetched in time).

@@ -7,6 +7,10 @@
 //!                                        # unicast listener of each family
 //! allow-query = ["192.0.2.0/24"]         # default: loopback only (no open resolver)
 //! hints = "root.hints"                   # zone-file format; default: IANA's, built in
+//! trust-anchor-file = "root.key"         # DS or DNSKEY records; default: IANA's root
+//!                                        # anchors with the built-in hints, none (no
+//!                                        # validation) with a hints file
+//! dnssec-validation = true               # false: never validate
 //! cache-size-mb = 256
 //! min-ttl = 0
 //! max-ttl = 86400
@@ -26,7 +30,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dns_resolve::{BUILT_IN_ROOT_HINTS, CachePolicy, ConfiguredZone, Hints, Limits, Settings};
+use dns_resolve::{
+    BUILT_IN_ROOT_HINTS, CachePolicy, ConfiguredZone, Hints, Limits, Settings, TrustAnchors,
+};
 use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
@@ -47,6 +53,8 @@ pub(crate) struct RawResolver {
     source: Option<Vec<String>>,
     allow_query: Option<Vec<String>>,
     hints: Option<PathBuf>,
+    trust_anchor_file: Option<PathBuf>,
+    dnssec_validation: Option<bool>,
     cache_size_mb: Option<usize>,
     min_ttl: Option<u32>,
     max_ttl: Option<u32>,
@@ -103,6 +111,8 @@ pub struct ResolverConfig {
     pub allow_query: Vec<Prefix>,
     /// Where iteration starts.
     pub hints: Hints,
+    /// Where validation starts; empty: no validation.
+    pub anchors: TrustAnchors,
     /// Forward and stub zones.
     pub zones: Vec<ConfiguredZone>,
     /// The resolver's knobs.
@@ -160,6 +170,16 @@ impl TryFrom<(RawResolver, &ResolverDefaults<'_>)> for ResolverConfig {
         };
         let port = raw.upstream_port.unwrap_or(DNS_PORT);
         let hints = hints(raw.hints.as_deref(), defaults.base, port)?;
+        let anchors = match (
+            raw.dnssec_validation.unwrap_or(true),
+            &raw.trust_anchor_file,
+        ) {
+            (false, _) => TrustAnchors::none(),
+            (true, Some(path)) => anchors(path, defaults.base)?,
+            (true, None) if raw.hints.is_none() => TrustAnchors::built_in(),
+            // A private root (a lab's): IANA's anchors would make all of it bogus.
+            (true, None) => TrustAnchors::none(),
+        };
         let mut zones = Vec::new();
         for (key, list, forward) in [("forward", &raw.forward, true), ("stub", &raw.stub, false)] {
             for (i, zone) in list.iter().enumerate() {
@@ -205,6 +225,7 @@ impl TryFrom<(RawResolver, &ResolverDefaults<'_>)> for ResolverConfig {
             sources,
             allow_query,
             hints,
+            anchors,
             zones,
             settings: Settings {
                 limits: Limits::default(),
@@ -287,6 +308,22 @@ fn hints(path: Option<&Path>, base: &Path, port: u16) -> Result<Hints, ConfigErr
             .map_err(|e| ConfigError::new(key(), e.to_string()))?,
     };
     Hints::from_records(&records, port).map_err(|e| ConfigError::new(key(), e.to_string()))
+}
+
+/// `trust-anchor-file`: DS or DNSKEY records in zone-file format.
+fn anchors(path: &Path, base: &Path) -> Result<TrustAnchors, ConfigError> {
+    let key = || KeyPath::root("trust-anchor-file");
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    let records = dns_zone::read_records_file(&path, b"\0")
+        .map_err(|e| ConfigError::new(key(), e.to_string()))?;
+    TrustAnchors::from_records(records).map_err(|e| {
+        ConfigError::new(key(), format!("{}: {e}", path.display()))
+            .hint("list the root's DS records, as IANA publishes them, or DNSKEY records")
+    })
 }
 
 fn configured_zone(
@@ -423,6 +460,46 @@ service = "resolver"
             .unwrap_err()
             .to_string();
         assert!(err.contains("resolver.forward[0].servers[0]"), "{err}");
+    }
+
+    #[test]
+    fn trust_anchors_come_from_a_file_or_iana_and_only_with_its_hints() {
+        let resolver = parse("").unwrap().resolver.unwrap();
+        assert!(
+            resolver.anchors.at(b"\0").is_some(),
+            "IANA's root anchors by default"
+        );
+        let off = parse("dnssec-validation = false\n")
+            .unwrap()
+            .resolver
+            .unwrap();
+        assert!(off.anchors.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let hints = dir.path().join("root.hints");
+        std::fs::write(
+            &hints,
+            ". 3600 IN NS a.root.\na.root. 3600 IN A 192.0.2.1\n",
+        )
+        .unwrap();
+        let private = parse(&format!("hints = {:?}\n", hints))
+            .unwrap()
+            .resolver
+            .unwrap();
+        assert!(
+            private.anchors.is_empty(),
+            "no IANA anchors for a private root"
+        );
+        let anchor = dir.path().join("root.key");
+        std::fs::write(&anchor, ". 3600 IN DS 18230 13 2 e84b55bdbf0f1bf25075e27ec995130c918be7812733e418a1d14f5b9389ce73\n").unwrap();
+        let config = format!("hints = {hints:?}\ntrust-anchor-file = {anchor:?}\n");
+        let lab = parse(&config).unwrap().resolver.unwrap();
+        assert_eq!(lab.anchors.at(b"\0").unwrap().ds.len(), 1);
+        std::fs::write(&anchor, ". 3600 IN A 192.0.2.1\n").unwrap();
+        let err = parse(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("resolver.trust-anchor-file") && err.contains("only DS and DNSKEY"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub(crate) struct ResolverTotals {
     pub(crate) overflows: u64,
     pub(crate) stale: u64,
     pub(crate) joined: u64,
+    pub(crate) secure: u64,
+    pub(crate) insecure: u64,
+    pub(crate) bogus: u64,
     pub(crate) pending: usize,
 }
 
@@ -324,7 +327,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
 }
 
 fn render_resolver(out: &mut String, r: &ResolverTotals) {
-    let counters: [(&str, &str, u64); 10] = [
+    let counters: [(&str, &str, u64); 13] = [
         (
             "anyns_resolver_cache_lookups_total{result=\"hit\"}",
             "Cache lookups (every lookup of a resolution counts).",
@@ -374,6 +377,21 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
             "anyns_resolver_joined_total",
             "Cache misses that waited for a resolution of the same name already running.",
             r.joined,
+        ),
+        (
+            "anyns_resolver_validation_total{result=\"secure\"}",
+            "Resolved answers by DNSSEC validation result (bogus ones are answered SERVFAIL).",
+            r.secure,
+        ),
+        (
+            "anyns_resolver_validation_total{result=\"insecure\"}",
+            "",
+            r.insecure,
+        ),
+        (
+            "anyns_resolver_validation_total{result=\"bogus\"}",
+            "",
+            r.bogus,
         ),
     ];
     for (series, help, value) in counters {

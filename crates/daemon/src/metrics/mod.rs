@@ -188,6 +188,9 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
         overflows: stats.overflows.load(Relaxed),
         stale: stats.stale.load(Relaxed),
         joined: stats.joined.load(Relaxed),
+        secure: stats.secure.load(Relaxed),
+        insecure: stats.insecure.load(Relaxed),
+        bogus: stats.bogus.load(Relaxed),
         pending: resolver.pending(),
     }
 }

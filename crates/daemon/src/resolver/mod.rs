@@ -25,12 +25,12 @@ use std::time::Duration;
 use dns_auth::{Outcome, Transport};
 use dns_resolve::{
     Action, AnswerSettings, Cache, ConfiguredZone, Env, Event, Failure, Hints, Resolution,
-    Resolved, ServerTable, Settings,
+    Resolved, Security, ServerTable, Settings, TrustAnchors,
 };
-use dns_wire::Query;
+use dns_wire::{Header, Query};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::acl::Prefix;
 use crate::clock;
@@ -43,8 +43,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// An upstream exchange in progress.
 type Exchange = std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<u8>>> + Send>>;
 
-/// Resolutions in progress, by name and type, with the channel their result comes on.
-type Inflight = Mutex<HashMap<(Vec<u8>, u16), watch::Receiver<Option<Arc<Resolved>>>>>;
+/// A question as resolutions are shared: name, type, and the CD bit (a CD client gets
+/// data a validating resolution would refuse).
+type Question = (Vec<u8>, u16, bool);
+
+/// Resolutions in progress, by question, with the channel their result comes on.
+type Inflight = Mutex<HashMap<Question, watch::Receiver<Option<Arc<Resolved>>>>>;
 
 /// Whether a client query runs the resolution of its name or waits for a running one.
 enum Role {
@@ -55,7 +59,7 @@ enum Role {
 /// The first client's resolution of a name: its entry goes when it ends.
 struct Leader<'a> {
     inflight: &'a Inflight,
-    key: (Vec<u8>, u16),
+    key: Question,
 }
 
 impl Drop for Leader<'_> {
@@ -84,6 +88,11 @@ pub(crate) struct ResolverStats {
     pub(crate) stale: AtomicU64,
     /// Client queries that waited for a resolution of the same name already running.
     pub(crate) joined: AtomicU64,
+    /// Resolved answers by DNSSEC status: secure, insecure, bogus (not counted: CD
+    /// queries and validation off).
+    pub(crate) secure: AtomicU64,
+    pub(crate) insecure: AtomicU64,
+    pub(crate) bogus: AtomicU64,
 }
 
 /// Where a resolved UDP answer goes: the worker's socket, the client, and the address
@@ -99,6 +108,7 @@ pub(crate) struct Resolver {
     cache: Cache,
     servers: ServerTable,
     hints: Hints,
+    anchors: TrustAnchors,
     zones: Vec<ConfiguredZone>,
     settings: Settings,
     sources: UnicastSources,
@@ -121,10 +131,17 @@ impl Resolver {
         udp_counters: Arc<QueryCounters>,
         runtime: Handle,
     ) -> Self {
+        if config.anchors.is_empty() {
+            warn!(
+                "resolver: DNSSEC validation off (dnssec-validation = false, or a hints file \
+                 without trust-anchor-file)"
+            );
+        }
         Self {
             cache: Cache::new(config.settings.cache),
             servers: ServerTable::new(),
             hints: config.hints.clone(),
+            anchors: config.anchors.clone(),
             zones: config.zones.clone(),
             settings: config.settings.clone(),
             sources: config.sources,
@@ -133,6 +150,7 @@ impl Resolver {
                 udp_payload: config.settings.upstream_payload,
                 identity,
                 max_chain: config.settings.limits.max_chain,
+                validating: !config.anchors.is_empty(),
             },
             runtime,
             pending: AtomicUsize::new(0),
@@ -295,6 +313,8 @@ impl Resolver {
             hints: &self.hints,
             zones: &self.zones,
             settings: &self.settings,
+            anchors: &self.anchors,
+            unix_now: clock::unix_now() as u32,
         }
     }
 
@@ -302,7 +322,11 @@ impl Resolver {
     /// type meanwhile: the first runs the resolution, the others wait for its result (a
     /// burst of queries for one name costs one set of upstream queries).
     async fn resolve_shared(&self, query: &Query) -> Arc<Resolved> {
-        let key = (query.qname.as_wire().to_vec(), query.qtype);
+        let key = (
+            query.qname.as_wire().to_vec(),
+            query.qtype,
+            query.header.flags & Header::CD != 0,
+        );
         let role = self.join_or_lead(&key);
         match role {
             Role::Lead(done) => {
@@ -332,7 +356,7 @@ impl Resolver {
     }
 
     /// Leads the resolution of `key` if none is running, else waits for the running one.
-    fn join_or_lead(&self, key: &(Vec<u8>, u16)) -> Role {
+    fn join_or_lead(&self, key: &Question) -> Role {
         let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(waiting) = inflight.get(key) {
             return Role::Wait(waiting.clone());
@@ -350,13 +374,25 @@ impl Resolver {
             clock::now(),
             query.qname.as_wire(),
             query.qtype,
+            query.header.flags & Header::CD != 0,
             &self.env(),
         );
         let mut in_flight: Option<(u32, SocketAddr, Exchange)> = None;
         loop {
             while let Some(action) = resolution.poll_action() {
                 match action {
-                    Action::Done(resolved) => return resolved,
+                    Action::Done(resolved) => {
+                        let counter = match resolved.security {
+                            Security::Secure => Some(&self.stats.secure),
+                            Security::Insecure => Some(&self.stats.insecure),
+                            Security::Bogus => Some(&self.stats.bogus),
+                            Security::Unchecked => None,
+                        };
+                        if let Some(counter) = counter {
+                            counter.fetch_add(1, Ordering::Relaxed);
+                        }
+                        return resolved;
+                    }
                     Action::Send {
                         exchange,
                         to,

@@ -1087,6 +1087,7 @@ mod tests {
             class: class::IN,
             ttl: 3600,
             rdatas: vec![rdata],
+            sigs: Vec::new(),
         }
     }
 

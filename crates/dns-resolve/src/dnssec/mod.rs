@@ -170,6 +170,7 @@ mod vectors {
             class: class::IN,
             ttl: 3600,
             rdatas,
+            sigs: Vec::new(),
         }
     }
 
