@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::names::is_at_or_below;
 use crate::rrset::RrSet;
-use crate::security::Security;
+use crate::security::{Security, ZoneStatus};
 
 /// The TTL of an answer served stale (RFC 8767 §4: 30 seconds).
 pub const STALE_ANSWER_TTL: u32 = 30;
@@ -36,6 +36,8 @@ const SHARDS: usize = 64;
 enum KeyKind {
     Type(u16),
     NxDomain,
+    /// A zone's place in the chain of trust (the validator's; never a client's answer).
+    Zone,
 }
 
 /// How far a piece of data can be believed (RFC 2181 §5.4.1), lowest first: data of a
@@ -179,6 +181,7 @@ enum Value {
     Set(Arc<RrSet>),
     NxDomain(Arc<Denial>),
     NoData(Arc<Denial>),
+    Zone(ZoneStatus),
 }
 
 /// Octets a key adds to the name: the type and the kind.
@@ -192,6 +195,7 @@ fn key_into(buf: &mut [u8; 255 + KEY_SUFFIX], name: &[u8], kind: KeyKind) -> usi
     let (rtype, marker) = match kind {
         KeyKind::Type(rtype) => (rtype, 0),
         KeyKind::NxDomain => (0, 1),
+        KeyKind::Zone => (0, 2),
     };
     buf[len..len + 2].copy_from_slice(&rtype.to_be_bytes());
     buf[len + 2] = marker;
@@ -289,6 +293,43 @@ impl Cache {
         })
     }
 
+    /// What validation found out about `zone`'s place in the chain of trust, if known
+    /// and unexpired.
+    pub fn zone_status(&self, now: Instant, zone: &[u8]) -> Option<ZoneStatus> {
+        let mut buf = [0u8; 255 + KEY_SUFFIX];
+        let len = key_into(&mut buf, zone, KeyKind::Zone);
+        let shard = self.shard(zone);
+        let entry = shard.entries.get(&buf[..len])?;
+        match entry.value {
+            Value::Zone(status) if entry.expires > now => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Keeps `zone`'s place in the chain of trust for `ttl` seconds (bogus ones at most
+    /// [`BOGUS_TTL`]).
+    pub fn set_zone_status(&self, now: Instant, zone: &[u8], status: ZoneStatus, ttl: u32) {
+        let ttl = if status == ZoneStatus::Bogus {
+            ttl.min(BOGUS_TTL)
+        } else {
+            ttl
+        };
+        let Some(ttl) = self.clamp(ttl, self.policy.max_ttl) else {
+            return;
+        };
+        let weight = zone.len();
+        let value = Value::Zone(status);
+        self.store(
+            now,
+            zone,
+            KeyKind::Zone,
+            value,
+            ttl,
+            Trust::Authoritative,
+            weight,
+        );
+    }
+
     /// Records what validation concluded about the entry of `name` and `rtype` (`None`:
     /// the name's NXDOMAIN). Bogus data is kept at most [`BOGUS_TTL`] more seconds.
     pub fn set_security(&self, now: Instant, name: &[u8], rtype: Option<u16>, security: Security) {
@@ -361,6 +402,7 @@ impl Cache {
                 Value::Set(set) => CachedRef::Set(set, ttl),
                 Value::NxDomain(denial) => CachedRef::NxDomain(denial, ttl),
                 Value::NoData(denial) => CachedRef::NoData(denial, ttl),
+                Value::Zone(_) => continue,
             };
             return Some(f(found, entry.security));
         }

@@ -25,6 +25,22 @@ impl Security {
     }
 }
 
+/// What validation found out about a zone's place in the chain of trust, from its DS
+/// RRset or the proof of its absence; kept in the cache apart from that RRset's own
+/// status (a DS denial is secure data, yet it makes the zone below insecure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneStatus {
+    /// A verified DS RRset designates its keys: the chain continues into the zone.
+    Signed,
+    /// No chain of trust reaches into it (a proven unsigned delegation, an Opt-Out
+    /// span, an insecure parent, DS of algorithms we do not verify).
+    Insecure,
+    /// The chain breaks at it.
+    Bogus,
+    /// Proven not to be a zone cut: its names are its enclosing zone's.
+    NoCut,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,3 +281,23 @@ fn a_delegation_stripped_of_its_ds_is_not_believed_insecure() {
     );
     bogus(&mut net, "www.secure.test.", rtype::A);
 }
+
+#[test]
+fn a_proven_ds_denial_is_secure_data_yet_leaves_its_zone_insecure() {
+    for first_the_zone in [true, false] {
+        let mut net = signed_tree();
+        let zone_first = |net: &mut Net| {
+            let www = net.resolve("www.insecure.test.", rtype::A);
+            assert_eq!((www.failure, www.security), (None, Security::Insecure));
+        };
+        if first_the_zone {
+            zone_first(&mut net);
+        }
+        let ds = secure(&mut net, "insecure.test.", rtype::DS);
+        assert_eq!(ds.answer.len(), 0);
+        zone_first(&mut net);
+        // And again from the cache: the denial secure, the zone's data insecure.
+        secure(&mut net, "insecure.test.", rtype::DS);
+        zone_first(&mut net);
+    }
+}

@@ -17,9 +17,10 @@
 //! back into the cache entries ([`Security`]), so each RRset is verified once per TTL and
 //! the answer path reads the status without cryptography.
 //!
-//! The DS entry of a zone holds the zone's status once known: Secure (DS verified, or its
-//! absence proven where no zone cut is), Insecure (absence proven at a delegation, an
-//! Opt-Out span, or an insecure parent), Bogus.
+//! A zone's place in the chain of trust ([`ZoneStatus`]: signed, insecure, bogus, or no
+//! zone cut at all) is kept in the cache beside its DS entry, for that entry's TTL; the
+//! entry itself gets the status of its data (a proven DS denial is secure data, though
+//! the zone below it is insecure).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,7 +35,7 @@ use crate::dnssec::{Bogus, MAX_VERIFICATIONS, Rrsig, ds_matches, verify_rrset_wi
 use crate::failure::Failure;
 use crate::names::{is_at_or_below, parent};
 use crate::rrset::RrSet;
-use crate::security::Security;
+use crate::security::{Security, ZoneStatus};
 
 /// A conclusion, or what must be fetched before one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -345,77 +346,90 @@ impl Validator<'_> {
         else {
             return Next::Need(zone.to_vec(), rtype::DS);
         };
-        match (cached, security) {
-            (_, Security::Bogus) => Next::Ready(Keys::Bogus(Failure::Bogus(
+        let status = match self.cache.zone_status(self.now, zone) {
+            Some(status) => status,
+            None => ready!(self.place_in_chain(zone, &cached, security, depth)),
+        };
+        match (status, cached) {
+            (ZoneStatus::Insecure, _) => Next::Ready(Keys::Insecure),
+            (ZoneStatus::Bogus, _) => Next::Ready(Keys::Bogus(Failure::Bogus(
                 ede::DNSSEC_BOGUS,
-                "the zone's DS is bogus",
+                "the chain of trust breaks at the zone's DS",
             ))),
-            (_, Security::Insecure) => Next::Ready(Keys::Insecure),
-            (Cached::Set(ds, _), Security::Secure) => self.dnskeys(zone, &ds.rdatas, &[]),
-            (Cached::Set(ds, _), _) => {
-                let keys = ready!(self.check_ds(zone, &ds, depth));
-                match keys {
-                    Ok(()) => self.dnskeys(zone, &ds.rdatas, &[]),
-                    Err(keys) => Next::Ready(keys),
-                }
-            }
-            (Cached::NoData(denial, _), Security::Secure) => {
-                // Proven: no zone cut here; the keys are the enclosing zone's.
+            (ZoneStatus::Signed, Cached::Set(ds, _)) => self.dnskeys(zone, &ds.rdatas, &[]),
+            (ZoneStatus::NoCut, Cached::NoData(denial, _)) => {
+                // Its names are the enclosing zone's: that zone's keys.
                 let signer = denial.sets().find_map(RrSet::signer);
                 match signer.filter(|s| s.len() < zone.len() && is_at_or_below(zone, s)) {
                     Some(signer) => self.zone_keys(&signer, depth + 1),
                     None => Next::Ready(Keys::Insecure),
                 }
             }
-            (Cached::NoData(denial, _), _) => {
-                let sets: Vec<RrSet> = denial.sets().cloned().collect();
-                self.check_no_ds(zone, &sets, depth)
-            }
-            (Cached::NxDomain(..), _) => {
-                self.mark_ds(zone, Security::Bogus);
-                Next::Ready(Keys::Bogus(Failure::Bogus(
-                    ede::DNSSEC_BOGUS,
-                    "a delegation to a name that does not exist",
-                )))
-            }
+            // The DS entry changed since the status was found: find it again.
+            _ => Next::Need(zone.to_vec(), rtype::DS),
         }
     }
 
-    /// Verifies the DS RRset of `zone` with its parent's keys: `Ok` when it is secure,
-    /// else what the zone's keys are (insecure parent, bogus).
-    fn check_ds(&self, zone: &[u8], ds: &RrSet, depth: usize) -> Next<Result<(), Keys>> {
+    /// Finds `zone`'s place in the chain of trust from its DS entry (`cached`, of
+    /// `security`), keeps it in the cache with the entry's TTL, and marks the entry.
+    fn place_in_chain(
+        &self,
+        zone: &[u8],
+        cached: &Cached,
+        security: Security,
+        depth: usize,
+    ) -> Next<ZoneStatus> {
+        let (status, data, ttl) = match cached {
+            Cached::Set(ds, ttl) => {
+                let (status, data) = match security {
+                    Security::Bogus => (ZoneStatus::Bogus, Security::Bogus),
+                    _ => ready!(self.check_ds(zone, ds, depth)),
+                };
+                (status, data, *ttl)
+            }
+            Cached::NoData(denial, ttl) => {
+                let sets: Vec<RrSet> = denial.sets().cloned().collect();
+                let (status, data) = ready!(self.check_no_ds(zone, &sets, depth));
+                (status, data, *ttl)
+            }
+            Cached::NxDomain(_, ttl) => (ZoneStatus::Bogus, Security::Bogus, *ttl),
+        };
+        let kind = match cached {
+            Cached::NxDomain(..) => None,
+            _ => Some(rtype::DS),
+        };
+        self.cache.set_security(self.now, zone, kind, data);
+        self.cache.set_zone_status(self.now, zone, status, ttl);
+        Next::Ready(status)
+    }
+
+    /// Verifies the DS RRset of `zone` with its parent's keys: the zone's status and the
+    /// RRset's.
+    fn check_ds(&self, zone: &[u8], ds: &RrSet, depth: usize) -> Next<(ZoneStatus, Security)> {
         let signer = match ds.signer() {
             Some(signer) if signer.len() < zone.len() && is_at_or_below(zone, &signer) => signer,
-            Some(_) => {
-                self.mark_ds(zone, Security::Bogus);
-                return Next::Ready(Err(Keys::Bogus(bogus(Bogus::WrongSigner))));
-            }
+            Some(_) => return Next::Ready((ZoneStatus::Bogus, Security::Bogus)),
             None => parent(zone).map_or_else(|| b"\0".to_vec(), |p| self.zone_of(p, rtype::NS)),
         };
-        let parent_keys = ready!(self.zone_keys(&signer, depth + 1));
-        let keys = match parent_keys {
-            Keys::Secure(keys) => keys,
-            Keys::Insecure => {
-                self.mark_ds(zone, Security::Insecure);
-                return Next::Ready(Err(Keys::Insecure));
-            }
-            Keys::Bogus(failure) => return Next::Ready(Err(Keys::Bogus(failure))),
-        };
-        match self.verify(ds, &keys) {
-            Ok(()) => {
-                self.mark_ds(zone, Security::Secure);
-                Next::Ready(Ok(()))
-            }
-            Err(error) => {
-                self.mark_ds(zone, Security::Bogus);
-                Next::Ready(Err(Keys::Bogus(bogus(error))))
-            }
-        }
+        Next::Ready(match ready!(self.zone_keys(&signer, depth + 1)) {
+            Keys::Insecure => (ZoneStatus::Insecure, Security::Insecure),
+            Keys::Bogus(_) => (ZoneStatus::Bogus, Security::Bogus),
+            Keys::Secure(keys) => match self.verify(ds, &keys) {
+                Ok(()) => (ZoneStatus::Signed, Security::Secure),
+                Err(_) => (ZoneStatus::Bogus, Security::Bogus),
+            },
+        })
     }
 
     /// Checks the proof that `zone` has no DS (`denial`: the negative answer's SOA and
-    /// NSEC/NSEC3 RRsets): an insecure delegation, or no zone cut at all.
-    fn check_no_ds(&self, zone: &[u8], denial: &[RrSet], depth: usize) -> Next<Keys> {
+    /// NSEC/NSEC3 RRsets): an insecure delegation, or no zone cut at all. The zone's
+    /// status and the denial's.
+    fn check_no_ds(
+        &self,
+        zone: &[u8],
+        denial: &[RrSet],
+        depth: usize,
+    ) -> Next<(ZoneStatus, Security)> {
         let signer = denial
             .iter()
             .filter(|s| matches!(s.rtype, rtype::NSEC | rtype::NSEC3 | rtype::SOA))
@@ -424,28 +438,15 @@ impl Validator<'_> {
         else {
             // Unsigned: only an insecure parent may say so.
             let above = parent(zone).map_or_else(|| b"\0".to_vec(), |p| self.zone_of(p, rtype::NS));
-            let keys = ready!(self.zone_keys(&above, depth + 1));
-            return Next::Ready(match keys {
-                Keys::Secure(_) => {
-                    self.mark_ds(zone, Security::Bogus);
-                    Keys::Bogus(Failure::Bogus(
-                        ede::NSEC_MISSING,
-                        "DS denied without a proof",
-                    ))
-                }
-                other => {
-                    self.mark_ds(zone, Security::Insecure);
-                    other
-                }
+            return Next::Ready(match ready!(self.zone_keys(&above, depth + 1)) {
+                Keys::Secure(_) | Keys::Bogus(_) => (ZoneStatus::Bogus, Security::Bogus),
+                Keys::Insecure => (ZoneStatus::Insecure, Security::Insecure),
             });
         };
         let keys = match ready!(self.zone_keys(&signer, depth + 1)) {
             Keys::Secure(keys) => keys,
-            Keys::Insecure => {
-                self.mark_ds(zone, Security::Insecure);
-                return Next::Ready(Keys::Insecure);
-            }
-            bogus @ Keys::Bogus(_) => return Next::Ready(bogus),
+            Keys::Insecure => return Next::Ready((ZoneStatus::Insecure, Security::Insecure)),
+            Keys::Bogus(_) => return Next::Ready((ZoneStatus::Bogus, Security::Bogus)),
         };
         let proven = (|| -> Result<Result<Proof, denial::DenialError>, Failure> {
             for soa in denial.iter().filter(|s| s.rtype == rtype::SOA) {
@@ -459,26 +460,11 @@ impl Validator<'_> {
             })
         })();
         Next::Ready(match proven {
-            Ok(Ok(Proof::NoDelegation)) => {
-                self.mark_ds(zone, Security::Secure);
-                Keys::Secure(keys)
-            }
-            Ok(Ok(Proof::Denied | Proof::OptOut)) => {
-                self.mark_ds(zone, Security::Insecure);
-                Keys::Insecure
-            }
-            Ok(Err(error)) if error.is_insecure() => {
-                self.mark_ds(zone, Security::Insecure);
-                Keys::Insecure
-            }
-            Ok(Err(error)) => {
-                self.mark_ds(zone, Security::Bogus);
-                Keys::Bogus(denial_failure(error))
-            }
-            Err(failure) => {
-                self.mark_ds(zone, Security::Bogus);
-                Keys::Bogus(failure)
-            }
+            Ok(Ok(Proof::NoDelegation)) => (ZoneStatus::NoCut, Security::Secure),
+            Ok(Ok(Proof::Denied)) => (ZoneStatus::Insecure, Security::Secure),
+            Ok(Ok(Proof::OptOut)) => (ZoneStatus::Insecure, Security::Insecure),
+            Ok(Err(error)) if error.is_insecure() => (ZoneStatus::Insecure, Security::Insecure),
+            Ok(Err(_)) | Err(_) => (ZoneStatus::Bogus, Security::Bogus),
         })
     }
 
@@ -546,11 +532,6 @@ impl Validator<'_> {
             Ok(()) => Keys::Secure(keys),
             Err(error) => Keys::Bogus(bogus(error)),
         })
-    }
-
-    fn mark_ds(&self, zone: &[u8], security: Security) {
-        self.cache
-            .set_security(self.now, zone, Some(rtype::DS), security);
     }
 }
 

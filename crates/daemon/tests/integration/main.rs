@@ -41,5 +41,6 @@ mod metrics;
 mod resolver;
 mod resolver_tcp;
 mod resolver_unbound;
+mod resolver_unbound_dnssec;
 mod serving;
 mod transfer_interop;

@@ -3,11 +3,12 @@
 //! a condition, and [`Daemon`], a process stopped by its own PID.
 //!
 //! [`dns`] starts anyns and knotd on loopback and builds and parses DNS messages,
-//! [`signing`] signs test zones with ldnsutils, and [`bgp`] runs anyns and its BGP peers in
-//! network namespaces. Every process is stopped by its own PID; nothing is ever killed by
+//! [`signing`] signs test zones with ldnsutils, [`bgp`] runs anyns and its BGP peers in
+//! network namespaces, and [`differential`] compares the resolver with Unbound in one. Every process is stopped by its own PID; nothing is ever killed by
 //! name.
 
 pub(crate) mod bgp;
+pub(crate) mod differential;
 pub(crate) mod dns;
 pub(crate) mod signing;
 pub(crate) mod tree;
