@@ -10,6 +10,8 @@
 //!        │ Action::Done(Resolved) ─► answer::write_answer      address and feeds back)
 //!        ▼
 //!   cache::Cache (shared: RRsets, negative answers)   servers::ServerTable (RTT, back-off)
+//!        ▲ statuses, zones' places in the chain of trust
+//!   validation (the chain of trust from anchors::TrustAnchors; dnssec/ does the arithmetic)
 //! ```
 //!
 //! Hand-written on `dns-wire` rather than taken from a resolver crate: the cache-hit path

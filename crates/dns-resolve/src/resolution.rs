@@ -17,6 +17,9 @@
 //!               anything else (lame, SERVFAIL, REFUSED, upward referral) ─► next server
 //!          ◄─ timeout / TCP failure ─► next server (RTT table backs the server off)
 //!   no address for any server of the cut ─► look up an NS name (a nested frame, limited)
+//!   client's answer, anchors configured and CD clear ─► validation::Validator
+//!          concludes (Secure/Insecure: Done; Bogus: SERVFAIL) or names a DS/DNSKEY
+//!          RRset it lacks ─► fetched by a nested frame, then asked again
 //! ```
 //!
 //! Minimised queries (RFC 9156): the servers of a zone are first asked for the name one
