@@ -733,7 +733,7 @@ impl Resolution {
         // recursive server listed as NS passes on what it has cached: Unbound's
         // "recursion lame"); a forwarder's answers are final by configuration.
         let authoritative = response.flag(Header::AA) || cut.kind == CutKind::Forward;
-        let Some(sections) = scrub(response, &cut.zone) else {
+        let Some(sections) = scrub(response, &cut.zone, env.unix_now) else {
             return lame(frame);
         };
         let minimised = outstanding.asked != frame.qname;
@@ -1135,7 +1135,9 @@ struct Sections {
     additional: Vec<RrSet>,
 }
 
-fn scrub(response: &Response<'_>, zone: &[u8]) -> Option<Sections> {
+/// RRsets with RRSIGs are kept no longer than the signatures allow (RFC 4035 §5.3.3):
+/// their original TTL, and not past their expiration at `unix_now`.
+fn scrub(response: &Response<'_>, zone: &[u8], unix_now: u32) -> Option<Sections> {
     let read = |section| -> Option<Vec<RrSet>> {
         let records: Vec<Record> = response
             .records(section)
@@ -1144,7 +1146,21 @@ fn scrub(response: &Response<'_>, zone: &[u8]) -> Option<Sections> {
             .into_iter()
             .filter(|r| r.class == class::IN && is_at_or_below(&r.owner, zone))
             .collect();
-        Some(group(records))
+        let mut sets = group(records);
+        for set in sets.iter_mut().filter(|s| !s.sigs.is_empty()) {
+            let limit = set
+                .sigs
+                .iter()
+                .filter_map(|rdata| crate::dnssec::Rrsig::parse(rdata).ok())
+                // Expired ones are left to the validator (bogus, kept briefly).
+                .filter(|rrsig| rrsig.check_validity(unix_now).is_ok())
+                .map(|rrsig| rrsig.max_ttl(unix_now))
+                .max();
+            if let Some(limit) = limit {
+                set.ttl = set.ttl.min(limit);
+            }
+        }
+        Some(sets)
     };
     Some(Sections {
         answer: read(Section::Answer)?,

@@ -301,3 +301,16 @@ fn a_proven_ds_denial_is_secure_data_yet_leaves_its_zone_insecure() {
         zone_first(&mut net);
     }
 }
+
+#[test]
+fn test_4035_5_3_3_signed_data_is_kept_no_longer_than_its_signatures_allow() {
+    let mut net = signed_tree();
+    // An hour before the signatures of the tree expire (2040-01-01).
+    net.unix_now = 2_208_988_800 - 3_600;
+    let www = secure(&mut net, "txt.secure.test.", rtype::TXT);
+    assert!(www.answer[0].ttl <= 300, "the zone's TTL");
+    net.unix_now = 2_208_988_800 - 100;
+    net.cache.flush(b"\0", true);
+    let www = net.resolve("txt.nsec3.test.", rtype::TXT);
+    assert!(www.answer[0].ttl <= 100, "{}", www.answer[0].ttl);
+}
