@@ -148,6 +148,7 @@ address = "127.0.0.1:{self.port}"
 role = "unicast"
 service = "resolver"
 [resolver]
+dnssec-validation = false  # as Unbound (iterator) and PowerDNS (dnssec=off) here
 [[resolver.stub]]
 zone = "{ORIGIN}"
 servers = ["127.0.0.1:{self.upstream}"]
