@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::topology::{Endpoint, Scope, Topology, v4, v6};
+use crate::topology::{Endpoint, Scope, Serves, Topology, v4, v6};
 
 /// What every router may pass on to another router: the documentation ranges.
 const LAB_V4: &str = "[ 192.0.2.0/24+, 198.51.100.0/24+, 203.0.113.0/24+ ]";
@@ -107,6 +107,14 @@ template bgp lab {{
         name = t.routers[router].name,
         log = dir.join("bird.log").display(),
     );
+    let bfd_sites = |s: &usize| t.sites[*s].bfd && t.sites[*s].router == router;
+    if (0..t.sites.len()).any(|s| bfd_sites(&s)) {
+        // Sites with BFD: a frozen process loses its routes in 300 ms, not the hold time.
+        c.push_str(
+            "\nprotocol bfd {\n    interface \"to-*\" {\n        min rx interval 100 ms;\n        \
+             min tx interval 100 ms;\n        multiplier 3;\n    };\n}\n",
+        );
+    }
     for (block, host, far) in links {
         let far_host = if host == 1 { 2 } else { 1 };
         match far {
@@ -165,16 +173,17 @@ protocol bgp {p6} from lab {{
 protocol bgp {p} from lab {{
     local {local} as {asn};
     neighbor {neighbor} as {site_as};
-    {channel} {{ import filter {{ if ! (net ~ [ {address}/{len} ]) then reject; {GSHUT} accept; }}; export none; }};
+{bfd}    {channel} {{ import filter {{ if ! (net ~ [ {address}/{len} ]) then reject; {GSHUT} accept; }}; export none; }};
 }}
 "#,
                             p = site_protocol(t, s, cloud, v6_session),
                             site_as = t.site_as,
+                            bfd = if t.sites[s].bfd { "    bfd on;\n" } else { "" },
                         );
                     }
                 }
             }
-            Endpoint::Client(_) | Endpoint::Primary => {}
+            Endpoint::Client(_) | Endpoint::Primary | Endpoint::Slow => {}
         }
     }
     c
@@ -186,6 +195,8 @@ pub(crate) enum ZoneSource<'a> {
     File(&'a str),
     /// A secondary of the primary at this address, storing received zones in `storage`.
     Primary(IpAddr, &'a Path),
+    /// Zones of the DNS tree: (origin, file) each.
+    Files(Vec<(String, String)>),
 }
 
 /// The anyns configuration of site `site`'s instance for `cloud`: service addresses
@@ -235,27 +246,34 @@ metrics = "{u4}:{metrics_port}"
             IpAddr::V6(_) => format!("\"{a}/128\""),
         })
         .collect();
+    let zones = match source {
+        ZoneSource::Files(files) => files
+            .iter()
+            .map(|(origin, file)| format!("\n[[zone]]\nname = \"{origin}\"\nfile = \"{file}\"\n"))
+            .collect(),
+        _ => format!(
+            "\n[[zone]]\nname = \"{zone}\"\n{zone_lines}",
+            zone = t.zone,
+            zone_lines = match source {
+                ZoneSource::File(file) => format!("file = \"{file}\"\n"),
+                // Transfers and SOA queries leave from this instance's unicast address.
+                ZoneSource::Primary(primary, _) =>
+                    format!("primaries = [\"{primary}\"]\nsource = \"{u4}\"\n"),
+                ZoneSource::Files(_) => String::new(),
+            }
+        ),
+    };
     let _ = write!(
         text,
-        r#"
-[[zone]]
-name = "{zone}"
-{zone_lines}
+        r#"{zones}
 [bgp]
 local-as = {site_as}
 router-id = "{u4}"
 prefixes = [{prefixes}]
 next-hop-v4 = "{u4}"
 "#,
-        zone = t.zone,
         site_as = t.site_as,
         prefixes = prefixes.join(", "),
-        zone_lines = match source {
-            ZoneSource::File(file) => format!("file = \"{file}\"\n"),
-            // Transfers and SOA queries leave from this instance's unicast address.
-            ZoneSource::Primary(primary, _) =>
-                format!("primaries = [\"{primary}\"]\nsource = \"{u4}\"\n"),
-        },
     );
     if let ZoneSource::Primary(_, storage) = source {
         text = text.replace(
@@ -285,6 +303,10 @@ local-address = "{u4}"
         r4 = v4(s.block, 1),
         ras = router.asn,
     );
+    let bfd = "bfd = true\nbfd-interval-ms = 100\nbfd-multiplier = 3\n";
+    if s.bfd {
+        text.push_str(bfd);
+    }
     if c.v6().is_some() {
         let _ = write!(
             text,
@@ -292,8 +314,105 @@ local-address = "{u4}"
             v6(s.block, 1),
             router.asn
         );
+        if s.bfd {
+            text.push_str(bfd);
+        }
     }
     text
+}
+
+/// A resolver site's anyns: the resolver cloud's anycast addresses and the site's unicast
+/// ones, every query it sends leaving from the unicast ones; the lab's root as hints and
+/// its trust anchor (`root.hints`, `root.key` beside the config); the clients' links (and
+/// the site itself, for its health probe) allowed; the cloud announced while a name of
+/// the tree resolves past the cache.
+pub(crate) fn anyns_resolver_config(
+    t: &Topology,
+    site: usize,
+    cloud: usize,
+    control_socket: &Path,
+) -> String {
+    let c = &t.clouds[cloud];
+    // The BGP part is the authoritative site's; the zone is replaced by the resolver.
+    let mut text = anyns_site_config(t, site, cloud, &ZoneSource::Files(Vec::new()));
+    text = text.replace(
+        "role = \"anycast\"\n",
+        "role = \"anycast\"\nservice = \"resolver\"\n",
+    );
+    text = text.replace(
+        "role = \"unicast\"\n",
+        "role = \"unicast\"\nservice = \"resolver\"\n",
+    );
+    text = text.replace(
+        "tcp-idle-timeout = 10\n",
+        &format!(
+            "tcp-idle-timeout = 10\ncontrol-socket = \"{}\"\n",
+            control_socket.display()
+        ),
+    );
+    let (u4, u6) = (t.instance_v4(site, cloud), t.instance_v6(site, cloud));
+    let mut allow: Vec<String> = t.client_prefixes();
+    allow.extend([format!("{u4}/32"), format!("{u6}/128")]);
+    allow.extend(c.addresses.iter().map(|a| match a {
+        IpAddr::V4(_) => format!("{a}/32"),
+        IpAddr::V6(_) => format!("{a}/128"),
+    }));
+    allow.extend(["127.0.0.0/8".to_string(), "::1/128".to_string()]);
+    let allow: Vec<String> = allow.iter().map(|p| format!("\"{p}\"")).collect();
+    let probe_zone = crate::tree::tree_name(t, "plain");
+    let _ = write!(
+        text,
+        r#"
+[resolver]
+source = ["{u4}", "{u6}"]
+hints = "root.hints"
+trust-anchor-file = "root.key"
+allow-query = [{allow}]
+cache-size-mb = 16
+# TCP to a zone's anycast servers that breaks costs a timeout per server before its
+# unicast-only server is tried.
+resolution-timeout-ms = 8000
+
+[health]
+damping = {damping}
+
+[[health.cloud]]
+name = "{name}"
+instances = ["{u4}:53"]
+resolver-probe = "{probe_zone}"
+"#,
+        allow = allow.join(", "),
+        damping = t.damping,
+        name = c.name,
+    );
+    text
+}
+
+/// The tree's unicast-only name server: `far.` on its own addresses, no BGP.
+pub(crate) fn anyns_slow_config(t: &Topology, name: &str) -> String {
+    let Some((a4, a6)) = t.slow_addresses() else {
+        return String::new();
+    };
+    format!(
+        r#"# Written by anyns-lab: the DNS tree's unicast-only name server.
+[server]
+identity = "{name}"
+udp-workers = 1
+
+[[listen]]
+address = "{a4}:53"
+role = "unicast"
+
+[[listen]]
+address = "[{a6}]:53"
+role = "unicast"
+
+[[zone]]
+name = "{far}"
+file = "far.zone"
+"#,
+        far = crate::tree::tree_name(t, "far"),
+    )
 }
 
 /// The split model (decision 0005), for a site with a separate announcer: the announcer's
@@ -399,7 +518,11 @@ pub(crate) fn anyns_primary_config(t: &Topology, block: u8, name: &str, zone_fil
     if t.transfers {
         let mut notify = Vec::new();
         for (s, site) in t.sites.iter().enumerate() {
-            for &c in &site.clouds {
+            for &c in site
+                .clouds
+                .iter()
+                .filter(|&&c| t.clouds[c].serves == Serves::Zone)
+            {
                 notify.push(format!("\"{}\"", t.instance_v4(s, c)));
             }
         }
@@ -436,17 +559,19 @@ file = "{zone_file}"
 /// EDNS it fits in 1232.
 pub const BIG_TXT_STRINGS: usize = 12;
 
-/// The zone every site and the primary serve, at `serial`.
-pub(crate) fn zone_text(t: &Topology, serial: u32) -> String {
+/// The zone every site and the primary serve, at `serial`, with `additions` (the DNS
+/// tree's delegations, when the lab has one).
+pub(crate) fn zone_text(t: &Topology, serial: u32, additions: &str) -> String {
     let mut z = format!(
         "; Written by anyns-lab.\n$ORIGIN {zone}\n$TTL 300\n@ SOA {ns} hostmaster ( {serial} 60 30 3600 60 )\n",
         zone = t.zone,
         ns = t.clouds.first().map_or("ns1", |c| c.name.as_str()),
     );
-    for c in &t.clouds {
+    for c in t.clouds.iter().filter(|c| c.serves == Serves::Zone) {
         let _ = writeln!(z, "@ NS {}", c.name);
     }
-    for c in &t.clouds {
+    // Every authoritative cloud has a name here (the tree's servers are `root.`, `leaf.`).
+    for c in t.clouds.iter().filter(|c| c.serves != Serves::Resolver) {
         for a in &c.addresses {
             let rtype = if a.is_ipv4() { "A" } else { "AAAA" };
             let _ = writeln!(z, "{} {rtype} {a}", c.name);
@@ -459,6 +584,7 @@ pub(crate) fn zone_text(t: &Topology, serial: u32) -> String {
             "big TXT \"{i:02} a record set too big for 512 octets, made to test TC and TCP\""
         );
     }
+    z.push_str(additions);
     z
 }
 

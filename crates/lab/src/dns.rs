@@ -32,12 +32,14 @@ pub fn qtype_from_text(text: &str) -> Option<u16> {
     })
 }
 
-/// Builds a query for `qname`/`qtype` class IN, RD clear; with `edns`, an OPT record
-/// asking for the NSID.
-pub fn build_query(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
+/// Builds a query for `qname`/`qtype` class IN; for a resolver (`rd`) RD and AD set, as
+/// dig sends them (AD asks a validating resolver to say whether the answer is secure, RFC
+/// 6840 §5.7); with `edns`, an OPT record asking for the NSID.
+pub fn build_query(id: u16, qname: &[u8], qtype: u16, edns: bool, rd: bool) -> Vec<u8> {
     let mut q = Vec::with_capacity(12 + qname.len() + 4 + 15);
     q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
+    let ad = if rd { 0x20 } else { 0 };
+    q.extend_from_slice(&[u8::from(rd), ad, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
     q.extend_from_slice(qname);
     q.extend_from_slice(&qtype.to_be_bytes());
     q.extend_from_slice(&1u16.to_be_bytes());
@@ -62,6 +64,10 @@ pub struct Summary {
     pub rcode: u8,
     /// Authoritative answer.
     pub aa: bool,
+    /// Recursion available (a resolver's answer).
+    pub ra: bool,
+    /// Authenticated data (a validating resolver's secure answer).
+    pub ad: bool,
     /// Truncated.
     pub tc: bool,
     /// Records in the answer section.
@@ -86,6 +92,8 @@ pub fn parse_response(m: &[u8]) -> Option<Summary> {
         id: u16_at(0)?,
         rcode: m[3] & 0x0f,
         aa: m[2] & 0x04 != 0,
+        ra: m[3] & 0x80 != 0,
+        ad: m[3] & 0x20 != 0,
         tc: m[2] & 0x02 != 0,
         ancount: u16_at(6)?,
         size: m.len(),
@@ -147,7 +155,7 @@ mod tests {
     #[test]
     fn query_then_a_response_with_nsid_and_serial() {
         let qname = dns_wire::name_from_text("example.").unwrap();
-        let q = build_query(0x1234, &qname, qtype::SOA, true);
+        let q = build_query(0x1234, &qname, qtype::SOA, true, false);
         assert_eq!(q.len(), 12 + 9 + 4 + 15);
         // A response: the query with QR/AA set, one SOA answer (compressed names), and the
         // OPT carrying NSID "ams".

@@ -24,7 +24,8 @@ use crate::configs;
 use crate::probe::{ProbeOptions, ProbeRecord, Stream};
 use crate::render::{Table, ms};
 use crate::system::{self, MARKER};
-use crate::topology::{Topology, v4};
+use crate::topology::{Serves, Topology, v4};
+use crate::tree::{self, Chain, Signer};
 
 /// The run directory `anyns-lab` uses when none is given.
 pub const DEFAULT_RUN_DIR: &str = "/run/anyns-lab";
@@ -60,7 +61,14 @@ pub struct Lab {
     children: Mutex<HashMap<String, Child>>,
     serial: Mutex<u32>,
     keep: bool,
+    /// What the lab's zone adds as the tree's TLD (delegations, DS); empty without a tree.
+    tld_additions: String,
 }
+
+/// Where the tree's keys and signed texts live in the run directory.
+const TREE_DIR: &str = "tree";
+/// The file holding what the lab's zone adds as the tree's TLD.
+const TLD_ADDITIONS: &str = "tld-additions";
 
 /// What [`Lab::down_dir`] did.
 #[derive(Clone, Debug, Default)]
@@ -107,7 +115,13 @@ impl Lab {
                 fs::remove_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
             }
         }
+        let tld_additions = if topology.has_tree() {
+            Self::write_tree(&topology, &run_dir)?
+        } else {
+            String::new()
+        };
         let lab = Self {
+            tld_additions,
             prefix: prefix_of(&run_dir),
             topology,
             run_dir,
@@ -189,6 +203,12 @@ impl Lab {
                 ));
             }
         }
+        if let Some(slow) = &lab.topology.slow {
+            let name = slow.name.clone();
+            let config = configs::anyns_slow_config(&lab.topology, &name);
+            lab.write(&Path::new(&name).join("anyns.toml"), &config)?;
+            lab.spawn_anyns(&name, "anyns")?;
+        }
         for s in 0..lab.topology.sites.len() {
             for &c in &lab.topology.sites[s].clouds.clone() {
                 lab.start_instance_index(s, c)?;
@@ -223,7 +243,10 @@ impl Lab {
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(INITIAL_SERIAL);
+        let tld_additions =
+            fs::read_to_string(run_dir.join(TREE_DIR).join(TLD_ADDITIONS)).unwrap_or_default();
         Ok(Self {
+            tld_additions,
             topology: Topology::from_toml(&text)?,
             prefix: prefix_of(&run_dir),
             run_dir,
@@ -406,8 +429,89 @@ impl Lab {
         Ok(())
     }
 
+    /// Makes the DNS tree (keys, signed zones, hints, trust anchor) and writes each file
+    /// where its servers read it; returns what the lab's zone adds as its TLD.
+    fn write_tree(t: &Topology, run_dir: &Path) -> Result<String, Error> {
+        let signer = Signer::new(&run_dir.join(TREE_DIR))?;
+        let put = |node: &str, file: &str, text: &str| -> Result<(), Error> {
+            let dir = run_dir.join(node);
+            fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+            let path = dir.join(file);
+            fs::write(&path, text).map_err(|e| Error::io(path.display(), e))
+        };
+        let mut leaf_ds = String::new();
+        let mut leaves = Vec::new();
+        for leaf in tree::leaves(t) {
+            let text = if leaf.chain == Chain::Unsigned {
+                leaf.text.clone()
+            } else {
+                let keys = signer.make_keys(&leaf.origin)?;
+                leaf_ds.push_str(&signer.ds(&keys)?);
+                signer.sign(&leaf.origin, &leaf.text, &keys, leaf.chain)?
+            };
+            leaves.push((leaf, text));
+        }
+        let tld_keys = signer.make_keys(&t.zone)?;
+        let root_keys = signer.make_keys(".")?;
+        let root = signer.sign(
+            ".",
+            &tree::root_zone(t, &signer.ds(&tld_keys)?),
+            &root_keys,
+            Chain::Nsec,
+        )?;
+        let anchor = signer.ds(&root_keys)?;
+        for site in &t.sites {
+            for &c in &site.clouds {
+                match t.clouds[c].serves {
+                    Serves::Root | Serves::Leaves => {
+                        if t.clouds[c].serves == Serves::Root {
+                            put(&site.name, "root.zone", &root)?;
+                        }
+                        for (leaf, text) in &leaves {
+                            put(&site.name, &leaf.file, text)?;
+                        }
+                    }
+                    Serves::Resolver => {
+                        put(&site.name, "root.hints", &tree::hints(t))?;
+                        put(&site.name, "root.key", &format!("$TTL 3600\n{anchor}"))?;
+                    }
+                    Serves::Zone => {}
+                }
+            }
+        }
+        if let Some(slow) = &t.slow {
+            if let Some((_, text)) = leaves.iter().find(|(l, _)| l.file == "far.zone") {
+                put(&slow.name, "far.zone", text)?;
+            }
+        }
+        let additions = tree::tld_additions(t, &leaf_ds);
+        let path = run_dir.join(TREE_DIR).join(TLD_ADDITIONS);
+        fs::write(&path, &additions).map_err(|e| Error::io(path.display(), e))?;
+        Ok(additions)
+    }
+
+    /// The zones a tree cloud's instances serve: (origin, file).
+    fn tree_zones(&self, cloud: usize) -> Vec<(String, String)> {
+        let mut zones = Vec::new();
+        if self.topology.clouds[cloud].serves == Serves::Root {
+            zones.push((".".to_string(), "root.zone".to_string()));
+        }
+        zones.extend(
+            tree::leaves(&self.topology)
+                .into_iter()
+                .map(|l| (l.origin, l.file)),
+        );
+        zones
+    }
+
     fn write_zones(&self, serial: u32) -> Result<(), Error> {
-        let text = configs::zone_text(&self.topology, serial);
+        let mut text = configs::zone_text(&self.topology, serial, &self.tld_additions);
+        if self.topology.has_tree() {
+            // The tree's TLD is signed (its DS is in the root): again at every serial.
+            let signer = Signer::existing(&self.run_dir.join(TREE_DIR));
+            let keys = signer.keys(&self.topology.zone)?;
+            text = signer.sign(&self.topology.zone, &text, &keys, Chain::Nsec)?;
+        }
         let mut nodes: Vec<&str> = self
             .topology
             .sites
@@ -453,6 +557,25 @@ impl Lab {
     fn start_instance_index(&self, site: usize, cloud: usize) -> Result<(), Error> {
         let s = &self.topology.sites[site];
         let file = format!("anyns-{}", self.topology.clouds[cloud].name);
+        let config = match self.topology.clouds[cloud].serves {
+            Serves::Zone => None,
+            Serves::Root | Serves::Leaves => Some(configs::anyns_site_config(
+                &self.topology,
+                site,
+                cloud,
+                &configs::ZoneSource::Files(self.tree_zones(cloud)),
+            )),
+            Serves::Resolver => Some(configs::anyns_resolver_config(
+                &self.topology,
+                site,
+                cloud,
+                &self.control_socket(site, cloud),
+            )),
+        };
+        if let Some(config) = config {
+            self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
+            return self.spawn_anyns(&s.name.clone(), &file);
+        }
         if s.is_split() {
             // Decision 0005's split model: DNS-only instances, then their announcer.
             for i in 0..s.instances {
@@ -520,17 +643,39 @@ impl Lab {
         )
     }
 
+    /// What a client asks a cloud to see which site answers, and whether with RD: the
+    /// lab's zone of a zone cloud, the root of the root cloud, a leaf of a leaves cloud,
+    /// the lab's zone through a resolver cloud.
+    pub fn service_query(&self, cloud: usize) -> (String, bool) {
+        match self.topology.clouds[cloud].serves {
+            Serves::Zone => (self.topology.zone.clone(), false),
+            Serves::Root => (".".into(), false),
+            Serves::Leaves => (tree::tree_name(&self.topology, "plain"), false),
+            Serves::Resolver => (self.topology.zone.clone(), true),
+        }
+    }
+
+    /// Whether `answer` (to [`Self::service_query`]) shows `cloud` served: NOERROR with an
+    /// NSID, authoritative from an authoritative cloud, recursive from a resolver cloud.
+    pub fn served(&self, cloud: usize, answer: &crate::dns::Summary) -> bool {
+        let kind = match self.topology.clouds[cloud].serves {
+            Serves::Resolver => answer.ra && !answer.aa,
+            _ => answer.aa,
+        };
+        answer.rcode == 0 && answer.nsid.is_some() && kind
+    }
+
     /// Waits until every client gets an answer with an NSID from every service address.
     pub fn wait_all_served(&self, timeout: Duration) -> Result<(), Error> {
         let missing = || -> Vec<String> {
             let table = self.catchment();
             let mut missing = Vec::new();
             for (client, row) in self.topology.clients.iter().zip(&table) {
-                for ((_, addr), r) in self.services().iter().zip(row) {
+                for ((cloud, addr), r) in self.services().iter().zip(row) {
                     let served = r
                         .as_ref()
                         .and_then(ProbeRecord::answer)
-                        .is_some_and(|a| a.rcode == 0 && a.aa && a.nsid.is_some());
+                        .is_some_and(|a| self.served(*cloud, a));
                     if !served {
                         missing.push(format!("{} -> {addr}", client.name));
                     }
@@ -571,23 +716,45 @@ impl Lab {
     }
 
     /// For every client (in order), one SOA query to every service address (in
-    /// [`Self::services`] order); the clients ask in parallel.
+    /// [`Self::services`] order), each cloud asked its [`Self::service_query`]; the clients
+    /// ask in parallel.
     pub fn catchment(&self) -> Vec<Vec<Option<ProbeRecord>>> {
-        let servers: Vec<IpAddr> = self.services().iter().map(|&(_, a)| a).collect();
-        let options = ProbeOptions::once(&servers, &self.topology.zone);
-        let streams: Vec<_> = self
+        let services = self.services();
+        let mut groups: Vec<((String, bool), Vec<IpAddr>)> = Vec::new();
+        for &(cloud, address) in &services {
+            let query = self.service_query(cloud);
+            match groups.iter_mut().find(|(q, _)| *q == query) {
+                Some((_, servers)) => servers.push(address),
+                None => groups.push((query, vec![address])),
+            }
+        }
+        let streams: Vec<Vec<Option<Stream>>> = self
             .topology
             .clients
             .iter()
-            .map(|c| self.stream(&c.name, &options).ok())
+            .map(|c| {
+                groups
+                    .iter()
+                    .map(|((qname, rd), servers)| {
+                        let options = ProbeOptions {
+                            rd: *rd,
+                            ..ProbeOptions::once(servers, qname)
+                        };
+                        self.stream(&c.name, &options).ok()
+                    })
+                    .collect()
+            })
             .collect();
         streams
             .into_iter()
-            .map(|s| {
-                let records = s.map(Stream::finish).unwrap_or_default();
-                servers
+            .map(|client| {
+                let records: Vec<ProbeRecord> = client
+                    .into_iter()
+                    .flat_map(|s| s.map(Stream::finish).unwrap_or_default())
+                    .collect();
+                services
                     .iter()
-                    .map(|a| records.iter().find(|r| r.server == *a).cloned())
+                    .map(|(_, a)| records.iter().find(|r| r.server == *a).cloned())
                     .collect()
             })
             .collect()
@@ -775,6 +942,63 @@ impl Lab {
             + &String::from_utf8_lossy(&out.stderr))
     }
 
+    /// Runs `anyns ARGS --socket SOCKET` against site `site`'s anyns for `cloud` (a resolver
+    /// site or a split-model announcer: those have a control socket), e.g.
+    /// `["flush", "--all"]`; its output.
+    pub fn control_args(&self, site: &str, cloud: &str, args: &[&str]) -> Result<String, Error> {
+        let (Some(s), Some(c)) = (self.topology.site(site), self.topology.cloud(cloud)) else {
+            return Err(Error::NoLab(format!("no instance of {cloud} at {site}")));
+        };
+        let out = Command::new(&self.anyns_bin)
+            .args(args)
+            .arg("--socket")
+            .arg(self.control_socket(s, c))
+            .output()
+            .map_err(|e| Error::io("anyns control", e))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// Loads an nftables script (`nft -f -`) in node `node`'s namespace: only the lab's
+    /// own namespaces, so nothing can reach the host's ruleset. Scripts keep to a table of
+    /// their own, which goes away with the namespace.
+    pub fn nft(&self, node: &str, script: &str) -> Result<String, Error> {
+        if !self.topology.node_names().contains(&node) {
+            return Err(Error::NoLab(format!("no lab node {node:?}")));
+        }
+        let mut child = system::in_ns(&self.ns(node), &system::tool("nft"))
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("nft", e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(script.as_bytes())
+                .map_err(|e| Error::io("nft", e))?;
+        }
+        let out = child.wait_with_output().map_err(|e| Error::io("nft", e))?;
+        if !out.status.success() {
+            return Err(Error::Command {
+                command: format!("nft -f - in {node}: {script}"),
+                output: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `nft list table inet TABLE` in node `node`'s namespace.
+    pub fn nft_table(&self, node: &str, table: &str) -> Result<String, Error> {
+        if !self.topology.node_names().contains(&node) {
+            return Err(Error::NoLab(format!("no lab node {node:?}")));
+        }
+        system::run(
+            system::in_ns(&self.ns(node), &system::tool("nft"))
+                .args(["list", "table", "inet", table]),
+        )
+    }
+
     /// Runs `birdc` against router `router`'s BIRD; its output (empty if it fails).
     pub fn birdc(&self, router: &str, args: &[&str]) -> String {
         let socket = self.run_dir.join(router).join("bird.ctl");
@@ -944,7 +1168,7 @@ impl Lab {
                 }
             }
         }
-        if let Some(p) = &self.topology.primary {
+        for p in self.topology.primary.iter().chain(&self.topology.slow) {
             table.row(self.process_row(&p.name, "anyns", &existing));
         }
         out.push_str(&table.render());

@@ -32,9 +32,10 @@ mod render;
 pub mod report;
 pub mod system;
 pub mod topology;
+pub mod tree;
 
 pub use configs::BIG_TXT_STRINGS;
 pub use error::Error;
 pub use lab::{Lab, LabOptions};
 pub use probe::{Outcome, ProbeOptions, ProbeRecord, Stream};
-pub use topology::{Scope, Topology};
+pub use topology::{Scope, Serves, Topology};

@@ -86,6 +86,9 @@ struct ProbeArgs {
     tcp: bool,
     #[arg(long)]
     no_edns: bool,
+    /// Set RD (ask a resolver).
+    #[arg(long)]
+    rd: bool,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +169,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 timeout: Duration::from_millis(args.timeout_ms),
                 tcp: args.tcp,
                 edns: !args.no_edns,
+                rd: args.rd,
             };
             use std::io::Write as _;
             let stdout = std::io::stdout();

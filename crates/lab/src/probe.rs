@@ -43,6 +43,8 @@ pub struct ProbeOptions {
     pub tcp: bool,
     /// With EDNS (and the NSID option).
     pub edns: bool,
+    /// With RD: the servers are resolvers.
+    pub rd: bool,
 }
 
 impl ProbeOptions {
@@ -57,6 +59,16 @@ impl ProbeOptions {
             timeout: Duration::from_millis(500),
             tcp: false,
             edns: true,
+            rd: false,
+        }
+    }
+
+    /// `count` queries for `qname`/`qtype` with RD to one resolver, `rate` per second.
+    pub fn resolve(server: IpAddr, qname: &str, qtype: u16, rate: u32, count: u32) -> Self {
+        Self {
+            qtype,
+            rd: true,
+            ..Self::stream(server, qname, rate, count)
         }
     }
 
@@ -96,6 +108,9 @@ impl ProbeOptions {
         }
         if !self.edns {
             args.push("--no-edns".into());
+        }
+        if self.rd {
+            args.push("--rd".into());
         }
         args
     }
@@ -162,10 +177,12 @@ impl ProbeRecord {
         match &self.outcome {
             Outcome::Answered(s) => {
                 line.push_str(&format!(
-                    " outcome=ok rtt_us={} rcode={} aa={} tc={} ancount={} size={} nsid={} serial={}",
+                    " outcome=ok rtt_us={} rcode={} aa={} ra={} ad={} tc={} ancount={} size={} nsid={} serial={}",
                     self.rtt.unwrap_or_default().as_micros(),
                     s.rcode,
                     u8::from(s.aa),
+                    u8::from(s.ra),
+                    u8::from(s.ad),
                     u8::from(s.tc),
                     s.ancount,
                     s.size,
@@ -192,6 +209,8 @@ impl ProbeRecord {
                 id: 0,
                 rcode: num("rcode")? as u8,
                 aa: num("aa")? == 1,
+                ra: num("ra") == Some(1),
+                ad: num("ad") == Some(1),
                 tc: num("tc")? == 1,
                 ancount: num("ancount")? as u16,
                 nsid: fields
@@ -240,7 +259,7 @@ pub fn run_probe(options: &ProbeOptions, mut emit: impl FnMut(&ProbeRecord)) -> 
         }
         for &server in &options.servers {
             id = id.wrapping_add(1);
-            let query = dns::build_query(id, &qname, options.qtype, options.edns);
+            let query = dns::build_query(id, &qname, options.qtype, options.edns, options.rd);
             let sent = SystemTime::now();
             let began = Instant::now();
             let (outcome, connection) = if options.tcp {
@@ -515,6 +534,8 @@ mod tests {
                 outcome: Outcome::Answered(Summary {
                     rcode: 0,
                     aa: true,
+                    ra: true,
+                    ad: true,
                     tc: false,
                     ancount: 1,
                     nsid: Some("ams".into()),

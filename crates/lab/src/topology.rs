@@ -38,6 +38,8 @@ struct RawTopology {
     site: Vec<RawSite>,
     client: Vec<RawClient>,
     primary: Option<RawClient>,
+    /// A unicast-only name server of the lab's DNS tree (no anycast, no BGP).
+    slow: Option<RawClient>,
 }
 
 fn default_zone() -> String {
@@ -53,6 +55,23 @@ fn yes() -> bool {
 struct RawCloud {
     name: String,
     addresses: Vec<IpAddr>,
+    #[serde(default)]
+    serves: Serves,
+}
+
+/// What a cloud's instances answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Serves {
+    /// The lab's zone (`example.`), from the primary: the authoritative clouds of old.
+    #[default]
+    Zone,
+    /// The lab's root zone and the leaf zones of its DNS tree (signed at `up`).
+    Root,
+    /// The leaf zones of the lab's DNS tree.
+    Leaves,
+    /// Recursion: a resolver cloud, iterating from the lab's root.
+    Resolver,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +100,9 @@ struct RawSite {
     instances: u32,
     #[serde(default)]
     separate_announcer: bool,
+    /// BFD between the site's instances and its router (100 ms x 3).
+    #[serde(default)]
+    bfd: bool,
 }
 
 /// Most DNS instances per (site, cloud): each gets its own loopback probe address.
@@ -115,6 +137,8 @@ pub struct Cloud {
     pub name: String,
     /// Service addresses, announced as host routes.
     pub addresses: Vec<IpAddr>,
+    /// What its instances answer.
+    pub serves: Serves,
 }
 
 impl Cloud {
@@ -160,6 +184,8 @@ pub enum Endpoint {
     Client(usize),
     /// The hidden primary.
     Primary,
+    /// The unicast-only name server of the DNS tree.
+    Slow,
 }
 
 /// An anycast site: one anyns instance per cloud, each with its own unicast address and
@@ -181,6 +207,8 @@ pub struct Site {
     /// Whether BGP and health run in their own process (the announcer) that probes the
     /// DNS-only instances (decision 0005); always so with more than one instance.
     pub separate_announcer: bool,
+    /// BFD with its router.
+    pub bfd: bool,
 }
 
 impl Site {
@@ -226,6 +254,8 @@ pub struct Topology {
     pub clients: Vec<Host>,
     /// The hidden primary.
     pub primary: Option<Host>,
+    /// The unicast-only name server of the DNS tree.
+    pub slow: Option<Host>,
 }
 
 /// The IPv4 address `host` in link block `block`.
@@ -272,7 +302,8 @@ impl Topology {
             .map(|r| ("router", &r.name))
             .chain(raw.site.iter().map(|s| ("site", &s.name)))
             .chain(raw.client.iter().map(|c| ("client", &c.name)))
-            .chain(raw.primary.iter().map(|p| ("primary", &p.name)));
+            .chain(raw.primary.iter().map(|p| ("primary", &p.name)))
+            .chain(raw.slow.iter().map(|p| ("slow", &p.name)));
         for (kind, name) in all_names {
             let valid = name.len() <= MAX_NAME_LEN
                 && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -323,6 +354,7 @@ impl Topology {
             clouds.push(Cloud {
                 name: c.name.clone(),
                 addresses: c.addresses.clone(),
+                serves: c.serves,
             });
         }
         let routers: Vec<Router> = raw
@@ -379,6 +411,25 @@ impl Topology {
                 router,
                 other: Endpoint::Site(i),
             });
+            let resolvers = site_clouds
+                .iter()
+                .filter(|&&c| clouds[c].serves == Serves::Resolver)
+                .count();
+            if resolvers != 0 && resolvers != site_clouds.len() {
+                return bad(format!(
+                    "site[{i}].clouds: a site is a resolver site or an authoritative one"
+                ));
+            }
+            let split = s.separate_announcer || s.instances > 1;
+            if split
+                && site_clouds
+                    .iter()
+                    .any(|&c| clouds[c].serves != Serves::Zone)
+            {
+                return bad(format!(
+                    "site[{i}].instances: several instances only for clouds serving the zone"
+                ));
+            }
             sites.push(Site {
                 name: s.name.clone(),
                 router,
@@ -387,6 +438,7 @@ impl Topology {
                 block: b,
                 instances: s.instances,
                 separate_announcer: s.separate_announcer,
+                bfd: s.bfd,
             });
         }
         let mut clients = Vec::new();
@@ -421,6 +473,31 @@ impl Topology {
             }
             None => None,
         };
+        let slow = match &raw.slow {
+            Some(p) => {
+                let router = router_index("slow.router", &p.router)?;
+                let b = block();
+                links.push(Link {
+                    block: b,
+                    router,
+                    other: Endpoint::Slow,
+                });
+                Some(Host {
+                    name: p.name.clone(),
+                    router,
+                    block: b,
+                })
+            }
+            None => None,
+        };
+        let roots = clouds.iter().filter(|c| c.serves == Serves::Root).count();
+        let tree = clouds.iter().any(|c| c.serves != Serves::Zone);
+        if roots > 1 || (tree && roots == 0) {
+            return bad("cloud.serves: a lab with a DNS tree has one \"root\" cloud".into());
+        }
+        if slow.is_some() && roots == 0 {
+            return bad("slow: needs a DNS tree (a cloud with serves = \"root\")".into());
+        }
         if links.len() > MAX_LINKS {
             return bad(format!(
                 "{} links; 192.0.2.0/24 holds {MAX_LINKS}",
@@ -446,7 +523,46 @@ impl Topology {
             sites,
             clients,
             primary,
+            slow,
         })
+    }
+
+    /// Whether the lab has its own DNS tree (a root cloud).
+    pub fn has_tree(&self) -> bool {
+        self.clouds.iter().any(|c| c.serves == Serves::Root)
+    }
+
+    /// The clouds serving `serves`, in order.
+    pub fn clouds_serving(&self, serves: Serves) -> Vec<usize> {
+        (0..self.clouds.len())
+            .filter(|&c| self.clouds[c].serves == serves)
+            .collect()
+    }
+
+    /// Whether site `site` is a resolver site.
+    pub fn is_resolver_site(&self, site: usize) -> bool {
+        self.sites[site]
+            .clouds
+            .iter()
+            .all(|&c| self.clouds[c].serves == Serves::Resolver)
+    }
+
+    /// The slow server's addresses (v4, v6).
+    pub fn slow_addresses(&self) -> Option<(Ipv4Addr, Ipv6Addr)> {
+        self.slow.as_ref().map(|h| (v4(h.block, 2), v6(h.block, 2)))
+    }
+
+    /// Every client's link prefixes (a /29 and a /64): who may use the resolvers.
+    pub fn client_prefixes(&self) -> Vec<String> {
+        self.clients
+            .iter()
+            .flat_map(|c| {
+                [
+                    format!("{}/29", v4(c.block, 0)),
+                    format!("{}/64", v6(c.block, 0)),
+                ]
+            })
+            .collect()
     }
 
     /// The site's unicast address (IPv4) for its instance of cloud `cloud`.
@@ -561,6 +677,7 @@ impl Topology {
             .chain(self.sites.iter().map(|s| s.name.as_str()))
             .chain(self.clients.iter().map(|c| c.name.as_str()))
             .chain(self.primary.iter().map(|p| p.name.as_str()))
+            .chain(self.slow.iter().map(|p| p.name.as_str()))
             .collect()
     }
 
@@ -571,6 +688,7 @@ impl Topology {
             Endpoint::Site(i) => &self.sites[i].name,
             Endpoint::Client(i) => &self.clients[i].name,
             Endpoint::Primary => self.primary.as_ref().map_or("primary", |p| &p.name),
+            Endpoint::Slow => self.slow.as_ref().map_or("slow", |p| &p.name),
         }
     }
 
