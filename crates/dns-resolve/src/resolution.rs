@@ -594,10 +594,7 @@ impl Resolution {
         let exchange = self.next_exchange;
         self.next_exchange += 1;
         let timeout = if tcp {
-            env.servers
-                .timeout_for(server.ip())
-                .max(Duration::from_secs(1))
-                * 2
+            tcp_timeout(env.servers.timeout_for(server.ip()))
         } else {
             env.servers.timeout_for(server.ip())
         };
@@ -1008,6 +1005,16 @@ impl Resolution {
             }
         }
     }
+}
+
+/// How long a TCP exchange with a server of UDP timeout `rto` may take: a handshake and
+/// the exchange are three round trips; at least half a second (a slow accept on a busy
+/// server), at most four. A connection to an anycast address whose route moved never
+/// completes (the SYN-ACK goes to another site, or no site answers it): the next server of
+/// the NS set must get its turn within the resolution's time, so the wait follows the
+/// server's measured speed rather than a fixed system timeout.
+fn tcp_timeout(rto: Duration) -> Duration {
+    (rto * 3).clamp(Duration::from_millis(500), Duration::from_secs(4))
 }
 
 fn attempts(frame: &Frame, server: SocketAddr) -> u8 {
