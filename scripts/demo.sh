@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job: the anycast lab demo. Installs what is missing (bird2, iproute2, ...), builds
-# anyns and anyns-lab (release), brings up the default lab (lab/default.toml: three BIRD 2
-# routers, three anyns sites, two clouds, three clients and a hidden primary, all in network
-# namespaces with documentation addresses only), shows catchment, a site failing and coming
-# back, a drain and a zone change, and tears the lab down — also on Ctrl-C or failure.
+# The main job: the anycast lab demo. Installs what is missing (bird2, iproute2, ldnsutils,
+# ...), builds anyns and anyns-lab (release), brings up the resolver lab (lab/resolver.toml:
+# three BIRD 2 routers, three authoritative and two resolver sites, five clouds, three
+# clients, a hidden primary and the lab's own signed DNS tree, all in network namespaces with
+# documentation addresses only), shows catchment, a site failing and coming back, a drain, a
+# zone change and the resolver cloud, and tears the lab down — also on Ctrl-C or failure.
 #   sudo ./scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,4 @@ cleanup() { "$lab" --run-dir "$run_dir" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'echo; echo "interrupted: tearing the lab down"; exit 130' INT TERM
 
-"$lab" --run-dir "$run_dir" demo
+"$lab" --run-dir "$run_dir" demo --topology lab/resolver.toml

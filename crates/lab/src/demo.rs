@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::lab::{Lab, LabOptions};
 use crate::probe::{Failover, ProbeOptions, ProbeRecord};
 use crate::render::{Table, ms, ms_or};
+use crate::topology::Serves;
 use crate::{Error, system};
 
 /// Queries per second of the demo's and the tests' client streams (the rate of the failover
@@ -97,14 +98,14 @@ pub fn disrupt(
 }
 
 /// How many steps the demo has.
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 fn step(n: usize, title: &str) -> Instant {
     println!("\n[{n}/{STEPS}] {title}");
     Instant::now()
 }
 
-fn disruption_table(d: &Disruption, what: &str) -> String {
+pub(crate) fn disruption_table(d: &Disruption, what: &str) -> String {
     let mut t = Table::new(&["what", "measured"]);
     t.row(vec![
         "answering before".into(),
@@ -344,7 +345,11 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
         targets.push((format!("{} (hidden primary)", p.name), a));
     }
     for s in &topo.sites {
-        for &c in &s.clouds {
+        for &c in s
+            .clouds
+            .iter()
+            .filter(|&&c| topo.clouds[c].serves == Serves::Zone)
+        {
             let cloud = &topo.clouds[c].name;
             if let Some(a) = lab.instance_address(&s.name, cloud) {
                 targets.push((format!("{} {cloud}", s.name), a));
@@ -391,10 +396,17 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     }
     print!("{}", table.render());
     let everywhere = lab.catchment();
-    let all_new = everywhere
+    let zone_columns: Vec<bool> = lab
+        .services()
         .iter()
-        .flatten()
-        .all(|r| r.as_ref().and_then(|r| r.answer()?.serial) == Some(new));
+        .map(|&(c, _)| topo.clouds[c].serves == Serves::Zone)
+        .collect();
+    let all_new = everywhere.iter().all(|row| {
+        row.iter()
+            .zip(&zone_columns)
+            .filter(|(_, zone)| **zone)
+            .all(|(r, _)| r.as_ref().and_then(|r| r.answer()?.serial) == Some(new))
+    });
     println!(
         "    every client through every service address sees serial {new}: {}",
         if all_new { "yes" } else { "NO" }
@@ -403,6 +415,13 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
 
     let t = step(
         6,
+        "a resolver cloud: clients resolve the lab's signed DNS tree through it",
+    );
+    let resolver = crate::resolver_demo::run(&lab)?;
+    println!("    ({})", ms(t.elapsed()));
+
+    let t = step(
+        7,
         "what each site saw: GET /metrics on every instance's unicast address (Prometheus)",
     );
     print!("{}", metrics_table(&lab));
@@ -412,7 +431,7 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     println!("    the serial each serves, its BGP session and whether its cloud is announced.");
     println!("    ({})", ms(t.elapsed()));
 
-    let t = step(7, "teardown");
+    let t = step(8, "teardown");
     let report = lab.down()?;
     println!(
         "    {} processes stopped, {} namespaces deleted in {}",
@@ -454,6 +473,14 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
         ms_or(drain.figures.to_other_site, "never"),
         drain.lost_after().to_string(),
     ]);
+    if let Some((what, d)) = &resolver {
+        f.row(vec![
+            what.clone(),
+            ms_or(d.route_change, "-"),
+            ms_or(d.figures.to_other_site, "never"),
+            d.lost_after().to_string(),
+        ]);
+    }
     print!("{}", f.render());
     println!("demo done in {}", ms(whole.elapsed()));
     Ok(())
@@ -512,10 +539,8 @@ fn metrics_table(lab: &Lab) -> String {
                     sum("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"}")
                         + sum("anyns_responses_total{transport=\"tcp\",rcode=\"NXDOMAIN\"}")
                 ),
-                format!(
-                    "{}",
-                    get(&format!("anyns_zone_serial{{zone=\"{}\"}}", topo.zone))
-                ),
+                m.get(&format!("anyns_zone_serial{{zone=\"{}\"}}", topo.zone))
+                    .map_or_else(|| "-".into(), |v| (*v as u64).to_string()),
                 format!("{bgp_up}/{bgp_all} up"),
                 if sum("anyns_cloud_announced{") >= 1 {
                     "yes".into()

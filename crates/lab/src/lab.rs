@@ -67,6 +67,8 @@ pub struct Lab {
 
 /// Where the tree's keys and signed texts live in the run directory.
 const TREE_DIR: &str = "tree";
+/// The nftables table [`Lab::record_dns_sources`] loads (in lab namespaces only).
+pub const SOURCES_TABLE: &str = "anyns_lab_sources";
 /// The file holding what the lab's zone adds as the tree's TLD.
 const TLD_ADDITIONS: &str = "tld-additions";
 
@@ -997,6 +999,68 @@ impl Lab {
             system::in_ns(&self.ns(node), &system::tool("nft"))
                 .args(["list", "table", "inet", table]),
         )
+    }
+
+    /// Starts recording, at each of `nodes`, the source address of every DNS query (TCP or
+    /// UDP port 53) arriving over its links (not from its own `lo`), in nftables sets of
+    /// the table [`SOURCES_TABLE`]: who queries the tree's servers.
+    pub fn record_dns_sources(&self, nodes: &[&str]) -> Result<(), Error> {
+        let t = SOURCES_TABLE;
+        for node in nodes {
+            let script = format!(
+                "add table inet {t}\n\
+                 add set inet {t} src4 {{ type ipv4_addr; flags dynamic; }}\n\
+                 add set inet {t} src6 {{ type ipv6_addr; flags dynamic; }}\n\
+                 add chain inet {t} count {{ type filter hook prerouting priority -300; policy accept; }}\n\
+                 add rule inet {t} count iifname \"to-*\" meta l4proto {{ tcp, udp }} th dport 53 add @src4 {{ ip saddr }}\n\
+                 add rule inet {t} count iifname \"to-*\" meta l4proto {{ tcp, udp }} th dport 53 add @src6 {{ ip6 saddr }}\n"
+            );
+            self.nft(node, &script)?;
+        }
+        Ok(())
+    }
+
+    /// The sources [`Self::record_dns_sources`] saw at `node` so far.
+    pub fn dns_sources(&self, node: &str) -> Result<std::collections::BTreeSet<IpAddr>, Error> {
+        let text = self.nft_table(node, SOURCES_TABLE)?;
+        let mut set = std::collections::BTreeSet::new();
+        for part in text.split("elements = {").skip(1) {
+            let inside = part.split('}').next().unwrap_or_default();
+            set.extend(
+                inside
+                    .split([',', ' ', '\n', '\t'])
+                    .filter_map(|token| token.trim().parse::<IpAddr>().ok()),
+            );
+        }
+        Ok(set)
+    }
+
+    /// The resolver sites' unicast addresses, both families.
+    pub fn resolver_unicast(&self) -> std::collections::BTreeSet<IpAddr> {
+        let t = &self.topology;
+        let mut set = std::collections::BTreeSet::new();
+        for (s, site) in t.sites.iter().enumerate() {
+            for &c in site
+                .clouds
+                .iter()
+                .filter(|&&c| t.clouds[c].serves == Serves::Resolver)
+            {
+                set.insert(IpAddr::V4(t.instance_v4(s, c)));
+                set.insert(IpAddr::V6(t.instance_v6(s, c)));
+            }
+        }
+        set
+    }
+
+    /// The nodes serving the DNS tree: sites of its clouds and of the lab's zone, and the
+    /// unicast-only server.
+    pub fn tree_nodes(&self) -> Vec<String> {
+        let t = &self.topology;
+        (0..t.sites.len())
+            .filter(|&s| !t.is_resolver_site(s))
+            .map(|s| t.sites[s].name.clone())
+            .chain(t.slow.iter().map(|h| h.name.clone()))
+            .collect()
     }
 
     /// Runs `birdc` against router `router`'s BIRD; its output (empty if it fails).

@@ -4,7 +4,8 @@
 //! with the service address on its `lo`, its own unicast address on the veth and a BGP
 //! session to its router (fate sharing: the route lives as long as the process); clients
 //! and a hidden primary hang off the routers. The topology comes from a TOML file
-//! ([`Topology`], `lab/default.toml`).
+//! ([`Topology`], `lab/default.toml`); `lab/resolver.toml` adds the lab's own signed DNS
+//! tree ([`tree`]) and a resolver cloud resolving it.
 //!
 //! ```text
 //!   Topology ──► Lab::up ──► namespaces + veths ──► BIRD per router ──► anyns per site/cloud
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod probe;
 mod render;
 pub mod report;
+mod resolver_demo;
 pub mod system;
 pub mod topology;
 pub mod tree;

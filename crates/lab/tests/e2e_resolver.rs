@@ -27,20 +27,6 @@ fn rec(lab: &Lab) -> (IpAddr, IpAddr) {
     (cloud.v4().expect("v4"), cloud.v6().expect("v6"))
 }
 
-/// The resolver sites' unicast addresses (both families): the only sources the tree's
-/// servers may see.
-fn resolver_unicast(lab: &Lab) -> BTreeSet<IpAddr> {
-    let c = lab.topology.cloud("rec").expect("rec cloud");
-    let mut set = BTreeSet::new();
-    for s in 0..lab.topology.sites.len() {
-        if lab.topology.sites[s].clouds.contains(&c) {
-            set.insert(IpAddr::V4(lab.topology.instance_v4(s, c)));
-            set.insert(IpAddr::V6(lab.topology.instance_v6(s, c)));
-        }
-    }
-    set
-}
-
 /// One query with RD from `client` to `server`, its record.
 fn ask(lab: &Lab, client: &str, server: IpAddr, name: &str, qtype: u16, tcp: bool) -> ProbeRecord {
     let options = ProbeOptions {
@@ -50,37 +36,6 @@ fn ask(lab: &Lab, client: &str, server: IpAddr, name: &str, qtype: u16, tcp: boo
     };
     let records = lab.probe(client, &options).expect("probe");
     records.into_iter().next().expect("one record")
-}
-
-/// Counts, at every node serving the tree, the sources of DNS queries arriving from
-/// outside the node (its links), in a dynamic set per family.
-fn count_sources(lab: &Lab, nodes: &[&str]) {
-    for node in nodes {
-        let script = format!(
-            "add table inet {TABLE}\n\
-             add set inet {TABLE} src4 {{ type ipv4_addr; flags dynamic; }}\n\
-             add set inet {TABLE} src6 {{ type ipv6_addr; flags dynamic; }}\n\
-             add chain inet {TABLE} count {{ type filter hook prerouting priority -300; policy accept; }}\n\
-             add rule inet {TABLE} count iifname \"to-*\" meta l4proto {{ tcp, udp }} th dport 53 add @src4 {{ ip saddr }}\n\
-             add rule inet {TABLE} count iifname \"to-*\" meta l4proto {{ tcp, udp }} th dport 53 add @src6 {{ ip6 saddr }}\n"
-        );
-        lab.nft(node, &script).expect("nft");
-    }
-}
-
-/// The addresses in the source sets of `node`.
-fn sources(lab: &Lab, node: &str) -> BTreeSet<IpAddr> {
-    let text = lab.nft_table(node, TABLE).expect("nft list");
-    let mut set = BTreeSet::new();
-    for part in text.split("elements = {").skip(1) {
-        let inside = part.split('}').next().unwrap_or_default();
-        for token in inside.split([',', ' ', '\n', '\t']) {
-            if let Ok(address) = token.trim().parse() {
-                set.insert(address);
-            }
-        }
-    }
-    set
 }
 
 /// The sum of the `counter packets N` of `node`'s test table.
@@ -115,8 +70,9 @@ fn resolver_queries_leave_only_from_unicast_addresses() {
         return;
     };
     assert_catchment(&lab, &[], Duration::from_secs(10));
-    let tree_nodes = ["ams", "nyc", "fra", "slow"];
-    count_sources(&lab, &tree_nodes);
+    let tree_nodes = lab.tree_nodes();
+    let tree_nodes: Vec<&str> = tree_nodes.iter().map(String::as_str).collect();
+    lab.record_dns_sources(&tree_nodes).expect("nft");
     flush_caches(&lab);
     let (v4, v6) = rec(&lab);
     let cases: [(&str, u16, u16, Option<bool>); 8] = [
@@ -147,10 +103,10 @@ fn resolver_queries_leave_only_from_unicast_addresses() {
         let answer = big.answer().expect("big.far over TCP");
         assert_eq!(answer.ancount as usize, FAR_BIG_TXT_STRINGS, "{answer:?}");
     }
-    let allowed = resolver_unicast(&lab);
+    let allowed = lab.resolver_unicast();
     let mut seen = BTreeSet::new();
     for node in tree_nodes {
-        let from = sources(&lab, node);
+        let from = lab.dns_sources(node).expect("nft list");
         eprintln!("FIGURE sources of queries at {node}: {from:?}");
         seen.extend(from);
     }
