@@ -24,6 +24,7 @@
 
 mod configs;
 pub mod demo;
+mod disruption;
 pub mod dns;
 mod error;
 pub mod lab;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::demo::{Disruption, RATE, disrupt};
+use crate::disruption::{Disruption, RATE, disrupt, disruption_table};
 use crate::dns::qtype;
 use crate::lab::Lab;
 use crate::probe::ProbeOptions;
@@ -150,7 +150,7 @@ pub(crate) fn run(lab: &Lab) -> Result<Option<(String, Disruption)>, Error> {
                 .map(|(at, _)| at)
         },
     )?;
-    print!("{}", crate::demo::disruption_table(&kill, "SIGKILL"));
+    print!("{}", disruption_table(&kill, "SIGKILL"));
     lab.start_instance(&site, &cloud_name)?;
     lab.wait_bgp(Duration::from_secs(20))?;
     println!("    ({}; {site} restarted)", ms(started.elapsed()));
