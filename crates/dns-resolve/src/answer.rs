@@ -334,6 +334,7 @@ mod tests {
         let options = dns_wire::QueryOptions {
             flags: Header::RD,
             edns: edns.then_some((1232, false)),
+            ..Default::default()
         };
         dns_wire::write_query(&mut out, 0x4242, name, qtype, class::IN, options);
         out

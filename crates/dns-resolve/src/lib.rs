@@ -23,6 +23,7 @@
 pub mod anchors;
 pub mod answer;
 pub mod cache;
+pub mod cookies;
 pub mod delegation;
 pub mod dnssec;
 pub mod entropy;
@@ -50,5 +51,7 @@ pub use settings::{Limits, Settings};
 mod sim;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cookies;
 #[cfg(test)]
 mod tests_dnssec;

@@ -36,6 +36,7 @@ use dns_wire::{Header, QueryOptions, Record, Response, Section, write_query};
 use crate::anchors::TrustAnchors;
 use crate::answer::Resolved;
 use crate::cache::{Cache, Cached, Negative, Trust};
+use crate::cookies::CookieCheck;
 use crate::delegation::{
     ConfiguredZone, CutKind, Delegation, Hints, NsServer, address_in, configured_for,
 };
@@ -202,6 +203,8 @@ struct Outstanding {
     id: u16,
     /// The query carried an OPT record.
     edns: bool,
+    /// The query carried our DNS cookie: the answer must echo it.
+    cookie: bool,
     /// The question as sent (name in its randomised case, type, class).
     question: Vec<u8>,
     /// The name and type asked, lowercased (a minimised query asks less than the frame).
@@ -239,6 +242,10 @@ pub struct Resolution {
     no_case: Vec<SocketAddr>,
     /// Servers that refused our EDNS query (FORMERR/NOTIMP without OPT): asked without.
     no_edns: Vec<SocketAddr>,
+    /// Servers that answered BADCOOKIE and were asked again with their new cookie.
+    cookie_retried: Vec<SocketAddr>,
+    /// Scratch for the COOKIE option.
+    cookie: Vec<u8>,
     /// The client's question.
     question: (Vec<u8>, u16),
     /// The answer is validated before it is given (anchors configured, CD clear).
@@ -276,6 +283,8 @@ impl Resolution {
             max_sends: env.settings.limits.max_sends,
             no_case: Vec::new(),
             no_edns: Vec::new(),
+            cookie_retried: Vec::new(),
+            cookie: Vec::with_capacity(40),
             question: (qname.to_vec(), qtype),
             validate: !env.anchors.is_empty() && !checking_disabled,
             dnssec_ok: !env.anchors.is_empty(),
@@ -575,14 +584,26 @@ impl Resolution {
             CutKind::Forward => Header::RD,
             CutKind::Iterate => 0,
         };
-        let mut message = Vec::with_capacity(asked.len() + 32);
+        let cookie = settings.cookies && edns.is_some();
+        if cookie {
+            env.servers
+                .cookies()
+                .option_for(server.ip(), &mut self.cookie);
+        } else {
+            self.cookie.clear();
+        }
+        let mut message = Vec::with_capacity(asked.len() + 80);
         write_query(
             &mut message,
             id,
             &self.cased,
             asked_type,
             class::IN,
-            QueryOptions { flags, edns },
+            QueryOptions {
+                flags,
+                edns,
+                cookie: &self.cookie,
+            },
         );
         match frame.attempts.iter_mut().find(|(a, _)| *a == server) {
             Some((_, count)) => *count += 1,
@@ -604,6 +625,7 @@ impl Resolution {
             tcp,
             id,
             edns: edns.is_some(),
+            cookie,
             question,
             asked,
             sent_at: now,
@@ -655,6 +677,12 @@ impl Resolution {
         if env.settings.case_randomisation && !same_case && !retry_plainly {
             return;
         }
+        // RFC 7873 §5.3: an answer that does not echo our client cookie is not ours.
+        if outstanding.cookie
+            && env.servers.cookies().check(from.ip(), response.cookie()) == CookieCheck::Wrong
+        {
+            return;
+        }
         let Some(outstanding) = self.outstanding.take() else {
             return;
         };
@@ -663,9 +691,14 @@ impl Resolution {
             && response.edns.is_none()
             && (code == rcode::FORMERR || code == rcode::NOTIMP)
             && !self.no_edns.contains(&from);
-        if retry_plainly || refused_edns {
+        // RFC 7873 §5.3: BADCOOKIE carries the server cookie to use: ask again, once.
+        let bad_cookie =
+            outstanding.cookie && code == rcode::BADCOOKIE && !self.cookie_retried.contains(&from);
+        if retry_plainly || refused_edns || bad_cookie {
             if retry_plainly {
                 self.no_case.push(from);
+            } else if bad_cookie {
+                self.cookie_retried.push(from);
             } else {
                 // RFC 6891 §7: a server that does not know EDNS is asked without it.
                 self.no_edns.push(from);

@@ -1,12 +1,14 @@
 //! Which name server to ask: smoothed round-trip times per address (RFC 6298's estimator),
-//! timeouts derived from them, and backing off servers that stop answering. Shared by
-//! every resolution: what one learns, the next uses.
+//! timeouts derived from them, and backing off servers that stop answering; it also holds
+//! the DNS cookies exchanged with them (`cookies`). Shared by every resolution: what one
+//! learns, the next uses.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::cookies::CookieJar;
 use crate::entropy::Entropy;
 
 /// The timeout for a server never heard from, and its rank among measured ones (Unbound's
@@ -41,10 +43,11 @@ struct Stats {
     down_until: Option<Instant>,
 }
 
-/// Round-trip statistics of every server asked.
+/// Round-trip statistics of every server asked, and the DNS cookies exchanged with them.
 #[derive(Default)]
 pub struct ServerTable {
     servers: Mutex<HashMap<IpAddr, Stats>>,
+    cookies: CookieJar,
 }
 
 impl ServerTable {
@@ -65,6 +68,11 @@ impl ServerTable {
             }
         }
         f(&mut servers)
+    }
+
+    /// Our client cookies and the servers' cookies (RFC 7873).
+    pub fn cookies(&self) -> &CookieJar {
+        &self.cookies
     }
 
     /// Servers remembered now.

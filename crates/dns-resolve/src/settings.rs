@@ -49,6 +49,8 @@ pub struct Settings {
     pub qname_minimisation: bool,
     /// Randomise the case of the names sent and check it comes back (0x20).
     pub case_randomisation: bool,
+    /// Send DNS cookies upstream and require answers to echo ours (RFC 7873).
+    pub cookies: bool,
     /// The UDP payload size advertised upstream (1232: no fragmentation on common paths).
     pub upstream_payload: u16,
     /// The port name servers listen on (53; test rigs use another).
@@ -72,6 +74,7 @@ impl Default for Settings {
             cache: CachePolicy::default(),
             qname_minimisation: true,
             case_randomisation: true,
+            cookies: true,
             upstream_payload: 1232,
             upstream_port: 53,
             resolution_timeout: Duration::from_secs(5),

@@ -65,7 +65,7 @@ www.glueless.test. 300 IN A 192.0.2.82
 
 /// The tree: root at .1, test. at .2 and .3, example.test. at .4 and .5, other. and
 /// glueless.test. at .6.
-fn tree() -> Net {
+pub(crate) fn tree() -> Net {
     let mut net = Net::new(HINTS);
     net.serve(at(1), ".", ROOT);
     net.serve(at(2), "test.", TEST);
@@ -89,7 +89,7 @@ fn with_big_txt(zone: &str) -> String {
     text
 }
 
-fn addresses(resolved: &crate::Resolved) -> Vec<[u8; 4]> {
+pub(crate) fn addresses(resolved: &crate::Resolved) -> Vec<[u8; 4]> {
     resolved
         .answer
         .iter()
@@ -663,6 +663,7 @@ fn test_8767_expired_data_answers_when_the_authority_is_unreachable() {
         dns_wire::QueryOptions {
             flags: Header::RD,
             edns: Some((1232, false)),
+            ..Default::default()
         },
     );
     let query = dns_wire::Query::parse(&msg).unwrap();

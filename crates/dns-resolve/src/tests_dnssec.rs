@@ -175,6 +175,7 @@ fn validated_answers_are_served_from_the_cache_with_ad_and_rrsigs() {
         let options = dns_wire::QueryOptions {
             flags: Header::RD,
             edns: Some((1232, dnssec_ok)),
+            ..Default::default()
         };
         dns_wire::write_query(&mut msg, 7, &wire, rtype::A, 1, options);
         let query = Query::parse(&msg).unwrap();

@@ -79,6 +79,17 @@ pub struct Edns {
     pub nsid: bool,
     /// An edns-tcp-keepalive option was present (RFC 7828).
     pub tcp_keepalive: bool,
+    /// A COOKIE option (RFC 7873): where its data starts in the message and its length
+    /// (at most 40; longer ones are not recorded). Read it with [`Edns::cookie_in`].
+    pub cookie: Option<(u16, u8)>,
+}
+
+impl Edns {
+    /// The COOKIE option's data in `msg` (the message this was parsed from).
+    pub fn cookie_in<'m>(&self, msg: &'m [u8]) -> Option<&'m [u8]> {
+        let (at, len) = self.cookie?;
+        msg.get(usize::from(at)..usize::from(at) + usize::from(len))
+    }
 }
 
 /// A parsed query.
@@ -211,6 +222,10 @@ pub(crate) fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, Parse
     })
 }
 
+/// The longest COOKIE option (RFC 7873 §4: an 8-octet client cookie and a server cookie
+/// of 8 to 32 octets).
+const MAX_COOKIE_LEN: usize = 40;
+
 //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.2
 //# CLASS: requestor's UDP payload size; TTL: extended RCODE and flags
 pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, ParseError> {
@@ -233,6 +248,9 @@ pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, Pars
         match code {
             option::NSID => edns.nsid = true,
             option::TCP_KEEPALIVE => edns.tcp_keepalive = true,
+            option::COOKIE if len <= MAX_COOKIE_LEN => {
+                edns.cookie = u16::try_from(at + 4).ok().map(|start| (start, len as u8));
+            }
             _ => {}
         }
         at += 4 + len;

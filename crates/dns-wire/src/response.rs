@@ -11,7 +11,7 @@ use crate::header::{HEADER_LEN, Header};
 use crate::name::Name;
 use crate::query::{Edns, ParseError, parse_opt, skip_record};
 use crate::record::{Record, read_record};
-use crate::types::rtype;
+use crate::types::{option, rtype};
 use crate::writer::{MessageWriter, Section};
 
 /// A parsed response. Borrows the message it was parsed from.
@@ -96,6 +96,11 @@ impl<'a> Response<'a> {
         (high << 4) | low
     }
 
+    /// The COOKIE option's data (RFC 7873), if the response carried one.
+    pub fn cookie(&self) -> Option<&'a [u8]> {
+        self.edns?.cookie_in(self.msg)
+    }
+
     /// Whether a header flag ([`Header::AA`], [`Header::TC`], ...) is set.
     pub fn flag(&self, flag: u16) -> bool {
         self.header.flags & flag != 0
@@ -144,24 +149,28 @@ impl Iterator for Records<'_> {
 }
 
 /// What a query asks beyond its question.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueryOptions {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryOptions<'a> {
     /// Header flags to set (RD for a forwarded query, CD).
     pub flags: u16,
     /// EDNS: the UDP payload size we accept and the DO bit; `None` sends no OPT record.
     pub edns: Option<(u16, bool)>,
+    /// A COOKIE option's data (RFC 7873: client cookie, then the server's, if known);
+    /// empty: none. Only sent with EDNS.
+    pub cookie: &'a [u8],
 }
 
 /// Writes a query into `out` (cleared first): header with `id` and `options.flags`, the
 /// question with `qname` exactly as given (a resolver's randomised case), and an OPT record
-/// when asked. Returns its length.
+/// when asked (with the COOKIE option when `options.cookie` is not empty). Returns its
+/// length.
 pub fn write_query(
     out: &mut Vec<u8>,
     id: u16,
     qname: &[u8],
     qtype: u16,
     qclass: u16,
-    options: QueryOptions,
+    options: QueryOptions<'_>,
 ) -> usize {
     let mut question = Vec::with_capacity(qname.len() + 4);
     question.extend_from_slice(qname);
@@ -174,8 +183,14 @@ pub fn write_query(
     };
     let mut writer = MessageWriter::new(out, header, Some(&question));
     if let Some((payload, dnssec_ok)) = options.edns {
-        // A query of at most 255 + 4 + 12 octets always has room for an empty OPT.
-        let _ = writer.push_opt(payload, 0, dnssec_ok, &[]);
+        // A query of at most 255 + 4 + 12 octets always has room for an OPT with a cookie.
+        let cookie = [(option::COOKIE, options.cookie)];
+        let options: &[(u16, &[u8])] = if options.cookie.is_empty() {
+            &[]
+        } else {
+            &cookie
+        };
+        let _ = writer.push_opt(payload, 0, dnssec_ok, options);
     }
     writer.finish()
 }
@@ -257,9 +272,11 @@ mod tests {
     #[test]
     fn a_query_is_not_a_response_and_bad_framing_is_refused() {
         let mut query = Vec::new();
+        let cookie = [7u8; 24];
         let options = QueryOptions {
             flags: Header::RD,
             edns: Some((1232, true)),
+            cookie: &cookie,
         };
         let len = write_query(&mut query, 9, b"\x01A\x00", rtype::AAAA, class::IN, options);
         assert_eq!(len, query.len());
@@ -269,6 +286,11 @@ mod tests {
         assert_eq!(parsed.question_bytes(&query), b"\x01A\x00\x00\x1c\x00\x01");
         let edns = parsed.edns.unwrap();
         assert_eq!((edns.udp_payload, edns.dnssec_ok), (1232, true));
+        assert_eq!(
+            edns.cookie_in(&query),
+            Some(&cookie[..]),
+            "RFC 7873 COOKIE option"
+        );
         assert_eq!(
             Response::parse(&query).unwrap_err(),
             ParseError::NotResponse

@@ -83,6 +83,9 @@ pub mod rcode {
     pub const NOTAUTH: u16 = 9;
     /// RFC 6891: bad EDNS version (extended rcode 16).
     pub const BADVERS: u16 = 16;
+    /// 23: BADCOOKIE (RFC 7873 §8): a valid client cookie with a server cookie the server
+    /// no longer accepts; the client retries with the new one it sent.
+    pub const BADCOOKIE: u16 = 23;
 }
 
 /// EDNS option codes.

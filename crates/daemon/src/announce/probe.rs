@@ -218,6 +218,7 @@ async fn probe_recursion(socket: &UdpSocket, name: &[u8], timeout: Duration) -> 
         let options = dns_wire::QueryOptions {
             flags: dns_wire::Header::RD,
             edns: None,
+            ..Default::default()
         };
         dns_wire::write_query(
             &mut query,

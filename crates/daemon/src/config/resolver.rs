@@ -17,6 +17,7 @@
 //! negative-max-ttl = 3600
 //! qname-minimisation = true
 //! case-randomisation = true
+//! cookies = true                         # RFC 7873 client cookies to every server
 //! resolution-timeout-ms = 5000
 //! max-pending = 10000
 //! serve-stale-max-ttl = 86400            # RFC 8767; default off
@@ -61,6 +62,7 @@ pub(crate) struct RawResolver {
     negative_max_ttl: Option<u32>,
     qname_minimisation: Option<bool>,
     case_randomisation: Option<bool>,
+    cookies: Option<bool>,
     resolution_timeout_ms: Option<u64>,
     max_pending: Option<usize>,
     /// Serve-stale (RFC 8767): answer from data expired at most this many seconds ago when
@@ -232,6 +234,7 @@ impl TryFrom<(RawResolver, &ResolverDefaults<'_>)> for ResolverConfig {
                 cache,
                 qname_minimisation: raw.qname_minimisation.unwrap_or(true),
                 case_randomisation: raw.case_randomisation.unwrap_or(true),
+                cookies: raw.cookies.unwrap_or(true),
                 upstream_payload: dns_auth::DEFAULT_UDP_PAYLOAD,
                 upstream_port: port,
                 resolution_timeout: timeout,

@@ -46,6 +46,7 @@ pub(crate) struct ResolverTotals {
     pub(crate) secure: u64,
     pub(crate) insecure: u64,
     pub(crate) bogus: u64,
+    pub(crate) cookies: dns_resolve::cookies::CookieCounts,
     pub(crate) pending: usize,
 }
 
@@ -327,7 +328,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
 }
 
 fn render_resolver(out: &mut String, r: &ResolverTotals) {
-    let counters: [(&str, &str, u64); 13] = [
+    let counters: [(&str, &str, u64); 16] = [
         (
             "anyns_resolver_cache_lookups_total{result=\"hit\"}",
             "Cache lookups (every lookup of a resolution counts).",
@@ -392,6 +393,21 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
             "anyns_resolver_validation_total{result=\"bogus\"}",
             "",
             r.bogus,
+        ),
+        (
+            "anyns_resolver_upstream_cookies_total{result=\"echoed\"}",
+            "Upstream answers by DNS cookie (RFC 7873): ours echoed, none (a server without cookies), or another client's (not believed).",
+            r.cookies.echoed,
+        ),
+        (
+            "anyns_resolver_upstream_cookies_total{result=\"absent\"}",
+            "",
+            r.cookies.absent,
+        ),
+        (
+            "anyns_resolver_upstream_cookies_total{result=\"wrong\"}",
+            "",
+            r.cookies.wrong,
         ),
     ];
     for (series, help, value) in counters {

@@ -191,6 +191,7 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
         secure: stats.secure.load(Relaxed),
         insecure: stats.insecure.load(Relaxed),
         bogus: stats.bogus.load(Relaxed),
+        cookies: resolver.cookie_counts(),
         pending: resolver.pending(),
     }
 }

@@ -176,6 +176,11 @@ impl Resolver {
         self.settings.resolution_timeout
     }
 
+    /// What the upstream answers' DNS cookies said.
+    pub(crate) fn cookie_counts(&self) -> dns_resolve::cookies::CookieCounts {
+        self.servers.cookies().counts()
+    }
+
     /// Resolutions in progress.
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Relaxed)

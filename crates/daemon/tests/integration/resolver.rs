@@ -601,3 +601,61 @@ fn sigterm_answers_the_resolutions_in_progress_before_stopping() {
     let reply = Reply::parse(buf[..len].to_vec());
     assert_eq!((reply.id, reply.answer.len()), (0x5157, 1));
 }
+
+/// DNS cookies (RFC 7873) with a server that answers them: knotd with mod-cookies serves
+/// `cookie.test.` (a stub zone of the resolver). The resolver sends its client cookie,
+/// Knot echoes it with a server cookie, and the answers are believed; the tree's anyns
+/// servers (no cookies yet) answer without one, which is believed too.
+#[test]
+fn dns_cookies_are_exchanged_with_a_server_that_answers_them() {
+    let zones = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        zones.path().join("cookie.test.zone"),
+        "cookie.test. 3600 IN SOA ns.cookie.test. admin.cookie.test. 1 1800 900 604800 60\n\
+         cookie.test. 3600 IN NS ns.cookie.test.\n\
+         ns.cookie.test. 3600 IN A 127.0.0.1\n\
+         www.cookie.test. 300 IN A 192.0.2.77\n",
+    )
+    .expect("zone");
+    let knot = crate::support::dns::start_knot_with(
+        &[("cookie.test.", "cookie.test.zone")],
+        zones.path(),
+        "    global-module: mod-cookies\n",
+    );
+    let tree = start(&format!(
+        "[[resolver.stub]]\nzone = \"cookie.test.\"\nservers = [\"{}\"]\n",
+        knot.addr
+    ));
+    for round in 0..3 {
+        let reply = ask(tree.unicast, "www.cookie.test.", A);
+        assert_eq!(
+            reply.rcode,
+            0,
+            "round {round}: {reply:?}\n{}",
+            tree.resolver.log()
+        );
+        assert_eq!(reply.answer.len(), 1, "{reply:?}");
+        let _ = Command::new(anyns_bin())
+            .args(["flush", "--all", "--socket"])
+            .arg(&tree.socket)
+            .output();
+    }
+    let reply = ask(tree.unicast, "www.example.test.", A);
+    assert_eq!(reply.rcode, 0, "{reply:?}");
+    let echoed = metric(
+        &tree,
+        "anyns_resolver_upstream_cookies_total{result=\"echoed\"}",
+    );
+    let absent = metric(
+        &tree,
+        "anyns_resolver_upstream_cookies_total{result=\"absent\"}",
+    );
+    let wrong = metric(
+        &tree,
+        "anyns_resolver_upstream_cookies_total{result=\"wrong\"}",
+    );
+    eprintln!("FIGURE upstream answers by cookie: echoed {echoed}, absent {absent}, wrong {wrong}");
+    assert!(echoed >= 3, "Knot echoed our cookie in {echoed} answers");
+    assert!(absent >= 1, "the anyns servers answer without cookies");
+    assert_eq!(wrong, 0);
+}

@@ -234,6 +234,16 @@ pub(crate) fn start_knot(zones: &[(&str, &str)]) -> ServerProcess {
 
 /// [`start_knot`] with the zone files of `source`.
 pub(crate) fn start_knot_from(zones: &[(&str, &str)], source: &Path) -> ServerProcess {
+    start_knot_with(zones, source, "")
+}
+
+/// [`start_knot_from`] with lines added to knotd's default template (indented as its
+/// keys: `    global-module: mod-cookies\n` answers DNS cookies).
+pub(crate) fn start_knot_with(
+    zones: &[(&str, &str)],
+    source: &Path,
+    template: &str,
+) -> ServerProcess {
     let knotd = require_tool("knotd");
     let dir = tempfile::tempdir().expect("tempdir");
     let zone_dir = stage_zones(dir.path(), source);
@@ -274,6 +284,7 @@ pub(crate) fn start_knot_from(zones: &[(&str, &str)], source: &Path) -> ServerPr
          \x20   journal-content: none\n\
          \x20   semantic-checks: off\n\
          \x20   acl: local-transfer\n\
+         {template}\
          zone:\n",
         state = state.display(),
         zones = zone_dir.display(),
