@@ -19,6 +19,24 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Every [`Self::cause`], in the order of [`Self::cause_index`].
+    pub const CAUSES: [&'static str; 4] = ["unreachable", "timeout", "limit", "bogus"];
+
+    /// The kind of failure in one word, for the metrics.
+    pub fn cause(self) -> &'static str {
+        Self::CAUSES[self.cause_index()]
+    }
+
+    /// The index of [`Self::cause`] in [`Self::CAUSES`].
+    pub fn cause_index(self) -> usize {
+        match self {
+            Self::NoReachableAuthority => 0,
+            Self::Timeout => 1,
+            Self::Limit(_) => 2,
+            Self::Bogus(..) => 3,
+        }
+    }
+
     /// The response code for the client.
     pub fn rcode(self) -> u16 {
         rcode::SERVFAIL

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cookies::CookieJar;
@@ -43,11 +44,29 @@ struct Stats {
     down_until: Option<Instant>,
 }
 
+/// Upper bounds of the round-trip time histogram's buckets, in microseconds (the last
+/// bucket, +Inf, is implied).
+pub const RTT_BUCKETS_US: [u64; 10] = [
+    1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+];
+
+/// Round-trip times of every answer, in the buckets of [`RTT_BUCKETS_US`] (not cumulative;
+/// the last is +Inf), their sum in microseconds and their count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RttHistogram {
+    /// Answers per bucket.
+    pub buckets: [u64; RTT_BUCKETS_US.len() + 1],
+    /// Sum of the round-trip times, microseconds.
+    pub sum_us: u64,
+}
+
 /// Round-trip statistics of every server asked, and the DNS cookies exchanged with them.
 #[derive(Default)]
 pub struct ServerTable {
     servers: Mutex<HashMap<IpAddr, Stats>>,
     cookies: CookieJar,
+    rtt_buckets: [AtomicU64; RTT_BUCKETS_US.len() + 1],
+    rtt_sum_us: AtomicU64,
 }
 
 impl ServerTable {
@@ -97,8 +116,23 @@ impl ServerTable {
         })
     }
 
+    /// The round-trip times of every answer so far.
+    pub fn rtt_histogram(&self) -> RttHistogram {
+        RttHistogram {
+            buckets: std::array::from_fn(|i| self.rtt_buckets[i].load(Ordering::Relaxed)),
+            sum_us: self.rtt_sum_us.load(Ordering::Relaxed),
+        }
+    }
+
     /// An answer came back after `rtt`.
     pub fn record_rtt(&self, server: IpAddr, rtt: Duration) {
+        let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+        let bucket = RTT_BUCKETS_US
+            .iter()
+            .position(|&bound| us <= bound)
+            .unwrap_or(RTT_BUCKETS_US.len());
+        self.rtt_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.rtt_sum_us.fetch_add(us, Ordering::Relaxed);
         self.with(|servers| {
             let stats = servers.entry(server).or_insert(Stats {
                 measured: false,

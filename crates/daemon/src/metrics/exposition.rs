@@ -39,7 +39,9 @@ pub(crate) struct ResolverTotals {
     pub(crate) upstream_tcp: u64,
     pub(crate) upstream_failures: u64,
     pub(crate) resolutions: u64,
-    pub(crate) failures: u64,
+    /// SERVFAIL by cause, in the order of `dns_resolve::Failure::CAUSES`.
+    pub(crate) failures: [u64; dns_resolve::Failure::CAUSES.len()],
+    pub(crate) rtt: dns_resolve::servers::RttHistogram,
     pub(crate) overflows: u64,
     pub(crate) stale: u64,
     pub(crate) joined: u64,
@@ -328,7 +330,7 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
 }
 
 fn render_resolver(out: &mut String, r: &ResolverTotals) {
-    let counters: [(&str, &str, u64); 16] = [
+    let counters: [(&str, &str, u64); 15] = [
         (
             "anyns_resolver_cache_lookups_total{result=\"hit\"}",
             "Cache lookups (every lookup of a resolution counts).",
@@ -363,11 +365,6 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
             "anyns_resolver_resolutions_total",
             "Client queries the cache could not answer.",
             r.resolutions,
-        ),
-        (
-            "anyns_resolver_servfail_total",
-            "Resolutions that ended in SERVFAIL (timeout, no server answered, a limit), and misses refused when overloaded.",
-            r.failures + r.overflows,
         ),
         (
             "anyns_resolver_stale_answers_total",
@@ -417,6 +414,40 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
         }
         let _ = writeln!(out, "{series} {value}");
     }
+    header(
+        out,
+        "anyns_resolver_servfail_total",
+        "counter",
+        "Client queries answered SERVFAIL, by cause: no server answered, timeout, a work limit, DNSSEC bogus, or refused at once when overloaded.",
+    );
+    let causes = dns_resolve::Failure::CAUSES.iter().zip(r.failures);
+    for (cause, n) in causes.chain([(&"overload", r.overflows)]) {
+        let _ = writeln!(
+            out,
+            "anyns_resolver_servfail_total{{cause=\"{cause}\"}} {n}"
+        );
+    }
+    header(
+        out,
+        "anyns_resolver_upstream_rtt_seconds",
+        "histogram",
+        "Round-trip time of the upstream answers.",
+    );
+    let mut cumulative = 0;
+    let bounds = dns_resolve::servers::RTT_BUCKETS_US.iter().map(Some);
+    for (bound, n) in bounds.chain([None]).zip(r.rtt.buckets) {
+        cumulative += n;
+        let le = bound.map_or_else(|| "+Inf".to_string(), |us| format!("{}", *us as f64 / 1e6));
+        let _ = writeln!(
+            out,
+            "anyns_resolver_upstream_rtt_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "anyns_resolver_upstream_rtt_seconds_sum {}\nanyns_resolver_upstream_rtt_seconds_count {cumulative}",
+        r.rtt.sum_us as f64 / 1e6
+    );
     let gauges: [(&str, &str, usize); 3] = [
         (
             "anyns_resolver_cache_entries",

@@ -79,9 +79,10 @@ pub(crate) struct ResolverStats {
     pub(crate) upstream_tcp: AtomicU64,
     /// Upstream exchanges that failed (timeout, refused, reset).
     pub(crate) upstream_failures: AtomicU64,
-    /// Client queries resolved (cache misses) and those that ended in SERVFAIL.
+    /// Client queries resolved (cache misses), and those that ended in SERVFAIL by cause
+    /// (`Failure::CAUSES`).
     pub(crate) resolutions: AtomicU64,
-    pub(crate) failures: AtomicU64,
+    pub(crate) failures: [AtomicU64; Failure::CAUSES.len()],
     /// Misses answered SERVFAIL at once because too many were pending.
     pub(crate) overflows: AtomicU64,
     /// Failed resolutions answered with expired data (serve-stale).
@@ -174,6 +175,11 @@ impl Resolver {
     /// How long one resolution may take.
     pub(crate) fn resolution_timeout(&self) -> Duration {
         self.settings.resolution_timeout
+    }
+
+    /// The round-trip times of the upstream answers.
+    pub(crate) fn rtt_histogram(&self) -> dns_resolve::servers::RttHistogram {
+        self.servers.rtt_histogram()
     }
 
     /// What the upstream answers' DNS cookies said.
@@ -304,8 +310,8 @@ impl Resolver {
                 return answered;
             }
         }
-        if resolved.failure.is_some() {
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        if let Some(failure) = resolved.failure {
+            self.stats.failures[failure.cause_index()].fetch_add(1, Ordering::Relaxed);
         }
         let len = dns_resolve::write_answer(msg, query, resolved, &self.answer, udp, out);
         (len, resolved.rcode)

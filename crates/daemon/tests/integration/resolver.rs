@@ -533,8 +533,27 @@ fn test_8767_expired_answers_are_served_while_the_authority_is_down() {
         ("192.0.2.80", 30)
     );
     assert_eq!(metric(&tree, "anyns_resolver_stale_answers_total"), 1);
-    // A name never resolved has nothing stale: SERVFAIL.
+    // A name never resolved has nothing stale: SERVFAIL, counted by its cause.
     assert_eq!(ask(tree.unicast, "never.example.test.", A).rcode, 2);
+    let unreachable = metric(
+        &tree,
+        "anyns_resolver_servfail_total{cause=\"unreachable\"}",
+    ) + metric(&tree, "anyns_resolver_servfail_total{cause=\"timeout\"}");
+    assert!(unreachable >= 1, "no SERVFAIL counted");
+    assert_eq!(
+        metric(&tree, "anyns_resolver_servfail_total{cause=\"bogus\"}"),
+        0
+    );
+    // Every upstream answer's round trip is in the histogram.
+    let answered = metric(&tree, "anyns_resolver_upstream_rtt_seconds_count");
+    let within_a_second = metric(
+        &tree,
+        "anyns_resolver_upstream_rtt_seconds_bucket{le=\"1\"}",
+    );
+    assert!(
+        answered >= 3 && within_a_second == answered,
+        "{answered} {within_a_second}"
+    );
 }
 
 #[test]
