@@ -20,6 +20,7 @@
 //! cookies = true                         # RFC 7873 client cookies to every server
 //! resolution-timeout-ms = 5000
 //! max-pending = 10000
+//! max-pending-per-client = 100           # UDP resolutions in progress for one address
 //! serve-stale-max-ttl = 86400            # RFC 8767; default off
 //!
 //! [[resolver.forward]]   # and [[resolver.stub]]
@@ -46,6 +47,8 @@ const DNS_PORT: u16 = 53;
 const DEFAULT_CACHE_MB: usize = 256;
 /// Default bound on queries waiting for upstream answers.
 const DEFAULT_MAX_PENDING: usize = 10_000;
+/// Default bound on one client's UDP queries waiting for upstream answers.
+const DEFAULT_MAX_PENDING_PER_CLIENT: u32 = 100;
 
 /// The section as written.
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +68,7 @@ pub(crate) struct RawResolver {
     cookies: Option<bool>,
     resolution_timeout_ms: Option<u64>,
     max_pending: Option<usize>,
+    max_pending_per_client: Option<u32>,
     /// Serve-stale (RFC 8767): answer from data expired at most this many seconds ago when
     /// a name cannot be resolved; 0 or absent: off.
     serve_stale_max_ttl: Option<u64>,
@@ -121,6 +125,9 @@ pub struct ResolverConfig {
     pub settings: Settings,
     /// Queries waiting for upstream answers at most; beyond, SERVFAIL at once.
     pub max_pending: usize,
+    /// Resolutions one client address may have in progress over UDP; beyond, SERVFAIL at
+    /// once (one client cannot take the whole of `max_pending`).
+    pub max_pending_per_client: u32,
 }
 
 /// What `[resolver]` is read against.
@@ -246,6 +253,10 @@ impl TryFrom<(RawResolver, &ResolverDefaults<'_>)> for ResolverConfig {
                 ipv6: sources.v6.is_some(),
             },
             max_pending: raw.max_pending.unwrap_or(DEFAULT_MAX_PENDING).max(1),
+            max_pending_per_client: raw
+                .max_pending_per_client
+                .unwrap_or(DEFAULT_MAX_PENDING_PER_CLIENT)
+                .max(1),
         })
     }
 }

@@ -43,6 +43,7 @@ pub(crate) struct ResolverTotals {
     pub(crate) failures: [u64; dns_resolve::Failure::CAUSES.len()],
     pub(crate) rtt: dns_resolve::servers::RttHistogram,
     pub(crate) overflows: u64,
+    pub(crate) client_limited: u64,
     pub(crate) stale: u64,
     pub(crate) joined: u64,
     pub(crate) secure: u64,
@@ -418,10 +419,14 @@ fn render_resolver(out: &mut String, r: &ResolverTotals) {
         out,
         "anyns_resolver_servfail_total",
         "counter",
-        "Client queries answered SERVFAIL, by cause: no server answered, timeout, a work limit, DNSSEC bogus, or refused at once when overloaded.",
+        "Client queries answered SERVFAIL, by cause: no server answered, timeout, a work limit, DNSSEC bogus, or refused at once (too many resolutions in progress, in all or for the client).",
     );
     let causes = dns_resolve::Failure::CAUSES.iter().zip(r.failures);
-    for (cause, n) in causes.chain([(&"overload", r.overflows)]) {
+    let refused = [
+        (&"overload", r.overflows),
+        (&"client-limit", r.client_limited),
+    ];
+    for (cause, n) in causes.chain(refused) {
         let _ = writeln!(
             out,
             "anyns_resolver_servfail_total{{cause=\"{cause}\"}} {n}"

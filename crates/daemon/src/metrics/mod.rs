@@ -187,6 +187,7 @@ fn resolver_totals(resolver: &Resolver) -> exposition::ResolverTotals {
         failures: std::array::from_fn(|i| stats.failures[i].load(Relaxed)),
         rtt: resolver.rtt_histogram(),
         overflows: stats.overflows.load(Relaxed),
+        client_limited: stats.client_limited.load(Relaxed),
         stale: stats.stale.load(Relaxed),
         joined: stats.joined.load(Relaxed),
         secure: stats.secure.load(Relaxed),

@@ -71,6 +71,18 @@ impl Drop for Leader<'_> {
     }
 }
 
+/// One UDP resolution of a client in progress: given back when dropped.
+struct ClientSlot<'a> {
+    resolver: &'a Resolver,
+    client: IpAddr,
+}
+
+impl Drop for ClientSlot<'_> {
+    fn drop(&mut self) {
+        self.resolver.release_client_slot(self.client);
+    }
+}
+
 /// Counters of the resolver, read by the metrics.
 #[derive(Default)]
 pub(crate) struct ResolverStats {
@@ -85,6 +97,8 @@ pub(crate) struct ResolverStats {
     pub(crate) failures: [AtomicU64; Failure::CAUSES.len()],
     /// Misses answered SERVFAIL at once because too many were pending.
     pub(crate) overflows: AtomicU64,
+    /// Misses answered SERVFAIL at once because their client had too many pending.
+    pub(crate) client_limited: AtomicU64,
     /// Failed resolutions answered with expired data (serve-stale).
     pub(crate) stale: AtomicU64,
     /// Client queries that waited for a resolution of the same name already running.
@@ -118,6 +132,9 @@ pub(crate) struct Resolver {
     runtime: Handle,
     pending: AtomicUsize,
     max_pending: usize,
+    /// UDP resolutions in progress per client address.
+    per_client: Mutex<HashMap<IpAddr, u32>>,
+    max_per_client: u32,
     inflight: Inflight,
     /// Counts the answers sent after resolving over UDP (atomic adds: tasks share it).
     udp_counters: Arc<QueryCounters>,
@@ -156,6 +173,8 @@ impl Resolver {
             runtime,
             pending: AtomicUsize::new(0),
             max_pending: config.max_pending,
+            per_client: Mutex::new(HashMap::new()),
+            max_per_client: config.max_pending_per_client,
             inflight: Mutex::new(HashMap::new()),
             udp_counters,
             stats: ResolverStats::default(),
@@ -220,14 +239,25 @@ impl Resolver {
     /// Resolves a UDP query on the runtime and sends the answer to `reply`. Returns
     /// `false` (nothing started) when too many resolutions are pending.
     pub(crate) fn spawn_udp(self: &Arc<Self>, msg: &[u8], query: &Query, reply: UdpReply) -> bool {
+        let client = reply.peer.ip();
+        if !self.take_client_slot(client) {
+            self.stats.client_limited.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         if self.pending.fetch_add(1, Ordering::Relaxed) >= self.max_pending {
             self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.release_client_slot(client);
             self.stats.overflows.fetch_add(1, Ordering::Relaxed);
             return false;
         }
         let resolver = self.clone();
         let (msg, query) = (msg.to_vec(), query.clone());
         self.runtime.spawn(async move {
+            // Given back however the task ends (also when the runtime drops it).
+            let _slot = ClientSlot {
+                resolver: &resolver,
+                client,
+            };
             let resolved = resolver.resolve_shared(&query).await;
             let mut out = Vec::with_capacity(512);
             let (len, rcode) = resolver.write(&msg, &query, &resolved, true, &mut out);
@@ -249,6 +279,33 @@ impl Resolver {
         true
     }
 
+    /// Counts a UDP resolution for `client`; false when it has too many in progress.
+    fn take_client_slot(&self, client: IpAddr) -> bool {
+        let mut clients = self
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let pending = clients.entry(client).or_default();
+        if *pending >= self.max_per_client {
+            return false;
+        }
+        *pending += 1;
+        true
+    }
+
+    fn release_client_slot(&self, client: IpAddr) {
+        let mut clients = self
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(pending) = clients.get_mut(&client) {
+            *pending = pending.saturating_sub(1);
+            if *pending == 0 {
+                clients.remove(&client);
+            }
+        }
+    }
+
     /// The answer to a miss when too many resolutions are pending: SERVFAIL, now.
     pub(crate) fn overloaded(
         &self,
@@ -256,7 +313,7 @@ impl Resolver {
         query: &Query,
         out: &mut Vec<u8>,
     ) -> (usize, Outcome) {
-        let resolved = Resolved::failed(Failure::Limit("resolver overloaded"));
+        let resolved = Resolved::failed(Failure::Limit("too many queries in progress"));
         let len = dns_resolve::write_answer(msg, query, &resolved, &self.answer, true, out);
         let outcome = Outcome::Answered {
             len,

@@ -678,3 +678,50 @@ fn dns_cookies_are_exchanged_with_a_server_that_answers_them() {
     assert!(absent >= 1, "the anyns servers answer without cookies");
     assert_eq!(wrong, 0);
 }
+
+/// One client cannot take every resolution slot: with `max-pending-per-client = 4`, a
+/// burst of twenty slow names from one address gets SERVFAIL at once beyond four in
+/// progress, while another client is still resolved.
+#[test]
+fn one_client_gets_only_its_share_of_pending_resolutions() {
+    let tree = start("max-pending-per-client = 4");
+    ask(tree.unicast, "warm.spy.test.", A);
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    for i in 0..20u16 {
+        // Distinct slow names (the spy waits 30 ms before each answer, one at a time).
+        let query = Query::new(&format!("slow{i}.spy.test."), A)
+            .rd(true)
+            .id(0x5000 + i);
+        socket
+            .send_to(&query.to_bytes(), tree.unicast)
+            .expect("send");
+    }
+    let other = ask(tree.anycast, "other-client.spy.test.", A);
+    assert_eq!(other.rcode, 0, "another client is served: {other:?}");
+    let mut buf = [0u8; 512];
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..20 {
+        let (len, _) = socket
+            .recv_from(&mut buf)
+            .expect("an answer for every query");
+        match Reply::parse(buf[..len].to_vec()).rcode {
+            0 => answered += 1,
+            2 => refused += 1,
+            other => panic!("rcode {other}"),
+        }
+    }
+    let limited = metric(
+        &tree,
+        "anyns_resolver_servfail_total{cause=\"client-limit\"}",
+    );
+    eprintln!("one client, 20 slow names: {answered} resolved, {refused} SERVFAIL at once");
+    assert!(
+        answered >= 3 && refused >= 10,
+        "{answered} resolved, {refused} refused ({limited} for the limit)\n{}",
+        tree.resolver.log()
+    );
+    assert!(limited >= 10 && limited <= refused as u64, "{limited} of {refused}");
+}
