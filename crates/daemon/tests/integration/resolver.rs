@@ -723,5 +723,8 @@ fn one_client_gets_only_its_share_of_pending_resolutions() {
         "{answered} resolved, {refused} refused ({limited} for the limit)\n{}",
         tree.resolver.log()
     );
-    assert!(limited >= 10 && limited <= refused as u64, "{limited} of {refused}");
+    assert!(
+        limited >= 10 && limited <= refused as u64,
+        "{limited} of {refused}"
+    );
 }
