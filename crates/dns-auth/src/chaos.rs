@@ -27,7 +27,9 @@ pub(crate) fn answer_chaos(
         return rcode::REFUSED;
     };
     if qtype != rtype::TXT && qtype != rtype::ANY {
-        return rcode::NOERROR;
+        // Only TXT is served at these names: anything else is refused (as Knot does),
+        // not answered with an empty authoritative NODATA that has no SOA to go with it.
+        return rcode::REFUSED;
     }
     let mut rdata = [0u8; 256];
     let len = text.len().min(255);

@@ -99,9 +99,14 @@ pub fn respond_to_query(
     } else {
         match (parsed.qclass, parsed.qtype) {
             (class::CH, _) => {
-                authoritative = true;
-                answer_chaos(&parsed.qname, parsed.qtype, config, &mut writer)
+                let code = answer_chaos(&parsed.qname, parsed.qtype, config, &mut writer);
+                // The identity is our own data (as Knot marks it); a refusal is not.
+                authoritative = code == rcode::NOERROR;
+                code
             }
+            //= https://www.rfc-editor.org/rfc/rfc6895#section-3.1
+            //# TYPE 0 ... reserved: no data has it; NOTIMP, as Knot answers
+            (_, 0) => rcode::NOTIMP,
             (class::IN | class::ANY, rtype::AXFR | rtype::IXFR) => {
                 extended_error = Some(ede::NOT_SUPPORTED);
                 rcode::REFUSED
@@ -267,10 +272,16 @@ pub fn error_response_to(
     }
 }
 
-/// FORMERR with the header only (the question could not be trusted), or nothing.
+/// FORMERR with the header only (the question could not be trusted), or nothing. A
+/// request with an opcode we do not implement gets NOTIMP whatever its body (RFC 8906
+/// §8.2.5 asks the opcode to be checked first: a header-only UPDATE is not a format error).
 pub fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
     let (Some(code), Some(header)) = (err.rcode(), Header::parse(query)) else {
         return Outcome::Dropped;
+    };
+    let code = match header.opcode() {
+        Opcode::Query | Opcode::Notify => code,
+        Opcode::Other(_) => rcode::NOTIMP,
     };
     let flags = Header::QR | (header.flags & (COPIED_FLAGS & !Header::CD)) | code;
     let writer = MessageWriter::new(out, Header { flags, ..header }, None);

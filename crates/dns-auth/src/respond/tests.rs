@@ -357,11 +357,62 @@ fn test_4892_chaos_identity() {
     let r = decode(out);
     assert_eq!(r.answer, vec![("id.server.".into(), rtype::TXT)]);
     assert!(r.raw.ends_with(b"\x06site-a"));
+    assert!(aa(&r), "the identity is authoritative data");
     let mut q = query("version.bind.", rtype::TXT, None);
     q[len + 1] = 3;
     let mut out = Vec::new();
     respond(&q, &zones(), &config(), Transport::Udp, &mut out);
-    assert_eq!(decode(out).header.flags & 0xf, rcode::REFUSED);
+    let r = decode(out);
+    assert_eq!(r.header.flags & 0xf, rcode::REFUSED);
+    assert!(!aa(&r), "a refusal is not authoritative");
+    // Another type at the identity's name: refused, as Knot does (not an empty NOERROR).
+    let mut q = query("id.server.", rtype::A, None);
+    let len = q.len();
+    q[len - 1] = 3;
+    let mut out = Vec::new();
+    respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+    let r = decode(out);
+    assert_eq!(r.header.flags & 0xf, rcode::REFUSED);
+    assert!(!aa(&r) && r.answer.is_empty());
+}
+
+#[test]
+fn test_6895_3_1_type_0_is_not_implemented() {
+    let r = ask("www.example.", 0, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::NOTIMP);
+    assert!(r.answer.is_empty());
+}
+
+#[test]
+fn test_8906_8_2_5_an_unknown_opcode_without_a_question_is_notimp() {
+    // A header alone (QDCOUNT 0), opcode 15 and UPDATE: NOTIMP, not FORMERR.
+    for opcode in [15u8, 5] {
+        let mut q = vec![0xab, 0xcd, opcode << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut out = Vec::new();
+        let outcome = respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Answered {
+                    rcode: rcode::NOTIMP,
+                    len: 12,
+                    ..
+                }
+            ),
+            "opcode {opcode}: {outcome:?}"
+        );
+        assert_eq!(out[2] >> 3 & 0x0f, opcode, "the opcode is echoed");
+        // A plain query without a question stays a format error.
+        q[2] = 0;
+        let outcome = respond(&q, &zones(), &config(), Transport::Udp, &mut out);
+        assert!(matches!(
+            outcome,
+            Outcome::Answered {
+                rcode: rcode::FORMERR,
+                ..
+            }
+        ));
+    }
 }
 
 #[test]
