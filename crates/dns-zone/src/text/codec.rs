@@ -23,6 +23,41 @@ pub(super) fn decimal(token: &[u8], max: u32) -> Result<u32, GiveUp> {
     Ok(value as u32)
 }
 
+/// A TTL or SOA timer: seconds as digits, or BIND's units as Knot and NSD read them
+/// (`1h`, `2w`, `1w2d3h4m5s`, case-insensitive; a last number without a unit is seconds).
+/// At most 2^32 - 1 seconds in all.
+pub(super) fn ttl(token: &[u8]) -> Result<u32, GiveUp> {
+    if token.iter().all(u8::is_ascii_digit) {
+        return decimal(token, u32::MAX);
+    }
+    let mut total = 0u64;
+    let mut number: Option<u64> = None;
+    for &byte in token {
+        if byte.is_ascii_digit() {
+            let value = number.unwrap_or(0) * 10 + u64::from(byte - b'0');
+            if value > u64::from(u32::MAX) {
+                return Err(GiveUp);
+            }
+            number = Some(value);
+            continue;
+        }
+        let unit = match byte.to_ascii_lowercase() {
+            b'w' => 604_800,
+            b'd' => 86_400,
+            b'h' => 3_600,
+            b'm' => 60,
+            b's' => 1,
+            _ => return Err(GiveUp),
+        };
+        total += number.take().ok_or(GiveUp)? * unit;
+        if total > u64::from(u32::MAX) {
+            return Err(GiveUp);
+        }
+    }
+    total += number.unwrap_or(0);
+    u32::try_from(total).map_err(|_| GiveUp)
+}
+
 const INVALID: u8 = 0xff;
 
 const BASE64: [u8; 256] = {

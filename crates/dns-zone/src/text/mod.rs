@@ -60,9 +60,7 @@ pub(crate) fn read_zone_text(
         cursor: Cursor::new(src),
         origin: origin.to_vec(),
         origin_text: dns_wire::name_to_text(origin).into_bytes(),
-        dollar_ttl: ttl
-            .map(|t| codec::decimal(t.as_bytes(), u32::MAX))
-            .transpose()?,
+        dollar_ttl: ttl.map(|t| codec::ttl(t.as_bytes())).transpose()?,
         // `domain`'s scanner starts with this.
         last_ttl: 3600,
         owner: Vec::with_capacity(256),
@@ -164,7 +162,7 @@ impl Reader<'_> {
                 if ttl.is_some() {
                     return Err(GiveUp);
                 }
-                ttl = Some(codec::decimal(token, u32::MAX)?);
+                ttl = Some(codec::ttl(token)?);
             } else if token.eq_ignore_ascii_case(b"IN") {
                 if class_seen {
                     return Err(GiveUp);
@@ -202,7 +200,7 @@ impl Reader<'_> {
             self.origin = origin;
             self.cursor.end_entry()
         } else if word.eq_ignore_ascii_case(b"$TTL") {
-            self.dollar_ttl = Some(codec::decimal(self.cursor.plain()?, u32::MAX)?);
+            self.dollar_ttl = Some(codec::ttl(self.cursor.plain()?)?);
             self.cursor.end_entry()
         } else if word.eq_ignore_ascii_case(b"$INCLUDE") {
             let path = std::str::from_utf8(self.cursor.plain()?).map_err(|_| GiveUp)?;

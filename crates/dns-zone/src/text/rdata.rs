@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use dns_wire::types::rtype;
 
-use super::codec::{Base16, Base64, base32hex, decimal, signature_time};
+use super::codec::{Base16, Base64, base32hex, decimal, signature_time, ttl};
 use super::cursor::{Cursor, Token, unescape};
 use super::give_up::GiveUp;
 
@@ -212,8 +212,10 @@ pub(super) fn rdata(
         rtype::SOA => {
             push_name(cursor, origin, out)?;
             push_name(cursor, origin, out)?;
-            for _ in 0..5 {
-                push_u32(cursor, out)?;
+            push_u32(cursor, out)?;
+            // Refresh, retry, expire, minimum: timers, in BIND's units too.
+            for _ in 0..4 {
+                out.extend_from_slice(&ttl(cursor.plain()?)?.to_be_bytes());
             }
         }
         rtype::TXT => {

@@ -158,7 +158,7 @@ fn gives_up_on_what_it_leaves_to_domain() {
         "@ A (192.0.2.1\n",
         "  A 192.0.2.1\n",
         "@ TXT \"unterminated\n",
-        "@ 1h A 192.0.2.1\n",
+        "@ 1x A 192.0.2.1\n",
         "@ DNSKEY 256 3 ED25519 AA==\n",
         "t TXT \"a\"\"b\"\n",
         "$INCLUDE \"quoted path\"\n",
@@ -282,4 +282,51 @@ fn mutations_read_as_domain_reads_them_or_are_left_to_it() {
     }
     // The comparison is only worth something if many mutations were taken.
     assert!(compared > 1200, "only {compared} of {taken} compared");
+}
+
+#[test]
+fn bind_ttl_units_are_read_as_knot_and_nsd_read_them() {
+    let text = b"$ORIGIN example.\n$TTL 1h\n\
+        @ SOA ns1 hostmaster ( 7 2h 15M 2w 5m )\n\
+        @ NS ns1\n\
+        ns1 A 192.0.2.1\n\
+        a 1w2d3h4m5s A 192.0.2.2\n\
+        b 1D A 192.0.2.3\n\
+        c 90 A 192.0.2.4\n\
+        d 1h30 A 192.0.2.5\n";
+    let (records, problems) = fast(text, &wire("example.")).expect("read");
+    assert!(problems.is_empty(), "{problems:?}");
+    let ttl_of = |owner: &str| {
+        records
+            .iter()
+            .find(|r| r.0 == wire(owner))
+            .map(|r| r.2)
+            .unwrap()
+    };
+    assert_eq!(ttl_of("ns1.example."), 3600, "$TTL 1h");
+    assert_eq!(
+        ttl_of("a.example."),
+        604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5
+    );
+    assert_eq!(ttl_of("b.example."), 86_400);
+    assert_eq!(ttl_of("c.example."), 90);
+    assert_eq!(
+        ttl_of("d.example."),
+        3600 + 30,
+        "a last number without a unit: seconds"
+    );
+    let soa = records.iter().find(|r| r.1 == 6).unwrap();
+    let timers: Vec<u32> = soa.3[soa.3.len() - 20..]
+        .chunks(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(
+        timers,
+        [7, 7200, 900, 1_209_600, 300],
+        "serial, then timers in units"
+    );
+    for bad in ["1x", "h", "1hh", "5000000000", "99999999w"] {
+        let text = format!("$ORIGIN example.\n@ SOA ns1 h 1 1 1 1 1\n@ {bad} NS ns1\n");
+        assert!(fast(text.as_bytes(), &wire("example.")).is_err(), "{bad}");
+    }
 }
