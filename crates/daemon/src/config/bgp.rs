@@ -44,6 +44,8 @@ pub const DEFAULT_BFD_INTERVAL: Duration = Duration::from_millis(300);
 pub const DEFAULT_BFD_MULTIPLIER: u8 = 3;
 
 /// Shortest idle hold accepted: below this a flapping peer is redialled in a tight loop.
+/// The largest Restart Time a graceful-restart capability carries (RFC 4724 §3: 12 bits).
+const MAX_RESTART_TIME: u16 = 4095;
 const MIN_IDLE_HOLD: Duration = Duration::from_millis(100);
 
 /// Shortest BFD interval accepted: below this a tokio timer on a loaded host is not
@@ -233,6 +235,16 @@ impl TryFrom<RawBgp> for BgpConfig {
                     "must be {} to {} ms",
                     MIN_IDLE_HOLD.as_millis(),
                     DEFAULT_MAX_IDLE_HOLD_TIME.as_millis()
+                ),
+            ));
+        }
+        //= https://www.rfc-editor.org/rfc/rfc4724#section-3
+        //# Restart Time: 12 bits
+        if let Some(seconds) = bgp.graceful_restart.filter(|s| *s > MAX_RESTART_TIME) {
+            return Err(err(
+                "graceful-restart",
+                format!(
+                    "{seconds} s does not fit the 12-bit Restart Time (0 to {MAX_RESTART_TIME})"
                 ),
             ));
         }
@@ -543,6 +555,11 @@ passive = true
                 "bgp.idle-hold-ms",
             ),
             ("next-hop-v6 = \"2001:db8::1\"", "", "bgp.peer[0]"),
+            (
+                "idle-hold-ms = 500",
+                "idle-hold-ms = 500\ngraceful-restart = 5000",
+                "bgp.graceful-restart",
+            ),
         ];
         for (from, to, key) in cases {
             let err = parse(&BGP.replacen(from, to, 1)).unwrap_err().to_string();

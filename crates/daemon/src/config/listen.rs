@@ -58,11 +58,16 @@ impl TryFrom<RawListen> for Listen {
     type Error = ConfigError;
 
     fn try_from(raw: RawListen) -> Result<Self, ConfigError> {
-        let address = raw.address.parse().map_err(|_| {
+        let address: SocketAddr = raw.address.parse().map_err(|_| {
             ConfigError::at("address", format!("{:?} is not ADDR:PORT", raw.address)).hint(
                 "write an IP address and a port, e.g. \"192.0.2.53:53\" or \"[2001:db8::53]:53\"",
             )
         })?;
+        if address.port() == 0 {
+            // Port 0 would bind a random port nobody can be told of.
+            return Err(ConfigError::at("address", format!("{address}: port 0"))
+                .hint("DNS listens on port 53"));
+        }
         let role = raw.role.unwrap_or(Role::Anycast);
         let service = raw.service.unwrap_or_default();
         Ok(Self {

@@ -135,12 +135,16 @@ impl Config {
                         .zone
                         .iter()
                         .map(|z| {
-                            let (name, file) = z.split_once('=').ok_or_else(|| {
-                                ConfigError::new(
-                                    KeyPath::root("--zone"),
-                                    format!("{z:?}: expected ORIGIN=FILE"),
-                                )
-                            })?;
+                            let (name, file) = z
+                                .split_once('=')
+                                .filter(|(name, file)| !name.is_empty() && !file.is_empty())
+                                .ok_or_else(|| {
+                                    ConfigError::new(
+                                        KeyPath::root("--zone"),
+                                        format!("{z:?}: expected ORIGIN=FILE"),
+                                    )
+                                    .hint("name the root zone \".\" (--zone .=root.zone)")
+                                })?;
                             Ok(RawZone::primary(name, file))
                         })
                         .collect::<Result<_, ConfigError>>()?,
@@ -159,7 +163,13 @@ impl Config {
             config.udp_payload = server::udp_payload(payload, KeyPath::root("--udp-payload"))?;
         }
         if let Some(workers) = args.udp_workers {
-            config.udp_workers = workers.max(1);
+            if workers == 0 {
+                return Err(ConfigError::new(
+                    KeyPath::root("--udp-workers"),
+                    "0 workers would answer nothing",
+                ));
+            }
+            config.udp_workers = workers;
         }
         Ok(config)
     }
@@ -180,6 +190,15 @@ impl Config {
                 ConfigError::new(KeyPath::root("listen"), "no listen addresses")
                     .hint("add a [[listen]] section with an address, or pass --listen"),
             );
+        }
+        for (i, l) in listen.iter().enumerate() {
+            if let Some(first) = listen[..i].iter().position(|o| o.address == l.address) {
+                return Err(ConfigError::new(
+                    KeyPath::root("listen").index(i).key("address"),
+                    format!("{} is listen[{first}]'s address too", l.address),
+                )
+                .hint("each address and port is listened on once"));
+            }
         }
         resolver::check_listeners(&listen, raw.resolver.is_some())?;
         let resolver = raw
@@ -404,6 +423,41 @@ file = "example.zone"
             .unwrap_err()
             .to_string();
         assert!(err.contains("multicast"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors_not_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let storage = format!("storage = \"{}\"\nudp-payload", file.display());
+        let cases = [
+            (
+                "udp-payload",
+                "udp-workers = 0\nudp-payload",
+                "server.udp-workers",
+            ),
+            (
+                "udp-payload",
+                "tcp-max-connections = 0\nudp-payload",
+                "server.tcp-max-connections",
+            ),
+            ("udp-payload", &storage, "server.storage"),
+            ("127.0.0.1:5353", "127.0.0.1:0", "listen[0].address"),
+            ("[::1]:5353", "127.0.0.1:5353", "listen[1].address"),
+            (
+                "file = \"example.zone\"",
+                "file = \"example.zone\"\nprimaries = [\"192.0.2.1\"]",
+                "zone[0].file",
+            ),
+        ];
+        for (from, to, key) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            let err = Config::from_toml(&text, dir.path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
     }
 
     #[test]

@@ -81,15 +81,18 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
                 .map(|p| udp_payload(p, KeyPath::root("udp-payload")))
                 .transpose()?
                 .unwrap_or(dns_auth::DEFAULT_UDP_PAYLOAD),
-            udp_workers: raw.udp_workers.unwrap_or_else(default_workers).max(1),
+            udp_workers: match raw.udp_workers {
+                None => default_workers(),
+                Some(n) => in_range("udp-workers", n, 1..=MAX_UDP_WORKERS)?,
+            },
             tcp_idle_timeout: raw
                 .tcp_idle_timeout
                 .map_or(DEFAULT_TCP_IDLE_TIMEOUT, Duration::from_secs),
-            tcp_max_connections: raw
-                .tcp_max_connections
-                .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS)
-                .max(1),
-            storage: raw.storage.map(relative),
+            tcp_max_connections: match raw.tcp_max_connections {
+                None => DEFAULT_TCP_MAX_CONNECTIONS,
+                Some(n) => in_range("tcp-max-connections", n, 1..=MAX_TCP_CONNECTIONS)?,
+            },
+            storage: raw.storage.map(relative).map(storage).transpose()?,
             control_socket: raw.control_socket.map(relative),
             metrics: raw
                 .metrics
@@ -131,6 +134,40 @@ fn metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, ConfigError> {
         return Err(err(format!("{} is an anycast address", address.ip())));
     }
     Ok(address)
+}
+
+/// The most UDP worker threads: far beyond any machine's cores, a typo's guard.
+const MAX_UDP_WORKERS: usize = 1024;
+/// The most concurrent TCP connections (each holds a task and buffers).
+const MAX_TCP_CONNECTIONS: usize = 1 << 20;
+
+/// `value` of `key` if within `range`, else an error naming both (a value out of range is
+/// never clamped silently: the operator meant something else).
+fn in_range(
+    key: &str,
+    value: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::at(
+            key,
+            format!("{value} is not {} to {}", range.start(), range.end()),
+        ))
+    }
+}
+
+/// `storage`: a directory (made at start if missing), not a file.
+fn storage(path: PathBuf) -> Result<PathBuf, ConfigError> {
+    if path.exists() && !path.is_dir() {
+        return Err(ConfigError::at(
+            "storage",
+            format!("{} exists and is not a directory", path.display()),
+        )
+        .hint("name a directory: received zones and journals are kept in it"));
+    }
+    Ok(path)
 }
 
 fn default_workers() -> usize {

@@ -121,6 +121,15 @@ impl TryFrom<(RawZone, &ZoneDefaults<'_>)> for ZoneConfig {
                     "needs a file (a primary zone) or primaries (a secondary zone)",
                 ));
             }
+            _ if file.is_some() && transfer.is_secondary() => {
+                // A secondary keeps its copy in the storage directory: the file would be
+                // ignored, and the zone answered REFUSED until a first transfer.
+                return Err(ConfigError::at(
+                    "file",
+                    "a zone with primaries is a secondary: it takes no file",
+                )
+                .hint("keep file (a primary zone) or primaries (a secondary zone), not both"));
+            }
             _ => {}
         }
         let signature_window = match raw.signature_warning_days {
