@@ -202,6 +202,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         let mut hangup = signal(SignalKind::hangup()).map_err(|e| Error::io("SIGHUP", e))?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::io("SIGTERM", e))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| Error::io("SIGINT", e))?;
+        // Log rotators send SIGUSR1 (and some tools SIGUSR2): their default action would
+        // kill the daemon without a word. anyns logs to stderr and keeps no file to reopen.
+        let mut user1 =
+            signal(SignalKind::user_defined1()).map_err(|e| Error::io("SIGUSR1", e))?;
+        let mut user2 =
+            signal(SignalKind::user_defined2()).map_err(|e| Error::io("SIGUSR2", e))?;
         info!("serving");
         loop {
             tokio::select! {
@@ -235,6 +241,8 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     break;
                 }
                 _ = interrupt.recv() => break,
+                _ = user1.recv() => info!("SIGUSR1: ignored (logs go to stderr; no file to reopen)"),
+                _ = user2.recv() => info!("SIGUSR2: ignored"),
             }
         }
         if let Some(path) = &config.control_socket {

@@ -279,3 +279,20 @@ fn ipv6_listener_and_chaos_identity() {
     let reply = Reply::parse(buf[..len].to_vec());
     assert!(reply.answer[0].rdata.contains("serving-test"), "{reply:?}");
 }
+
+/// SIGUSR1 (what log rotators send) and SIGUSR2 must not kill the daemon: it logs them and
+/// keeps serving.
+#[test]
+fn sigusr1_and_sigusr2_are_logged_and_the_daemon_keeps_serving() {
+    let addr = loopback(free_port());
+    let daemon = start("", &[addr], &zone_text(1, ""), addr);
+    for signal in ["USR1", "USR2"] {
+        daemon.signal(signal);
+        wait_for(
+            &format!("SIG{signal} in the log"),
+            Duration::from_secs(5),
+            || daemon.log().contains(&format!("SIG{signal}: ignored")),
+        );
+        assert_eq!(serial(addr), Some(1), "still serving after SIG{signal}");
+    }
+}
