@@ -10,6 +10,7 @@
 //! status` does and reads the BGP sessions' status watches.
 
 mod exposition;
+mod slots;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,8 +35,6 @@ const MAX_REQUEST: usize = 8192;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole exchange may take (a client that does not read its answer is cut).
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15);
-/// Scrapes served at once; more connections wait for a turn (bounded file descriptors).
-const MAX_CONCURRENT: usize = 8;
 
 type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
 
@@ -58,25 +57,25 @@ pub(crate) fn start(address: SocketAddr, sources: Sources) -> Result<(), Error> 
     listener.set_nonblocking(true).map_err(bind)?;
     let listener = TcpListener::from_std(listener).map_err(bind)?;
     info!(%address, "metrics listening (GET /metrics)");
-    let turns = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
+    let slots = Arc::new(slots::Slots::default());
     tokio::spawn(async move {
         loop {
-            // Accept only with a turn free: excess clients wait in the listen backlog.
-            let Ok(turn) = turns.clone().acquire_owned().await else {
-                return;
-            };
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let sources = sources.clone();
+                    let Some(slot) = slots.admit() else {
+                        debug!("metrics connection: every slot busy, dropped");
+                        continue;
+                    };
+                    let (sources, slots) = (sources.clone(), slots.clone());
                     tokio::spawn(async move {
-                        match tokio::time::timeout(EXCHANGE_TIMEOUT, serve_one(stream, &sources))
-                            .await
-                        {
+                        let id = slot.id;
+                        let exchange = serve_one(stream, &sources, slot, &slots);
+                        match tokio::time::timeout(EXCHANGE_TIMEOUT, exchange).await {
                             Ok(Err(err)) => debug!("metrics connection: {err}"),
                             Err(_) => debug!("metrics connection: timed out"),
                             Ok(Ok(())) => {}
                         }
-                        drop(turn);
+                        slots.release(id);
                     });
                 }
                 Err(err) => {
@@ -89,10 +88,16 @@ pub(crate) fn start(address: SocketAddr, sources: Sources) -> Result<(), Error> 
     Ok(())
 }
 
-/// Reads one request head, answers it, closes.
-async fn serve_one(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
+/// Reads one request head, answers it, closes; gives up the wait for the request when a
+/// newer connection needs the slot.
+async fn serve_one(
+    mut stream: TcpStream,
+    sources: &Sources,
+    slot: slots::Slot,
+    slots: &slots::Slots,
+) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(512);
-    let read = tokio::time::timeout(REQUEST_TIMEOUT, async {
+    let reading = tokio::time::timeout(REQUEST_TIMEOUT, async {
         let mut chunk = [0u8; 1024];
         while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
             let n = stream.read(&mut chunk).await?;
@@ -102,11 +107,18 @@ async fn serve_one(mut stream: TcpStream, sources: &Sources) -> std::io::Result<
             head.extend_from_slice(&chunk[..n]);
         }
         Ok::<_, std::io::Error>(())
-    })
-    .await;
+    });
+    let read = tokio::select! {
+        read = reading => read,
+        _ = slot.closed => {
+            debug!("metrics connection: idle, closed for a newer one");
+            return Ok(());
+        }
+    };
     if !matches!(read, Ok(Ok(()))) {
         return Ok(());
     }
+    slots.request_read(slot.id);
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut words = line.split_whitespace();

@@ -211,3 +211,40 @@ file = "example.zone"
     );
     assert_eq!(limited, f64::from(truncated + dropped), "{samples:?}");
 }
+
+/// Idle connections cannot keep the scrapes out: with twenty connections open that never
+/// send a request (more than the endpoint serves at once), a scrape still gets its answer
+/// (the connections waiting longest without a request are closed for it).
+#[test]
+fn idle_connections_do_not_block_a_scrape() {
+    let dir = test_dir();
+    let (port, metrics_port) = (free_port(), free_port());
+    fs::write(dir.path().join("example.zone"), ZONE).unwrap();
+    let config = format!(
+        "[server]\nudp-workers = 1\nmetrics = \"127.0.0.1:{metrics_port}\"\n\n\
+         [[listen]]\naddress = \"127.0.0.2:{port}\"\n\n\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    let anyns = start_local_anyns(dir.path(), "metrics-idle", &config);
+    let metrics: SocketAddr = ([127, 0, 0, 1], metrics_port).into();
+    wait_for(
+        "the metrics endpoint",
+        Duration::from_secs(10),
+        || TcpStream::connect(metrics).ok().map(|_| ()),
+        || anyns.log(),
+    );
+    let idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(metrics).expect("an idle connection"))
+        .collect();
+    let started = std::time::Instant::now();
+    let samples = scrape(metrics);
+    assert!(
+        samples.contains_key("anyns_queries_total{transport=\"udp\"}"),
+        "{samples:?}"
+    );
+    eprintln!(
+        "a scrape behind 20 idle connections answered in {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
