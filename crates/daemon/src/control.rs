@@ -14,7 +14,7 @@
 //! socket file's: it is created with mode 0600 (root's, in practice).
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -44,13 +44,47 @@ pub(crate) struct Controlled {
     pub(crate) resolver: Option<Arc<Resolver>>,
 }
 
+/// The control socket this process opened; at exit it is removed only if it is still
+/// this process's (another daemon may have replaced it meanwhile).
+pub(crate) struct ControlSocket {
+    path: PathBuf,
+    inode: u64,
+}
+
+impl ControlSocket {
+    /// Removes the socket file if it is the one this process bound.
+    pub(crate) fn remove(&self) {
+        let ours = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.ino() == self.inode);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Opens the socket at `path` (replacing a stale one) and serves it until the runtime ends.
-pub(crate) fn start(path: &Path, controlled: Controlled) -> Result<(), Error> {
+/// A socket another running daemon answers on is an error: taking it over would leave
+/// that daemon without its control (no drain), and its exit would delete ours.
+pub(crate) fn start(path: &Path, controlled: Controlled) -> Result<ControlSocket, Error> {
+    if UnixStream::connect(path).is_ok() {
+        return Err(Error::Config(
+            ConfigError::new(
+                KeyPath::root("server").key("control-socket"),
+                format!(
+                    "{} is the control socket of another running anyns",
+                    path.display()
+                ),
+            )
+            .hint("give each daemon its own control-socket (or stop the other one)"),
+        ));
+    }
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)
         .map_err(|e| Error::io(format!("control socket {}", path.display()), e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(format!("control socket {}", path.display()), e))?;
+    let inode = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::io(format!("control socket {}", path.display()), e))?
+        .ino();
     info!(path = %path.display(), "control socket listening");
     tokio::spawn(async move {
         loop {
@@ -65,7 +99,10 @@ pub(crate) fn start(path: &Path, controlled: Controlled) -> Result<(), Error> {
             }
         }
     });
-    Ok(())
+    Ok(ControlSocket {
+        path: path.to_path_buf(),
+        inode,
+    })
 }
 
 async fn serve_connection(stream: tokio::net::UnixStream, controlled: Controlled) {

@@ -19,7 +19,7 @@ use crate::announce::Health;
 use crate::bgp::BgpHandle;
 use crate::clock;
 use crate::config::HealthConfig;
-use crate::config::{Config, Listen, Service};
+use crate::config::{Config, ConfigError, KeyPath, Listen, Service};
 use crate::control::{self, Controlled};
 use crate::dns::context::DnsContext;
 use crate::dns::{tcp, udp};
@@ -84,6 +84,23 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
     // Every socket is bound before any worker answers: once one address answers, all do
     // (and a bind failure stops start-up before anything was served).
     let mut udp_listeners = Vec::new();
+    if !config.shared_listen {
+        for (i, listen) in config.listen.iter().enumerate() {
+            if sockets::in_use_by_another(listen.address) {
+                return Err(Error::Config(
+                    ConfigError::new(
+                        KeyPath::root("listen").index(i).key("address"),
+                        format!(
+                            "{} is in use by another process: a second anyns there would take a \
+                             share of its queries (SO_REUSEPORT)",
+                            listen.address
+                        ),
+                    )
+                    .hint("stop the other server, or set [server] shared-listen = true on every instance of one site"),
+                ));
+            }
+        }
+    }
     for listen in &config.listen {
         udp_listeners.push((
             sockets::udp_sockets(listen.address, config.udp_workers)?,
@@ -186,19 +203,20 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 },
             )?;
         }
-        match (&config.control_socket, &health, &resolver) {
+        let control_socket = match (&config.control_socket, &health, &resolver) {
             (Some(path), None, None) => {
-                warn!(path = %path.display(), "control socket not opened: no [bgp], [health] or [resolver]")
+                warn!(path = %path.display(), "control socket not opened: no [bgp], [health] or [resolver]");
+                None
             }
-            (Some(path), health, resolver) => control::start(
+            (Some(path), health, resolver) => Some(control::start(
                 path,
                 Controlled {
                     health: health.as_ref().map(Health::requester),
                     resolver: resolver.clone(),
                 },
-            )?,
-            (None, ..) => {}
-        }
+            )?),
+            (None, ..) => None,
+        };
         let mut hangup = signal(SignalKind::hangup()).map_err(|e| Error::io("SIGHUP", e))?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::io("SIGTERM", e))?;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| Error::io("SIGINT", e))?;
@@ -245,8 +263,8 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 _ = user2.recv() => info!("SIGUSR2: ignored"),
             }
         }
-        if let Some(path) = &config.control_socket {
-            let _ = std::fs::remove_file(path);
+        if let Some(socket) = &control_socket {
+            socket.remove();
         }
         if let Some(bgp) = &bgp {
             bgp.stop(SHUTDOWN_MESSAGE);

@@ -16,6 +16,28 @@ fn io_error(address: SocketAddr, what: &str, err: std::io::Error) -> Error {
     Error::io(format!("{what} {address}"), err)
 }
 
+/// Whether another process already listens on `address` (UDP or TCP): a bind without
+/// SO_REUSEPORT fails then. Our own sockets all set SO_REUSEPORT (several workers, and
+/// several instances of a site, share an address), so without this check a second
+/// daemon started by mistake would silently take a share of the queries.
+pub(crate) fn in_use_by_another(address: SocketAddr) -> bool {
+    let taken = |kind: Type, protocol: Protocol| -> bool {
+        let Ok(socket) = Socket::new(Domain::for_address(address), kind, Some(protocol)) else {
+            return false;
+        };
+        if address.is_ipv6() {
+            let _ = socket.set_only_v6(true);
+        }
+        // A TCP port kept in TIME_WAIT by our own earlier run is not "in use".
+        let _ = socket.set_reuse_address(kind == Type::STREAM);
+        matches!(
+            socket.bind(&address.into()),
+            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse
+        )
+    };
+    taken(Type::DGRAM, Protocol::UDP) || taken(Type::STREAM, Protocol::TCP)
+}
+
 /// Opens `count` UDP sockets bound to `address` with SO_REUSEPORT.
 pub(crate) fn udp_sockets(address: SocketAddr, count: usize) -> Result<Vec<UdpSocket>, Error> {
     (0..count)

@@ -490,7 +490,8 @@ pub(crate) fn anyns_dns_instance_config(
     let c = &t.clouds[cloud];
     let mut text = format!(
         "# Written by anyns-lab: site {site_name}, cloud {cloud_name}, DNS instance {instance}.\n\
-         [server]\nidentity = \"{site_name}\"\nudp-workers = 1\ntcp-idle-timeout = 10\n",
+         [server]\nidentity = \"{site_name}\"\nudp-workers = 1\ntcp-idle-timeout = 10\n\
+         shared-listen = true\n",
         site_name = s.name,
         cloud_name = c.name,
     );

@@ -85,6 +85,10 @@ pub struct Config {
     pub health: Option<HealthConfig>,
     /// The control socket (`anyns drain`, `undrain`, `status`).
     pub control_socket: Option<PathBuf>,
+    /// This daemon is one of several instances of a site sharing their listen addresses
+    /// (SO_REUSEPORT, decision 0005); without it, an address another process already
+    /// listens on is an error.
+    pub shared_listen: bool,
     /// Where Prometheus scrapes `GET /metrics`.
     pub metrics: Option<SocketAddr>,
     /// UDP response rate limiting, if on.
@@ -297,6 +301,7 @@ impl Config {
             bgp,
             health,
             control_socket: server.control_socket,
+            shared_listen: server.shared_listen,
             metrics: server.metrics,
             rate_limit: server.rate_limit,
             storage: server.storage,

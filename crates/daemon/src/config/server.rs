@@ -29,6 +29,7 @@ pub(crate) struct RawServer {
     tcp_max_connections: Option<usize>,
     pub(crate) storage: Option<PathBuf>,
     control_socket: Option<PathBuf>,
+    shared_listen: Option<bool>,
     metrics: Option<String>,
     rate_limit: Option<u32>,
     rate_limit_slip: Option<u32>,
@@ -46,6 +47,7 @@ pub(crate) struct Server {
     pub(crate) tcp_max_connections: usize,
     pub(crate) storage: Option<PathBuf>,
     pub(crate) control_socket: Option<PathBuf>,
+    pub(crate) shared_listen: bool,
     pub(crate) metrics: Option<SocketAddr>,
     pub(crate) rate_limit: Option<RateLimit>,
 }
@@ -94,6 +96,7 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
             },
             storage: raw.storage.map(relative).map(storage).transpose()?,
             control_socket: raw.control_socket.map(relative),
+            shared_listen: raw.shared_listen.unwrap_or(false),
             metrics: raw
                 .metrics
                 .as_deref()

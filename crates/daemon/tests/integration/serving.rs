@@ -296,3 +296,73 @@ fn sigusr1_and_sigusr2_are_logged_and_the_daemon_keeps_serving() {
         assert_eq!(serial(addr), Some(1), "still serving after SIG{signal}");
     }
 }
+
+/// A second `anyns serve` on an address another one serves would silently take a share of
+/// its queries (SO_REUSEPORT): it is refused (exit 2, naming the listener) unless every
+/// instance says it is one of a site's (`shared-listen = true`). A daemon whose control
+/// socket path another running daemon serves is refused too, and the first keeps it.
+#[test]
+fn a_second_daemon_cannot_take_a_share_or_the_control_socket() {
+    let addr = loopback(free_port());
+    let first = start("", &[addr], &zone_text(1, ""), addr);
+    let run = |dir: &std::path::Path, config: &str| {
+        fs::write(dir.join("second.toml"), config).unwrap();
+        Command::new(anyns_bin())
+            .args(["serve", "--config"])
+            .arg(dir.join("second.toml"))
+            .output()
+            .expect("run anyns")
+    };
+    let second = format!(
+        "[[listen]]\naddress = \"{addr}\"\n[[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    let out = run(first.dir.path(), &second);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("listen[0].address") && stderr.contains("in use by another process"),
+        "{stderr}"
+    );
+    assert_eq!(serial(addr), Some(1), "the first one still answers");
+    drop(first);
+
+    // Instances of one site share their address when each says so.
+    let addr = loopback(free_port());
+    let shared = start("shared-listen = true", &[addr], &zone_text(1, ""), addr);
+    let dir = shared.dir.path();
+    let socket = dir.join("control.sock");
+    let config = format!(
+        "[server]\nshared-listen = true\nudp-workers = 1\ncontrol-socket = \"{}\"\n\
+         [[listen]]\naddress = \"{addr}\"\n[[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+         [health]\n[[health.cloud]]\nname = \"ns1\"\ninstances = [\"{addr}\"]\n",
+        socket.display()
+    );
+    fs::write(dir.join("with-socket.toml"), &config).unwrap();
+    let mut command = Command::new(anyns_bin());
+    command
+        .args(["serve", "--config"])
+        .arg(dir.join("with-socket.toml"));
+    let mut holder = spawn_logged("anyns-control", &mut command, &dir.join("holder.log"));
+    support::wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || fs::read_to_string(dir.join("holder.log")).unwrap_or_default(),
+    );
+    // A third instance with the same control socket: refused, the socket stays the holder's.
+    let out = run(dir, &config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("server.control-socket"), "{stderr}");
+    let status = Command::new(anyns_bin())
+        .args(["status", "--socket"])
+        .arg(&socket)
+        .output()
+        .expect("anyns status");
+    assert!(
+        status.status.success(),
+        "the holder still answers on its socket"
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
