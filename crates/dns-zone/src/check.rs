@@ -94,8 +94,44 @@ pub(crate) fn check_zone<'n>(
         None
     };
 
+    let has_dname = nodes.iter().any(|n| rrset_of(n, rtype::DNAME).is_some());
+    // The DNAME at or above `name`'s parent, if any (only walked when the zone has one).
+    let below_dname = |name: &[u8]| -> Option<&[u8]> {
+        if !has_dname || name.len() <= origin.len() {
+            return None;
+        }
+        let mut at: &[u8] = &name[1 + name[0] as usize..];
+        while at.len() >= origin.len() {
+            if let Some(node) = find(at) {
+                if rrset_of(node, rtype::DNAME).is_some() {
+                    return Some(pending.name(node));
+                }
+            }
+            if at.len() == origin.len() {
+                break;
+            }
+            at = &at[1 + at[0] as usize..];
+        }
+        None
+    };
+
     for node in &nodes[1..] {
         let name = || name_to_text(pending.name(node));
+        //= https://www.rfc-editor.org/rfc/rfc6672#section-2.3
+        //# Resource records MUST NOT exist at any subdomain of the owner of a DNAME RR.
+        if let Some(dname) = below_dname(pending.name(node)) {
+            if let Some(rrset) = pending.rrsets(node).first() {
+                report(
+                    Some(rrset),
+                    Severity::Error,
+                    format!(
+                        "{} is below the DNAME at {}: it could never be reached (RFC 6672 §2.3)",
+                        name(),
+                        name_to_text(dname)
+                    ),
+                );
+            }
+        }
         if let Some(soa) = rrset_of(node, rtype::SOA) {
             report(
                 Some(soa),

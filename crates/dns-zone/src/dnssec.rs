@@ -649,9 +649,16 @@ mod tests {
         );
         let text = format!("{NSEC}ns.insecure.sec-nsec. 3600 IN A 192.0.2.99\n");
         assert!(load(&text, "sec-nsec.").is_ok());
-        // Nor a name below a DNAME (RFC 6672: occluded).
+        // A name below a DNAME needs no NSEC: it is refused for itself (RFC 6672 §2.3).
         let text = format!("{NSEC}x.dname.sec-nsec. 3600 IN A 192.0.2.99\n");
-        assert!(load(&text, "sec-nsec.").is_ok());
+        let err = load(&text, "sec-nsec.").unwrap_err();
+        assert!(
+            err.problems
+                .iter()
+                .all(|p| p.message.contains("below the DNAME")),
+            "{:?}",
+            err.problems
+        );
     }
 
     #[test]

@@ -101,6 +101,24 @@ fn semantic_errors_name_their_line() {
     let e = errors(&format!("{ZONE}bad A 300.1.1.1\n"));
     assert_eq!(e[0].0, 16);
     assert!(e[0].1.contains("syntax error"));
+
+    // RFC 6672 §2.3: nothing below a DNAME (Knot and NSD reject such a zone too).
+    let e = errors(&format!(
+        "{ZONE}d DNAME example.net.\nx.d A 192.0.2.5\ny.z.d TXT \"deep\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e.iter()
+            .all(|(_, m)| m.contains("below the DNAME at d.example.")),
+        "{e:?}"
+    );
+    assert_eq!((e[0].0, e[1].0), (17, 18));
+}
+
+#[test]
+fn a_dname_itself_and_its_siblings_are_fine() {
+    let text = format!("{ZONE}d DNAME example.net.\nd A 192.0.2.5\ndd A 192.0.2.6\n");
+    assert!(load(&text).is_ok());
 }
 
 #[test]
