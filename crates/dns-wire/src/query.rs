@@ -55,7 +55,9 @@ impl fmt::Display for ParseError {
             Self::QuestionName(e) => write!(f, "question name: {e}"),
             Self::Truncated => f.write_str("message truncated"),
             Self::RecordName(e) => write!(f, "record name: {e}"),
-            Self::BadOpt => f.write_str("more than one OPT record or OPT not at the root"),
+            Self::BadOpt => f.write_str(
+                "more than one OPT record, or one not at the root or not in the additional section",
+            ),
             Self::BadOption => f.write_str("malformed EDNS option"),
             Self::TrailingData => f.write_str("bytes after the last record"),
         }
@@ -163,7 +165,13 @@ impl Query {
         }
         let mut pos = question_end;
         for _ in 0..(header.ancount as u32 + header.nscount as u32) {
-            pos = skip_record(msg, pos)?.end;
+            let record = skip_record(msg, pos)?;
+            //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.1
+            //# OPT RRs MUST NOT ... appear in any section other than the additional
+            if record.rtype == rtype::OPT {
+                return Err(ParseError::BadOpt);
+            }
+            pos = record.end;
         }
         for _ in 0..header.arcount {
             let record = skip_record(msg, pos)?;
@@ -349,5 +357,25 @@ mod tests {
                 let _ = Query::parse(&m);
             }
         }
+    }
+
+    #[test]
+    fn test_6891_6_1_1_an_opt_outside_the_additional_section_is_a_format_error() {
+        let mut msg = with_opt(&[], 0);
+        // The same OPT, counted in the answer section instead.
+        msg[7] = 1;
+        msg[11] = 0;
+        assert_eq!(Query::parse(&msg).unwrap_err(), ParseError::BadOpt);
+        assert_eq!(
+            ParseError::BadOpt.rcode(),
+            Some(crate::types::rcode::FORMERR)
+        );
+        msg[7] = 0;
+        msg[9] = 1;
+        assert_eq!(
+            Query::parse(&msg).unwrap_err(),
+            ParseError::BadOpt,
+            "authority"
+        );
     }
 }
