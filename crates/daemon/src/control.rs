@@ -105,10 +105,14 @@ pub(crate) fn start(path: &Path, controlled: Controlled) -> Result<ControlSocket
     })
 }
 
+/// How long a control client may stay silent before its connection is closed (a client
+/// that connects and sends nothing must not hold a task and a descriptor forever).
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve_connection(stream: tokio::net::UnixStream, controlled: Controlled) {
     let (read, mut write) = stream.into_split();
     let mut lines = tokio::io::BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(IDLE_TIMEOUT, lines.next_line()).await {
         let command = line.trim();
         let mut words = command.split_whitespace();
         let answer = match (words.next(), words.next(), words.next()) {
@@ -241,4 +245,32 @@ pub fn socket_path(socket: Option<PathBuf>, config: Option<&Path>) -> Result<Pat
                     .hint("set it in [server] or give --socket PATH"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_closed_and_a_talking_one_is_answered() {
+        let none = || Controlled {
+            health: None,
+            resolver: None,
+        };
+        let (mut silent, server) = tokio::net::UnixStream::pair().unwrap();
+        let task = tokio::spawn(serve_connection(server, none()));
+        tokio::time::sleep(IDLE_TIMEOUT + std::time::Duration::from_secs(1)).await;
+        let mut buf = Vec::new();
+        assert_eq!(silent.read_to_end(&mut buf).await.unwrap(), 0, "closed");
+        task.await.unwrap();
+
+        let (mut client, server) = tokio::net::UnixStream::pair().unwrap();
+        tokio::spawn(serve_connection(server, none()));
+        client.write_all(b"bogus\n").await.unwrap();
+        let mut line = [0u8; 64];
+        let n = client.read(&mut line).await.unwrap();
+        assert!(String::from_utf8_lossy(&line[..n]).contains("unknown command"));
+    }
 }
