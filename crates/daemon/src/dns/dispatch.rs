@@ -1,7 +1,8 @@
 //! One inbound message, classified once (`dns_auth::classify`) and routed: queries to the
 //! answer path (on a resolver listener: the zones served here, else the resolver's cache,
 //! else a resolution), NOTIFY to the transfer module, AXFR/IXFR to the TCP connection
-//! (over UDP, the answer path refuses them).
+//! (over UDP, the answer path refuses them). A query carrying TSIG is verified first and
+//! its answer signed (`signed_query`).
 
 use std::net::IpAddr;
 
@@ -11,8 +12,10 @@ use dns_auth::{
 };
 use dns_wire::types::{class, ede, rcode};
 use dns_wire::{Header, Opcode, Query};
+use tracing::debug;
 
 use super::context::DnsContext;
+use crate::clock::unix_now;
 use crate::resolver::Resolver;
 use crate::state::QueryCounters;
 use crate::transfer::notify::handle_notify;
@@ -70,6 +73,9 @@ pub(crate) fn dispatch(
                 None => return Dispatched::Resolve,
             }
         }
+        (Inbound::Query | Inbound::Transfer, _) if query.has_tsig => {
+            signed_query(context, msg, query, transport, out)
+        }
         (Inbound::Query | Inbound::Transfer, _) => {
             let zones = context.zones.load();
             respond_to_query(msg, query, &zones, &context.answer, transport, out)
@@ -80,6 +86,64 @@ pub(crate) fn dispatch(
     match outcome {
         Outcome::Answered { len, rcode, .. } => Dispatched::Answered { len, rcode },
         Outcome::Dropped => Dispatched::Nothing,
+    }
+}
+
+/// A query carrying a TSIG record (RFC 8945 §5.2): verified against the configured keys;
+/// answered and signed when it verifies, NOTAUTH with the TSIG error when it does not
+/// (BADKEY, BADSIG unsigned; BADTIME signed, §5.3.2).
+#[inline(never)]
+fn signed_query(
+    context: &DnsContext,
+    msg: &[u8],
+    query: &Query,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    match context.transfers.check_query_signature(msg) {
+        Ok(signed) => {
+            let zones = context.zones.load();
+            let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, out);
+            match (outcome, signed.into_signer()) {
+                (
+                    Outcome::Answered {
+                        len,
+                        rcode,
+                        truncated,
+                    },
+                    Some(mut signer),
+                ) => {
+                    out.truncate(len);
+                    signer.sign(out, unix_now());
+                    Outcome::Answered {
+                        len: out.len(),
+                        rcode,
+                        truncated,
+                    }
+                }
+                (outcome, _) => outcome,
+            }
+        }
+        Err(why) => {
+            debug!(why = %why.why, "signed query refused");
+            let outcome = error_response_to(msg, query, rcode::NOTAUTH, None, &context.answer, out);
+            match outcome {
+                Outcome::Answered {
+                    len,
+                    rcode,
+                    truncated,
+                } => {
+                    out.truncate(len);
+                    context.transfers.append_tsig_error(out, msg, &why);
+                    Outcome::Answered {
+                        len: out.len(),
+                        rcode,
+                        truncated,
+                    }
+                }
+                Outcome::Dropped => Outcome::Dropped,
+            }
+        }
     }
 }
 

@@ -102,6 +102,12 @@ impl Transfers {
         tsig::check_signature(msg, &self.keys, required.as_ref())
     }
 
+    /// Checks an ordinary query's TSIG against the configured keys (no zone requires one
+    /// for queries): RFC 8945 §5.2 asks a server to verify every signed request.
+    pub(crate) fn check_query_signature(&self, msg: &[u8]) -> Result<Signed, Unverified> {
+        tsig::check_signature(msg, &self.keys, None)
+    }
+
     /// Appends the TSIG record of an error answer (RFC 8945 §5.3.2) when the request
     /// failed for a TSIG reason.
     pub(crate) fn append_tsig_error(

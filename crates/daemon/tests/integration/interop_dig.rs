@@ -357,3 +357,61 @@ fn check_zone_reports_faults_with_file_and_line() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// TSIG on ordinary queries (RFC 8945 §5.2, §5.3): dig signs with the configured key and
+/// verifies the signed answer; a wrong secret gets NOTAUTH with BADSIG and an unknown key
+/// NOTAUTH with BADKEY (both unsigned, as §5.3.2 says); an unsigned query is answered as
+/// always.
+#[test]
+fn tsig_signed_queries_get_signed_answers_and_bad_ones_notauth() {
+    let dir = crate::support::test_dir();
+    let port = crate::support::free_port();
+    fs::write(
+        dir.path().join("example.zone"),
+        "$ORIGIN example.\n$TTL 300\n@ SOA ns1 h 1 1h 15m 1w 5m\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n",
+    )
+    .unwrap();
+    let secret = "cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=";
+    let config = format!(
+        "[[listen]]\naddress = \"127.0.0.1:{port}\"\n\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+         [[key]]\nname = \"query-key.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n"
+    );
+    let daemon = crate::support::start_local_anyns(dir.path(), "tsig", &config);
+    let dig = |key: Option<&str>| -> String {
+        let mut command = Command::new(require_tool("dig"));
+        command.args(["@127.0.0.1", "-p", &port.to_string(), "+time=2", "+tries=1"]);
+        if let Some(key) = key {
+            command.args(["-y", key]);
+        }
+        let output = command.args(["www.example.", "A"]).output().expect("dig");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr)
+    };
+    crate::support::wait_for(
+        "anyns to answer",
+        std::time::Duration::from_secs(10),
+        || dig(None).contains("status: NOERROR").then_some(()),
+        || daemon.log(),
+    );
+    let good = dig(Some(&format!("hmac-sha256:query-key.:{secret}")));
+    assert!(
+        good.contains("status: NOERROR") && good.contains("192.0.2.80"),
+        "{good}"
+    );
+    assert!(
+        good.contains("TSIG PSEUDOSECTION"),
+        "a signed answer: {good}"
+    );
+    assert!(
+        !good.contains("verify") && !good.contains("failure"),
+        "it verifies: {good}"
+    );
+    let wrong = "cXVpdGUgYW5vdGhlciBzZWNyZXQgb2YgMzIgb2N0ZXRzIQ==";
+    let bad_sig = dig(Some(&format!("hmac-sha256:query-key.:{wrong}")));
+    assert!(bad_sig.contains("status: NOTAUTH"), "{bad_sig}");
+    assert!(bad_sig.contains("BADSIG"), "{bad_sig}");
+    let bad_key = dig(Some(&format!("hmac-sha256:other-key.:{secret}")));
+    assert!(bad_key.contains("status: NOTAUTH"), "{bad_key}");
+    assert!(bad_key.contains("BADKEY"), "{bad_key}");
+}
