@@ -261,13 +261,20 @@ impl ZoneBuilder {
                 .find(name, |i| pending.name(&pending.nodes[i as usize]))
                 .map(|i| &pending.nodes[i as usize])
         };
-        let serial = check_zone(
-            &pending,
-            find,
-            &self.origin,
-            &self.files,
-            &mut self.problems,
-        );
+        // A file that could not be read whole: the records after its error are missing,
+        // so "no SOA", "no NS" or "missing glue" would only be echoes of it.
+        let read_failed = self.problems.iter().any(|p| p.severity == Severity::Error);
+        let serial = if read_failed {
+            None
+        } else {
+            check_zone(
+                &pending,
+                find,
+                &self.origin,
+                &self.files,
+                &mut self.problems,
+            )
+        };
         let mut problems = self.problems;
         problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         if problems.iter().any(|p| p.severity == Severity::Error) {

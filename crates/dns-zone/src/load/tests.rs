@@ -101,6 +101,10 @@ fn semantic_errors_name_their_line() {
     let e = errors(&format!("{ZONE}bad A 300.1.1.1\n"));
     assert_eq!(e[0].0, 16);
     assert!(e[0].1.contains("syntax error"));
+    // A read error is reported alone: not echoed as "no SOA" or "no NS".
+    let e = errors(&format!("$ORIGIN example.\n@ SOX ns1 h 1 2 3 4 5\n{ZONE}"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].1.contains("syntax error"), "{e:?}");
 
     // RFC 6672 §2.3: nothing below a DNAME (Knot and NSD reject such a zone too).
     let e = errors(&format!(
