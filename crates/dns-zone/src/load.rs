@@ -144,7 +144,60 @@ fn scan_bytes(
         return;
     }
     builder.rollback(checkpoint);
+    if let Some((line, message)) = unbalanced_parenthesis(src) {
+        // `domain`'s scanner panics on some of these (caught, but with nothing useful to
+        // say): the fault is named here instead.
+        builder.report(Problem {
+            severity: Severity::Error,
+            file: path.display().to_string(),
+            line,
+            message: message.into(),
+        });
+        return;
+    }
     scan_with_domain(builder, src, path, origin, ttl, depth);
+}
+
+/// The line and nature of a parenthesis that is never closed (or closes nothing), outside
+/// quoted strings and comments (RFC 1035 §5.1).
+fn unbalanced_parenthesis(src: &[u8]) -> Option<(usize, &'static str)> {
+    let (mut line, mut opened_at) = (1, 0);
+    let (mut depth, mut quoted, mut comment, mut escaped) = (0u32, false, false, false);
+    for &byte in src {
+        if byte == b'\n' {
+            line += 1;
+            comment = false;
+        }
+        if comment {
+            continue;
+        }
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match byte {
+            b'\\' => escaped = true,
+            b'"' => quoted = !quoted,
+            b';' if !quoted => comment = true,
+            b'(' if !quoted => {
+                if depth == 0 {
+                    opened_at = line;
+                }
+                depth += 1;
+            }
+            b')' if !quoted => {
+                if depth == 0 {
+                    return Some((line, "syntax error: ')' closes no parenthesis"));
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    (depth > 0).then_some((
+        opened_at,
+        "syntax error: a parenthesis opened here is never closed",
+    ))
 }
 
 /// Scans one file with `domain`'s scanner: every record type, `$INCLUDE`, and the error

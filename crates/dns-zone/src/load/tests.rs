@@ -101,6 +101,15 @@ fn semantic_errors_name_their_line() {
     let e = errors(&format!("{ZONE}bad A 300.1.1.1\n"));
     assert_eq!(e[0].0, 16);
     assert!(e[0].1.contains("syntax error"));
+    // An unclosed parenthesis at the end of the file: named, at the line it opens.
+    let e = errors(&format!("{ZONE}tail TXT ( \"never closed\"\n"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, 16);
+    assert!(e[0].1.contains("never closed"), "{e:?}");
+    let e = errors(&format!(
+        "{ZONE}tail TXT \"a ( in quotes\" ; and ( in a comment\nx A 1.2.3\n"
+    ));
+    assert!(!e.iter().any(|(_, m)| m.contains("parenthesis")), "{e:?}");
     // A read error is reported alone: not echoed as "no SOA" or "no NS".
     let e = errors(&format!("$ORIGIN example.\n@ SOX ns1 h 1 2 3 4 5\n{ZONE}"));
     assert_eq!(e.len(), 1, "{e:?}");
