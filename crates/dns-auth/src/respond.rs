@@ -107,6 +107,33 @@ pub fn respond_to_query(
             //= https://www.rfc-editor.org/rfc/rfc6895#section-3.1
             //# TYPE 0 ... reserved: no data has it; NOTIMP, as Knot answers
             (_, 0) => rcode::NOTIMP,
+            //= https://www.rfc-editor.org/rfc/rfc1995#section-3
+            //# the authority section ... contains the SOA record of client's version
+            (class::IN | class::ANY, rtype::IXFR)
+                if transport == Transport::Udp && parsed.header.nscount == 0 =>
+            {
+                rcode::FORMERR
+            }
+            //= https://www.rfc-editor.org/rfc/rfc1995#section-2
+            //# If the UDP reply does not fit, the query is responded to with a single SOA
+            //# record of the server's current version to inform the client that a TCP
+            //# query should be initiated.
+            (class::IN | class::ANY, rtype::IXFR) if transport == Transport::Udp => {
+                match find_zone(zones, &parsed.qname, rtype::SOA) {
+                    Some((zone, false)) if zone.origin() == parsed.qname.as_wire() => {
+                        let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
+                        let room = limit.saturating_sub(opt_len);
+                        let result =
+                            resolve(zone, &parsed.qname, rtype::SOA, &mut writer, room, false);
+                        authoritative = result.authoritative;
+                        result.rcode
+                    }
+                    _ => {
+                        extended_error = Some(ede::NOT_AUTHORITATIVE);
+                        rcode::REFUSED
+                    }
+                }
+            }
             (class::IN | class::ANY, rtype::AXFR | rtype::IXFR) => {
                 extended_error = Some(ede::NOT_SUPPORTED);
                 rcode::REFUSED

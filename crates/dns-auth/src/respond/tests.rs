@@ -642,3 +642,55 @@ fn signed_dnskey_over_512_octets_is_truncated() {
     assert_eq!(r.header.flags & Header::TC, 0);
     assert_eq!(r.answer.iter().filter(|a| a.1 == rtype::RRSIG).count(), 1);
 }
+
+/// An IXFR query with the client's SOA in the authority section (RFC 1995 §3).
+fn ixfr_query(name: &str, serial: u32) -> Vec<u8> {
+    let mut msg = query(name, rtype::IXFR, None);
+    msg[9] = 1; // NSCOUNT
+    msg.extend_from_slice(&dns_wire::name_from_text(name).unwrap());
+    msg.extend_from_slice(&rtype::SOA.to_be_bytes());
+    msg.extend_from_slice(&1u16.to_be_bytes());
+    msg.extend_from_slice(&300u32.to_be_bytes());
+    let mut rdata = b"\x01a\x00\x01b\x00".to_vec();
+    rdata.extend_from_slice(&serial.to_be_bytes());
+    rdata.extend_from_slice(&[0; 16]);
+    msg.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&rdata);
+    msg
+}
+
+#[test]
+fn test_1995_ixfr_over_udp_gets_the_current_soa_and_without_its_soa_formerr() {
+    let mut out = Vec::new();
+    respond(
+        &ixfr_query("example.", 1),
+        &zones(),
+        &config(),
+        Transport::Udp,
+        &mut out,
+    );
+    let r = decode(out);
+    assert_eq!(rcode_of(&r), rcode::NOERROR);
+    assert_eq!(
+        r.answer,
+        vec![("example.".into(), rtype::SOA)],
+        "a single SOA: ask over TCP"
+    );
+    assert!(aa(&r));
+    // Without the client's SOA: a format error.
+    let r = ask("example.", rtype::IXFR, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::FORMERR);
+    // Not a zone's apex here: refused.
+    let mut out = Vec::new();
+    respond(
+        &ixfr_query("www.example.", 1),
+        &zones(),
+        &config(),
+        Transport::Udp,
+        &mut out,
+    );
+    assert_eq!(rcode_of(&decode(out)), rcode::REFUSED);
+    // AXFR over UDP stays refused.
+    let r = ask("example.", rtype::AXFR, None, Transport::Udp);
+    assert_eq!(rcode_of(&r), rcode::REFUSED);
+}
