@@ -337,8 +337,14 @@ pub fn read_notify(msg: &[u8]) -> Option<NotifyRequest> {
 /// The response to a NOTIFY request (RFC 1996 §4.7): question echoed, AA, `code`.
 pub fn notify_response(msg: &[u8], code: u16, out: &mut Vec<u8>) -> Option<usize> {
     let query = Query::parse(msg).ok()?;
-    let flags = Header::QR | Header::AA | OPCODE_NOTIFY | code;
-    let writer = MessageWriter::new(
+    // AA on an accepted NOTIFY only (a refusal speaks for no zone), as Knot answers.
+    let aa = if code == rcode::NOERROR {
+        Header::AA
+    } else {
+        0
+    };
+    let flags = Header::QR | aa | OPCODE_NOTIFY | (code & 0x000f);
+    let mut writer = MessageWriter::new(
         out,
         Header {
             flags,
@@ -346,6 +352,13 @@ pub fn notify_response(msg: &[u8], code: u16, out: &mut Vec<u8>) -> Option<usize
         },
         Some(query.question_bytes(msg)),
     );
+    //= https://www.rfc-editor.org/rfc/rfc6891#section-7
+    //# responders ... that implement EDNS MUST include an OPT record in the response
+    if query.edns.is_some() {
+        writer
+            .push_opt(crate::DEFAULT_UDP_PAYLOAD, (code >> 4) as u8, false, &[])
+            .ok()?;
+    }
     Some(writer.finish())
 }
 
@@ -457,5 +470,40 @@ mod tests {
         let mut response = Vec::new();
         notify_response(&notify, rcode::NOERROR, &mut response).unwrap();
         assert_eq!(read_notify_response(&response, 43, v1.origin()), Ok(()));
+        assert!(Header::parse(&response).unwrap().flags & Header::AA != 0);
+        // A refusal: no AA.
+        notify_response(&notify, rcode::NOTAUTH, &mut response).unwrap();
+        let header = Header::parse(&response).unwrap();
+        assert_eq!(
+            (header.flags & Header::AA, header.flags & 0xf),
+            (0, rcode::NOTAUTH)
+        );
+    }
+
+    #[test]
+    fn test_6891_7_a_notify_with_opt_gets_an_answer_with_opt() {
+        let v1 = zone(5, "");
+        let mut notify = Vec::new();
+        request(
+            44,
+            v1.origin(),
+            rtype::SOA,
+            true,
+            v1.soa_record().as_ref(),
+            &mut notify,
+        );
+        // The request's records, then an OPT (payload 1232).
+        notify.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        let arcount = u16::from_be_bytes([notify[10], notify[11]]) + 1;
+        notify[10..12].copy_from_slice(&arcount.to_be_bytes());
+        let mut response = Vec::new();
+        notify_response(&notify, rcode::NOERROR, &mut response).unwrap();
+        let parsed = dns_wire::Response::parse(&response).unwrap();
+        assert!(parsed.edns.is_some(), "an OPT in the answer");
+        let mut plain = notify.clone();
+        plain.truncate(plain.len() - 11);
+        plain[10..12].copy_from_slice(&(arcount - 1).to_be_bytes());
+        notify_response(&plain, rcode::NOERROR, &mut response).unwrap();
+        assert!(dns_wire::Response::parse(&response).unwrap().edns.is_none());
     }
 }
