@@ -35,6 +35,8 @@ pub enum Cause {
     CommandFailed(Option<i32>),
     /// A command check did not finish within its timeout.
     CommandTimeout,
+    /// A command check could not be started (not found, not executable ...).
+    CommandNotRun(std::io::ErrorKind),
 }
 
 /// Whom a failure concerns: decides whether the last-site guard may hold a withdrawal.
@@ -84,6 +86,23 @@ impl fmt::Display for Cause {
             Self::CommandFailed(Some(code)) => write!(f, "command exited with {code}"),
             Self::CommandFailed(None) => f.write_str("command killed by a signal"),
             Self::CommandTimeout => f.write_str("command timed out"),
+            Self::CommandNotRun(kind) => write!(f, "command could not be started: {kind}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_cannot_start_is_not_called_a_socket_error() {
+        let text = Cause::CommandNotRun(std::io::ErrorKind::NotFound).to_string();
+        assert!(text.starts_with("command could not be started"), "{text}");
+        assert!(!text.contains("socket"), "{text}");
+        assert_eq!(
+            Cause::CommandNotRun(std::io::ErrorKind::NotFound).scope(),
+            Scope::Local
+        );
     }
 }

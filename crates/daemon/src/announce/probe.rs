@@ -313,13 +313,13 @@ pub(super) async fn command(
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);
         let result = match process.spawn() {
-            Err(err) => Err(cause_of(&err)),
+            Err(err) => Err(Cause::CommandNotRun(err.kind())),
             Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
                 Err(_) => {
                     let _ = child.kill().await;
                     Err(Cause::CommandTimeout)
                 }
-                Ok(Err(err)) => Err(cause_of(&err)),
+                Ok(Err(err)) => Err(Cause::CommandNotRun(err.kind())),
                 Ok(Ok(status)) if status.success() => Ok(()),
                 Ok(Ok(status)) => Err(Cause::CommandFailed(status.code())),
             },
