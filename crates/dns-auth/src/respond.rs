@@ -6,7 +6,7 @@ use dns_wire::{Header, MessageWriter, Name, Opcode, ParseError, Query};
 use dns_zone::{Zone, ZoneSet};
 
 use crate::chaos::answer_chaos;
-use crate::config::{AnswerConfig, MIN_UDP_PAYLOAD, Transport};
+use crate::config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, MIN_UDP_PAYLOAD, Transport};
 use crate::resolve::resolve;
 
 /// RFC 1035 §4.2.1: without EDNS, UDP messages are at most 512 octets.
@@ -311,7 +311,17 @@ pub fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) ->
         Opcode::Other(_) => rcode::NOTIMP,
     };
     let flags = Header::QR | (header.flags & (COPIED_FLAGS & !Header::CD)) | code;
-    let writer = MessageWriter::new(out, Header { flags, ..header }, None);
+    let mut writer = MessageWriter::new(out, Header { flags, ..header }, None);
+    //= https://www.rfc-editor.org/rfc/rfc6891#section-7
+    //# responders ... MUST include an OPT record in the response
+    if let Some(edns) = dns_wire::header_only_edns(query).filter(|_| code == rcode::NOTIMP) {
+        if writer
+            .push_opt(DEFAULT_UDP_PAYLOAD, 0, edns.dnssec_ok, &[])
+            .is_err()
+        {
+            return Outcome::Dropped;
+        }
+    }
     let len = writer.finish();
     Outcome::Answered {
         len,

@@ -230,6 +230,27 @@ pub(crate) fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, Parse
     })
 }
 
+/// The OPT record of a header-only message (no question, answer or authority record,
+/// one additional record): what an unknown-opcode request with EDNS looks like (RFC 8906
+/// §8.2: such a request is answered NOTIMP, with an OPT). `None` for anything else.
+pub fn header_only_edns(msg: &[u8]) -> Option<Edns> {
+    let header = Header::parse(msg)?;
+    if (
+        header.qdcount,
+        header.ancount,
+        header.nscount,
+        header.arcount,
+    ) != (0, 0, 0, 1)
+    {
+        return None;
+    }
+    let record = skip_record(msg, HEADER_LEN).ok()?;
+    if record.rtype != rtype::OPT || !record.owner_is_root || record.end != msg.len() {
+        return None;
+    }
+    parse_opt(msg, &record).ok()
+}
+
 /// The longest COOKIE option (RFC 7873 §4: an 8-octet client cookie and a server cookie
 /// of 8 to 32 octets).
 const MAX_COOKIE_LEN: usize = 40;

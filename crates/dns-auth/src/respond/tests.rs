@@ -402,6 +402,19 @@ fn test_8906_8_2_5_an_unknown_opcode_without_a_question_is_notimp() {
             "opcode {opcode}: {outcome:?}"
         );
         assert_eq!(out[2] >> 3 & 0x0f, opcode, "the opcode is echoed");
+        // With EDNS (an OPT alone after the header): NOTIMP with an OPT (RFC 8906 §8.2).
+        let mut with_opt = q.clone();
+        with_opt[11] = 1;
+        with_opt.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        let outcome = respond(&with_opt, &zones(), &config(), Transport::Udp, &mut out);
+        assert!(matches!(
+            outcome,
+            Outcome::Answered {
+                rcode: rcode::NOTIMP,
+                ..
+            }
+        ));
+        assert_eq!(u16::from_be_bytes([out[10], out[11]]), 1, "an OPT: {out:?}");
         // A plain query without a question stays a format error.
         q[2] = 0;
         let outcome = respond(&q, &zones(), &config(), Transport::Udp, &mut out);
