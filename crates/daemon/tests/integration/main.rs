@@ -33,6 +33,7 @@ mod bfd_interop;
 mod bgp_interop;
 mod differential_knot;
 mod dnssec_unbound;
+mod edns_conformance;
 mod health;
 mod health_bird;
 mod interop_dig;
