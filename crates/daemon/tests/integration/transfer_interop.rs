@@ -786,3 +786,105 @@ fn soa_query_falls_back_to_tcp_when_udp_gets_no_answer() {
     let log = anyns.log();
     assert!(log.contains("SOA answered over TCP"), "{log}");
 }
+
+/// Fault: the secondary killed (SIGKILL) while a large transfer is arriving (5 and 60 ms
+/// after the primary's NOTIFY reached it) and just after it started serving the new
+/// version. Restarted with the primary gone, it serves a whole version from its storage
+/// (the old or the new one, never a part: its AXFR has every record of that version), and
+/// once it had served the new version, that is the one it comes back with.
+#[test]
+fn kill_9_during_a_transfer_leaves_a_whole_version_in_storage() {
+    const BIG: usize = 100_000;
+    let big: String = (0..BIG)
+        .map(|i| format!("h{i} A 192.0.2.{}\n", i % 250 + 1))
+        .collect();
+    // Records of each version as an AXFR counts them (SOA twice).
+    let count = |extra: usize| 4 + extra + 1;
+    for kill_at in [Some(5u64), Some(60), None] {
+        let dir = tempfile::tempdir().unwrap();
+        let (primary_port, secondary_port) = (free_port(), free_port());
+        let primary_dir = dir.path().join("primary");
+        fs::create_dir_all(&primary_dir).unwrap();
+        fs::write(primary_dir.join("example.zone"), zone_text(1, 604800, "")).unwrap();
+        let primary_config = primary_dir.join("anyns.toml");
+        fs::write(
+            &primary_config,
+            format!(
+                "[server]\nudp-workers = 1\n[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\
+                 [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+                 notify = [\"127.0.0.2:{secondary_port}\"]\nallow-transfer = [\"127.0.0.0/8\"]\n"
+            ),
+        )
+        .unwrap();
+        let primary = start_anyns(&primary_config, primary_dir.join("anyns.log"));
+        let zone = format!(
+            "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{primary_port}\"]\n\
+             allow-transfer = [\"127.0.0.0/8\"]\n"
+        );
+        let config = anyns_config(dir.path(), secondary_port, &zone);
+        let secondary = start_anyns(&config, dir.path().join("anyns.log"));
+        let anycast = addr(ANYCAST, secondary_port);
+        wait_until(
+            "serial 1 at the secondary",
+            Duration::from_secs(20),
+            &[&primary, &secondary],
+            || serial_at(anycast) == Some((0, Some(1))),
+        );
+        // Version 2 is large: the primary reloads it and NOTIFYs; the secondary pulls it.
+        fs::write(primary_dir.join("example.zone"), zone_text(2, 604800, &big)).unwrap();
+        let status = Command::new("kill")
+            .args(["-HUP", &primary.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        match kill_at {
+            Some(ms) => {
+                wait_until(
+                    "the NOTIFY",
+                    Duration::from_secs(30),
+                    &[&primary, &secondary],
+                    || secondary.log().contains("NOTIFY received"),
+                );
+                thread::sleep(Duration::from_millis(ms));
+            }
+            None => {
+                wait_until(
+                    "serial 2 at the secondary",
+                    Duration::from_secs(60),
+                    &[&primary, &secondary],
+                    || serial_at(anycast) == Some((0, Some(2))),
+                );
+            }
+        }
+        drop(secondary); // SIGKILL, then reaped
+        drop(primary);
+        // Restarted alone: what its storage holds.
+        let restarted = start_anyns(&config, dir.path().join("restarted.log"));
+        wait_until(
+            "the restarted secondary to answer",
+            Duration::from_secs(30),
+            &[&restarted],
+            || serial_at(anycast).is_some_and(|(rcode, serial)| rcode == 0 && serial.is_some()),
+        );
+        let serial = serial_at(anycast).and_then(|(_, s)| s).unwrap();
+        let (rcode, records) = axfr(addr(UNICAST, secondary_port));
+        eprintln!(
+            "FIGURE SIGKILL {}: restarted with serial {serial}, {records} records",
+            kill_at.map_or("just after serial 2 was served".to_string(), |ms| format!(
+                "{ms} ms after the NOTIFY"
+            ))
+        );
+        assert_eq!(rcode, 0, "{}", restarted.log());
+        assert!(matches!(serial, 1 | 2), "serial {serial}");
+        if kill_at.is_none() {
+            assert_eq!(serial, 2, "the version it served is the one it stored");
+        }
+        let expected = if serial == 2 { count(BIG) } else { count(0) };
+        assert_eq!(
+            records,
+            expected,
+            "a whole version (serial {serial})\n{}",
+            restarted.log()
+        );
+    }
+}
