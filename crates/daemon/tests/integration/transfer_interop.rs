@@ -870,9 +870,10 @@ fn kill_9_during_a_transfer_leaves_a_whole_version_in_storage() {
         let (rcode, records) = axfr(addr(UNICAST, secondary_port));
         eprintln!(
             "FIGURE SIGKILL {}: restarted with serial {serial}, {records} records",
-            kill_at.map_or("just after serial 2 was served".to_string(), |ms| format!(
-                "{ms} ms after the NOTIFY"
-            ))
+            kill_at.map_or_else(
+                || "just after serial 2 was served".to_string(),
+                |ms| format!("{ms} ms after the NOTIFY"),
+            )
         );
         assert_eq!(rcode, 0, "{}", restarted.log());
         assert!(matches!(serial, 1 | 2), "serial {serial}");
