@@ -20,6 +20,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a zone file like named-checkzone: exit 0 when valid, 1 with FILE:LINE errors.
     CheckZone(CheckZoneArgs),
+    /// Check a configuration without starting: every key (exit 2 naming the first bad
+    /// one), then every zone file it names (exit 1 with FILE:LINE errors).
+    CheckConfig(CheckConfigArgs),
     /// Drain a running server: GRACEFUL_SHUTDOWN, then withdraw every cloud (stays out).
     Drain(ControlArgs),
     /// Undrain: announce again once the health checks pass.
@@ -71,6 +74,13 @@ pub struct ServeArgs {
     /// UDP sockets (and threads) per listener; default: one per CPU.
     #[arg(long)]
     pub udp_workers: Option<usize>,
+}
+
+/// `anyns check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The TOML configuration file.
+    pub file: PathBuf,
 }
 
 /// `anyns check-zone`.

@@ -43,6 +43,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
             serve::serve(config)
         }
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
+        cli::Command::CheckConfig(args) => zones::check_config_command(&args),
         cli::Command::Drain(args) => control_command(&args, "drain"),
         cli::Command::Undrain(args) => control_command(&args, "undrain"),
         cli::Command::Status(args) => control_command(&args, "status"),

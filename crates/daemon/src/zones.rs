@@ -111,6 +111,62 @@ pub fn reload_primaries(zones: &[ZoneConfig], current: &ZoneSet) -> Vec<Arc<Zone
     loaded_zones
 }
 
+/// `anyns check-config FILE`: the configuration read as `serve` reads it, then every zone
+/// file of its primary zones loaded and checked; a summary line when all is well.
+pub fn check_config_command(args: &crate::cli::CheckConfigArgs) -> Result<(), Error> {
+    let config = crate::config::Config::from_file(&args.file)?;
+    let mut failed = None;
+    for zone in &config.zones {
+        let Some(file) = &zone.file else {
+            continue;
+        };
+        match load_zone_file_at(file, &zone.origin, unix_now(), zone.signature_window) {
+            Ok((_, warnings)) => {
+                for warning in &warnings {
+                    eprintln!("{warning}");
+                }
+            }
+            Err(err) => {
+                for problem in &err.problems {
+                    eprintln!("{problem}");
+                }
+                let errors = err
+                    .problems
+                    .iter()
+                    .filter(|p| p.severity == Severity::Error)
+                    .count();
+                failed.get_or_insert_with(|| (file.clone(), errors));
+            }
+        }
+    }
+    if let Some((file, errors)) = failed {
+        return Err(Error::CheckFailed { file, errors });
+    }
+    let secondaries = config
+        .zones
+        .iter()
+        .filter(|z| z.transfer.is_secondary())
+        .count();
+    println!(
+        "{}: ok: {} listeners, {} zones ({} secondary), bgp: {}, health: {}, resolver: {}",
+        args.file.display(),
+        config.listen.len(),
+        config.zones.len(),
+        secondaries,
+        config
+            .bgp
+            .as_ref()
+            .map_or_else(|| "no".to_string(), |b| format!("{} peers", b.peers.len())),
+        if config.health.is_some() { "yes" } else { "no" },
+        if config.resolver.is_some() {
+            "yes"
+        } else {
+            "no"
+        },
+    );
+    Ok(())
+}
+
 /// `anyns check-zone`: prints problems as FILE:LINE lines; exit code 1 on errors.
 pub fn check_zone_command(args: &CheckZoneArgs) -> Result<(), Error> {
     let origin_text = match &args.origin {

@@ -415,3 +415,56 @@ fn tsig_signed_queries_get_signed_answers_and_bad_ones_notauth() {
     assert!(bad_key.contains("status: NOTAUTH"), "{bad_key}");
     assert!(bad_key.contains("BADKEY"), "{bad_key}");
 }
+
+/// `anyns check-config FILE`: a good configuration is summed up (exit 0); a bad key is named
+/// (exit 2); a zone file with an error is reported by FILE:LINE (exit 1); nothing is served.
+#[test]
+fn check_config_validates_keys_then_zone_files_without_starting() {
+    let dir = crate::support::test_dir();
+    fs::write(
+        dir.path().join("good.zone"),
+        "$ORIGIN example.\n$TTL 1h\n@ SOA ns1 h 1 1h 15m 1w 5m\n@ NS ns1\nns1 A 192.0.2.1\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("bad.zone"),
+        "$ORIGIN example.\n@ SOA ns1 h 1 1h 15m 1w 5m\n@ NS ns1\nns1 A 192.0.2.1\nx CNAME ns1\nx A 192.0.2.2\n",
+    )
+    .unwrap();
+    let config = |zone_file: &str, extra: &str| {
+        let path = dir.path().join("anyns.toml");
+        fs::write(
+            &path,
+            format!(
+                "[server]\n{extra}\n[[listen]]\naddress = \"127.0.0.1:53\"\n\
+                 [[zone]]\nname = \"example.\"\nfile = \"{zone_file}\"\n"
+            ),
+        )
+        .unwrap();
+        Command::new(anyns_bin())
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .expect("anyns check-config")
+    };
+    let good = config("good.zone", "");
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(stdout.contains("ok: 1 listeners, 1 zones"), "{stdout}");
+    let bad_key = config("good.zone", "udp-workers = 0");
+    let stderr = String::from_utf8_lossy(&bad_key.stderr);
+    assert_eq!(bad_key.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("server.udp-workers"), "{stderr}");
+    let bad_zone = config("bad.zone", "");
+    let stderr = String::from_utf8_lossy(&bad_zone.stderr);
+    assert_eq!(bad_zone.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bad.zone:5") && stderr.contains("CNAME and other data"),
+        "{stderr}"
+    );
+}
