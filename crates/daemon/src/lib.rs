@@ -30,6 +30,7 @@ mod resolver;
 mod serve;
 mod sockets;
 mod state;
+mod systemd;
 mod transfer;
 pub mod zones;
 

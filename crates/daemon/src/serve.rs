@@ -227,6 +227,18 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         let mut user2 =
             signal(SignalKind::user_defined2()).map_err(|e| Error::io("SIGUSR2", e))?;
         info!("serving");
+        let notifier = crate::systemd::Notifier::from_env().map(Arc::new);
+        if let Some(notifier) = &notifier {
+            notifier.ready(&format!(
+                "serving {} zones on {} listeners",
+                zones.snapshot().len(),
+                config.listen.len()
+            ));
+            if let Some(first) = config.listen.first() {
+                let probe = crate::systemd::probe_address(first.address);
+                tokio::spawn(notifier.clone().watchdog(probe));
+            }
+        }
         loop {
             tokio::select! {
                 _ = hangup.recv() => {
@@ -248,6 +260,9 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     }
                 }
                 _ = terminate.recv() => {
+                    if let Some(notifier) = &notifier {
+                        notifier.stopping();
+                    }
                     if let (Some(health), Some(health_config)) = (&health, &config.health) {
                         if health_config.drain_on_sigterm {
                             drain(health, health_config, &counters).await;
@@ -258,7 +273,12 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     }
                     break;
                 }
-                _ = interrupt.recv() => break,
+                _ = interrupt.recv() => {
+                    if let Some(notifier) = &notifier {
+                        notifier.stopping();
+                    }
+                    break;
+                }
                 _ = user1.recv() => info!("SIGUSR1: ignored (logs go to stderr; no file to reopen)"),
                 _ = user2.recv() => info!("SIGUSR2: ignored"),
             }

@@ -39,6 +39,7 @@ mod health_bird;
 mod interop_dig;
 mod malformed;
 mod metrics;
+mod packaging;
 mod resolver;
 mod resolver_tcp;
 mod resolver_unbound;

@@ -366,3 +366,57 @@ fn a_second_daemon_cannot_take_a_share_or_the_control_socket() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once it serves, WATCHDOG=1 pings
+/// while its own listener answers, STOPPING=1 on SIGTERM. The notify socket is a datagram
+/// socket of this test, named by `$NOTIFY_SOCKET` as systemd does.
+#[test]
+fn systemd_notify_ready_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let addr = loopback(free_port());
+    fs::write(dir.path().join("example.zone"), zone_text(1, "")).unwrap();
+    fs::write(
+        dir.path().join("anyns.toml"),
+        format!(
+            "[server]\nidentity = \"notify-test\"\nudp-workers = 1\n[[listen]]\naddress = \"{addr}\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(anyns_bin());
+    command
+        .args(["serve", "--config"])
+        .arg(dir.path().join("anyns.toml"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000");
+    let child = spawn_logged("anyns", &mut command, &dir.path().join("anyns.log"));
+    let daemon = Daemon { child, dir };
+    let read = || {
+        let mut buf = [0u8; 512];
+        let n = notify
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no notification ({e}); log:\n{}", daemon.log()));
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let first = read();
+    assert!(first.starts_with("READY=1\n"), "{first:?}");
+    assert!(
+        first.contains("STATUS=serving 1 zones on 1 listeners"),
+        "{first:?}"
+    );
+    assert_eq!(serial(addr), Some(1), "READY only once it answers");
+    let pings = (0..3)
+        .map(|_| read())
+        .filter(|m| m == "WATCHDOG=1\n")
+        .count();
+    assert_eq!(pings, 3, "a ping every WATCHDOG_USEC / 2");
+    daemon.signal("TERM");
+    let stopping = (0..10).map(|_| read()).any(|m| m == "STOPPING=1\n");
+    assert!(stopping, "STOPPING=1 on SIGTERM");
+}
