@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = anyns::cli::Cli::parse();
-    anyns::logging::init();
+    anyns::logging::init(cli.log_format);
     match anyns::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -420,3 +420,39 @@ fn systemd_notify_ready_watchdog_and_stopping() {
     let stopping = (0..10).map(|_| read()).any(|m| m == "STOPPING=1\n");
     assert!(stopping, "STOPPING=1 on SIGTERM");
 }
+
+/// `--log-format json`: every log line is one JSON object with the level, the target and
+/// the message among its fields (for journald or a collector to parse).
+#[test]
+fn json_log_lines_are_one_object_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = loopback(free_port());
+    fs::write(dir.path().join("example.zone"), zone_text(1, "")).unwrap();
+    let mut command = Command::new(anyns_bin());
+    command
+        .args(["--log-format", "json", "serve", "--listen"])
+        .arg(addr.to_string())
+        .arg("--zone")
+        .arg(format!(
+            "example.={}",
+            dir.path().join("example.zone").display()
+        ));
+    let child = spawn_logged("anyns", &mut command, &dir.path().join("anyns.log"));
+    let daemon = Daemon { child, dir };
+    wait_for("the daemon to answer", Duration::from_secs(10), || {
+        serial(addr) == Some(1)
+    });
+    let log = daemon.log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{log}");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            value["level"].is_string() && value["target"].is_string(),
+            "{line}"
+        );
+        assert!(value["fields"]["message"].is_string(), "{line}");
+    }
+    assert!(log.contains("\"message\":\"serving\""), "{log}");
+}
