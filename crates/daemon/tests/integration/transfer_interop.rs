@@ -889,3 +889,74 @@ fn kill_9_during_a_transfer_leaves_a_whole_version_in_storage() {
         );
     }
 }
+
+/// Fault: the primary killed (SIGKILL) while the secondary pulls a 100,000-record
+/// version. The secondary keeps serving the old version whole; once the primary is back,
+/// its retry timer (SOA retry 1 s) brings the new one in.
+#[test]
+fn primary_killed_mid_transfer_then_back_the_secondary_catches_up() {
+    const BIG: usize = 100_000;
+    let big: String = (0..BIG)
+        .map(|i| format!("h{i} A 192.0.2.{}\n", i % 250 + 1))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (primary_port, secondary_port) = (free_port(), free_port());
+    let primary_dir = dir.path().join("primary");
+    fs::create_dir_all(&primary_dir).unwrap();
+    fs::write(primary_dir.join("example.zone"), zone_text(1, 604800, "")).unwrap();
+    let primary_config = primary_dir.join("anyns.toml");
+    fs::write(
+        &primary_config,
+        format!(
+            "[server]\nudp-workers = 1\n[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+             notify = [\"127.0.0.2:{secondary_port}\"]\nallow-transfer = [\"127.0.0.0/8\"]\n"
+        ),
+    )
+    .unwrap();
+    let primary = start_anyns(&primary_config, primary_dir.join("anyns.log"));
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{primary_port}\"]\n\
+         allow-transfer = [\"127.0.0.0/8\"]\n"
+    );
+    let config = anyns_config(dir.path(), secondary_port, &zone);
+    let secondary = start_anyns(&config, dir.path().join("anyns.log"));
+    let anycast = addr(ANYCAST, secondary_port);
+    wait_until(
+        "serial 1 at the secondary",
+        Duration::from_secs(20),
+        &[&primary, &secondary],
+        || serial_at(anycast) == Some((0, Some(1))),
+    );
+    fs::write(primary_dir.join("example.zone"), zone_text(2, 604800, &big)).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &primary.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_until(
+        "the NOTIFY",
+        Duration::from_secs(30),
+        &[&primary, &secondary],
+        || secondary.log().contains("NOTIFY received"),
+    );
+    thread::sleep(Duration::from_millis(10));
+    drop(primary); // SIGKILL in the middle of the transfer (or just before it)
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        serial_at(anycast),
+        Some((0, Some(1))),
+        "the old version keeps serving\n{}",
+        secondary.log()
+    );
+    assert_eq!(axfr(addr(UNICAST, secondary_port)), (0, 5), "whole");
+    let primary = start_anyns(&primary_config, primary_dir.join("anyns-again.log"));
+    let took = wait_until(
+        "serial 2 at the secondary",
+        Duration::from_secs(30),
+        &[&primary, &secondary],
+        || serial_at(anycast) == Some((0, Some(2))),
+    );
+    eprintln!("FIGURE the secondary caught up {took:?} after the primary came back");
+    assert_eq!(axfr(addr(UNICAST, secondary_port)), (0, BIG + 5));
+}
