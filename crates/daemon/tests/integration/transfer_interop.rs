@@ -960,3 +960,118 @@ fn primary_killed_mid_transfer_then_back_the_secondary_catches_up() {
     eprintln!("FIGURE the secondary caught up {took:?} after the primary came back");
     assert_eq!(axfr(addr(UNICAST, secondary_port)), (0, BIG + 5));
 }
+
+/// Fault: the secondary's storage fills up (a 1 MiB tmpfs mounted by the test, as root)
+/// while a 100,000-record version arrives. The old version keeps serving (a version is
+/// served only once stored), the failure is logged and the zone lags in the metrics;
+/// once there is room again (the tmpfs grown), a retry brings the new version in.
+#[test]
+fn a_full_disk_keeps_the_old_version_until_there_is_room() {
+    if !crate::support::bgp::is_root("a_full_disk_keeps_the_old_version_until_there_is_room") {
+        return;
+    }
+    const BIG: usize = 100_000;
+    let big: String = (0..BIG)
+        .map(|i| format!("h{i} A 192.0.2.{}\n", i % 250 + 1))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("storage");
+    fs::create_dir_all(&storage).unwrap();
+    let mount = |options: &str| {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&storage)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount {options}");
+    };
+    mount("size=1m");
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(storage.clone());
+    let (primary_port, secondary_port, metrics_port) = (free_port(), free_port(), free_port());
+    let primary_dir = dir.path().join("primary");
+    fs::create_dir_all(&primary_dir).unwrap();
+    fs::write(primary_dir.join("example.zone"), zone_text(1, 604800, "")).unwrap();
+    let primary_config = primary_dir.join("anyns.toml");
+    fs::write(
+        &primary_config,
+        format!(
+            "[server]\nudp-workers = 1\n[[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+             notify = [\"127.0.0.2:{secondary_port}\"]\nallow-transfer = [\"127.0.0.0/8\"]\n"
+        ),
+    )
+    .unwrap();
+    let primary = start_anyns(&primary_config, primary_dir.join("anyns.log"));
+    let zone = format!(
+        "[[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{primary_port}\"]\n\
+         allow-transfer = [\"127.0.0.0/8\"]\n"
+    );
+    let config = anyns_config(dir.path(), secondary_port, &zone);
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "udp-workers = 1\n",
+        &format!("udp-workers = 1\nmetrics = \"127.0.0.2:{metrics_port}\"\n"),
+    );
+    fs::write(&config, text).unwrap();
+    let secondary = start_anyns(&config, dir.path().join("anyns.log"));
+    let anycast = addr(ANYCAST, secondary_port);
+    wait_until(
+        "serial 1 at the secondary",
+        Duration::from_secs(20),
+        &[&primary, &secondary],
+        || serial_at(anycast) == Some((0, Some(1))),
+    );
+    fs::write(primary_dir.join("example.zone"), zone_text(2, 604800, &big)).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &primary.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The transfer arrives but cannot be stored: logged, and the old version still served.
+    wait_until(
+        "a storage failure in the log",
+        Duration::from_secs(30),
+        &[&secondary],
+        || {
+            let log = secondary.log().to_lowercase();
+            log.contains("no space")
+                || log.contains("storage") && (log.contains("fail") || log.contains("error"))
+        },
+    );
+    assert_eq!(
+        serial_at(anycast),
+        Some((0, Some(1))),
+        "a version is served only once stored\n{}",
+        secondary.log()
+    );
+    assert_eq!(axfr(addr(UNICAST, secondary_port)), (0, 5));
+    let (_, body) = crate::support::http_get(
+        addr(UNICAST, metrics_port),
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let lag = body
+        .lines()
+        .find_map(|l| l.strip_prefix("anyns_zone_lag_seconds{zone=\"example.\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(
+        lag.is_some_and(|l| l > 0.0),
+        "the zone lags: {lag:?}\n{body}"
+    );
+    // Room again: the next retry stores and serves version 2.
+    mount("remount,size=64m");
+    let took = wait_until(
+        "serial 2 at the secondary",
+        Duration::from_secs(60),
+        &[&primary, &secondary],
+        || serial_at(anycast) == Some((0, Some(2))),
+    );
+    eprintln!("FIGURE version 2 stored and served {took:?} after the disk had room again");
+    assert_eq!(axfr(addr(UNICAST, secondary_port)), (0, BIG + 5));
+    drop(secondary);
+    drop(primary);
+}
