@@ -79,6 +79,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         tcp_max_connections: config.tcp_max_connections,
         rate_limit: config.rate_limit.clone(),
         transfers: transfers.clone(),
+        cookies: config.cookies.clone(),
     });
     let mut tcp_listeners = Vec::new();
     // Every socket is bound before any worker answers: once one address answers, all do

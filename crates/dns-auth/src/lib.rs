@@ -26,6 +26,7 @@
 mod chaos;
 pub mod client;
 mod config;
+pub mod cookies;
 #[doc(hidden)]
 pub mod fuzz;
 mod inbound;

@@ -47,10 +47,12 @@ pub fn respond(
     if let Err(err) = parsed.parse_into(query) {
         return respond_to_malformed(query, err, out);
     }
-    respond_to_query(query, &parsed, zones, config, transport, out)
+    respond_to_query(query, &parsed, zones, config, transport, None, out)
 }
 
-/// Answers the query `parsed` (read from the bytes `query`) from `zones` into `out`.
+/// Answers the query `parsed` (read from the bytes `query`) from `zones` into `out`;
+/// `cookie` is the COOKIE option of the answer (`crate::cookies::answer_cookie`), when the
+/// query carried one and the server answers cookies.
 #[inline]
 pub fn respond_to_query(
     query: &[u8],
@@ -58,6 +60,7 @@ pub fn respond_to_query(
     zones: &ZoneSet,
     config: &AnswerConfig,
     transport: Transport,
+    cookie: Option<&[u8]>,
     out: &mut Vec<u8>,
 ) -> Outcome {
     let header = Header {
@@ -121,7 +124,8 @@ pub fn respond_to_query(
             (class::IN | class::ANY, rtype::IXFR) if transport == Transport::Udp => {
                 match find_zone(zones, &parsed.qname, rtype::SOA) {
                     Some((zone, false)) if zone.origin() == parsed.qname.as_wire() => {
-                        let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
+                        let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None)
+                            + cookie.map_or(0, |c| 4 + c.len());
                         let room = limit.saturating_sub(opt_len);
                         let result =
                             resolve(zone, &parsed.qname, rtype::SOA, &mut writer, room, false);
@@ -145,7 +149,8 @@ pub fn respond_to_query(
                     rcode::SERVFAIL
                 }
                 Some((zone, false)) => {
-                    let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None);
+                    let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None)
+                        + cookie.map_or(0, |c| 4 + c.len());
                     let room = limit.saturating_sub(opt_len);
                     //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1
                     //# a security-aware name server MUST include the appropriate DNSSEC RRs
@@ -184,8 +189,12 @@ pub fn respond_to_query(
     writer.set_flags(flags);
     if let Some(edns) = parsed.edns {
         let ede_data;
-        let mut options: [(u16, &[u8]); 3] = [(0, &[]); 3];
+        let mut options: [(u16, &[u8]); 4] = [(0, &[]); 4];
         let mut count = 0;
+        if let Some(cookie) = cookie {
+            options[count] = (option::COOKIE, cookie);
+            count += 1;
+        }
         if let Some(nsid) = nsid {
             options[count] = (option::NSID, nsid);
             count += 1;

@@ -89,6 +89,8 @@ pub struct Config {
     /// (SO_REUSEPORT, decision 0005); without it, an address another process already
     /// listens on is an error.
     pub shared_listen: bool,
+    /// DNS cookie secrets (RFC 7873/9018); `None`: cookies are not answered.
+    pub cookies: Option<dns_auth::cookies::CookieSecrets>,
     /// Where Prometheus scrapes `GET /metrics`.
     pub metrics: Option<SocketAddr>,
     /// UDP response rate limiting, if on.
@@ -302,6 +304,7 @@ impl Config {
             health,
             control_socket: server.control_socket,
             shared_listen: server.shared_listen,
+            cookies: server.cookies,
             metrics: server.metrics,
             rate_limit: server.rate_limit,
             storage: server.storage,

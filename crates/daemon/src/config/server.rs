@@ -30,6 +30,9 @@ pub(crate) struct RawServer {
     pub(crate) storage: Option<PathBuf>,
     control_socket: Option<PathBuf>,
     shared_listen: Option<bool>,
+    cookies: Option<bool>,
+    cookie_secret: Option<String>,
+    cookie_secret_previous: Option<String>,
     metrics: Option<String>,
     rate_limit: Option<u32>,
     rate_limit_slip: Option<u32>,
@@ -48,6 +51,7 @@ pub(crate) struct Server {
     pub(crate) storage: Option<PathBuf>,
     pub(crate) control_socket: Option<PathBuf>,
     pub(crate) shared_listen: bool,
+    pub(crate) cookies: Option<dns_auth::cookies::CookieSecrets>,
     pub(crate) metrics: Option<SocketAddr>,
     pub(crate) rate_limit: Option<RateLimit>,
 }
@@ -97,6 +101,11 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
             storage: raw.storage.map(relative).map(storage).transpose()?,
             control_socket: raw.control_socket.map(relative),
             shared_listen: raw.shared_listen.unwrap_or(false),
+            cookies: cookies(
+                raw.cookies.unwrap_or(true),
+                raw.cookie_secret.as_deref(),
+                raw.cookie_secret_previous.as_deref(),
+            )?,
             metrics: raw
                 .metrics
                 .as_deref()
@@ -159,6 +168,63 @@ fn in_range(
             format!("{value} is not {} to {}", range.start(), range.end()),
         ))
     }
+}
+
+/// `cookies`, `cookie-secret`, `cookie-secret-previous`: the server cookie secrets, each
+/// 32 hex digits; without a secret, one drawn at start (then a client's cookie is only
+/// recognised by this process: give every site of a cloud the same secret).
+fn cookies(
+    on: bool,
+    secret: Option<&str>,
+    previous: Option<&str>,
+) -> Result<Option<dns_auth::cookies::CookieSecrets>, ConfigError> {
+    let parse = |key: &str, text: &str| -> Result<[u8; 16], ConfigError> {
+        let bytes: Option<Vec<u8>> = (text.len() == 32)
+            .then(|| {
+                (0..32)
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        bytes.and_then(|b| b.try_into().ok()).ok_or_else(|| {
+            ConfigError::at(key, "not 32 hexadecimal digits (a 128-bit secret)")
+                .hint("e.g. the output of: head -c16 /dev/urandom | xxd -p")
+        })
+    };
+    if !on {
+        if secret.is_some() || previous.is_some() {
+            return Err(ConfigError::at("cookie-secret", "set with cookies = false"));
+        }
+        return Ok(None);
+    }
+    let current = match secret {
+        Some(text) => parse("cookie-secret", text)?,
+        None => {
+            if previous.is_some() {
+                return Err(ConfigError::at(
+                    "cookie-secret-previous",
+                    "set without cookie-secret",
+                ));
+            }
+            random_secret()
+        }
+    };
+    let previous = previous
+        .map(|text| parse("cookie-secret-previous", text))
+        .transpose()?;
+    Ok(Some(dns_auth::cookies::CookieSecrets { current, previous }))
+}
+
+/// 128 random bits (std's randomly keyed SipHash over two counters: the keys come from the
+/// operating system's random source).
+fn random_secret() -> [u8; 16] {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    let mut secret = [0u8; 16];
+    secret[..8].copy_from_slice(&state.hash_one(1u8).to_le_bytes());
+    secret[8..].copy_from_slice(&state.hash_one(2u8).to_le_bytes());
+    secret
 }
 
 /// `storage`: a directory (made at start if missing), not a file.

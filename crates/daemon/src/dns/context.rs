@@ -28,4 +28,6 @@ pub(crate) struct DnsContext {
     pub(crate) rate_limit: Option<RateLimit>,
     /// Transfer state: NOTIFY in, AXFR/IXFR out.
     pub(crate) transfers: Arc<Transfers>,
+    /// DNS cookies (RFC 7873, RFC 9018): the secrets, when the server answers them.
+    pub(crate) cookies: Option<dns_auth::cookies::CookieSecrets>,
 }

@@ -24,12 +24,14 @@ use crate::transfer::notify::handle_notify;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dispatched {
     /// A query answered with `len` octets in `out` and `rcode` (counted; rate limiting
-    /// applies over UDP).
+    /// applies over UDP unless the client proved its address with a valid server cookie).
     Answered {
         /// Response length.
         len: usize,
         /// Response code, extended codes included.
         rcode: u16,
+        /// The query carried a valid server cookie (RFC 7873 §5.2.4: not rate limited).
+        cookie_valid: bool,
     },
     /// A NOTIFY answered with `len` octets in `out`.
     Notified(usize),
@@ -76,15 +78,100 @@ pub(crate) fn dispatch(
         (Inbound::Query | Inbound::Transfer, _) if query.has_tsig => {
             signed_query(context, msg, query, transport, out)
         }
+        (Inbound::Query | Inbound::Transfer, _) if cookie_of(context, msg, query).is_some() => {
+            return with_cookie(
+                context,
+                msg,
+                query,
+                peer,
+                transport,
+                counters,
+                single_writer,
+                out,
+            );
+        }
         (Inbound::Query | Inbound::Transfer, _) => {
             let zones = context.zones.load();
-            respond_to_query(msg, query, &zones, &context.answer, transport, out)
+            respond_to_query(msg, query, &zones, &context.answer, transport, None, out)
         }
         (Inbound::Malformed(err), _) => respond_to_malformed(msg, err, out),
     };
     counters.record(&outcome, single_writer);
     match outcome {
-        Outcome::Answered { len, rcode, .. } => Dispatched::Answered { len, rcode },
+        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
+            len,
+            rcode,
+            cookie_valid: false,
+        },
+        Outcome::Dropped => Dispatched::Nothing,
+    }
+}
+
+/// The query's COOKIE option, when the server answers cookies.
+#[inline(always)]
+fn cookie_of<'m>(context: &DnsContext, msg: &'m [u8], query: &Query) -> Option<&'m [u8]> {
+    context.cookies.as_ref()?;
+    query.edns?.cookie_in(msg)
+}
+
+/// A query with a COOKIE option (RFC 7873 §5.2): a malformed one is a format error; else
+/// the answer carries the client cookie and our server cookie, and a query whose server
+/// cookie we made (any site of the cloud, the same secret) is exempt from rate limiting.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)] // the query path's arguments
+fn with_cookie(
+    context: &DnsContext,
+    msg: &[u8],
+    query: &Query,
+    peer: Option<IpAddr>,
+    transport: Transport,
+    counters: &QueryCounters,
+    single_writer: bool,
+    out: &mut Vec<u8>,
+) -> Dispatched {
+    let (Some(secrets), Some(option)) = (&context.cookies, cookie_of(context, msg, query)) else {
+        return Dispatched::Nothing;
+    };
+    let now = unix_now() as u32;
+    let checked = match peer {
+        Some(client) => dns_auth::cookies::check(Some(option), client, now, secrets),
+        None => dns_auth::cookies::CookieCheck::Malformed,
+    };
+    let mut answer_cookie = [0u8; 24];
+    let outcome = match (checked, peer) {
+        (dns_auth::cookies::CookieCheck::Malformed, _) | (_, None) => {
+            //= https://www.rfc-editor.org/rfc/rfc7873#section-5.2.2
+            //# If the COOKIE option is too short ... or too long ... FORMERR
+            error_response_to(msg, query, rcode::FORMERR, None, &context.answer, out)
+        }
+        (_, Some(client)) => {
+            dns_auth::cookies::answer_cookie(
+                option,
+                checked,
+                client,
+                now,
+                secrets,
+                &mut answer_cookie,
+            );
+            let zones = context.zones.load();
+            respond_to_query(
+                msg,
+                query,
+                &zones,
+                &context.answer,
+                transport,
+                Some(&answer_cookie),
+                out,
+            )
+        }
+    };
+    counters.record(&outcome, single_writer);
+    match outcome {
+        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
+            len,
+            rcode,
+            cookie_valid: checked == dns_auth::cookies::CookieCheck::Valid,
+        },
         Outcome::Dropped => Dispatched::Nothing,
     }
 }
@@ -103,7 +190,8 @@ fn signed_query(
     match context.transfers.check_query_signature(msg) {
         Ok(signed) => {
             let zones = context.zones.load();
-            let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, out);
+            let outcome =
+                respond_to_query(msg, query, &zones, &context.answer, transport, None, out);
             match (outcome, signed.into_signer()) {
                 (
                     Outcome::Answered {
@@ -193,7 +281,7 @@ fn for_the_resolver(
     let zones = context.zones.load();
     let standard = query.header.opcode() == Opcode::Query && query.qclass == class::IN;
     if !standard || zones.find_zone(&query.qname).is_some() {
-        let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, out);
+        let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, None, out);
         let authoritative = out
             .get(2)
             .is_some_and(|f| u16::from(*f) << 8 & Header::AA != 0);

@@ -143,7 +143,14 @@ impl Worker {
         );
         match dispatched {
             Dispatched::Answered { len, .. } if self.limiter.is_none() => Some(len),
-            Dispatched::Answered { len, rcode } => self.limit(context, peer, rcode, answer, len),
+            Dispatched::Answered {
+                len,
+                cookie_valid: true,
+                ..
+            } => Some(len),
+            Dispatched::Answered { len, rcode, .. } => {
+                self.limit(context, peer, rcode, answer, len)
+            }
             Dispatched::Notified(len) => Some(len),
             Dispatched::Resolve => self.resolve(msg, peer, destination, answer),
             Dispatched::Transfer | Dispatched::Nothing => None,

@@ -31,6 +31,7 @@ mod support;
 
 mod bfd_interop;
 mod bgp_interop;
+mod cookies;
 mod differential_knot;
 mod dnssec_unbound;
 mod edns_conformance;
