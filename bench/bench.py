@@ -91,8 +91,9 @@ class Server:
         if self.kind == "anyns":
             return [ANYNS, "serve", "--zone", f"{ORIGIN}={self.zone}", "--listen",
                     f"{self.host}:{self.port}", "--udp-workers", "1"]
-        if self.kind == "knot":
+        if self.kind in ("knot", "knot-cookies"):
             conf = os.path.join(self.dir, "knot.conf")
+            module = "    global-module: mod-cookies\n" if self.kind == "knot-cookies" else ""
             with open(conf, "w") as f:
                 f.write(f"""server:
     rundir: {self.dir}
@@ -109,7 +110,7 @@ template:
     zonefile-sync: -1
     journal-content: none
     semantic-checks: off
-zone:
+{module}zone:
   - domain: {ORIGIN}
     file: {self.zone}
 """)
@@ -254,9 +255,9 @@ disable-syslog=yes
                 self.proc.wait()
 
 
-def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2):
+def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2, extra=()):
     cmd = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
-           "-c", "4", "-q", "500", "-t", str(timeout)]
+           "-c", "4", "-q", "500", "-t", str(timeout)] + list(extra)
     cmd += ["-n", "1"] if once else ["-l", str(seconds)]
     if rate:
         cmd += ["-Q", str(rate)]
@@ -302,8 +303,9 @@ def callgrind_total(outdir):
     return total
 
 
-def icount_per_query(kind, zone, queries, tmp, host="127.0.0.1"):
-    """User-space instructions per query under callgrind, start-up subtracted."""
+def icount_per_query(kind, zone, queries, tmp, host="127.0.0.1", extra=()):
+    """User-space instructions per query under callgrind, start-up subtracted; `extra`:
+    more dnsperf arguments (EDNS options)."""
     totals = []
     for n in [0, ICOUNT_QUERIES]:
         workdir = tempfile.mkdtemp(dir=tmp, prefix=f"ic-{kind}")
@@ -314,7 +316,7 @@ def icount_per_query(kind, zone, queries, tmp, host="127.0.0.1"):
         server = Server(kind, zone, free_port(), workdir, prefix=prefix, host=host).start(cpu=0, wait=120)
         try:
             if n:
-                qps, lost = run_dnsperf(server.port, queries, once=True)
+                qps, lost = run_dnsperf(server.port, queries, once=True, extra=extra)
                 if lost:
                     print(f"  ({kind}: {lost} queries lost under callgrind)")
         finally:
@@ -335,6 +337,29 @@ def bench_icount(tmp):
     for other in ["knot", "nsd"]:
         if results[other]:
             print("anyns / %s: %.2fx (lower is better)" % (other, results["anyns"] / results[other]))
+    return results
+
+
+def bench_cookies(tmp):
+    """DNS cookies on the query path: instructions per query with a client cookie in every
+    query (the server answers with a fresh RFC 9018 server cookie: one SipHash-2-4 each),
+    against the same queries without EDNS options; Knot with mod-cookies alike."""
+    zone = os.path.join(tmp, "ck.zone")
+    queries = os.path.join(tmp, "ck.queries")
+    write_zone(zone, 10000)
+    write_queries(queries, 10000, ICOUNT_QUERIES)
+    cookie = ["-E", "10:2464c4abcf10c957"]
+    cases = [("anyns", ()), ("anyns", cookie), ("knot", ()), ("knot-cookies", cookie)]
+    results = {(kind, bool(extra)): icount_per_query(kind, zone, queries, tmp, extra=extra)
+               for kind, extra in cases}
+    print("\n## DNS cookies: user-space instructions per query (callgrind, %d queries)" % ICOUNT_QUERIES)
+    print("%-13s %14s %14s %10s" % ("server", "no cookie", "client cookie", "added"))
+    for kind, plain, with_cookie in [("anyns", ("anyns", False), ("anyns", True)),
+                                     ("knot", ("knot", False), ("knot-cookies", True))]:
+        a, b = results[plain], results[with_cookie]
+        print("%-13s %14.0f %14.0f %10.0f" % (kind, a, b, b - a))
+    if results[("knot-cookies", True)]:
+        print("anyns / knot with cookies: %.2fx" % (results[("anyns", True)] / results[("knot-cookies", True)]))
     return results
 
 
@@ -622,7 +647,8 @@ def main():
         for part in parts:
             {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone,
              "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
-             "wildcard": bench_wildcard, "resolver": bench_resolver}[part](tmp)
+             "wildcard": bench_wildcard, "resolver": bench_resolver,
+             "cookies": bench_cookies}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
