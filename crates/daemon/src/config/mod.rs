@@ -434,6 +434,55 @@ file = "example.zone"
     }
 
     #[test]
+    fn cookie_secrets_come_inline_or_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "e5e973e5a6b2a43f48e7dc849e37bfcf";
+        let with = |server: &str| {
+            Config::from_toml(
+                &GOOD.replacen("udp-payload", &format!("{server}\nudp-payload"), 1),
+                dir.path(),
+            )
+        };
+        let config = with(&format!("cookie-secret = \"{secret}\"")).unwrap();
+        assert_eq!(config.cookies.as_ref().unwrap().current[0], 0xe5);
+        assert!(
+            with("").unwrap().cookies.is_some(),
+            "on by default, with a drawn secret"
+        );
+        assert!(with("cookies = false").unwrap().cookies.is_none());
+        let file = dir.path().join("cookie.secrets");
+        std::fs::write(
+            &file,
+            format!("# current, then previous\n{secret}\n{}\n", "00".repeat(16)),
+        )
+        .unwrap();
+        let config = with(&format!("cookie-secret-file = {:?}", file)).unwrap();
+        let secrets = config.cookies.unwrap();
+        assert_eq!(
+            (secrets.current[0], secrets.previous),
+            (0xe5, Some([0; 16]))
+        );
+        for (server, key) in [
+            ("cookie-secret = \"xyz\"", "server.cookie-secret"),
+            (
+                "cookies = false\ncookie-secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"",
+                "server.cookie-secret",
+            ),
+            (
+                "cookie-secret-previous = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"",
+                "server.cookie-secret-previous",
+            ),
+            (
+                "cookie-secret-file = \"/nonexistent\"",
+                "server.cookie-secret-file",
+            ),
+        ] {
+            let err = with(server).unwrap_err().to_string();
+            assert!(err.contains(key), "{server}: {err}");
+        }
+    }
+
+    #[test]
     fn out_of_range_values_are_errors_not_clamped() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-file");

@@ -33,6 +33,7 @@ pub(crate) struct RawServer {
     cookies: Option<bool>,
     cookie_secret: Option<String>,
     cookie_secret_previous: Option<String>,
+    cookie_secret_file: Option<PathBuf>,
     metrics: Option<String>,
     rate_limit: Option<u32>,
     rate_limit_slip: Option<u32>,
@@ -101,11 +102,21 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
             storage: raw.storage.map(relative).map(storage).transpose()?,
             control_socket: raw.control_socket.map(relative),
             shared_listen: raw.shared_listen.unwrap_or(false),
-            cookies: cookies(
-                raw.cookies.unwrap_or(true),
-                raw.cookie_secret.as_deref(),
-                raw.cookie_secret_previous.as_deref(),
-            )?,
+            cookies: {
+                let from_file = raw
+                    .cookie_secret_file
+                    .map(relative)
+                    .map(|path| secrets_file(&path, raw.cookie_secret.is_some()))
+                    .transpose()?;
+                let (secret, previous) = match &from_file {
+                    Some((current, previous)) => (Some(current.as_str()), previous.as_deref()),
+                    None => (
+                        raw.cookie_secret.as_deref(),
+                        raw.cookie_secret_previous.as_deref(),
+                    ),
+                };
+                cookies(raw.cookies.unwrap_or(true), secret, previous)?
+            },
             metrics: raw
                 .metrics
                 .as_deref()
@@ -214,6 +225,29 @@ fn cookies(
         .map(|text| parse("cookie-secret-previous", text))
         .transpose()?;
     Ok(Some(dns_auth::cookies::CookieSecrets { current, previous }))
+}
+
+/// `cookie-secret-file`: the current secret on its first line, the previous one (while
+/// rotating) on the second, as 32 hex digits each; a file keeps the secret out of the
+/// configuration (it can be readable by the daemon alone).
+fn secrets_file(path: &Path, also_inline: bool) -> Result<(String, Option<String>), ConfigError> {
+    let key = "cookie-secret-file";
+    if also_inline {
+        return Err(ConfigError::at(
+            key,
+            "set together with cookie-secret: keep one",
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::at(key, format!("{}: {e}", path.display())))?;
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let current = lines
+        .next()
+        .ok_or_else(|| ConfigError::at(key, format!("{}: no secret in it", path.display())))?;
+    Ok((current.to_string(), lines.next().map(str::to_string)))
 }
 
 /// 128 random bits (std's randomly keyed SipHash over two counters: the keys come from the
