@@ -26,6 +26,10 @@ pub enum Command {
     /// Check a configuration without starting: every key (exit 2 naming the first bad
     /// one), then every zone file it names (exit 1 with FILE:LINE errors).
     CheckConfig(CheckConfigArgs),
+    /// Control a running server (knotc-style): status, health, drain, undrain, zone list,
+    /// zone status ZONE, zone reload|refresh|retransfer|notify ZONE, bgp peers, cache,
+    /// flush NAME, flush-tree NAME. Tables by default, --json for the daemon's answer.
+    Ctl(CtlArgs),
     /// Drain a running server: GRACEFUL_SHUTDOWN, then withdraw every cloud (stays out).
     Drain(ControlArgs),
     /// Undrain: announce again once the health checks pass.
@@ -37,6 +41,20 @@ pub enum Command {
     Flush(FlushArgs),
     /// Print a running resolver's cache size and counters as JSON.
     Cache(ControlArgs),
+}
+
+/// `anyns ctl`.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// Print the daemon's JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Where the server is.
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The command, e.g. `zone status example.com.`.
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
+    pub words: Vec<String>,
 }
 
 /// `anyns flush`.

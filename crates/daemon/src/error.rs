@@ -30,6 +30,8 @@ pub enum Error {
     },
     /// The running daemon answered a control command with an error (exit code 4).
     Control(String),
+    /// The command line asks for something that does not exist (exit code 2).
+    Usage(String),
     /// `check-zone` found errors (exit code 1).
     CheckFailed {
         /// The zone file.
@@ -61,7 +63,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) => 2,
+            Self::Config(_) | Self::Usage(_) => 2,
             Self::Zone { .. } => 3,
             Self::Io { .. } | Self::Control(_) => 4,
             Self::CheckFailed { .. } => 1,
@@ -75,7 +77,7 @@ impl fmt::Display for Error {
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::Zone { zone, why } => write!(f, "zone: {zone}: {why}"),
             Self::Io { what, source } => write!(f, "{what}: {source}"),
-            Self::Control(m) => f.write_str(m),
+            Self::Control(m) | Self::Usage(m) => f.write_str(m),
             Self::CheckFailed { file, errors } => {
                 write!(f, "{}: {errors} error(s)", file.display())
             }

@@ -21,6 +21,7 @@ pub mod cli;
 mod clock;
 pub mod config;
 pub mod control;
+mod ctl;
 mod dns;
 mod error;
 pub mod logging;
@@ -45,6 +46,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
         }
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
         cli::Command::CheckConfig(args) => zones::check_config_command(&args),
+        cli::Command::Ctl(args) => ctl::command(&args),
         cli::Command::Drain(args) => control_command(&args, "drain"),
         cli::Command::Undrain(args) => control_command(&args, "undrain"),
         cli::Command::Status(args) => control_command(&args, "status"),

@@ -20,7 +20,7 @@ use crate::bgp::BgpHandle;
 use crate::clock;
 use crate::config::HealthConfig;
 use crate::config::{Config, ConfigError, KeyPath, Listen, Service};
-use crate::control::{self, Controlled};
+use crate::control::{self, Controlled, ReloadRequest};
 use crate::dns::context::DnsContext;
 use crate::dns::{tcp, udp};
 use crate::error::Error;
@@ -204,19 +204,20 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                 },
             )?;
         }
-        let control_socket = match (&config.control_socket, &health, &resolver) {
-            (Some(path), None, None) => {
-                warn!(path = %path.display(), "control socket not opened: no [bgp], [health] or [resolver]");
-                None
-            }
-            (Some(path), health, resolver) => Some(control::start(
+        let (reload_requests, mut reloads) = tokio::sync::mpsc::unbounded_channel();
+        let control_socket = match &config.control_socket {
+            Some(path) => Some(control::start(
                 path,
                 Controlled {
                     health: health.as_ref().map(Health::requester),
                     resolver: resolver.clone(),
+                    zones: zones.clone(),
+                    transfers: transfers.clone(),
+                    bgp: bgp.clone(),
+                    reload: reload_requests,
                 },
             )?),
-            (None, ..) => None,
+            None => None,
         };
         let mut hangup = signal(SignalKind::hangup()).map_err(|e| Error::io("SIGHUP", e))?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::io("SIGTERM", e))?;
@@ -259,6 +260,9 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                         Ok((before, fresh)) => after_reload(&transfers, &before, &fresh),
                         Err(err) => warn!("reload task failed: {err}"),
                     }
+                }
+                Some(request) = reloads.recv() => {
+                    reload_one(&config, &zones, &transfers, request).await;
                 }
                 _ = terminate.recv() => {
                     if let Some(notifier) = &notifier {
@@ -303,6 +307,43 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         );
         Ok(())
     })
+}
+
+/// `zone reload ZONE` from the control socket: that zone's file loaded again; on success it
+/// is served, journaled and announced (NOTIFY) like after SIGHUP; on failure the served
+/// version stays and the operator gets the error.
+async fn reload_one(
+    config: &Config,
+    zones: &Arc<ZoneStore>,
+    transfers: &Arc<Transfers>,
+    request: ReloadRequest,
+) {
+    let Some(zone_config) = config
+        .zones
+        .iter()
+        .find(|z| z.origin == request.origin)
+        .cloned()
+    else {
+        let _ = request.reply.send(Err(
+            "not a zone of the configuration (a catalog member?)".into()
+        ));
+        return;
+    };
+    info!(zone = %dns_wire::name_to_text(&request.origin), "control: reloading zone");
+    let loaded = tokio::task::spawn_blocking(move || zones::load_one(&zone_config)).await;
+    let answer = match loaded {
+        Ok(Ok(zone)) => {
+            let before = zones.snapshot();
+            let zone = Arc::new(zone);
+            zones.insert(zone.clone());
+            netio::release_free_memory();
+            after_reload(transfers, &before, std::slice::from_ref(&zone));
+            Ok(zone.serial())
+        }
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(err) => Err(format!("reload task failed: {err}")),
+    };
+    let _ = request.reply.send(answer);
 }
 
 /// Every this often a drain samples the query counters.

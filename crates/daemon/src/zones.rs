@@ -18,7 +18,7 @@ use crate::transfer::catalog::produce_catalogs;
 use crate::transfer::state::load_snapshot;
 
 /// Loads one zone, logging its warnings.
-fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
+pub(crate) fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
     let started = Instant::now();
     let name = dns_wire::name_to_text(&zone.origin);
     let Some(file) = &zone.file else {

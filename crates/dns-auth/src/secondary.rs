@@ -111,6 +111,28 @@ impl Refresh {
         self.expired
     }
 
+    /// When the primary's SOA is checked next, unless a check or transfer is under way.
+    pub fn next_check(&self) -> Option<Instant> {
+        (self.busy == Busy::Idle).then_some(self.next_check)
+    }
+
+    /// When the zone expires without a successful refresh (none before a first copy).
+    pub fn expire_at(&self) -> Option<Instant> {
+        self.expire_at
+    }
+
+    /// The operator asks for a full transfer now, whatever the serials say; refused
+    /// (`false`) while a check or transfer is under way.
+    pub fn force_transfer(&mut self) -> bool {
+        if self.busy != Busy::Idle {
+            return false;
+        }
+        self.busy = Busy::Transferring;
+        self.actions
+            .push_back(RefreshAction::Transfer { incremental: false });
+        true
+    }
+
     /// A NOTIFY arrived from an allowed primary (RFC 1996 §3.7: treat it as the refresh
     /// timer expiring, unless it names a serial we already have).
     pub fn handle_notify(&mut self, now: Instant, serial: Option<u32>) {
@@ -227,6 +249,28 @@ mod tests {
 
     fn drain(r: &mut Refresh) -> Vec<RefreshAction> {
         std::iter::from_fn(|| r.poll_action()).collect()
+    }
+
+    #[test]
+    fn an_operator_forces_a_full_transfer_only_when_idle() {
+        let t0 = start();
+        let mut r = Refresh::new(t0, Some((5, TIMERS)), TIMERS);
+        r.handle_timeout(t0);
+        assert_eq!(drain(&mut r), vec![RefreshAction::QuerySoa]);
+        assert_eq!(r.next_check(), None, "busy checking");
+        assert!(!r.force_transfer(), "refused while the SOA query runs");
+        r.handle_soa(t0, 5);
+        assert_eq!(r.next_check(), Some(t0 + TIMERS.refresh));
+        assert_eq!(r.expire_at(), Some(t0 + TIMERS.expire));
+        assert!(r.force_transfer(), "same serial, transferred anyway");
+        assert_eq!(
+            drain(&mut r),
+            vec![RefreshAction::Transfer { incremental: false }]
+        );
+        let t1 = t0 + Duration::from_secs(1);
+        r.handle_transferred(t1, 5, TIMERS);
+        assert_eq!(r.next_check(), Some(t1 + TIMERS.refresh));
+        assert_eq!(r.expire_at(), Some(t1 + TIMERS.expire));
     }
 
     #[test]

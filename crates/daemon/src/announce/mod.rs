@@ -104,6 +104,10 @@ pub(crate) struct CheckReport {
     pub(crate) name: String,
     pub(crate) up: bool,
     pub(crate) last_failure: Option<String>,
+    /// The latest result: "ok" or its cause.
+    pub(crate) last_result: Option<String>,
+    /// How long the latest run took, in milliseconds.
+    pub(crate) latency_ms: Option<f64>,
 }
 
 impl Report {
@@ -224,6 +228,8 @@ impl Health {
                         name,
                         up: false,
                         last_failure: None,
+                        last_result: None,
+                        latency_ms: None,
                     })
                     .collect(),
                 recent: VecDeque::new(),
@@ -359,12 +365,18 @@ impl Driver {
                     let Some(result) = result else { return };
                     let now = Instant::now().into_std();
                     if let Some(cloud) = self.clouds.get_mut(result.cloud) {
+                        let index = cloud.check_index(result.check);
+                        let report = &mut cloud.checks[index];
+                        report.latency_ms = Some(result.latency.as_secs_f64() * 1000.0);
+                        report.last_result = Some(match &result.result {
+                            Ok(()) => "ok".to_string(),
+                            Err(cause) => cause.to_string(),
+                        });
                         // A check that never came up has no down transition to carry its
                         // reason: keep the latest failure of a check that is down.
                         if let Err(cause) = &result.result {
-                            let index = cloud.check_index(result.check);
-                            if !cloud.checks[index].up {
-                                cloud.checks[index].last_failure = Some(cause.to_string());
+                            if !report.up {
+                                report.last_failure = Some(cause.to_string());
                             }
                         }
                         cloud.machine.handle_result(now, result.check, result.result);

@@ -31,6 +31,8 @@ pub(super) struct CheckResult {
     pub(super) cloud: usize,
     pub(super) check: CheckId,
     pub(super) result: Result<(), Cause>,
+    /// How long the check took (from its tick to its result).
+    pub(super) latency: Duration,
 }
 
 /// Sends one result to the driver; `false` once the driver has gone (the check ends).
@@ -39,12 +41,14 @@ fn report(
     cloud: usize,
     check: CheckId,
     result: Result<(), Cause>,
+    started: Instant,
 ) -> bool {
     results
         .send(CheckResult {
             cloud,
             check,
             result,
+            latency: started.elapsed(),
         })
         .is_ok()
 }
@@ -79,7 +83,7 @@ pub(super) async fn dns_probe(
     let mut socket = None;
     let mut next_zone = 0usize;
     loop {
-        ticker.tick().await;
+        let started = ticker.tick().await;
         if socket.is_none() {
             socket = connect(target).await.ok();
         }
@@ -106,7 +110,7 @@ pub(super) async fn dns_probe(
         if matches!(result, Err(Cause::Io(_))) {
             socket = None;
         }
-        if !report(&results, cloud, check, result) {
+        if !report(&results, cloud, check, result, started) {
             return;
         }
     }
@@ -266,7 +270,7 @@ pub(super) async fn freshness(
     let mut ticker = interval(every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        let started = ticker.tick().await;
         let serving = serving_zones.load();
         let result = if zones
             .iter()
@@ -286,7 +290,7 @@ pub(super) async fn freshness(
             Ok(())
         };
         drop(serving);
-        if !report(&results, cloud, check, result) {
+        if !report(&results, cloud, check, result, started) {
             return;
         }
     }
@@ -304,7 +308,7 @@ pub(super) async fn command(
     let mut ticker = interval(every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        let started = ticker.tick().await;
         let mut process = tokio::process::Command::new(&command[0]);
         process
             .args(&command[1..])
@@ -324,7 +328,7 @@ pub(super) async fn command(
                 Ok(Ok(status)) => Err(Cause::CommandFailed(status.code())),
             },
         };
-        if !report(&results, cloud, check, result) {
+        if !report(&results, cloud, check, result, started) {
             return;
         }
     }

@@ -345,11 +345,20 @@ impl Driver {
     }
 
     fn publish(&self) {
+        let state = self.session.state();
+        let established = state == State::Established;
+        let since = self.status.borrow().established_since;
         self.status.send_replace(PeerStatus {
-            state: self.session.state(),
+            state,
             connection_open: self.conn.is_some() || self.closing.is_some(),
             last_down: self.last_down.clone(),
             stats: *self.session.stats(),
+            established_since: established.then(|| since.unwrap_or_else(now)),
+            announced: if established {
+                self.session.wanted().map(ToString::to_string).collect()
+            } else {
+                Vec::new()
+            },
         });
     }
 }

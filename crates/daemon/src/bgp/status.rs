@@ -15,6 +15,10 @@ pub struct PeerStatus {
     pub last_down: Option<String>,
     /// The session's counters.
     pub stats: SessionStats,
+    /// Since when the session has been Established (none while it is not).
+    pub established_since: Option<std::time::Instant>,
+    /// The prefixes announced to the peer (those wanted, while Established).
+    pub announced: Vec<String>,
 }
 
 impl PeerStatus {
@@ -24,6 +28,8 @@ impl PeerStatus {
             connection_open: false,
             last_down: None,
             stats: SessionStats::default(),
+            established_since: None,
+            announced: Vec::new(),
         }
     }
 }

@@ -11,7 +11,7 @@ use dns_wire::types::{rcode, rtype};
 use tracing::{debug, info, warn};
 
 use super::outbound::udp_socket;
-use super::state::Transfers;
+use super::state::{Poke, Transfers};
 use super::tsig::Signed;
 use crate::acl::allows;
 use crate::clock::unix_now;
@@ -46,7 +46,7 @@ pub(crate) fn handle_notify(
         Ok(()) => {
             info!(zone = %name, %peer, serial = ?notify.serial, "NOTIFY received");
             if let Some(sender) = sender {
-                let _ = sender.send(notify.serial);
+                let _ = sender.send(Poke::Notify(notify.serial));
             }
             rcode::NOERROR
         }

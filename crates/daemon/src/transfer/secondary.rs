@@ -17,7 +17,7 @@ use super::catalog::{self, MemberChange};
 use super::error::TransferError;
 use super::notify;
 use super::outbound::{connect_from, udp_socket};
-use super::state::{NotifyReceiver, NotifyReceivers, Transfers};
+use super::state::{NotifyReceiver, NotifyReceivers, Poke, Transfers};
 use crate::clock::{self, unix_now};
 use crate::config::{CatalogRole, ZoneConfig, ZoneTransfer};
 use crate::dns::framing;
@@ -97,15 +97,17 @@ async fn run(secondaries: Secondaries, zone: ZoneConfig, mut notifications: Noti
     loop {
         refresh.handle_timeout(clock::now());
         while let Some(action) = refresh.poll_action() {
-            match action {
+            let outcome = match action {
                 RefreshAction::QuerySoa => match query_soa(&zone.transfer, &origin).await {
                     Ok(serial) => {
                         transfers.learnt_serial(&origin, serial, zones.serial(&origin));
                         refresh.handle_soa(clock::now(), serial);
+                        Ok(format!("primary has serial {serial}"))
                     }
                     Err(err) => {
                         warn!(zone = %name, "SOA query failed: {err}");
                         refresh.handle_failure(clock::now());
+                        Err(format!("SOA query failed: {err}"))
                     }
                 },
                 RefreshAction::Transfer { incremental } => {
@@ -113,27 +115,49 @@ async fn run(secondaries: Secondaries, zone: ZoneConfig, mut notifications: Noti
                         Ok(new) => {
                             transfers.serving_serial(&origin, new.serial());
                             refresh.handle_transferred(clock::now(), new.serial(), timers_of(&new));
+                            Ok(format!("serving serial {}", new.serial()))
                         }
                         Err(err) => {
                             warn!(zone = %name, "transfer failed: {err}; the current version keeps serving");
                             refresh.handle_failure(clock::now());
+                            Err(format!("transfer failed: {err}"))
                         }
                     }
                 }
                 RefreshAction::Expired => {
                     error!(zone = %name, "zone expired: no successful refresh within EXPIRE; answering SERVFAIL");
                     zones.set_expired(&origin, true);
+                    Err("expired: no successful refresh within EXPIRE".to_string())
                 }
-            }
+            };
+            transfers.update_refresh(&origin, |view| {
+                let now = unix_now();
+                view.last_attempt = Some(now);
+                if outcome.is_ok() {
+                    view.last_success = Some(now);
+                }
+                view.last_result = Some(outcome.unwrap_or_else(|e| e));
+            });
         }
+        transfers.update_refresh(&origin, |view| {
+            view.next_check = refresh.next_check();
+            view.expire_at = refresh.expire_at();
+        });
         let wake = refresh.poll_timeout().map(Instant::from_std);
         tokio::select! {
-            notified = notifications.recv() => match notified {
-                Some(serial) => {
+            poked = notifications.recv() => match poked {
+                Some(Poke::Notify(serial)) => {
                     if let Some(serial) = serial {
                         transfers.learnt_serial(&origin, serial, zones.serial(&origin));
                     }
                     refresh.handle_notify(clock::now(), serial);
+                }
+                Some(Poke::Retransfer) => {
+                    if refresh.force_transfer() {
+                        info!(zone = %name, "operator: full transfer");
+                    } else {
+                        info!(zone = %name, "operator: full transfer asked while a refresh runs; it goes on");
+                    }
                 }
                 None => return,
             },

@@ -22,10 +22,37 @@ use crate::config::{Config, ZoneConfig, ZoneTransfer};
 /// Differences kept per zone for IXFR (older ones fall back to AXFR).
 const JOURNAL_LIMIT: usize = 64;
 
-/// A secondary task's NOTIFY channel: `Some(serial)` when the NOTIFY carried one.
-pub(crate) type NotifySender = mpsc::UnboundedSender<Option<u32>>;
+/// What wakes a secondary zone's refresh task besides its timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Poke {
+    /// A NOTIFY (with its serial when it carried one), or an operator's refresh: check the
+    /// primary's SOA now.
+    Notify(Option<u32>),
+    /// An operator's retransfer: a full transfer now, whatever the serials say.
+    Retransfer,
+}
+
+/// A secondary task's wake-up channel.
+pub(crate) type NotifySender = mpsc::UnboundedSender<Poke>;
 /// The receiving end, held by the zone's refresh task.
-pub(crate) type NotifyReceiver = mpsc::UnboundedReceiver<Option<u32>>;
+pub(crate) type NotifyReceiver = mpsc::UnboundedReceiver<Poke>;
+
+/// What a secondary zone's refresh task last did and will do next, for the operator.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RefreshView {
+    /// When the primary was last asked (SOA query or transfer), as Unix seconds.
+    pub(crate) last_attempt: Option<u64>,
+    /// When an attempt last succeeded, as Unix seconds.
+    pub(crate) last_success: Option<u64>,
+    /// The last attempt's outcome: "up to date", "transferred serial N", or the error.
+    pub(crate) last_result: Option<String>,
+    /// The serial the primary last showed (SOA answer or NOTIFY).
+    pub(crate) primary_serial: Option<u32>,
+    /// When the next SOA check is due (none while one runs).
+    pub(crate) next_check: Option<std::time::Instant>,
+    /// When the zone expires without a successful refresh.
+    pub(crate) expire_at: Option<std::time::Instant>,
+}
 /// The receiving ends of each configured secondary's NOTIFY channel.
 pub(crate) type NotifyReceivers = Vec<(ZoneConfig, NotifyReceiver)>;
 
@@ -39,6 +66,7 @@ struct Entry {
     /// The members a consumed catalog currently provides.
     members: Vec<Vec<u8>>,
     lag: LagTracker,
+    refresh: RefreshView,
 }
 
 impl Entry {
@@ -49,6 +77,7 @@ impl Entry {
             notify,
             members: Vec::new(),
             lag: LagTracker::default(),
+            refresh: RefreshView::default(),
         }
     }
 }
@@ -124,6 +153,12 @@ impl Transfers {
         self.with(origin, |e| e.transfer.clone())
     }
 
+    /// Every zone configured here, catalog members included.
+    pub(crate) fn origins(&self) -> Vec<Vec<u8>> {
+        let zones = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+        zones.keys().cloned().collect()
+    }
+
     /// The NOTIFY channel of secondary zone `origin`.
     pub(crate) fn notify_sender(&self, origin: &[u8]) -> Option<NotifySender> {
         self.with(origin, |e| e.notify.clone()).flatten()
@@ -169,8 +204,28 @@ impl Transfers {
     /// this site serves `served`.
     pub(crate) fn learnt_serial(&self, origin: &[u8], known: u32, served: Option<u32>) {
         self.with(origin, |e| {
-            e.lag.handle_known_serial(known, served, clock::now())
+            e.lag.handle_known_serial(known, served, clock::now());
+            e.refresh.primary_serial = Some(known);
         });
+    }
+
+    /// Updates what the refresh task of `origin` shows the operator.
+    pub(crate) fn update_refresh(&self, origin: &[u8], update: impl FnOnce(&mut RefreshView)) {
+        self.with(origin, |e| update(&mut e.refresh));
+    }
+
+    /// What the refresh task of `origin` last did, with the zone's lag (newest known serial
+    /// and for how long), if `origin` is a zone here.
+    pub(crate) fn refresh_view(&self, origin: &[u8]) -> Option<(RefreshView, Option<Duration>)> {
+        self.with(origin, |e| {
+            (e.refresh.clone(), e.lag.lagged_for(clock::now()))
+        })
+    }
+
+    /// Wakes the refresh task of secondary zone `origin`; `false` when it has none.
+    pub(crate) fn poke(&self, origin: &[u8], poke: Poke) -> bool {
+        self.notify_sender(origin)
+            .is_some_and(|sender| sender.send(poke).is_ok())
     }
 
     /// This site now serves serial `served` of `origin`.

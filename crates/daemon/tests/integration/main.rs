@@ -32,6 +32,7 @@ mod support;
 mod bfd_interop;
 mod bgp_interop;
 mod cookies;
+mod ctl;
 mod differential_knot;
 mod dnssec_unbound;
 mod edns_conformance;

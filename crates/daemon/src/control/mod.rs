@@ -1,10 +1,15 @@
 //! The control socket: a Unix stream socket (`[server] control-socket`), one command per
-//! line, one JSON object per answer line.
+//! line, one JSON object per answer line. `anyns ctl` (the `ctl` module) is its client.
 //!
 //! ```text
 //!   drain         → GRACEFUL_SHUTDOWN, then withdraw every cloud; stay out → the status
 //!   undrain       → announce again once the checks pass                     → the status
 //!   status        → {"clouds":[{"name":..,"state":..,"checks":[..],..}]}
+//!   zone list     → {"zones":[{"name":..,"kind":..,"serial":..,"lag_seconds":..},..]}
+//!   zone status Z → serial served and the primary's, last refresh and its result,
+//!                   next refresh, expiry, lag, signature expiry
+//!   zone reload|refresh|retransfer|notify Z → {"zone":..,"action":..,"result":..}
+//!   bgp peers     → {"peers":[{"address":..,"state":..,"uptime_seconds":..,..}]}
 //!   flush NAME    → forget NAME in the resolver's cache (every type)       → {"flushed":N}
 //!   flush-tree NAME → NAME and everything below it ("." empties the cache) → {"flushed":N}
 //!   cache         → {"entries":..,"bytes":..,"hits":..,"misses":..,"evictions":..,"pending":..}
@@ -13,7 +18,12 @@
 //! Health commands need `[bgp]` or `[health]`, cache commands `[resolver]`. Access is the
 //! socket file's: it is created with mode 0600 (root's, in practice).
 
-use std::io::{BufRead, BufReader, Write};
+mod bgp;
+mod client;
+mod zone;
+
+pub use client::{client, socket_path};
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -26,14 +36,24 @@ use tracing::{info, warn};
 use std::sync::Arc;
 
 use crate::announce::{Report, Request};
+use crate::bgp::BgpHandle;
 use crate::config::{ConfigError, KeyPath};
 use crate::error::Error;
 use crate::resolver::Resolver;
+use crate::state::ZoneStore;
+use crate::transfer::state::Transfers;
 
 /// Longest command line accepted.
 const MAX_LINE: usize = 256;
 
 type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
+
+/// `zone reload ZONE`: the zone to load again from its file; the answer is the serial now
+/// served, or why the reload failed (the served version stays).
+pub(crate) struct ReloadRequest {
+    pub(crate) origin: Vec<u8>,
+    pub(crate) reply: oneshot::Sender<Result<u32, String>>,
+}
 
 /// What the commands act on.
 #[derive(Clone)]
@@ -42,6 +62,14 @@ pub(crate) struct Controlled {
     pub(crate) health: Option<Requester>,
     /// The resolver (its cache).
     pub(crate) resolver: Option<Arc<Resolver>>,
+    /// The zones served.
+    pub(crate) zones: Arc<ZoneStore>,
+    /// Each zone's transfer settings and refresh state.
+    pub(crate) transfers: Arc<Transfers>,
+    /// The BGP speaker.
+    pub(crate) bgp: Option<Arc<BgpHandle>>,
+    /// Where `zone reload` requests go (the serving loop, which owns reloads).
+    pub(crate) reload: mpsc::UnboundedSender<ReloadRequest>,
 }
 
 /// The control socket this process opened; at exit it is removed only if it is still
@@ -114,35 +142,53 @@ async fn serve_connection(stream: tokio::net::UnixStream, controlled: Controlled
     let mut lines = tokio::io::BufReader::new(read).lines();
     while let Ok(Ok(Some(line))) = tokio::time::timeout(IDLE_TIMEOUT, lines.next_line()).await {
         let command = line.trim();
-        let mut words = command.split_whitespace();
-        let answer = match (words.next(), words.next(), words.next()) {
-            (Some(word @ ("drain" | "undrain" | "status")), None, _) => {
-                info!(command, "control command");
-                let request = match word {
-                    "drain" => Request::Drain,
-                    "undrain" => Request::Undrain,
-                    _ => Request::Status,
-                };
-                health(&controlled, request).await
-            }
-            (Some(word @ ("flush" | "flush-tree")), Some(name), None) => {
-                info!(command, "control command");
-                flush(&controlled, name, word == "flush-tree")
-            }
-            (Some("cache"), None, _) => cache_stats(&controlled),
-            _ => {
-                let shown: String = command.chars().take(MAX_LINE).collect();
-                error_json(&format!(
-                    "unknown command {shown:?} (drain, undrain, status, flush NAME, flush-tree NAME, cache)"
-                ))
-            }
-        };
+        let answer = answer(&controlled, command).await;
         if write
             .write_all(format!("{answer}\n").as_bytes())
             .await
             .is_err()
         {
             return;
+        }
+    }
+}
+
+/// The answer line to one command line.
+async fn answer(controlled: &Controlled, command: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let acts = !matches!(
+        words.as_slice(),
+        ["status"] | ["cache"] | ["zone", "list"] | ["zone", "status", _] | ["bgp", "peers"]
+    );
+    if acts {
+        info!(command, "control command");
+    }
+    match words.as_slice() {
+        [word @ ("drain" | "undrain" | "status")] => {
+            let request = match *word {
+                "drain" => Request::Drain,
+                "undrain" => Request::Undrain,
+                _ => Request::Status,
+            };
+            health(controlled, request).await
+        }
+        ["zone", "list"] => zone::list(controlled),
+        ["zone", "status", name] => zone::status(controlled, name),
+        [
+            "zone",
+            action @ ("reload" | "refresh" | "retransfer" | "notify"),
+            name,
+        ] => zone::act(controlled, action, name).await,
+        ["bgp", "peers"] => bgp::peers(controlled),
+        [word @ ("flush" | "flush-tree"), name] => flush(controlled, name, *word == "flush-tree"),
+        ["cache"] => cache_stats(controlled),
+        _ => {
+            let shown: String = command.chars().take(MAX_LINE).collect();
+            error_json(&format!(
+                "unknown command {shown:?} (status, drain, undrain, zone list, zone status ZONE, \
+                 zone reload|refresh|retransfer|notify ZONE, bgp peers, flush NAME, \
+                 flush-tree NAME, cache)"
+            ))
         }
     }
 }
@@ -202,75 +248,97 @@ fn error_json(message: &str) -> String {
     serde_json::json!({ "error": message }).to_string()
 }
 
-/// `anyns drain|undrain|status|flush|cache`: sends `command` to the socket and prints the
-/// answer.
-/// Returns an error if the daemon cannot be reached or answers with an error.
-pub fn client(socket: &Path, command: &str) -> Result<String, Error> {
-    let fail = |e: std::io::Error| Error::io(format!("control socket {}", socket.display()), e);
-    let mut stream = UnixStream::connect(socket).map_err(fail)?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .map_err(fail)?;
-    stream
-        .write_all(format!("{command}\n").as_bytes())
-        .map_err(fail)?;
-    let mut answer = String::new();
-    BufReader::new(stream)
-        .read_line(&mut answer)
-        .map_err(fail)?;
-    let answer = answer.trim_end().to_string();
-    if answer.starts_with("{\"error\"") {
-        return Err(Error::Control(answer));
-    }
-    Ok(answer)
-}
-
-/// The socket path of `anyns drain`: `--socket`, else the config's `server.control-socket`.
-pub fn socket_path(socket: Option<PathBuf>, config: Option<&Path>) -> Result<PathBuf, Error> {
-    if let Some(socket) = socket {
-        return Ok(socket);
-    }
-    let Some(config) = config else {
-        return Err(Error::Config(
-            ConfigError::new(KeyPath::root("--socket"), "not given")
-                .hint("give --socket PATH or --config FILE (with server.control-socket)"),
-        ));
-    };
-    crate::config::Config::from_file(config)?
-        .control_socket
-        .ok_or_else(|| {
-            Error::Config(
-                ConfigError::new(KeyPath::root("server").key("control-socket"), "is not set")
-                    .in_file(config)
-                    .hint("set it in [server] or give --socket PATH"),
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_silent_client_is_closed_and_a_talking_one_is_answered() {
-        let none = || Controlled {
+    /// A primary zone (not loaded: nothing is served) and a secondary one, no health
+    /// checks, no BGP, no resolver.
+    fn controlled() -> (Controlled, mpsc::UnboundedReceiver<ReloadRequest>) {
+        let config = crate::config::Config::from_toml(
+            r#"
+[server]
+storage = "/nonexistent-anyns-storage"
+[[listen]]
+address = "127.0.0.1:5353"
+[[zone]]
+name = "example.com."
+file = "example.zone"
+[[zone]]
+name = "Sec.Example."
+primaries = ["127.0.0.1:5354"]
+"#,
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let (transfers, _receivers) = Transfers::new(&config);
+        let (reload, requests) = mpsc::unbounded_channel();
+        let controlled = Controlled {
             health: None,
             resolver: None,
+            zones: Arc::new(ZoneStore::new(dns_zone::ZoneSet::new())),
+            transfers: Arc::new(transfers),
+            bgp: None,
+            reload,
         };
+        (controlled, requests)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_closed_and_a_talking_one_is_answered() {
         let (mut silent, server) = tokio::net::UnixStream::pair().unwrap();
-        let task = tokio::spawn(serve_connection(server, none()));
+        let task = tokio::spawn(serve_connection(server, controlled().0));
         tokio::time::sleep(IDLE_TIMEOUT + std::time::Duration::from_secs(1)).await;
         let mut buf = Vec::new();
         assert_eq!(silent.read_to_end(&mut buf).await.unwrap(), 0, "closed");
         task.await.unwrap();
 
         let (mut client, server) = tokio::net::UnixStream::pair().unwrap();
-        tokio::spawn(serve_connection(server, none()));
+        tokio::spawn(serve_connection(server, controlled().0));
         client.write_all(b"bogus\n").await.unwrap();
         let mut line = [0u8; 64];
         let n = client.read(&mut line).await.unwrap();
         assert!(String::from_utf8_lossy(&line[..n]).contains("unknown command"));
+    }
+
+    #[tokio::test]
+    async fn zone_commands_name_the_zone_and_refuse_what_does_not_apply() {
+        let (controlled, mut reloads) = controlled();
+        let list: serde_json::Value =
+            serde_json::from_str(&answer(&controlled, "zone list").await).unwrap();
+        let zones = list["zones"].as_array().unwrap();
+        assert_eq!(zones.len(), 2, "{list}");
+        assert_eq!(zones[0]["name"], "example.com.");
+        assert_eq!(zones[0]["kind"], "primary");
+        assert_eq!(zones[1]["name"], "sec.example.");
+        assert_eq!(zones[1]["kind"], "secondary");
+        assert!(zones[1]["serial"].is_null(), "nothing transferred: {list}");
+
+        let status = answer(&controlled, "zone status SEC.example").await;
+        assert!(status.contains(r#""kind":"secondary""#), "{status}");
+        let unknown = answer(&controlled, "zone status nowhere.example.").await;
+        assert!(
+            unknown.contains("no zone nowhere.example. here"),
+            "{unknown}"
+        );
+        let wrong = answer(&controlled, "zone reload sec.example.").await;
+        assert!(wrong.contains("is a secondary zone"), "{wrong}");
+        let wrong = answer(&controlled, "zone retransfer example.com.").await;
+        assert!(wrong.contains("is a primary zone here"), "{wrong}");
+        let no_bgp = answer(&controlled, "bgp peers").await;
+        assert!(no_bgp.contains("no BGP speaker here"), "{no_bgp}");
+
+        // A reload goes to the serving loop, and its answer comes back.
+        let pending = tokio::spawn({
+            let controlled = controlled.clone();
+            async move { answer(&controlled, "zone reload example.com").await }
+        });
+        let request = reloads.recv().await.unwrap();
+        assert_eq!(request.origin, b"\x07example\x03com\x00");
+        request.reply.send(Ok(42)).unwrap();
+        let reloaded = pending.await.unwrap();
+        assert!(reloaded.contains("serving serial 42"), "{reloaded}");
     }
 }
