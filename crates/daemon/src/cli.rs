@@ -30,6 +30,10 @@ pub enum Command {
     /// zone status ZONE, zone reload|refresh|retransfer|notify ZONE, bgp peers, cache,
     /// flush NAME, flush-tree NAME. Tables by default, --json for the daemon's answer.
     Ctl(CtlArgs),
+    /// The whole fleet: each site's clouds, BGP peers, zone serials and queries/s, polled
+    /// over its status endpoint, and which site answers each anycast address from here.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Drain a running server: GRACEFUL_SHUTDOWN, then withdraw every cloud (stays out).
     Drain(ControlArgs),
     /// Undrain: announce again once the health checks pass.
@@ -41,6 +45,31 @@ pub enum Command {
     Flush(FlushArgs),
     /// Print a running resolver's cache size and counters as JSON.
     Cache(ControlArgs),
+}
+
+/// `anyns fleet ...`.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// One table of every site of the inventory (and its zones, and the anycast answers).
+    Status(FleetStatusArgs),
+}
+
+/// `anyns fleet status`.
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// The inventory (TOML): sites with their status endpoints, clouds with their
+    /// anycast addresses (see README).
+    #[arg(long, short = 'i')]
+    pub inventory: PathBuf,
+    /// Print the view as one JSON object (per poll with --watch).
+    #[arg(long)]
+    pub json: bool,
+    /// Poll again every SECONDS and redraw.
+    #[arg(long, value_name = "SECONDS")]
+    pub watch: Option<f64>,
+    /// With --watch: stop after this many views.
+    #[arg(long, requires = "watch")]
+    pub count: Option<u32>,
 }
 
 /// `anyns ctl`.

@@ -24,6 +24,7 @@ pub mod control;
 mod ctl;
 mod dns;
 mod error;
+mod fleet;
 pub mod logging;
 mod metrics;
 mod outbound;
@@ -32,7 +33,9 @@ mod serve;
 mod sockets;
 mod state;
 mod systemd;
+mod tables;
 mod transfer;
+mod views;
 pub mod zones;
 
 pub use error::{Error, ZoneFailure};
@@ -47,6 +50,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
         cli::Command::CheckConfig(args) => zones::check_config_command(&args),
         cli::Command::Ctl(args) => ctl::command(&args),
+        cli::Command::Fleet(cli::FleetCommand::Status(args)) => fleet::status_command(&args),
         cli::Command::Drain(args) => control_command(&args, "drain"),
         cli::Command::Undrain(args) => control_command(&args, "undrain"),
         cli::Command::Status(args) => control_command(&args, "status"),

@@ -201,6 +201,8 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     bgp: bgp.clone(),
                     health: health.as_ref().map(Health::requester),
                     resolver: resolver.clone(),
+                    identity: config.identity.clone(),
+                    started: clock::now(),
                 },
             )?;
         }

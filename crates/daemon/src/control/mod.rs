@@ -18,7 +18,6 @@
 //! Health commands need `[bgp]` or `[health]`, cache commands `[resolver]`. Access is the
 //! socket file's: it is created with mode 0600 (root's, in practice).
 
-mod bgp;
 mod client;
 mod zone;
 
@@ -179,7 +178,10 @@ async fn answer(controlled: &Controlled, command: &str) -> String {
             action @ ("reload" | "refresh" | "retransfer" | "notify"),
             name,
         ] => zone::act(controlled, action, name).await,
-        ["bgp", "peers"] => bgp::peers(controlled),
+        ["bgp", "peers"] => match &controlled.bgp {
+            Some(bgp) => serde_json::json!({ "peers": crate::views::bgp_peers(bgp) }).to_string(),
+            None => error_json("no BGP speaker here (configure [bgp])"),
+        },
         [word @ ("flush" | "flush-tree"), name] => flush(controlled, name, *word == "flush-tree"),
         ["cache"] => cache_stats(controlled),
         _ => {

@@ -3,23 +3,14 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::{Controlled, ReloadRequest, error_json};
 use crate::clock::{self, unix_now};
 use crate::transfer::notify::send_notifies;
 use crate::transfer::state::Poke;
-
-/// What a zone is here.
-fn kind(controlled: &Controlled, origin: &[u8]) -> Option<&'static str> {
-    let transfer = controlled.transfers.zone(origin)?;
-    Some(if transfer.is_secondary() {
-        "secondary"
-    } else {
-        "primary"
-    })
-}
+use crate::views;
 
 /// Seconds from now until `at` (negative once past).
 fn seconds_until(at: Instant) -> f64 {
@@ -31,29 +22,9 @@ fn seconds_until(at: Instant) -> f64 {
     }
 }
 
-/// `zone list`: every configured zone (catalog members included), its serial and state.
+/// `zone list`.
 pub(super) fn list(controlled: &Controlled) -> String {
-    let served = controlled.zones.snapshot();
-    let mut zones: Vec<Value> = controlled
-        .transfers
-        .origins()
-        .into_iter()
-        .map(|origin| {
-            let zone = served.get(&origin);
-            let (view, lagged) = controlled.transfers.refresh_view(&origin).unzip();
-            json!({
-                "name": dns_wire::name_to_text(&origin),
-                "kind": kind(controlled, &origin),
-                "serial": zone.map(|z| z.serial()),
-                "records": zone.map(|z| z.record_count()),
-                "expired": served.is_expired(&origin),
-                "primary_serial": view.and_then(|v| v.primary_serial),
-                "lag_seconds": lagged.flatten().map(|d| d.as_secs_f64()),
-            })
-        })
-        .collect();
-    zones.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    json!({ "zones": zones }).to_string()
+    json!({ "zones": views::zone_list(&controlled.zones, &controlled.transfers) }).to_string()
 }
 
 /// Reads a zone name given on the command line; `Err` is the error answer.
@@ -81,7 +52,7 @@ pub(super) fn status(controlled: &Controlled, name: &str) -> String {
         .unwrap_or_default();
     json!({
         "name": dns_wire::name_to_text(&origin),
-        "kind": kind(controlled, &origin),
+        "kind": views::zone_kind(&controlled.transfers, &origin),
         "serial": zone.map(|z| z.serial()),
         "records": zone.map(|z| z.record_count()),
         "expired": served.is_expired(&origin),
@@ -104,7 +75,7 @@ pub(super) async fn act(controlled: &Controlled, action: &str, name: &str) -> St
         Ok(origin) => origin,
         Err(answer) => return answer,
     };
-    let secondary = kind(controlled, &origin) == Some("secondary");
+    let secondary = views::zone_kind(&controlled.transfers, &origin) == Some("secondary");
     let text = dns_wire::name_to_text(&origin);
     let done =
         |result: String| json!({ "zone": text, "action": action, "result": result }).to_string();

@@ -1,5 +1,7 @@
 //! Metrics for Prometheus: `GET /metrics` on `[server] metrics` (an address the operator
-//! chooses, unicast or loopback, never the anycast service address).
+//! chooses, unicast or loopback, never the anycast service address), and `GET /status`,
+//! the site's state as one JSON object for `anyns fleet` (identity, clouds, zones with
+//! their serials, BGP peers, queries answered).
 //!
 //! ```text
 //!   UDP workers ──► own QueryCounters ─┐
@@ -48,6 +50,10 @@ pub(crate) struct Sources {
     pub(crate) bgp: Option<Arc<BgpHandle>>,
     pub(crate) health: Option<Requester>,
     pub(crate) resolver: Option<Arc<Resolver>>,
+    /// The site's identity (NSID), shown by `GET /status`.
+    pub(crate) identity: Option<String>,
+    /// When the process started serving.
+    pub(crate) started: std::time::Instant,
 }
 
 /// Binds `address` and serves scrapes until the runtime ends.
@@ -122,13 +128,23 @@ async fn serve_one(
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut words = line.split_whitespace();
-    let (status, body) = match (words.next(), words.next()) {
-        (Some("GET"), Some("/metrics")) => ("200 OK", scrape(sources).await),
-        (Some("GET"), Some(_)) => ("404 Not Found", "not found: try /metrics\n".to_string()),
-        _ => ("405 Method Not Allowed", "GET /metrics only\n".to_string()),
+    const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+    let (status, content_type, body) = match (words.next(), words.next()) {
+        (Some("GET"), Some("/metrics")) => ("200 OK", TEXT, scrape(sources).await),
+        (Some("GET"), Some("/status")) => ("200 OK", "application/json", status(sources).await),
+        (Some("GET"), Some(_)) => (
+            "404 Not Found",
+            TEXT,
+            "not found: try /metrics or /status\n".to_string(),
+        ),
+        _ => (
+            "405 Method Not Allowed",
+            TEXT,
+            "GET /metrics or /status only\n".to_string(),
+        ),
     };
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -136,18 +152,38 @@ async fn serve_one(
     stream.shutdown().await
 }
 
+/// The health driver's report, if there are health checks (and the driver runs).
+async fn health_report(sources: &Sources) -> Option<Report> {
+    let requests = sources.health.as_ref()?;
+    let (reply, report) = oneshot::channel();
+    requests.send((Request::Status, reply)).ok()?;
+    report.await.ok()
+}
+
+/// `GET /status`: the site's state for the fleet view.
+async fn status(sources: &Sources) -> String {
+    let clouds = health_report(sources).await.map(|report| report.clouds);
+    let sources = sources.clone();
+    // Off the runtime's one worker thread, like a scrape (a catalog may be long).
+    let rendered = tokio::task::spawn_blocking(move || {
+        serde_json::json!({
+            "identity": sources.identity,
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": sources.started.elapsed().as_secs_f64(),
+            "queries_total": sources.counters.queries(),
+            "clouds": clouds,
+            "zones": crate::views::zone_list(&sources.zones, &sources.transfers),
+            "peers": sources.bgp.as_deref().map(crate::views::bgp_peers),
+        })
+        .to_string()
+    })
+    .await;
+    rendered.unwrap_or_else(|err| serde_json::json!({ "error": err.to_string() }).to_string())
+}
+
 /// One scrape's text.
 async fn scrape(sources: &Sources) -> String {
-    let health = match &sources.health {
-        Some(requests) => {
-            let (reply, report) = oneshot::channel();
-            match requests.send((Request::Status, reply)) {
-                Ok(()) => report.await.ok(),
-                Err(_) => None,
-            }
-        }
-        None => None,
-    };
+    let health = health_report(sources).await;
     let peers = sources
         .bgp
         .as_ref()

@@ -36,6 +36,7 @@ mod ctl;
 mod differential_knot;
 mod dnssec_unbound;
 mod edns_conformance;
+mod fleet;
 mod health;
 mod health_bird;
 mod interop_dig;
