@@ -298,15 +298,31 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     let resolver = crate::resolver_demo::run(&lab)?;
     println!("    ({})", ms(t.elapsed()));
 
+    let vantage = lab
+        .topology
+        .clients
+        .get(1)
+        .or_else(|| lab.topology.clients.first())
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
     let t = step(
         7,
-        "what each site saw: GET /metrics on every instance's unicast address (Prometheus)",
+        &format!("the fleet as an operator sees it: anyns fleet status, run from {vantage}"),
     );
-    print!("{}", metrics_table(&lab));
+    match lab.fleet(&vantage, false) {
+        Ok(view) => {
+            for line in view.lines() {
+                println!("    {line}");
+            }
+        }
+        Err(err) => println!("    fleet view failed: {err}"),
+    }
     println!(
-        "    answers by response code since each instance started (the health probes' SOA queries included),"
+        "    each site polled over its unicast GET /status (clouds, BGP, serials, q/s), and each"
     );
-    println!("    the serial each serves, its BGP session and whether its cloud is announced.");
+    println!(
+        "    anycast address asked for its NSID from {vantage}: the site that answers it from there."
+    );
     println!("    ({})", ms(t.elapsed()));
 
     let t = step(8, "teardown");
@@ -362,71 +378,4 @@ pub fn run(options: &LabOptions) -> Result<(), Error> {
     print!("{}", f.render());
     println!("demo done in {}", ms(whole.elapsed()));
     Ok(())
-}
-
-/// One row per site instance, from its metrics.
-fn metrics_table(lab: &Lab) -> String {
-    let mut table = Table::new(&[
-        "site",
-        "cloud",
-        "UDP queries",
-        "TCP queries",
-        "NOERROR",
-        "NXDOMAIN",
-        "zone serial",
-        "BGP",
-        "announced",
-    ]);
-    let topo = &lab.topology;
-    for site in &topo.sites {
-        for &c in &site.clouds {
-            let cloud = &topo.clouds[c].name;
-            let Ok(m) = lab.scrape(&site.name, cloud) else {
-                table.row(vec![
-                    site.name.clone(),
-                    cloud.clone(),
-                    "(no metrics)".into(),
-                ]);
-                continue;
-            };
-            // Counters are whole numbers; a missing series is 0.
-            let sum = |prefix: &str| -> u64 {
-                m.iter()
-                    .filter(|(k, _)| k.starts_with(prefix))
-                    .map(|(_, v)| *v as u64)
-                    .sum()
-            };
-            let get = |series: &str| m.get(series).map_or(0, |v| *v as u64);
-            let bgp_up = sum("anyns_bgp_session_established{");
-            let bgp_all = m
-                .keys()
-                .filter(|k| k.starts_with("anyns_bgp_session_established{"))
-                .count();
-            table.row(vec![
-                site.name.clone(),
-                cloud.clone(),
-                format!("{}", get("anyns_queries_total{transport=\"udp\"}")),
-                format!("{}", get("anyns_queries_total{transport=\"tcp\"}")),
-                format!(
-                    "{}",
-                    sum("anyns_responses_total{transport=\"udp\",rcode=\"NOERROR\"}")
-                        + sum("anyns_responses_total{transport=\"tcp\",rcode=\"NOERROR\"}")
-                ),
-                format!(
-                    "{}",
-                    sum("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"}")
-                        + sum("anyns_responses_total{transport=\"tcp\",rcode=\"NXDOMAIN\"}")
-                ),
-                m.get(&format!("anyns_zone_serial{{zone=\"{}\"}}", topo.zone))
-                    .map_or_else(|| "-".into(), |v| (*v as u64).to_string()),
-                format!("{bgp_up}/{bgp_all} up"),
-                if sum("anyns_cloud_announced{") >= 1 {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
-            ]);
-        }
-    }
-    table.render()
 }

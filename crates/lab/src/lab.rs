@@ -575,6 +575,7 @@ impl Lab {
             )),
         };
         if let Some(config) = config {
+            let config = self.operable(config, site, cloud);
             self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
             return self.spawn_anyns(&s.name.clone(), &file);
         }
@@ -597,8 +598,88 @@ impl Lab {
             _ => configs::ZoneSource::File("example.zone"),
         };
         let config = configs::anyns_site_config(&self.topology, site, cloud, &source);
+        let config = self.operable(config, site, cloud);
         self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
         self.spawn_anyns(&s.name.clone(), &file)
+    }
+
+    /// A site instance's config as an operator would run it: a control socket (`anyns
+    /// ctl`), and its health cloud named after the lab's cloud (so `anyns fleet` and the
+    /// metrics say "ns1", not "default"); the checks are the defaults either way.
+    fn operable(&self, mut config: String, site: usize, cloud: usize) -> String {
+        if !config.contains("control-socket") {
+            config = config.replacen(
+                "[server]\n",
+                &format!(
+                    "[server]\ncontrol-socket = \"{}\"\n",
+                    self.control_socket(site, cloud).display()
+                ),
+                1,
+            );
+        }
+        if !config.contains("[health") {
+            config.push_str(&format!(
+                "\n[[health.cloud]]\nname = \"{}\"\n",
+                self.topology.clouds[cloud].name
+            ));
+        }
+        config
+    }
+
+    /// The fleet inventory of this lab (`anyns fleet status --inventory`): each site with
+    /// the status endpoint of each of its anyns processes (their unicast metrics address),
+    /// each cloud with its anycast addresses.
+    pub fn inventory(&self) -> String {
+        let t = &self.topology;
+        let mut text = String::from(
+            "# Written by anyns-lab: the lab's sites for `anyns fleet status`.\ntimeout-ms = 1000\n",
+        );
+        for (s, site) in t.sites.iter().enumerate() {
+            let endpoints: Vec<String> = site
+                .clouds
+                .iter()
+                .map(|&c| {
+                    format!(
+                        "\"{}:{}\"",
+                        t.instance_v4(s, c),
+                        crate::metrics::METRICS_PORT
+                    )
+                })
+                .collect();
+            text.push_str(&format!(
+                "\n[[site]]\nname = \"{}\"\nstatus = [{}]\n",
+                site.name,
+                endpoints.join(", ")
+            ));
+        }
+        for cloud in &t.clouds {
+            let addresses: Vec<String> =
+                cloud.addresses.iter().map(|a| format!("\"{a}\"")).collect();
+            text.push_str(&format!(
+                "\n[[cloud]]\nname = \"{}\"\naddresses = [{}]\n",
+                cloud.name,
+                addresses.join(", ")
+            ));
+        }
+        text
+    }
+
+    /// `anyns fleet status` run from client `client`'s namespace (its vantage point) over
+    /// the lab's inventory; its output (`--json`: one JSON object).
+    pub fn fleet(&self, client: &str, json: bool) -> Result<String, Error> {
+        if !self.topology.clients.iter().any(|c| c.name == client) {
+            return Err(Error::NoLab(format!("no client {client:?}")));
+        }
+        let inventory = self.run_dir.join("fleet.toml");
+        self.write(Path::new("fleet.toml"), &self.inventory())?;
+        let mut command = system::in_ns(&self.ns(client), &self.anyns_bin);
+        command
+            .args(["fleet", "status", "--inventory"])
+            .arg(&inventory);
+        if json {
+            command.arg("--json");
+        }
+        system::run(&mut command)
     }
 
     fn start_dns_instance_index(&self, site: usize, cloud: usize, i: u32) -> Result<(), Error> {

@@ -1038,3 +1038,134 @@ fn stale_site_withdraws_until_it_catches_up() {
     );
     assert!(back.is_ok(), "ams announces again once it has caught up");
 }
+
+/// `anyns fleet status` from a client against the lab: every site listed and reachable
+/// with its clouds announced and each anycast address answered; then a drained site
+/// shown drained, a site cut from the primary flagged as lagging after a zone change, and
+/// a site whose processes are killed shown unreachable, the view still done in bounded
+/// time.
+#[test]
+fn fleet_view_shows_drained_lagging_and_killed_sites() {
+    let Some(lab) = lab_up("fleet_view_shows_drained_lagging_and_killed_sites") else {
+        return;
+    };
+    let fleet = || -> serde_json::Value {
+        let out = lab.fleet("c2", true).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+    let site = |view: &serde_json::Value, name: &str| -> serde_json::Value {
+        view["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {view}"))
+            .clone()
+    };
+    let cloud_state = |view: &serde_json::Value, name: &str, cloud: &str| -> Option<String> {
+        site(view, name)["clouds"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == cloud)
+            .and_then(|c| c["state"].as_str().map(str::to_string))
+    };
+    let view = fleet();
+    for s in &lab.topology.sites {
+        let shown = site(&view, &s.name);
+        assert_eq!(shown["reachable"], shown["endpoints"], "{view}");
+        for &c in &s.clouds {
+            let name = &lab.topology.clouds[c].name;
+            assert_eq!(
+                cloud_state(&view, &s.name, name).as_deref(),
+                Some("announced"),
+                "{view}"
+            );
+        }
+    }
+    assert!(
+        view["anycast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["answered_by"].is_string()),
+        "every anycast address answered from c2: {view}"
+    );
+    let table = lab.fleet("c2", false).unwrap();
+    eprintln!("{table}");
+
+    // A drained site.
+    let drained = lab.control("fra", "ns1", "drain").unwrap();
+    assert!(drained.contains("draining"), "{drained}");
+    system::wait_for(
+        "fra drained in the fleet view",
+        Duration::from_secs(5),
+        Duration::from_millis(200),
+        || (cloud_state(&fleet(), "fra", "ns1").as_deref() == Some("drained")).then_some(()),
+        || lab.fleet("c2", false).unwrap_or_default(),
+    )
+    .unwrap();
+
+    // A lagging site: nyc cannot reach the primary when the zone changes.
+    let primary = lab.primary_address().expect("a hidden primary");
+    system::sh_in_ns(
+        &lab.ns("nyc"),
+        &format!("ip route add blackhole {primary}/32"),
+    )
+    .unwrap();
+    let serial = lab.serial() + 1;
+    lab.publish_serial(serial).unwrap();
+    let zone = lab.topology.zone.clone();
+    let lagging = system::wait_for(
+        "nyc flagged as lagging",
+        Duration::from_secs(20),
+        Duration::from_millis(300),
+        || {
+            let view = fleet();
+            let row = view["zones"]
+                .as_array()?
+                .iter()
+                .find(|z| z["name"] == zone.as_str())?
+                .clone();
+            (row["newest"] == serial && row["lagging"] == serde_json::json!(["nyc"]))
+                .then_some(view)
+        },
+        || lab.fleet("c2", false).unwrap_or_default(),
+    )
+    .unwrap();
+    eprintln!("{}", lab.fleet("c2", false).unwrap_or_default());
+    assert_eq!(lagging["zones"][0]["newest"], serial);
+
+    // A killed site: both of ams's processes.
+    for s in &lab.topology.sites {
+        if s.name == "ams" {
+            for &c in &s.clouds {
+                let cloud = lab.topology.clouds[c].name.clone();
+                lab.stop_instance("ams", &cloud, "KILL", Duration::from_secs(5))
+                    .unwrap();
+            }
+        }
+    }
+    let started = Instant::now();
+    let view = fleet();
+    let took = started.elapsed();
+    let ams = site(&view, "ams");
+    assert_eq!(ams["reachable"], 0, "{view}");
+    assert!(!ams["errors"].as_array().unwrap().is_empty(), "{view}");
+    assert!(
+        took < Duration::from_secs(4),
+        "two polls of at most 1 s each, a second apart: {took:?}"
+    );
+    let table = lab.fleet("c2", false).unwrap();
+    eprintln!("{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ams ") && l.contains("UNREACHABLE")),
+        "{table}"
+    );
+    system::sh_in_ns(
+        &lab.ns("nyc"),
+        &format!("ip route del blackhole {primary}/32"),
+    )
+    .unwrap();
+}
