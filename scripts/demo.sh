@@ -4,7 +4,8 @@
 # three BIRD 2 routers, three authoritative and two resolver sites, five clouds, three
 # clients, a hidden primary and the lab's own signed DNS tree, all in network namespaces with
 # documentation addresses only), shows catchment, a site failing and coming back, a drain, a
-# zone change and the resolver cloud, and tears the lab down — also on Ctrl-C or failure.
+# zone change, the resolver cloud and the fleet view (anyns fleet status), and tears the lab
+# down — also on Ctrl-C or failure.
 #   sudo ./scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -35,6 +35,15 @@ enum Command {
     Down,
     /// Processes, BGP sessions, best routes and catchment of the running lab.
     Status,
+    /// `anyns fleet status` over the running lab's sites, from a client's namespace.
+    Fleet {
+        /// The vantage point (a client of the topology); default: the first client.
+        #[arg(long)]
+        client: Option<String>,
+        /// One JSON object instead of the tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Bring up the default lab, show catchment, failover, drain and a zone change, tear down.
     Demo(TopologyArg),
     /// The failover figures over several runs (median and max): kill -9 and SIGSTOP
@@ -145,6 +154,20 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Status => {
             let lab = Lab::attach(&cli.run_dir, anyns_bin, lab_bin)?;
             print!("{}", lab.status());
+            Ok(())
+        }
+        Command::Fleet { client, json } => {
+            let lab = Lab::attach(&cli.run_dir, anyns_bin, lab_bin)?;
+            let client = match client {
+                Some(client) => client.clone(),
+                None => lab
+                    .topology
+                    .clients
+                    .first()
+                    .map(|c| c.name.clone())
+                    .ok_or_else(|| Error::NoLab("the topology has no client".into()))?,
+            };
+            print!("{}", lab.fleet(&client, *json)?);
             Ok(())
         }
         Command::Demo(topology) => anyns_lab::demo::run(&options(topology)?),
