@@ -217,6 +217,7 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
                     transfers: transfers.clone(),
                     bgp: bgp.clone(),
                     reload: reload_requests,
+                    counters: counters.clone(),
                 },
             )?),
             None => None,

@@ -69,6 +69,8 @@ pub(crate) struct Controlled {
     pub(crate) bgp: Option<Arc<BgpHandle>>,
     /// Where `zone reload` requests go (the serving loop, which owns reloads).
     pub(crate) reload: mpsc::UnboundedSender<ReloadRequest>,
+    /// Where commands are counted (for the metrics).
+    pub(crate) counters: Arc<crate::state::Counters>,
 }
 
 /// The control socket this process opened; at exit it is removed only if it is still
@@ -162,6 +164,22 @@ async fn answer(controlled: &Controlled, command: &str) -> String {
     if acts {
         info!(command, "control command");
     }
+    controlled.counters.count_control(match words.as_slice() {
+        ["drain"] => "drain",
+        ["undrain"] => "undrain",
+        ["status"] => "status",
+        ["cache"] => "cache",
+        ["flush", _] => "flush",
+        ["flush-tree", _] => "flush-tree",
+        ["zone", "list"] => "zone list",
+        ["zone", "status", _] => "zone status",
+        ["zone", "reload", _] => "zone reload",
+        ["zone", "refresh", _] => "zone refresh",
+        ["zone", "retransfer", _] => "zone retransfer",
+        ["zone", "notify", _] => "zone notify",
+        ["bgp", "peers"] => "bgp peers",
+        _ => "unknown",
+    });
     match words.as_slice() {
         [word @ ("drain" | "undrain" | "status")] => {
             let request = match *word {
@@ -284,6 +302,7 @@ primaries = ["127.0.0.1:5354"]
             transfers: Arc::new(transfers),
             bgp: None,
             reload,
+            counters: Arc::default(),
         };
         (controlled, requests)
     }

@@ -89,6 +89,11 @@ async fn serve_connection(
             })??;
         let msg = &msg[..len];
         let counters = context.counters.tcp();
+        let arrived = crate::clock::now();
+        let answered = |counters: &crate::state::QueryCounters| {
+            let nanos = crate::clock::now().duration_since(arrived).as_nanos() as u64;
+            counters.record_latency(nanos, 1, false);
+        };
         match dispatch(
             context,
             resolver.as_deref(),
@@ -102,6 +107,7 @@ async fn serve_connection(
         ) {
             Dispatched::Answered { len, .. } | Dispatched::Notified(len) => {
                 framing::write_message(&mut stream, &answer[..len], &mut frame).await?;
+                answered(counters);
             }
             Dispatched::Resolve => {
                 let Some(resolver) = &resolver else {
@@ -111,6 +117,7 @@ async fn serve_connection(
                 counters.record(&outcome, false);
                 if let Outcome::Answered { len, .. } = outcome {
                     framing::write_message(&mut stream, &answer[..len], &mut frame).await?;
+                    answered(counters);
                 }
             }
             Dispatched::Transfer => {

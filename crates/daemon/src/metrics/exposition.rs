@@ -10,7 +10,7 @@ use dns_zone::ZoneSet;
 
 use crate::announce::Report;
 use crate::bgp::PeerStatus;
-use crate::state::{RCODE_SLOTS, Totals};
+use crate::state::{LATENCY_BUCKETS_NS, RCODE_SLOTS, SIZE_BUCKETS, Totals};
 
 /// Everything one scrape shows.
 pub(crate) struct Snapshot<'a> {
@@ -25,6 +25,10 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) peers: Vec<(SocketAddr, PeerStatus)>,
     pub(crate) health: Option<Report>,
     pub(crate) resolver: Option<ResolverTotals>,
+    /// Transfers by (direction, result).
+    pub(crate) transfers: Vec<(&'static str, &'static str, u64)>,
+    /// Control-socket commands by name.
+    pub(crate) control: Vec<(&'static str, u64)>,
 }
 
 /// The resolver's figures at a scrape.
@@ -90,6 +94,32 @@ fn label(value: &str) -> String {
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// One transport's series of a histogram: cumulative buckets (`counts` has one more slot
+/// than `bounds`, beyond the last bound), the sum and the count.
+fn histogram(
+    out: &mut String,
+    name: &str,
+    transport: &str,
+    bounds: &[String],
+    counts: &[u64],
+    sum: String,
+) {
+    let mut cumulative = 0;
+    for (i, count) in counts.iter().enumerate() {
+        cumulative += count;
+        let le = bounds.get(i).map_or("+Inf", String::as_str);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{transport=\"{transport}\",le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(out, "{name}_sum{{transport=\"{transport}\"}} {sum}");
+    let _ = writeln!(
+        out,
+        "{name}_count{{transport=\"{transport}\"}} {cumulative}"
+    );
 }
 
 /// Renders a scrape.
@@ -181,7 +211,67 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         "Open TCP connections.",
     );
     let _ = writeln!(out, "anyns_tcp_connections {}", snapshot.tcp_connections);
+    header(
+        &mut out,
+        "anyns_response_size_bytes",
+        "histogram",
+        "Answers by size in octets (RFC 9199: watch what exceeds 1232 over UDP).",
+    );
+    for (transport, totals) in transports {
+        let bounds = SIZE_BUCKETS.map(|b| b.to_string());
+        histogram(
+            &mut out,
+            "anyns_response_size_bytes",
+            transport,
+            &bounds,
+            &totals.sizes,
+            totals.size_sum.to_string(),
+        );
+    }
+    header(
+        &mut out,
+        "anyns_query_duration_seconds",
+        "histogram",
+        "Time from a query's arrival in the server to its answer's send (UDP: per batch of \
+         datagrams, each counted with its batch's time).",
+    );
+    for (transport, totals) in transports {
+        let bounds = LATENCY_BUCKETS_NS.map(|ns| (ns as f64 / 1e9).to_string());
+        histogram(
+            &mut out,
+            "anyns_query_duration_seconds",
+            transport,
+            &bounds,
+            &totals.latencies,
+            (totals.latency_sum_ns as f64 / 1e9).to_string(),
+        );
+    }
 
+    header(
+        &mut out,
+        "anyns_transfers_total",
+        "counter",
+        "Zone transfers by direction (in: this site's secondaries; out: served to peers) and result.",
+    );
+    for (direction, result, n) in &snapshot.transfers {
+        let _ = writeln!(
+            out,
+            "anyns_transfers_total{{direction=\"{direction}\",result=\"{result}\"}} {n}"
+        );
+    }
+    header(
+        &mut out,
+        "anyns_control_commands_total",
+        "counter",
+        "Commands received on the control socket (anyns ctl), by command.",
+    );
+    for (command, n) in &snapshot.control {
+        let _ = writeln!(
+            out,
+            "anyns_control_commands_total{{command=\"{}\"}} {n}",
+            label(command)
+        );
+    }
     // Each zone's name as a label once, and the lags by origin: a scrape of a catalog with
     // many thousands of members stays linear.
     let mut zones: Vec<(String, &std::sync::Arc<dns_zone::Zone>)> = snapshot
@@ -488,6 +578,11 @@ mod tests {
         };
         udp.rcodes[0] = 2;
         udp.rcodes[3] = 1;
+        udp.sizes[0] = 2;
+        udp.sizes[6] = 1;
+        udp.size_sum = 1400;
+        udp.latencies[1] = 3;
+        udp.latency_sum_ns = 60_000;
         let mut zones = ZoneSet::new();
         let (zone, _) = dns_zone::load_zone_str(
             "$ORIGIN a\\\"b.\n@ 60 SOA ns h 42 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n",
@@ -514,7 +609,25 @@ mod tests {
                 pending: 1,
                 ..ResolverTotals::default()
             }),
+            transfers: vec![("in", "ixfr", 4)],
+            control: vec![("zone reload", 2)],
         });
+        for series in [
+            "anyns_response_size_bytes_bucket{transport=\"udp\",le=\"64\"} 2\n",
+            "anyns_response_size_bytes_bucket{transport=\"udp\",le=\"1232\"} 2\n",
+            "anyns_response_size_bytes_bucket{transport=\"udp\",le=\"1452\"} 3\n",
+            "anyns_response_size_bytes_bucket{transport=\"udp\",le=\"+Inf\"} 3\n",
+            "anyns_response_size_bytes_sum{transport=\"udp\"} 1400\n",
+            "anyns_response_size_bytes_count{transport=\"udp\"} 3\n",
+            "anyns_query_duration_seconds_bucket{transport=\"udp\",le=\"0.00001\"} 0\n",
+            "anyns_query_duration_seconds_bucket{transport=\"udp\",le=\"0.000025\"} 3\n",
+            "anyns_query_duration_seconds_sum{transport=\"udp\"} 0.00006\n",
+            "anyns_query_duration_seconds_count{transport=\"tcp\"} 0\n",
+            "anyns_transfers_total{direction=\"in\",result=\"ixfr\"} 4\n",
+            "anyns_control_commands_total{command=\"zone reload\"} 2\n",
+        ] {
+            assert!(text.contains(series), "{series}in {text}");
+        }
         assert!(
             text.contains("anyns_resolver_cache_lookups_total{result=\"hit\"} 7\n")
                 && text.contains("anyns_resolver_upstream_queries_total{transport=\"tcp\"} 2\n")

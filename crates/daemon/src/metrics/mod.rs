@@ -209,6 +209,8 @@ async fn scrape(sources: &Sources) -> String {
             peers,
             health,
             resolver: sources.resolver.as_deref().map(resolver_totals),
+            transfers: sources.transfers.results(),
+            control: sources.counters.control_counts(),
         })
     })
     .await;

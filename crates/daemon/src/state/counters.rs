@@ -12,6 +12,25 @@ use dns_auth::Outcome;
 /// included); higher extended codes share the last slot.
 pub(crate) const RCODE_SLOTS: usize = 24;
 
+/// Upper bounds of the response-size buckets, octets: 512 (no EDNS), 1232 (the EDNS
+/// default), 1452 (Ethernet path MTU over IPv6) mark where answers start to truncate or
+/// fragment; larger ones are TCP's.
+pub(crate) const SIZE_BUCKETS: [u64; 9] = [64, 128, 256, 512, 1024, 1232, 1452, 4096, 16384];
+/// Upper bounds of the processing-latency buckets, nanoseconds (10 µs .. 1 s).
+pub(crate) const LATENCY_BUCKETS_NS: [u64; 11] = [
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    5_000_000,
+    25_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 /// One writer's counters, alone on its cache lines.
 #[repr(align(128))]
 #[derive(Default)]
@@ -23,9 +42,47 @@ pub(crate) struct QueryCounters {
     dropped: AtomicU64,
     rate_slipped: AtomicU64,
     rate_dropped: AtomicU64,
+    /// Answers by size (the last slot: larger than every bound), and their total octets.
+    sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
+    size_sum: AtomicU64,
+    /// Queries by processing latency (the last slot: slower than every bound), and their
+    /// total nanoseconds.
+    latencies: [AtomicU64; LATENCY_BUCKETS_NS.len() + 1],
+    latency_sum_ns: AtomicU64,
+}
+
+/// The slot of `value` among buckets with upper bounds `bounds`.
+#[inline]
+fn bucket(bounds: &[u64], value: u64) -> usize {
+    bounds
+        .iter()
+        .position(|&b| value <= b)
+        .unwrap_or(bounds.len())
+}
+
+/// Adds `n` to `counter` (see [`bump`]).
+#[inline]
+fn add_n(counter: &AtomicU64, n: u64, single_writer: bool) {
+    if single_writer {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    } else {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl QueryCounters {
+    /// Counts `queries` answered in `nanos` each, from their arrival in user space to
+    /// their answers' send (a UDP batch's queries all take the batch's time).
+    #[inline]
+    pub(crate) fn record_latency(&self, nanos: u64, queries: u64, single_writer: bool) {
+        add_n(
+            &self.latencies[bucket(&LATENCY_BUCKETS_NS, nanos)],
+            queries,
+            single_writer,
+        );
+        add_n(&self.latency_sum_ns, nanos * queries, single_writer);
+    }
+
     /// Counts an answer the rate limiter slipped (sent truncated) or dropped (single writer:
     /// UDP workers only).
     #[inline]
@@ -46,8 +103,12 @@ impl QueryCounters {
         add(&self.queries);
         match *outcome {
             Outcome::Answered {
-                rcode, truncated, ..
+                rcode,
+                truncated,
+                len,
             } => {
+                add(&self.sizes[bucket(&SIZE_BUCKETS, len as u64)]);
+                add_n(&self.size_sum, len as u64, single_writer);
                 match self.rcodes.get(usize::from(rcode)) {
                     Some(counter) => add(counter),
                     None => add(&self.other_rcode),
@@ -71,6 +132,14 @@ impl QueryCounters {
         totals.dropped += get(&self.dropped);
         totals.rate_slipped += get(&self.rate_slipped);
         totals.rate_dropped += get(&self.rate_dropped);
+        for (sum, counter) in totals.sizes.iter_mut().zip(&self.sizes) {
+            *sum += get(counter);
+        }
+        totals.size_sum += get(&self.size_sum);
+        for (sum, counter) in totals.latencies.iter_mut().zip(&self.latencies) {
+            *sum += get(counter);
+        }
+        totals.latency_sum_ns += get(&self.latency_sum_ns);
     }
 }
 
@@ -95,6 +164,10 @@ pub(crate) struct Totals {
     pub(crate) dropped: u64,
     pub(crate) rate_slipped: u64,
     pub(crate) rate_dropped: u64,
+    pub(crate) sizes: [u64; SIZE_BUCKETS.len() + 1],
+    pub(crate) size_sum: u64,
+    pub(crate) latencies: [u64; LATENCY_BUCKETS_NS.len() + 1],
+    pub(crate) latency_sum_ns: u64,
 }
 
 /// Every block of the process.
@@ -102,6 +175,8 @@ pub(crate) struct Totals {
 pub(crate) struct Counters {
     udp: Mutex<Vec<Arc<QueryCounters>>>,
     tcp: QueryCounters,
+    /// Control-socket commands by name (rare: a lock is fine).
+    control: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl Counters {
@@ -136,6 +211,22 @@ impl Counters {
         totals
     }
 
+    /// Counts one control-socket command.
+    pub(crate) fn count_control(&self, command: &'static str) {
+        *self
+            .control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(command)
+            .or_default() += 1;
+    }
+
+    /// Control-socket commands so far, by name.
+    pub(crate) fn control_counts(&self) -> Vec<(&'static str, u64)> {
+        let counts = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        counts.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
     /// Queries over both transports (the drain watches this).
     pub(crate) fn queries(&self) -> u64 {
         self.udp_totals().queries + self.tcp_totals().queries
@@ -168,5 +259,34 @@ mod tests {
         assert_eq!(counters.tcp_totals().rcodes[5], 1);
         assert_eq!(counters.queries(), 6);
         assert!(align_of::<QueryCounters>() >= 128);
+    }
+
+    #[test]
+    fn sizes_and_latencies_fall_in_their_buckets() {
+        let counters = Counters::default();
+        let udp = counters.udp_worker();
+        for len in [12, 512, 513, 1232, 1233, 20_000] {
+            udp.record(
+                &Outcome::Answered {
+                    len,
+                    rcode: 0,
+                    truncated: false,
+                },
+                true,
+            );
+        }
+        udp.record_latency(8_000, 3, true);
+        udp.record_latency(2_000_000_000, 1, true);
+        let totals = counters.udp_totals();
+        // <=64, <=512, <=1024, <=1232, <=1452, > 16384
+        assert_eq!(totals.sizes, [1, 0, 0, 1, 1, 1, 1, 0, 0, 1]);
+        assert_eq!(totals.size_sum, 12 + 512 + 513 + 1232 + 1233 + 20_000);
+        assert_eq!(totals.latencies[0], 3, "8 µs <= 10 µs, three queries");
+        assert_eq!(
+            totals.latencies[LATENCY_BUCKETS_NS.len()],
+            1,
+            "2 s: beyond 1 s"
+        );
+        assert_eq!(totals.latency_sum_ns, 24_000 + 2_000_000_000);
     }
 }

@@ -9,5 +9,7 @@ mod counters;
 mod zones;
 
 pub(crate) use connections::Connections;
-pub(crate) use counters::{Counters, QueryCounters, RCODE_SLOTS, Totals};
+pub(crate) use counters::{
+    Counters, LATENCY_BUCKETS_NS, QueryCounters, RCODE_SLOTS, SIZE_BUCKETS, Totals,
+};
 pub(crate) use zones::ZoneStore;

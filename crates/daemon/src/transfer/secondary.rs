@@ -17,7 +17,7 @@ use super::catalog::{self, MemberChange};
 use super::error::TransferError;
 use super::notify;
 use super::outbound::{connect_from, udp_socket};
-use super::state::{NotifyReceiver, NotifyReceivers, Poke, Transfers};
+use super::state::{NotifyReceiver, NotifyReceivers, Poke, TransferResult, Transfers};
 use crate::clock::{self, unix_now};
 use crate::config::{CatalogRole, ZoneConfig, ZoneTransfer};
 use crate::dns::framing;
@@ -118,6 +118,7 @@ async fn run(secondaries: Secondaries, zone: ZoneConfig, mut notifications: Noti
                             Ok(format!("serving serial {}", new.serial()))
                         }
                         Err(err) => {
+                            transfers.count(TransferResult::InFailed);
                             warn!(zone = %name, "transfer failed: {err}; the current version keeps serving");
                             refresh.handle_failure(clock::now());
                             Err(format!("transfer failed: {err}"))
@@ -323,14 +324,17 @@ async fn transfer(
                 continue;
             }
         };
-        let kind = match &transferred {
-            Transferred::UpToDate => "up to date",
-            Transferred::Full(_) => "AXFR",
-            Transferred::Incremental(_) => "IXFR",
+        let (kind, result) = match &transferred {
+            Transferred::UpToDate => ("up to date", TransferResult::InUpToDate),
+            Transferred::Full(_) => ("AXFR", TransferResult::InFull),
+            Transferred::Incremental(_) => ("IXFR", TransferResult::InIncremental),
         };
         let built = match transferred {
             Transferred::UpToDate => match &current {
-                Some(zone) => return Ok(zone.clone()),
+                Some(zone) => {
+                    transfers.count(result);
+                    return Ok(zone.clone());
+                }
                 None => Err(TransferError::UpToDateWithoutCopy),
             },
             Transferred::Full(records) => zone_from_records(origin, &records)
@@ -376,6 +380,7 @@ async fn transfer(
         if zone.catalog == Some(CatalogRole::Consumer) {
             apply_catalog(secondaries, zone, &new);
         }
+        transfers.count(result);
         return Ok(new);
     }
     Err(last_error)

@@ -82,8 +82,42 @@ impl Entry {
     }
 }
 
+/// What a transfer ended with, for the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TransferResult {
+    /// Received: a whole zone.
+    InFull,
+    /// Received: differences.
+    InIncremental,
+    /// Received: the primary had nothing newer.
+    InUpToDate,
+    /// Receiving failed (the served version stays).
+    InFailed,
+    /// Served: a whole zone.
+    OutFull,
+    /// Served: differences (or "up to date").
+    OutIncremental,
+    /// Refused to a peer.
+    OutRefused,
+}
+
+impl TransferResult {
+    /// Every result, with its metric labels (direction, result).
+    pub(crate) const ALL: [(Self, &'static str, &'static str); 7] = [
+        (Self::InFull, "in", "axfr"),
+        (Self::InIncremental, "in", "ixfr"),
+        (Self::InUpToDate, "in", "up-to-date"),
+        (Self::InFailed, "in", "failed"),
+        (Self::OutFull, "out", "axfr"),
+        (Self::OutIncremental, "out", "ixfr"),
+        (Self::OutRefused, "out", "refused"),
+    ];
+}
+
 /// Transfer state shared by every listener and task.
 pub(crate) struct Transfers {
+    /// Transfers by result, indexed like [`TransferResult::ALL`].
+    results: [std::sync::atomic::AtomicU64; 7],
     /// One entry per zone; catalog consumers add and remove member zones at run time.
     zones: Mutex<HashMap<Vec<u8>, Entry>>,
     storage: Option<PathBuf>,
@@ -111,11 +145,36 @@ impl Transfers {
             zones.insert(zone.origin.clone(), entry);
         }
         let transfers = Self {
+            results: Default::default(),
             zones: Mutex::new(zones),
             storage: config.storage.clone(),
             keys: config.keys.clone(),
         };
         (transfers, receivers)
+    }
+
+    /// Counts a transfer's end.
+    pub(crate) fn count(&self, result: TransferResult) {
+        let index = TransferResult::ALL
+            .iter()
+            .position(|(r, ..)| *r == result)
+            .unwrap_or(0);
+        self.results[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Transfers by result: (direction, result, count).
+    pub(crate) fn results(&self) -> Vec<(&'static str, &'static str, u64)> {
+        TransferResult::ALL
+            .iter()
+            .zip(&self.results)
+            .map(|((_, direction, result), n)| {
+                (
+                    *direction,
+                    *result,
+                    n.load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+            .collect()
     }
 
     /// Runs `f` on the entry of `origin`, if any.

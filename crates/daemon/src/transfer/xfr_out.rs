@@ -11,7 +11,7 @@ use dns_wire::types::rtype;
 use tokio::io::AsyncWrite;
 use tracing::{info, warn};
 
-use super::state::Transfers;
+use super::state::{TransferResult, Transfers};
 use crate::acl::allows;
 use crate::clock::unix_now;
 use crate::dns::framing;
@@ -87,6 +87,7 @@ pub(crate) async fn serve_transfer<S: AsyncWrite + Unpin>(
             }
             framing::write_message(stream, &out, &mut frame).await?;
         }
+        sources.transfers.count(TransferResult::OutRefused);
         return Ok(());
     }
     let Some(zone) = zones.get(origin).cloned() else {
@@ -102,6 +103,10 @@ pub(crate) async fn serve_transfer<S: AsyncWrite + Unpin>(
     } else {
         XfrPlan::Full
     };
+    sources.transfers.count(match &plan {
+        XfrPlan::Full => TransferResult::OutFull,
+        _ => TransferResult::OutIncremental,
+    });
     let plan_name = match &plan {
         XfrPlan::Full => "full",
         XfrPlan::UpToDate => "up to date",

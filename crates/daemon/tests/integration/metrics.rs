@@ -124,6 +124,39 @@ remote-as = 65001
         value(&after, "anyns_cloud_instances_up{cloud=\"default\"}"),
         1.0
     );
+    // The histograms: TCP carried exactly the two answers (the probes use UDP), each small
+    // and answered in well under a second.
+    for series in [
+        "anyns_response_size_bytes_count{transport=\"tcp\"}",
+        "anyns_response_size_bytes_bucket{transport=\"tcp\",le=\"512\"}",
+        "anyns_query_duration_seconds_count{transport=\"tcp\"}",
+        "anyns_query_duration_seconds_bucket{transport=\"tcp\",le=\"1\"}",
+    ] {
+        assert_eq!(delta(series), f64::from(tcp_ok), "{series}");
+    }
+    assert!(delta("anyns_query_duration_seconds_sum{transport=\"tcp\"}") > 0.0);
+    assert!(
+        delta("anyns_response_size_bytes_count{transport=\"udp\"}")
+            >= f64::from(udp_nx + udp_refused)
+    );
+    assert_eq!(
+        delta("anyns_response_size_bytes_count{transport=\"udp\"}"),
+        delta("anyns_query_duration_seconds_count{transport=\"udp\"}"),
+        "every UDP answer has its size and its time"
+    );
+    // GET /status: the same site as JSON, for anyns fleet.
+    let (status, body) = http_get(metrics, "GET /status HTTP/1.1\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(json["zones"][0]["name"], "example.", "{json}");
+    assert_eq!(json["zones"][0]["serial"], 2024070101u32, "{json}");
+    assert_eq!(json["clouds"][0]["state"], "announced", "{json}");
+    assert_eq!(
+        json["peers"][0]["address"],
+        format!("127.0.0.1:{bgp_port}"),
+        "{json}"
+    );
+    assert!(json["queries_total"].as_u64().unwrap() >= (udp_nx + udp_refused + tcp_ok) as u64);
     let (status, _) = http_get(metrics, "GET /other HTTP/1.1\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     let (status, _) = http_get(metrics, "POST /metrics HTTP/1.1\r\n\r\n");
