@@ -4,7 +4,7 @@
 # Installs missing Debian packages, then: formatting, lints, the architecture rules (core
 # crates never depend on tokio/mio/socket2; no module import cycles inside a crate), unit
 # tests, interop tests against dig, kdig and Knot, a replay of the fuzz seed corpus, and (as
-# root) the end-to-end suite in the anycast lab (crates/lab/tests/e2e.rs: BIRD routers, anyns
+# root) the Debian package built and installed, and the end-to-end suite in the anycast lab (crates/lab/tests/e2e.rs: BIRD routers, anyns
 # sites and clients in network namespaces; each test tears its lab down, also when it fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,10 @@ done
 step "architecture: no module import cycles inside a crate"
 python3 scripts/check-module-cycles.py --self-test
 python3 scripts/check-module-cycles.py
+
+step "the Debian package (cargo-deb)"
+./scripts/package-deb.sh
+export ANYNS_REQUIRE_DEB=1
 
 step "cargo test"
 cargo test --workspace --locked

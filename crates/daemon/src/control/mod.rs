@@ -19,9 +19,12 @@
 //! socket file's: it is created with mode 0600 (root's, in practice).
 
 mod client;
+mod controlled;
 mod zone;
 
 pub use client::{client, socket_path};
+use controlled::error_json;
+pub(crate) use controlled::{Controlled, ReloadRequest};
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
@@ -29,49 +32,15 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use std::sync::Arc;
-
-use crate::announce::{Report, Request};
-use crate::bgp::BgpHandle;
+use crate::announce::Request;
 use crate::config::{ConfigError, KeyPath};
 use crate::error::Error;
-use crate::resolver::Resolver;
-use crate::state::ZoneStore;
-use crate::transfer::state::Transfers;
 
 /// Longest command line accepted.
 const MAX_LINE: usize = 256;
-
-type Requester = mpsc::UnboundedSender<(Request, oneshot::Sender<Report>)>;
-
-/// `zone reload ZONE`: the zone to load again from its file; the answer is the serial now
-/// served, or why the reload failed (the served version stays).
-pub(crate) struct ReloadRequest {
-    pub(crate) origin: Vec<u8>,
-    pub(crate) reply: oneshot::Sender<Result<u32, String>>,
-}
-
-/// What the commands act on.
-#[derive(Clone)]
-pub(crate) struct Controlled {
-    /// The health driver (drain, undrain, status).
-    pub(crate) health: Option<Requester>,
-    /// The resolver (its cache).
-    pub(crate) resolver: Option<Arc<Resolver>>,
-    /// The zones served.
-    pub(crate) zones: Arc<ZoneStore>,
-    /// Each zone's transfer settings and refresh state.
-    pub(crate) transfers: Arc<Transfers>,
-    /// The BGP speaker.
-    pub(crate) bgp: Option<Arc<BgpHandle>>,
-    /// Where `zone reload` requests go (the serving loop, which owns reloads).
-    pub(crate) reload: mpsc::UnboundedSender<ReloadRequest>,
-    /// Where commands are counted (for the metrics).
-    pub(crate) counters: Arc<crate::state::Counters>,
-}
 
 /// The control socket this process opened; at exit it is removed only if it is still
 /// this process's (another daemon may have replaced it meanwhile).
@@ -264,15 +233,17 @@ fn cache_stats(controlled: &Controlled) -> String {
     .to_string()
 }
 
-fn error_json(message: &str) -> String {
-    serde_json::json!({ "error": message }).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+
     use super::*;
+    use crate::state::ZoneStore;
+    use crate::transfer::state::Transfers;
 
     /// A primary zone (not loaded: nothing is served) and a secondary one, no health
     /// checks, no BGP, no resolver.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{Controlled, ReloadRequest, error_json};
+use super::controlled::{Controlled, ReloadRequest, error_json};
 use crate::clock::{self, unix_now};
 use crate::transfer::notify::send_notifies;
 use crate::transfer::state::Poke;
