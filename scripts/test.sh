@@ -38,6 +38,12 @@ step "the Debian package (cargo-deb)"
 ./scripts/package-deb.sh
 export ANYNS_REQUIRE_DEB=1
 
+if [[ $(id -u) -eq 0 ]]; then
+    step "the dashboard's browser test: chromium and Playwright"
+    ./scripts/browser-test-deps.sh
+    export ANYNS_REQUIRE_BROWSER=1
+fi
+
 step "cargo test"
 cargo test --workspace --locked
 

@@ -52,6 +52,25 @@ pub enum Command {
 pub enum FleetCommand {
     /// One table of every site of the inventory (and its zones, and the anycast answers).
     Status(FleetStatusArgs),
+    /// The same as a live, read-only web page with per-site plots of the last hour.
+    Serve(FleetServeArgs),
+}
+
+/// `anyns fleet serve`.
+#[derive(Debug, Args)]
+pub struct FleetServeArgs {
+    /// The inventory (TOML), as for `fleet status`.
+    #[arg(long, short = 'i')]
+    pub inventory: PathBuf,
+    /// Where the page is served: a loopback or unicast address, never an anycast one.
+    #[arg(long, default_value = "127.0.0.1:8053")]
+    pub listen: std::net::SocketAddr,
+    /// Poll the sites every SECONDS (0.5 to 60).
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// A file holding a bearer token (16 characters or more) every request must carry.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
 }
 
 /// `anyns fleet status`.

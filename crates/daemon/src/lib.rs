@@ -51,6 +51,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::CheckConfig(args) => zones::check_config_command(&args),
         cli::Command::Ctl(args) => ctl::command(&args),
         cli::Command::Fleet(cli::FleetCommand::Status(args)) => fleet::status_command(&args),
+        cli::Command::Fleet(cli::FleetCommand::Serve(args)) => fleet::serve_command(&args),
         cli::Command::Drain(args) => control_command(&args, "drain"),
         cli::Command::Undrain(args) => control_command(&args, "undrain"),
         cli::Command::Status(args) => control_command(&args, "status"),

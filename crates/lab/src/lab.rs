@@ -664,6 +664,36 @@ impl Lab {
         text
     }
 
+    /// Starts `anyns fleet serve` over the lab's inventory in client `client`'s namespace,
+    /// listening on that namespace's `127.0.0.1:port` (reach it from the host through a
+    /// [`crate::forward::Forward`]); it stops with the lab.
+    pub fn start_dashboard(&self, client: &str, port: u16) -> Result<(), Error> {
+        if !self.topology.clients.iter().any(|c| c.name == client) {
+            return Err(Error::NoLab(format!("no client {client:?}")));
+        }
+        let inventory = self.write(Path::new("fleet.toml"), &self.inventory())?;
+        let inventory = inventory.display().to_string();
+        let listen = format!("127.0.0.1:{port}");
+        let anyns = self.anyns_bin.clone();
+        self.spawn(
+            &format!("{client}/dashboard"),
+            client,
+            &anyns,
+            &[
+                "fleet",
+                "serve",
+                "--inventory",
+                &inventory,
+                "--listen",
+                &listen,
+                "--interval",
+                "1",
+            ],
+            client,
+            "dashboard",
+        )
+    }
+
     /// `anyns fleet status` run from client `client`'s namespace (its vantage point) over
     /// the lab's inventory; its output (`--json`: one JSON object).
     pub fn fleet(&self, client: &str, json: bool) -> Result<String, Error> {

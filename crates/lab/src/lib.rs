@@ -27,6 +27,7 @@ pub mod demo;
 mod disruption;
 pub mod dns;
 mod error;
+pub mod forward;
 pub mod lab;
 pub mod metrics;
 pub mod probe;

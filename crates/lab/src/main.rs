@@ -44,6 +44,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Keeps the fleet dashboard up for the running lab: `anyns fleet serve` in a client's
+    /// namespace, reachable from the host at the printed loopback URL (a port-forward
+    /// between the two loopbacks); runs until Ctrl-C.
+    Dashboard {
+        /// The vantage point (a client of the topology); default: the first client.
+        #[arg(long)]
+        client: Option<String>,
+        /// The port on both loopbacks.
+        #[arg(long, default_value_t = 8053)]
+        port: u16,
+    },
     /// Bring up the default lab, show catchment, failover, drain and a zone change, tear down.
     Demo(TopologyArg),
     /// The failover figures over several runs (median and max): kill -9 and SIGSTOP
@@ -169,6 +180,30 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             print!("{}", lab.fleet(&client, *json)?);
             Ok(())
+        }
+        Command::Dashboard { client, port } => {
+            let lab = Lab::attach(&cli.run_dir, anyns_bin, lab_bin)?;
+            let client = match client {
+                Some(client) => client.clone(),
+                None => lab
+                    .topology
+                    .clients
+                    .first()
+                    .map(|c| c.name.clone())
+                    .ok_or_else(|| Error::NoLab("the topology has no client".into()))?,
+            };
+            lab.start_dashboard(&client, *port)?;
+            let target = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
+            let forward = anyns_lab::forward::Forward::start(target, &lab.ns(&client), target)?;
+            println!(
+                "fleet dashboard of the lab, seen from {client}: http://{}/  (Ctrl-C to stop the forward; \
+                 the dashboard stops with `anyns-lab down`)",
+                forward.local
+            );
+            lab.leave_running();
+            loop {
+                std::thread::park();
+            }
         }
         Command::Demo(topology) => anyns_lab::demo::run(&options(topology)?),
         Command::FailoverReport(args) => {

@@ -1169,3 +1169,120 @@ fn fleet_view_shows_drained_lagging_and_killed_sites() {
     )
     .unwrap();
 }
+
+/// The fleet dashboard in a real browser: `anyns fleet serve` in c2's namespace, reached
+/// from the host through the lab's loopback port-forward, loaded in headless Chromium
+/// (Debian's, driven by Playwright: crates/lab/tests/browser/dashboard.py). No console
+/// errors, a row per site, a drain at fra shown within 5 s, the site's detail page with its
+/// clouds and three plots; a screenshot is kept in target/test-artifacts/.
+#[test]
+fn dashboard_in_a_browser_lists_every_site_and_shows_a_drain() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = repo.join("target/test-venv/bin/python");
+    if !python.is_file() {
+        assert!(
+            std::env::var_os("ANYNS_REQUIRE_BROWSER").is_none(),
+            "{} missing: scripts/browser-test-deps.sh did not run",
+            python.display()
+        );
+        eprintln!(
+            "\n!!!!! SKIPPED dashboard_in_a_browser: no {}; run scripts/browser-test-deps.sh !!!!!\n",
+            python.display()
+        );
+        return;
+    }
+    let Some(lab) = lab_up("dashboard_in_a_browser_lists_every_site_and_shows_a_drain") else {
+        return;
+    };
+    lab.start_dashboard("c2", 8053).unwrap();
+    let forward = anyns_lab::forward::Forward::start(
+        "127.0.0.1:0".parse().unwrap(),
+        &lab.ns("c2"),
+        "127.0.0.1:8053".parse().unwrap(),
+    )
+    .unwrap();
+    // The dashboard has polled every site once.
+    let get = |path: &str| -> Option<String> {
+        let mut stream = std::net::TcpStream::connect(forward.local).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut text).ok()?;
+        Some(text)
+    };
+    system::wait_for(
+        "the dashboard's first poll, through the forward",
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || {
+            get("/api/fleet")
+                .filter(|t| t.contains("\"reachable\":1"))
+                .map(drop)
+        },
+        || lab.log("c2", "dashboard"),
+    )
+    .unwrap();
+    let artifacts = repo.join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let sites: Vec<&str> = lab.topology.sites.iter().map(|s| s.name.as_str()).collect();
+    let mut browser = Command::new(&python)
+        .arg(repo.join("crates/lab/tests/browser/dashboard.py"))
+        .arg(format!("http://{}/", forward.local))
+        .arg(sites.join(","))
+        .args(["fra", "ns1"])
+        .arg(&screenshot)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut lines = BufReader::new(browser.stdout.take().unwrap()).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    if ready != "READY" {
+        let out = browser.wait_with_output().unwrap();
+        panic!(
+            "the page never listed every site: {ready}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let drained = lab.control("fra", "ns1", "drain").unwrap();
+    assert!(drained.contains("draining"), "{drained}");
+    writeln!(browser.stdin.take().unwrap()).unwrap();
+    let result = lines.next().and_then(Result::ok).unwrap_or_default();
+    let out = browser.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{result}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(&result).expect("the browser's report");
+    eprintln!(
+        "FIGURE dashboard: {result}; screenshot {}",
+        screenshot.display()
+    );
+    assert_eq!(result["console_errors"], serde_json::json!([]), "{result}");
+    assert_eq!(result["rows"], serde_json::json!(sites), "{result}");
+    assert!(
+        result["drain_shown_after_s"].as_f64().unwrap() <= 5.0,
+        "{result}"
+    );
+    assert_eq!(
+        result["detail_clouds"],
+        serde_json::json!(["ns1"]),
+        "{result}"
+    );
+    assert_eq!(result["detail_plots"], 3, "{result}");
+    assert!(
+        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 10_000),
+        "a screenshot in {}",
+        screenshot.display()
+    );
+}

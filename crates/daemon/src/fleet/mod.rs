@@ -11,6 +11,7 @@
 mod inventory;
 mod poll;
 mod render;
+mod serve;
 mod view;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use crate::cli::FleetStatusArgs;
 use crate::error::Error;
 use inventory::Inventory;
+pub(crate) use serve::serve_command;
 
 /// Between the two polls of a one-shot view (queries per second need two).
 const RATE_WINDOW: Duration = Duration::from_secs(1);
