@@ -111,6 +111,33 @@ pub fn reload_primaries(zones: &[ZoneConfig], current: &ZoneSet) -> Vec<Arc<Zone
     loaded_zones
 }
 
+/// What is legal but often a mistake: a health-checked instance address this process does
+/// not listen on (right in the split model, where other processes serve it; a typo
+/// otherwise).
+fn config_warnings(config: &crate::config::Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let listened = |address: &std::net::SocketAddr| {
+        config.listen.iter().any(|l| {
+            l.address == *address
+                || (l.address.ip().is_unspecified()
+                    && l.address.port() == address.port()
+                    && l.address.is_ipv4() == address.is_ipv4())
+        })
+    };
+    for (i, cloud) in config.health.iter().flat_map(|h| &h.clouds).enumerate() {
+        for (j, instance) in cloud.instances.iter().enumerate() {
+            if !listened(instance) {
+                warnings.push(format!(
+                    "health.cloud[{i}].instances[{j}]: {instance} is not one of this process's \
+                     listeners (right when other processes serve it, the split model; a typo \
+                     otherwise: the cloud would never be announced)"
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 /// `anyns check-config FILE`: the configuration read as `serve` reads it, then every zone
 /// file of its primary zones loaded and checked; a summary line when all is well.
 pub fn check_config_command(args: &crate::cli::CheckConfigArgs) -> Result<(), Error> {
@@ -141,6 +168,9 @@ pub fn check_config_command(args: &crate::cli::CheckConfigArgs) -> Result<(), Er
     }
     if let Some((file, errors)) = failed {
         return Err(Error::CheckFailed { file, errors });
+    }
+    for warning in config_warnings(&config) {
+        eprintln!("{}: warning: {warning}", args.file.display());
     }
     let secondaries = config
         .zones

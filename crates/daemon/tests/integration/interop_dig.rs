@@ -468,3 +468,67 @@ fn check_config_validates_keys_then_zone_files_without_starting() {
         "{stderr}"
     );
 }
+
+/// The deployment mistakes `check-config` names by key, with a hint: an anycast address as
+/// a transfer source, a cloud prefix outside `bgp.prefixes`, a metrics endpoint on an
+/// anycast address (exit 2); and a health-checked instance this process does not listen on
+/// (a warning: right in the split model).
+#[test]
+fn check_config_names_the_anycast_mistakes() {
+    let dir = crate::support::test_dir();
+    const LISTEN: &str = "[[listen]]\naddress = \"203.0.113.53:53\"\nrole = \"anycast\"\n\
+                          [[listen]]\naddress = \"198.51.100.7:53\"\nrole = \"unicast\"\n";
+    const BGP: &str = "[bgp]\nlocal-as = 64600\nrouter-id = \"198.51.100.7\"\n\
+                       prefixes = [\"203.0.113.53/32\"]\nnext-hop-v4 = \"198.51.100.7\"\n\
+                       [[bgp.peer]]\naddress = \"198.51.100.1\"\nremote-as = 64500\n";
+    let check = |text: &str| {
+        let path = dir.path().join("anyns.toml");
+        fs::write(&path, text).unwrap();
+        let out = Command::new(anyns_bin())
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .expect("anyns check-config");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    for (text, key, words) in [
+        (
+            format!(
+                "{LISTEN}[[zone]]\nname = \"example.\"\nprimaries = [\"192.0.2.1\"]\nsource = \"203.0.113.53\"\n"
+            ),
+            "zone[0].source",
+            "is an anycast address",
+        ),
+        (
+            format!(
+                "{LISTEN}{BGP}[health]\n[[health.cloud]]\nname = \"ns1\"\nprefixes = [\"198.51.100.0/24\"]\n"
+            ),
+            "health.cloud[0].prefixes",
+            "is not in bgp.prefixes",
+        ),
+        (
+            format!("[server]\nmetrics = \"203.0.113.53:9153\"\n{LISTEN}"),
+            "server.metrics",
+            "is an anycast address",
+        ),
+    ] {
+        let (code, said) = check(&text);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(
+            said.contains(&format!("{key}: ")) && said.contains(words),
+            "{key}: {said}"
+        );
+    }
+    let (code, said) = check(&format!(
+        "{LISTEN}{BGP}[health]\n[[health.cloud]]\nname = \"ns1\"\ninstances = [\"198.51.100.99:53\"]\n"
+    ));
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("warning: health.cloud[0].instances[0]: 198.51.100.99:53 is not one of this process's listeners"),
+        "{said}"
+    );
+}
