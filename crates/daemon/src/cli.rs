@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// UDP sockets (and threads) per listener; default: one per CPU.
     #[arg(long)]
     pub udp_workers: Option<usize>,
+    /// Serve as DNS instance I of the config's `[supervise]` (the supervisor starts its
+    /// instances so).
+    #[arg(long, requires = "config", hide = true)]
+    pub instance: Option<usize>,
 }
 
 /// `anyns check-config`.

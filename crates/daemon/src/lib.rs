@@ -32,6 +32,7 @@ mod resolver;
 mod serve;
 mod sockets;
 mod state;
+mod supervise;
 mod systemd;
 mod tables;
 mod transfer;
@@ -45,7 +46,23 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
     match cli.command {
         cli::Command::Serve(args) => {
             let config = config::Config::from_serve_args(&args)?;
-            serve::serve(config)
+            if let Some(i) = args.instance {
+                let config = config.instance_view(i)?;
+                if let Some(storage) = &config.storage {
+                    std::fs::create_dir_all(storage)
+                        .map_err(|e| Error::io(format!("storage {}", storage.display()), e))?;
+                }
+                supervise::watch_parent();
+                return serve::serve(config, None);
+            }
+            match (config.supervise.clone(), &args.config) {
+                (Some(supervise), Some(file)) => {
+                    let supervisor =
+                        supervise::Supervisor::start(file, &supervise, cli.log_format)?;
+                    serve::serve(config.supervisor_view(), Some(supervisor))
+                }
+                _ => serve::serve(config, None),
+            }
         }
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
         cli::Command::CheckConfig(args) => zones::check_config_command(&args),

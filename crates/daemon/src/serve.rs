@@ -27,6 +27,7 @@ use crate::error::Error;
 use crate::metrics;
 use crate::resolver::Resolver;
 use crate::state::{Connections, Counters, ZoneStore};
+use crate::supervise::Supervisor;
 use crate::transfer::notify::send_notifies;
 use crate::transfer::secondary::{Secondaries, spawn_secondaries};
 use crate::transfer::state::Transfers;
@@ -53,8 +54,9 @@ fn after_reload(transfers: &Transfers, old: &ZoneSet, new: &[Arc<Zone>]) {
     }
 }
 
-/// Runs the server until SIGTERM or SIGINT.
-pub(crate) fn serve(config: Config) -> Result<(), Error> {
+/// Runs the server until SIGTERM or SIGINT; a supervisor's instances are stopped after the
+/// drain (they serve while the routes move away) and before the BGP sessions close.
+pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<(), Error> {
     let zones = Arc::new(ZoneStore::new(zones::load_all(
         &config.zones,
         config.storage.as_deref(),
@@ -293,6 +295,9 @@ pub(crate) fn serve(config: Config) -> Result<(), Error> {
         }
         if let Some(socket) = &control_socket {
             socket.remove();
+        }
+        if let Some(supervisor) = &supervisor {
+            supervisor.stop();
         }
         if let Some(bgp) = &bgp {
             bgp.stop(SHUTDOWN_MESSAGE);

@@ -156,6 +156,8 @@ pub(crate) struct HealthDefaults<'a> {
     pub(crate) bgp: Option<&'a BgpConfig>,
     pub(crate) listen: &'a [Listen],
     pub(crate) zones: &'a [ZoneConfig],
+    /// A supervisor's instances: probed (and killed when hung) by default.
+    pub(crate) supervised: Option<&'a super::supervise::SuperviseConfig>,
 }
 
 impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
@@ -165,6 +167,7 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
     /// `RawHealth::default()`: one cloud with every BGP prefix.
     fn try_from((health, defaults): (RawHealth, &HealthDefaults<'_>)) -> Result<Self, ConfigError> {
         let (bgp, listen, zones) = (defaults.bgp, defaults.listen, defaults.zones);
+        let supervised = defaults.supervised;
         let err = |key: &str, what: String| ConfigError::at(key, what);
         let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
         let defaults = Policy::default();
@@ -241,7 +244,10 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                     })
                     .collect::<Result<Vec<_>, ConfigError>>()?
             };
-            let instances = if raw.instances.is_empty() {
+            let instances = if let (true, Some(supervised)) = (raw.instances.is_empty(), supervised)
+            {
+                supervised.probe_addresses.clone()
+            } else if raw.instances.is_empty() {
                 listen.iter().map(|l| probe_address(l.address)).collect()
             } else {
                 parse_addresses(&raw.instances)
@@ -298,7 +304,10 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                 prefixes,
                 instances,
                 min_instances,
-                instance_pid_files: raw.instance_pid_files,
+                instance_pid_files: match (raw.instance_pid_files.is_empty(), supervised) {
+                    (true, Some(supervised)) if raw.instances.is_empty() => supervised.pid_files(),
+                    _ => raw.instance_pid_files,
+                },
                 zones,
                 servers: parse_addresses(&raw.servers)
                     .map_err(|e| e.within(&KeyPath::root(&key("servers"))))?,

@@ -20,6 +20,7 @@ mod listen;
 mod rate_limit;
 mod resolver;
 mod server;
+mod supervise;
 pub mod transfer;
 mod zone;
 
@@ -30,6 +31,7 @@ pub use listen::{Listen, Role, Service};
 pub use rate_limit::RateLimit;
 pub use resolver::{ResolverConfig, UnicastSources};
 pub use server::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS};
+pub use supervise::SuperviseConfig;
 pub use transfer::ZoneTransfer;
 pub use zone::{CatalogRole, MAX_SIGNATURE_WARNING_DAYS, ZoneConfig};
 
@@ -38,6 +40,7 @@ use health::{HealthDefaults, RawHealth};
 use listen::RawListen;
 use resolver::{RawResolver, ResolverDefaults};
 use server::{RawServer, Server, ServerDefaults};
+use supervise::{RawSupervise, SuperviseDefaults};
 use transfer::{RawKey, TransferDefaults};
 use zone::{RawZone, ZoneDefaults};
 
@@ -58,6 +61,7 @@ struct RawConfig {
     bgp: Option<RawBgp>,
     health: Option<RawHealth>,
     resolver: Option<RawResolver>,
+    supervise: Option<RawSupervise>,
 }
 
 /// The validated configuration.
@@ -101,6 +105,8 @@ pub struct Config {
     pub keys: Vec<dns_tsig::Key>,
     /// The recursive resolver (`[resolver]`), answering on the resolver listeners.
     pub resolver: Option<ResolverConfig>,
+    /// The DNS instances this process starts and restarts (`[supervise]`).
+    pub supervise: Option<SuperviseConfig>,
 }
 
 impl Config {
@@ -158,6 +164,7 @@ impl Config {
                     bgp: None,
                     health: None,
                     resolver: None,
+                    supervise: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
             }
@@ -277,6 +284,20 @@ impl Config {
             .map(BgpConfig::try_from)
             .transpose()
             .map_err(|e| e.within(&KeyPath::root("bgp")))?;
+        let supervise = raw
+            .supervise
+            .map(|raw| {
+                SuperviseConfig::try_from((
+                    raw,
+                    &SuperviseDefaults {
+                        base,
+                        listen: &listen,
+                        control_socket: server.control_socket.as_deref(),
+                    },
+                ))
+            })
+            .transpose()
+            .map_err(|e| e.within(&KeyPath::root("supervise")))?;
         let health = match (raw.health, &bgp) {
             (None, None) => None,
             (health, bgp) => Some(
@@ -286,6 +307,7 @@ impl Config {
                         bgp: bgp.as_ref(),
                         listen: &listen,
                         zones: &zones,
+                        supervised: supervise.as_ref(),
                     },
                 ))
                 .map_err(|e| e.within(&KeyPath::root("health")))?,
@@ -310,7 +332,51 @@ impl Config {
             storage: server.storage,
             keys,
             resolver,
+            supervise,
         })
+    }
+}
+
+/// The views of one `[supervise]` configuration: the supervisor's and each instance's.
+impl Config {
+    /// The configuration of DNS instance `i` of a supervised site: the listeners shared
+    /// with the other instances plus its probe address, the zones (a storage directory of
+    /// its own for secondaries), and nothing of BGP, health, control or metrics.
+    pub fn instance_view(mut self, i: usize) -> Result<Self, ConfigError> {
+        let Some(supervise) = self.supervise.take() else {
+            return Err(ConfigError::new(
+                KeyPath::root("--instance"),
+                "the configuration has no [supervise] section",
+            ));
+        };
+        let Some(&probe) = supervise.probe_addresses.get(i) else {
+            return Err(ConfigError::new(
+                KeyPath::root("--instance"),
+                format!("{i}: [supervise] has {} instances", supervise.instances),
+            ));
+        };
+        self.listen.push(Listen {
+            address: probe,
+            role: Role::Unicast,
+            transfers: false,
+            service: Service::Authoritative,
+        });
+        self.shared_listen = true;
+        self.bgp = None;
+        self.health = None;
+        self.control_socket = None;
+        self.metrics = None;
+        self.storage = self.storage.map(|s| s.join(format!("instance-{i}")));
+        Ok(self)
+    }
+
+    /// The supervisor's own configuration: BGP, health (probing the instances), control
+    /// and metrics, the zones (the probes compare serials with its copy) and the unicast
+    /// listeners, shared with the instances; the anycast ones are the instances' alone.
+    pub fn supervisor_view(mut self) -> Self {
+        self.listen.retain(|l| l.role != Role::Anycast);
+        self.shared_listen = true;
+        self
     }
 }
 

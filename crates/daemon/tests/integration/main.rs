@@ -48,4 +48,5 @@ mod resolver_tcp;
 mod resolver_unbound;
 mod resolver_unbound_dnssec;
 mod serving;
+mod supervise;
 mod transfer_interop;
