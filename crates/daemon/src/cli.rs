@@ -34,6 +34,10 @@ pub enum Command {
     /// over its status endpoint, and which site answers each anycast address from here.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Find a deployment's anycast pitfalls ahead of time: answer sizes (the server's own
+    /// answer code), NS sets and delegations, SOA timers, TTLs, signatures, and the site
+    /// configurations themselves. Exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
     /// Drain a running server: GRACEFUL_SHUTDOWN, then withdraw every cloud (stays out).
     Drain(ControlArgs),
     /// Undrain: announce again once the health checks pass.
@@ -89,6 +93,33 @@ pub struct FleetStatusArgs {
     /// With --watch: stop after this many views.
     #[arg(long, requires = "watch")]
     pub count: Option<u32>,
+}
+
+/// `anyns audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A site configuration (its zones, listeners and BGP); repeat for an inventory.
+    #[arg(long, short = 'c')]
+    pub config: Vec<PathBuf>,
+    /// A zone file as ORIGIN=FILE (e.g. a child zone, or a zone without a config).
+    #[arg(long, value_name = "ORIGIN=FILE")]
+    pub zone: Vec<String>,
+    /// A prefix the name servers' anycast addresses are in (beside the configs' anycast
+    /// listeners and BGP prefixes).
+    #[arg(long, value_name = "PREFIX")]
+    pub anycast: Vec<String>,
+    /// The NSID measured in answers when no config sets an identity.
+    #[arg(long)]
+    pub nsid: Option<String>,
+    /// One JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+    /// The lowest severity that fails the run (exit 1).
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: crate::audit::Severity,
+    /// Owner names measured per zone, at most.
+    #[arg(long, default_value_t = 200_000)]
+    pub max_names: usize,
 }
 
 /// `anyns ctl`.

@@ -32,6 +32,8 @@ pub enum Error {
     Control(String),
     /// The command line asks for something that does not exist (exit code 2).
     Usage(String),
+    /// `audit` found something at or above `--fail-on` (exit code 1).
+    Findings(String),
     /// `check-zone` found errors (exit code 1).
     CheckFailed {
         /// The zone file.
@@ -66,7 +68,7 @@ impl Error {
             Self::Config(_) | Self::Usage(_) => 2,
             Self::Zone { .. } => 3,
             Self::Io { .. } | Self::Control(_) => 4,
-            Self::CheckFailed { .. } => 1,
+            Self::CheckFailed { .. } | Self::Findings(_) => 1,
         }
     }
 }
@@ -77,7 +79,7 @@ impl fmt::Display for Error {
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::Zone { zone, why } => write!(f, "zone: {zone}: {why}"),
             Self::Io { what, source } => write!(f, "{what}: {source}"),
-            Self::Control(m) | Self::Usage(m) => f.write_str(m),
+            Self::Control(m) | Self::Usage(m) | Self::Findings(m) => f.write_str(m),
             Self::CheckFailed { file, errors } => {
                 write!(f, "{}: {errors} error(s)", file.display())
             }

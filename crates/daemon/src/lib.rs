@@ -16,6 +16,7 @@
 
 mod acl;
 pub mod announce;
+pub mod audit;
 pub mod bgp;
 pub mod cli;
 mod clock;
@@ -67,6 +68,7 @@ pub fn run(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::CheckZone(args) => zones::check_zone_command(&args),
         cli::Command::CheckConfig(args) => zones::check_config_command(&args),
         cli::Command::Ctl(args) => ctl::command(&args),
+        cli::Command::Audit(args) => audit::command(&args),
         cli::Command::Fleet(cli::FleetCommand::Status(args)) => fleet::status_command(&args),
         cli::Command::Fleet(cli::FleetCommand::Serve(args)) => fleet::serve_command(&args),
         cli::Command::Drain(args) => control_command(&args, "drain"),

@@ -29,6 +29,7 @@
 
 mod support;
 
+mod audit;
 mod bfd_interop;
 mod bgp_interop;
 mod cookies;

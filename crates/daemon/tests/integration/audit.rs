@@ -1,0 +1,284 @@
+//! `anyns audit` (offline, no root needed): a clean zone has no finding; a crafted zone or
+//! configuration shows each finding class; the exit status follows `--fail-on`; and the
+//! sizes it reports are what a running anyns sends on the wire for the same queries.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::dns::{Edns, Query};
+use crate::support::{self, free_port, start_local_anyns, test_dir, wait_for};
+
+/// `anyns audit --json ARGS`: (exit code, the report).
+fn audit(dir: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_anyns"))
+        .current_dir(dir)
+        .arg("audit")
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("anyns audit");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), report)
+}
+
+/// The finding codes of a report.
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    let mut codes: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// A TXT RRset of about `octets` octets (strings of 200).
+fn big_txt(owner: &str, octets: usize) -> String {
+    let strings: Vec<String> = (0..octets / 200)
+        .map(|i| format!("\"{}\"", char::from(b'a' + i as u8).to_string().repeat(199)))
+        .collect();
+    format!("{owner} TXT {}\n", strings.join(" "))
+}
+
+const CLEAN: &str = "$ORIGIN example.\n$TTL 3600\n\
+    @ SOA ns1 hostmaster 1 3600 600 1209600 300\n\
+    @ NS ns1\n@ NS ns2.example.net.\nns1 A 192.0.2.53\nwww A 192.0.2.80\n";
+
+#[test]
+fn a_clean_zone_has_no_finding_and_each_class_is_found() {
+    let dir = test_dir();
+    fs::write(dir.path().join("clean.zone"), CLEAN).unwrap();
+    let (code, report) = audit(dir.path(), &["--zone", "example.=clean.zone"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    assert!(report["largest"].as_array().unwrap().len() >= 3, "{report}");
+
+    // Every zone-level class in one crafted zone.
+    let broken = format!(
+        "$ORIGIN example.\n$TTL 3600\n\
+         @ SOA ns1 hostmaster 1 3600 7200 86400 86400\n\
+         @ NS ns1\n@ NS ns-without-address\nns1 A 192.0.2.53\n\
+         forever 2000000 A 192.0.2.9\n{}{}",
+        big_txt("big", 1300),
+        big_txt("bigger", 1600),
+    );
+    fs::write(dir.path().join("broken.zone"), broken).unwrap();
+    let (code, report) = audit(dir.path(), &["--zone", "example.=broken.zone"]);
+    assert_eq!(code, Some(1), "errors fail the run: {report}");
+    let found = codes(&report);
+    for expected in [
+        "ns.in-bailiwick-without-address",
+        "size.over-1232",
+        "size.over-1400",
+        "size.over-512-without-edns",
+        "soa.expire-short",
+        "soa.negative-ttl-long",
+        "soa.retry-not-below-refresh",
+        "ttl.over-a-week",
+    ] {
+        assert!(
+            found.iter().any(|c| c == expected),
+            "{expected} in {found:?}"
+        );
+    }
+    let largest = &report["largest"][0];
+    assert_eq!(largest["qname"], "bigger.example.", "{report}");
+
+    // A zone file that does not load (here: a delegation without its glue) is a finding
+    // per problem, by line.
+    fs::write(
+        dir.path().join("noglue.zone"),
+        CLEAN.to_string() + "child NS ns.child\n",
+    )
+    .unwrap();
+    let (code, report) = audit(dir.path(), &["--zone", "example.=noglue.zone"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(codes(&report), vec!["zone.does-not-load"], "{report}");
+    let fact = report["findings"][0]["fact"].as_str().unwrap();
+    assert!(
+        fact.contains("noglue.zone:8") && fact.contains("missing glue"),
+        "{fact}"
+    );
+
+    // Warnings alone pass by default and fail with --fail-on warning.
+    let warnings_only = CLEAN.replace("1209600 300", "86400 300");
+    fs::write(dir.path().join("warn.zone"), warnings_only).unwrap();
+    let (code, report) = audit(dir.path(), &["--zone", "example.=warn.zone"]);
+    assert_eq!(
+        (code, codes(&report)),
+        (Some(0), vec!["soa.expire-short".to_string()])
+    );
+    let (code, _) = audit(
+        dir.path(),
+        &["--zone", "example.=warn.zone", "--fail-on", "warning"],
+    );
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn anycast_name_servers_need_a_unicast_fallback_and_two_clouds() {
+    let dir = test_dir();
+    let zone = |extra: &str| {
+        format!(
+            "$ORIGIN example.\n$TTL 3600\n@ SOA ns1 h 1 3600 600 1209600 300\n\
+             @ NS ns1\n@ NS ns2\nns1 A 203.0.113.53\nns2 A 203.0.113.54\n{extra}"
+        )
+    };
+    fs::write(dir.path().join("anycast.zone"), zone("")).unwrap();
+    let (_, report) = audit(
+        dir.path(),
+        &[
+            "--zone",
+            "example.=anycast.zone",
+            "--anycast",
+            "203.0.113.0/24",
+        ],
+    );
+    assert_eq!(
+        codes(&report),
+        vec!["ns.no-unicast-fallback", "ns.one-cloud"],
+        "{report}"
+    );
+    fs::write(
+        dir.path().join("fallback.zone"),
+        zone("@ NS ns3\nns3 A 198.51.100.7\n"),
+    )
+    .unwrap();
+    let (_, report) = audit(
+        dir.path(),
+        &[
+            "--zone",
+            "example.=fallback.zone",
+            "--anycast",
+            "203.0.113.0/24",
+        ],
+    );
+    assert_eq!(codes(&report), Vec::<String>::new(), "{report}");
+    // The parent's delegation and the child's NS set differ (both zones given).
+    fs::write(
+        dir.path().join("parent.zone"),
+        CLEAN.to_string() + "child NS a.ns.example.net.\nchild NS b.ns.example.net.\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("child.zone"),
+        "$ORIGIN child.example.\n$TTL 3600\n@ SOA a.ns.example.net. h 1 3600 600 1209600 300\n\
+         @ NS a.ns.example.net.\n@ NS c.ns.example.net.\n",
+    )
+    .unwrap();
+    let (_, report) = audit(
+        dir.path(),
+        &[
+            "--zone",
+            "example.=parent.zone",
+            "--zone",
+            "child.example.=child.zone",
+        ],
+    );
+    assert_eq!(codes(&report), vec!["delegation.ns-mismatch"], "{report}");
+}
+
+#[test]
+fn deployment_mistakes_across_site_configurations() {
+    let dir = test_dir();
+    fs::write(dir.path().join("example.zone"), CLEAN).unwrap();
+    let site = |name: &str, identity: &str, extra_listen: &str, zone_extra: &str| {
+        let text = format!(
+            "[server]\nidentity = \"{identity}\"\n\
+             [[listen]]\naddress = \"203.0.113.53:53\"\nrole = \"anycast\"\n{extra_listen}\
+             [[listen]]\naddress = \"198.51.100.{}:53\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n{zone_extra}\
+             [bgp]\nlocal-as = 64600\nrouter-id = \"198.51.100.1\"\nprefixes = [\"203.0.113.53/32\"]\n\
+             next-hop-v4 = \"198.51.100.1\"\n[[bgp.peer]]\naddress = \"198.51.100.254\"\nremote-as = 64500\n",
+            name.len()
+        );
+        fs::write(dir.path().join(format!("{name}.toml")), text).unwrap();
+    };
+    site(
+        "ams",
+        "site",
+        "transfers = true\n",
+        "notify = [\"203.0.113.53\"]\n",
+    );
+    site("nyc1", "site", "", "");
+    let (code, report) = audit(dir.path(), &["-c", "ams.toml", "-c", "nyc1.toml"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(
+        codes(&report),
+        vec![
+            "deploy.identity-not-unique",
+            "deploy.one-upstream-as",
+            "deploy.transfer-peer-anycast",
+            "deploy.transfers-on-anycast",
+        ],
+        "{report}"
+    );
+}
+
+/// The sizes `audit` reports for the largest answers are the lengths anyns sends for the
+/// same queries over TCP (and NSID is counted with the configured identity).
+#[test]
+fn reported_sizes_are_what_the_server_sends() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let zone = CLEAN.to_string()
+        + &big_txt("big", 1300)
+        + "*.wild A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.99\n";
+    fs::write(dir.path().join("example.zone"), &zone).unwrap();
+    let port = free_port();
+    let config = format!(
+        "[server]\nidentity = \"site-1\"\nudp-workers = 1\n\
+         [[listen]]\naddress = \"127.0.0.1:{port}\"\nrole = \"unicast\"\n\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    fs::write(dir.path().join("site.toml"), &config).unwrap();
+    let (_, report) = audit(dir.path(), &["-c", "site.toml"]);
+    let daemon = start_local_anyns(dir.path(), "anyns", &config);
+    let address = ([127, 0, 0, 1], port).into();
+    wait_for(
+        "anyns to answer",
+        Duration::from_secs(10),
+        || Query::new("www.example.", 1).send_udp(address),
+        || daemon.log(),
+    );
+    let largest = report["largest"].as_array().unwrap();
+    let kinds: Vec<&str> = largest.iter().filter_map(|m| m["kind"].as_str()).collect();
+    for kind in ["answer", "referral", "wildcard", "nxdomain"] {
+        assert!(kinds.contains(&kind), "{kind} among the largest: {report}");
+    }
+    for m in largest {
+        let qtype = match m["qtype"].as_str().unwrap() {
+            "A" => 1,
+            "NS" => 2,
+            "SOA" => 6,
+            "TXT" => 16,
+            "ANY" => 255,
+            other => other
+                .strip_prefix("TYPE")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("type {other}")),
+        };
+        let variant = m["variant"].as_str().unwrap();
+        let mut query = Query::new(m["qname"].as_str().unwrap(), qtype);
+        if variant != "no EDNS" {
+            query = query.edns(Some(Edns {
+                dnssec_ok: variant.contains("DO"),
+                nsid: variant.contains("NSID"),
+                ..Edns::payload(4096)
+            }));
+        }
+        let reply = query.send_tcp(address).expect("an answer");
+        assert_eq!(
+            reply.bytes.len() as u64,
+            m["size"].as_u64().unwrap(),
+            "{m} (the wire says {})",
+            reply.bytes.len()
+        );
+    }
+}
