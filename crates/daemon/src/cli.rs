@@ -120,6 +120,16 @@ pub struct AuditArgs {
     /// Owner names measured per zone, at most.
     #[arg(long, default_value_t = 200_000)]
     pub max_names: usize,
+    /// Audit ZONE on the wire instead: ask each --server (serials, NS sets, NSID, TCP,
+    /// RFC 8906's EDNS tests, answer sizes).
+    #[arg(long, value_name = "ZONE", requires = "server")]
+    pub live: Option<String>,
+    /// A name server to ask (ADDR, ADDR:PORT or [V6]:PORT), with --live. Repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub server: Vec<String>,
+    /// With --live: the bound on each exchange.
+    #[arg(long, default_value_t = 2000)]
+    pub timeout_ms: u64,
 }
 
 /// `anyns ctl`.

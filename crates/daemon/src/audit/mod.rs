@@ -14,6 +14,7 @@
 mod delegation;
 mod deployment;
 mod finding;
+mod live;
 mod sizes;
 mod timers;
 
@@ -44,8 +45,94 @@ struct Report {
     complete: bool,
 }
 
+/// Runs `anyns audit --live`.
+fn live_command(args: &AuditArgs, zone: &str) -> Result<(), Error> {
+    let usage = |key: &str, text: &str, why: String| {
+        Error::Config(ConfigError::new(
+            KeyPath::root(key),
+            format!("{text:?}: {why}"),
+        ))
+    };
+    let mut origin =
+        dns_wire::name_from_text(zone).map_err(|e| usage("--live", zone, e.to_string()))?;
+    dns_wire::lowercase_in_place(&mut origin);
+    let servers = args
+        .server
+        .iter()
+        .map(|text| {
+            text.parse::<std::net::SocketAddr>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+                .map_err(|_| usage("--server", text, "not ADDR or ADDR:PORT".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut anycast = Vec::new();
+    for text in &args.anycast {
+        anycast.push(
+            text.parse()
+                .map_err(|e| usage("--anycast", text, format!("{e}")))?,
+        );
+    }
+    let timeout = std::time::Duration::from_millis(args.timeout_ms.clamp(10, 60_000));
+    let (servers, findings) = live::audit(&origin, &servers, timeout, &anycast);
+    if args.json {
+        let report = serde_json::json!({ "zone": zone, "servers": servers, "findings": findings });
+        println!("{report}");
+    } else {
+        let rows = servers
+            .iter()
+            .map(|s| {
+                vec![
+                    s.server.clone(),
+                    s.nsid.clone().unwrap_or_else(|| "-".into()),
+                    s.serial.map_or_else(|| "-".into(), |v| v.to_string()),
+                    match &s.tcp {
+                        Ok(()) => "ok".to_string(),
+                        Err(why) => format!("FAILS: {why}"),
+                    },
+                    format!(
+                        "{}/{}",
+                        s.checks.iter().filter(|c| c.ok).count(),
+                        s.checks.len()
+                    ),
+                    s.sizes
+                        .iter()
+                        .max_by_key(|(_, size, _)| *size)
+                        .map_or_else(|| "-".into(), |(q, size, _)| format!("{size} ({q})")),
+                ]
+            })
+            .collect();
+        let mut out = crate::tables::table(
+            &["SERVER", "NSID", "SERIAL", "TCP", "RFC 8906", "LARGEST"],
+            rows,
+        );
+        out.push('\n');
+        out.push_str(&if findings.is_empty() {
+            "no finding\n".to_string()
+        } else {
+            finding::render(&findings)
+        });
+        print!("{out}");
+    }
+    fail_on(&findings, args.fail_on)
+}
+
+/// `Err` when a finding reaches `level`.
+fn fail_on(findings: &[Finding], level: Severity) -> Result<(), Error> {
+    let failing = findings.iter().filter(|f| f.severity >= level).count();
+    if failing > 0 {
+        return Err(Error::Findings(format!(
+            "audit: {failing} finding(s) at or above {}",
+            format!("{level:?}").to_lowercase()
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `anyns audit`.
 pub(crate) fn command(args: &AuditArgs) -> Result<(), Error> {
+    if let Some(zone) = &args.live {
+        return live_command(args, zone);
+    }
     let configs: Vec<(PathBuf, Config)> = args
         .config
         .iter()
@@ -158,18 +245,7 @@ pub(crate) fn command(args: &AuditArgs) -> Result<(), Error> {
     } else {
         print!("{}", render(&report));
     }
-    let failing = report
-        .findings
-        .iter()
-        .filter(|f| f.severity >= args.fail_on)
-        .count();
-    if failing > 0 {
-        return Err(Error::Findings(format!(
-            "audit: {failing} finding(s) at or above {}",
-            format!("{:?}", args.fail_on).to_lowercase()
-        )));
-    }
-    Ok(())
+    fail_on(&report.findings, args.fail_on)
 }
 
 /// Loads a zone file; a file that does not load is one finding per problem.

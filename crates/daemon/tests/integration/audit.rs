@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::dns::{Edns, Query};
+use crate::support::dns::{Edns, Query, start_knot_from};
 use crate::support::{self, free_port, start_local_anyns, test_dir, wait_for};
 
 /// `anyns audit --json ARGS`: (exit code, the report).
@@ -281,4 +281,110 @@ fn reported_sizes_are_what_the_server_sends() {
             reply.bytes.len()
         );
     }
+}
+
+/// `audit --live` against anyns and Knot serving the same zone, a copy of it that lags with
+/// another NS set, and an address nobody answers on: RFC 8906's tests pass at both servers,
+/// the sizes they send are the same, the laggard and the NS mismatch are named, and the
+/// silent address costs one timeout and two errors.
+#[test]
+fn the_live_audit_compares_servers_on_the_wire() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let zone = CLEAN.to_string() + &big_txt("big", 1300);
+    fs::write(dir.path().join("example.zone"), &zone).unwrap();
+    let lagging = dir.path().join("lagging");
+    fs::create_dir_all(&lagging).unwrap();
+    fs::write(
+        lagging.join("example.zone"),
+        zone.replace("hostmaster 1 ", "hostmaster 0 ")
+            .replace("@ NS ns2.example.net.", "@ NS ns3.example.net."),
+    )
+    .unwrap();
+    let (port, lagging_port, silent) = (free_port(), free_port(), free_port());
+    let config = |port: u16| {
+        format!(
+            "[server]\nidentity = \"site-{port}\"\nudp-workers = 1\n\
+             [[listen]]\naddress = \"127.0.0.1:{port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+        )
+    };
+    let anyns = start_local_anyns(dir.path(), "anyns", &config(port));
+    let behind = start_local_anyns(&lagging, "lagging", &config(lagging_port));
+    let knot = start_knot_from(&[("example.", "example.zone")], dir.path());
+    for (address, daemon) in [(port, &anyns), (lagging_port, &behind)] {
+        wait_for(
+            "anyns to answer",
+            Duration::from_secs(10),
+            || Query::new("www.example.", 1).send_udp(([127, 0, 0, 1], address).into()),
+            || daemon.log(),
+        );
+    }
+    let (code, report) = audit(
+        dir.path(),
+        &[
+            "--live",
+            "example.",
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--server",
+            &knot.addr.to_string(),
+            "--server",
+            &format!("127.0.0.1:{lagging_port}"),
+            "--server",
+            &format!("127.0.0.1:{silent}"),
+            "--timeout-ms",
+            "500",
+        ],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    let servers = report["servers"].as_array().unwrap();
+    let (ours, theirs) = (&servers[0], &servers[1]);
+    assert_eq!(ours["nsid"], format!("site-{port}"), "{report}");
+    for server in [ours, theirs] {
+        let failed: Vec<_> = server["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] != true)
+            .collect();
+        assert!(failed.is_empty(), "{}: {failed:?}", server["server"]);
+        assert_eq!(server["serial"], 1);
+        assert_eq!(server["tcp"], serde_json::json!({ "Ok": null }), "{server}");
+    }
+    assert_eq!(
+        ours["sizes"], theirs["sizes"],
+        "anyns and Knot send the same sizes"
+    );
+    assert_eq!(ours["sizes"].as_array().unwrap().len(), 4, "{ours}");
+    let found = codes(&report);
+    assert_eq!(
+        found,
+        vec![
+            "live.no-answer",
+            "live.ns-mismatch",
+            "live.serial-behind",
+            "live.tcp-unreachable"
+        ],
+        "{report}"
+    );
+    let named = |code: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .map(|f| f["at"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        named("live.serial-behind"),
+        vec![format!(
+            "127.0.0.1:{lagging_port} (NSID site-{lagging_port})"
+        )]
+    );
+    assert_eq!(
+        named("live.tcp-unreachable"),
+        vec![format!("127.0.0.1:{silent}")]
+    );
 }
