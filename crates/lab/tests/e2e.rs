@@ -1286,3 +1286,69 @@ fn dashboard_in_a_browser_lists_every_site_and_shows_a_drain() {
         screenshot.display()
     );
 }
+
+/// `anyns audit --live` from c1 over the lab: both clouds and the hidden primary (the
+/// unicast name server) agree and pass RFC 8906's tests; then TCP is dropped at ams (the
+/// site c1 reaches for ns1) and the audit names that address and site.
+#[test]
+fn live_audit_over_the_lab_names_a_site_without_tcp() {
+    let Some(lab) = lab_up("live_audit_over_the_lab_names_a_site_without_tcp") else {
+        return;
+    };
+    let (ns1, ns2) = (v4_of(&lab, "ns1"), v4_of(&lab, "ns2"));
+    let primary = lab.primary_address().expect("a hidden primary");
+    let audit = || -> serde_json::Value {
+        let mut command = system::in_ns(&lab.ns("c1"), &anyns_bin());
+        command.args([
+            "audit",
+            "--json",
+            "--live",
+            &lab.topology.zone,
+            "--timeout-ms",
+            "1000",
+        ]);
+        for server in [ns1, ns2, primary] {
+            command.arg("--server").arg(server.to_string());
+        }
+        for cloud in ["ns1", "ns2"] {
+            command
+                .arg("--anycast")
+                .arg(format!("{}/32", v4_of(&lab, cloud)));
+        }
+        let out = command.output().expect("anyns audit");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let report = audit();
+    eprintln!("{report}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    let servers = report["servers"].as_array().unwrap();
+    assert_eq!(
+        servers[0]["nsid"], "ams",
+        "c1 reaches ams for ns1: {report}"
+    );
+    let serials: Vec<_> = servers.iter().map(|s| s["serial"].clone()).collect();
+    assert!(
+        serials.iter().all(|s| *s == serials[0] && s.is_u64()),
+        "{serials:?}"
+    );
+    lab.nft(
+        "ams",
+        &format!(
+            "add table inet audit\n\
+             add chain inet audit input {{ type filter hook input priority -300; policy accept; }}\n\
+             add rule inet audit input ip daddr {ns1} tcp dport 53 drop\n"
+        ),
+    )
+    .expect("nft");
+    let report = audit();
+    eprintln!("{report}");
+    let tcp: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "live.tcp-unreachable")
+        .map(|f| f["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(tcp, vec![format!("{ns1}:53 (NSID ams)")], "{report}");
+}
