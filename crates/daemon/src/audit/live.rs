@@ -16,19 +16,24 @@ use serde::Serialize;
 use super::finding::{Finding, Severity, octets};
 use crate::acl::Prefix;
 
+/// The EDNS Padding option (RFC 7830).
+const PADDING: u16 = 12;
+
 /// What one query asks beyond its question.
 #[derive(Clone, Copy, Debug, Default)]
 struct Ask {
     /// OPT: (buffer, version, DO, an unknown flag, an unknown option, NSID).
     edns: Option<(u16, u8, bool, bool, bool, bool)>,
     opcode: u8,
+    /// An RFC 7830 padding option of this many octets.
+    padding: u16,
 }
 
 impl Ask {
     fn edns(buffer: u16, dnssec_ok: bool) -> Self {
         Self {
             edns: Some((buffer, 0, dnssec_ok, false, false, false)),
-            opcode: 0,
+            ..Self::default()
         }
     }
 }
@@ -60,6 +65,11 @@ fn query(id: u16, qname: &[u8], qtype: u16, ask: Ask) -> Vec<u8> {
         if nsid {
             options.extend_from_slice(&option::NSID.to_be_bytes());
             options.extend_from_slice(&[0, 0]);
+        }
+        if ask.padding > 0 {
+            options.extend_from_slice(&PADDING.to_be_bytes());
+            options.extend_from_slice(&ask.padding.to_be_bytes());
+            options.resize(options.len() + usize::from(ask.padding), 0);
         }
         m.extend_from_slice(&(options.len() as u16).to_be_bytes());
         m.extend_from_slice(&options);
@@ -273,7 +283,7 @@ fn ask_server(server: SocketAddr, origin: &[u8], timeout: Duration, anycast: boo
             rtype::SOA,
             Ask {
                 edns: Some((1232, 0, false, false, false, true)),
-                opcode: 0,
+                ..Ask::default()
             },
         ),
         false,
@@ -330,7 +340,7 @@ fn ask_server(server: SocketAddr, origin: &[u8], timeout: Duration, anycast: boo
         "edns1 (unknown version)",
         Ask {
             edns: Some((1232, 1, false, false, false, false)),
-            opcode: 0,
+            ..Ask::default()
         },
         rtype::SOA,
         &|a| match (&a.opt, a.rcode) {
@@ -344,7 +354,7 @@ fn ask_server(server: SocketAddr, origin: &[u8], timeout: Duration, anycast: boo
         "edns unknown option",
         Ask {
             edns: Some((1232, 0, false, false, true, false)),
-            opcode: 0,
+            ..Ask::default()
         },
         rtype::SOA,
         &|a| {
@@ -361,7 +371,7 @@ fn ask_server(server: SocketAddr, origin: &[u8], timeout: Duration, anycast: boo
         "edns unknown flag",
         Ask {
             edns: Some((1232, 0, false, true, false, false)),
-            opcode: 0,
+            ..Ask::default()
         },
         rtype::SOA,
         &|a| {
@@ -374,10 +384,19 @@ fn ask_server(server: SocketAddr, origin: &[u8], timeout: Duration, anycast: boo
     );
     check("edns DO", Ask::edns(1232, true), rtype::SOA, &noerror_v0);
     check(
+        "edns padding",
+        Ask {
+            padding: 32,
+            ..Ask::edns(1232, false)
+        },
+        rtype::SOA,
+        &noerror_v0,
+    );
+    check(
         "unknown opcode",
         Ask {
-            edns: None,
             opcode: 15,
+            ..Ask::default()
         },
         rtype::SOA,
         &|a| {
