@@ -36,6 +36,7 @@ mod state;
 mod supervise;
 mod systemd;
 mod tables;
+mod tls_tickets;
 mod transfer;
 mod views;
 pub mod zones;

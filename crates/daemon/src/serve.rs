@@ -19,10 +19,10 @@ use crate::announce::Health;
 use crate::bgp::BgpHandle;
 use crate::clock;
 use crate::config::HealthConfig;
-use crate::config::{Config, ConfigError, KeyPath, Listen, Service};
+use crate::config::{Config, ConfigError, KeyPath, Listen, Service, Transport};
 use crate::control::{self, Controlled, ReloadRequest};
 use crate::dns::context::DnsContext;
-use crate::dns::{tcp, udp};
+use crate::dns::{tcp, tls, udp};
 use crate::error::Error;
 use crate::metrics;
 use crate::resolver::Resolver;
@@ -104,13 +104,29 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
             }
         }
     }
-    for listen in &config.listen {
+    for listen in config
+        .listen
+        .iter()
+        .filter(|l| l.transport == Transport::Plain)
+    {
         udp_listeners.push((
             sockets::udp_sockets(listen.address, config.udp_workers)?,
             listen,
         ));
         tcp_listeners.push((sockets::tcp_listener(listen.address)?, listen));
     }
+    let mut tls_listeners = Vec::new();
+    for listen in config
+        .listen
+        .iter()
+        .filter(|l| l.transport == Transport::Tls)
+    {
+        tls_listeners.push((sockets::tcp_listener(listen.address)?, listen));
+    }
+    let tls_settings: Option<tls::TlsSettings> = config
+        .tls
+        .as_ref()
+        .map(|t| Arc::new(arc_swap::ArcSwap::new(t.server.clone())));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -155,6 +171,13 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
         .into_iter()
         .map(|(listener, listen)| (listener, listen.transfers, service_of(listen)))
         .collect();
+    let tls_listeners: Vec<_> = tls_listeners
+        .into_iter()
+        .map(|(listener, listen)| {
+            info!(address = %listen.address, role = ?listen.role, transfers = listen.transfers, "listening (TLS)");
+            (listener, listen.transfers, service_of(listen))
+        })
+        .collect();
     runtime.block_on(async move {
         for (listener, transfers_allowed, resolver) in tcp_listeners {
             let listener = tokio::net::TcpListener::from_std(listener)
@@ -165,6 +188,19 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
                 context.clone(),
                 resolver,
             ));
+        }
+        for (listener, transfers_allowed, resolver) in tls_listeners {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| Error::io("tls listener", e))?;
+            if let Some(settings) = &tls_settings {
+                tokio::spawn(tls::serve_tls(
+                    listener,
+                    transfers_allowed,
+                    context.clone(),
+                    resolver,
+                    settings.clone(),
+                ));
+            }
         }
         spawn_secondaries(
             &Secondaries {
@@ -241,7 +277,7 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
                 zones.snapshot().len(),
                 config.listen.len()
             ));
-            if let Some(first) = config.listen.first() {
+            if let Some(first) = config.listen.iter().find(|l| l.transport == Transport::Plain) {
                 let probe = crate::systemd::probe_address(first.address);
                 tokio::spawn(notifier.clone().watchdog(probe));
             }
@@ -249,6 +285,15 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
         loop {
             tokio::select! {
                 _ = hangup.recv() => {
+                    if let (Some(tls), Some(settings)) = (&config.tls, &tls_settings) {
+                        match tls.reload() {
+                            Ok(server) => {
+                                settings.store(server);
+                                info!(certificate = %tls.certificate.display(), "SIGHUP: TLS certificate and key reloaded");
+                            }
+                            Err(err) => warn!("SIGHUP: TLS files not reloaded, the loaded ones stay: {err}"),
+                        }
+                    }
                     info!("SIGHUP: reloading zones");
                     let zone_configs = config.zones.clone();
                     let store = zones.clone();

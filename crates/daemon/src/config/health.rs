@@ -248,7 +248,12 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
             {
                 supervised.probe_addresses.clone()
             } else if raw.instances.is_empty() {
-                listen.iter().map(|l| probe_address(l.address)).collect()
+                // Probes are UDP queries: TLS listeners are not probed.
+                listen
+                    .iter()
+                    .filter(|l| l.transport == super::listen::Transport::Plain)
+                    .map(|l| probe_address(l.address))
+                    .collect()
             } else {
                 parse_addresses(&raw.instances)
                     .map_err(|e| e.within(&KeyPath::root(&key("instances"))))?

@@ -29,6 +29,19 @@ pub enum Service {
     Resolver,
 }
 
+/// How a listener carries DNS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub enum Transport {
+    /// UDP and TCP on the same port (the default).
+    #[default]
+    #[serde(rename = "udp+tcp")]
+    Plain,
+    /// TLS over TCP only (DNS over TLS, RFC 7858; on a unicast listener also zone
+    /// transfers over TLS, RFC 9103); needs `[tls]`.
+    #[serde(rename = "tls")]
+    Tls,
+}
+
 /// One `[[listen]]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -37,6 +50,8 @@ pub(crate) struct RawListen {
     pub(crate) role: Option<Role>,
     pub(crate) transfers: Option<bool>,
     pub(crate) service: Option<Service>,
+    #[serde(default)]
+    pub(crate) transport: Transport,
 }
 
 /// A validated listener.
@@ -52,6 +67,8 @@ pub struct Listen {
     pub transfers: bool,
     /// What answers here.
     pub service: Service,
+    /// UDP and TCP, or TLS.
+    pub transport: Transport,
 }
 
 impl TryFrom<RawListen> for Listen {
@@ -77,6 +94,7 @@ impl TryFrom<RawListen> for Listen {
                 .transfers
                 .unwrap_or(role == Role::Unicast && service == Service::Authoritative),
             service,
+            transport: raw.transport,
         })
     }
 }

@@ -21,17 +21,19 @@ mod rate_limit;
 mod resolver;
 mod server;
 mod supervise;
+mod tls;
 pub mod transfer;
 mod zone;
 
 pub use bgp::BgpConfig;
 pub use error::{ConfigError, KeyPath};
 pub use health::{CloudConfig, HealthConfig};
-pub use listen::{Listen, Role, Service};
+pub use listen::{Listen, Role, Service, Transport};
 pub use rate_limit::RateLimit;
 pub use resolver::{ResolverConfig, UnicastSources};
 pub use server::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS};
 pub use supervise::SuperviseConfig;
+pub use tls::{ALPN_DOT, TlsConfig};
 pub use transfer::ZoneTransfer;
 pub use zone::{CatalogRole, MAX_SIGNATURE_WARNING_DAYS, ZoneConfig};
 
@@ -62,6 +64,7 @@ struct RawConfig {
     health: Option<RawHealth>,
     resolver: Option<RawResolver>,
     supervise: Option<RawSupervise>,
+    tls: Option<tls::RawTls>,
 }
 
 /// The validated configuration.
@@ -107,6 +110,8 @@ pub struct Config {
     pub resolver: Option<ResolverConfig>,
     /// The DNS instances this process starts and restarts (`[supervise]`).
     pub supervise: Option<SuperviseConfig>,
+    /// The TLS listeners' certificate, key and ticket key (`[tls]`).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Config {
@@ -141,6 +146,7 @@ impl Config {
                             role: None,
                             transfers: None,
                             service: None,
+                            transport: Transport::Plain,
                         })
                         .collect(),
                     zone: args
@@ -165,6 +171,7 @@ impl Config {
                     health: None,
                     resolver: None,
                     supervise: None,
+                    tls: None,
                 };
                 Self::try_from_raw(raw, Path::new("."))?
             }
@@ -214,6 +221,20 @@ impl Config {
             }
         }
         resolver::check_listeners(&listen, raw.resolver.is_some())?;
+        let tls = raw
+            .tls
+            .map(|t| TlsConfig::load(t, base))
+            .transpose()
+            .map_err(|e| e.within(&KeyPath::root("tls")))?;
+        if let (Some(i), None) = (
+            listen.iter().position(|l| l.transport == Transport::Tls),
+            &tls,
+        ) {
+            return Err(ConfigError::new(
+                KeyPath::root("listen").index(i).key("transport"),
+                "\"tls\" needs a [tls] section (certificate and key)",
+            ));
+        }
         let resolver = raw
             .resolver
             .map(|r| {
@@ -333,6 +354,7 @@ impl Config {
             keys,
             resolver,
             supervise,
+            tls,
         })
     }
 }
@@ -360,6 +382,7 @@ impl Config {
             role: Role::Unicast,
             transfers: false,
             service: Service::Authoritative,
+            transport: Transport::Plain,
         });
         self.shared_listen = true;
         self.bgp = None;

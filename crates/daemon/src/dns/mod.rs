@@ -4,7 +4,8 @@
 //! ```text
 //!  UDP worker (blocking thread, batched) ─┐                      ┌► dns_auth::respond_to_query
 //!                                         ├► dispatch::dispatch ─┼► transfer::notify (NOTIFY)
-//!  TCP connection (tokio task, framing) ──┘   dns_auth::classify └► transfer::xfr_out (TCP)
+//!  TCP connection (tokio task, framing) ──┤   dns_auth::classify └► transfer::xfr_out (TCP)
+//!  TLS connection (handshake, then TCP) ──┘
 //! ```
 //! `context` is what every listener reads; `framing` is DNS-over-TCP framing for the whole
 //! daemon. A new service (a resolver) answering on its own listeners would add its kind
@@ -14,4 +15,5 @@ pub(crate) mod context;
 mod dispatch;
 pub(crate) mod framing;
 pub(crate) mod tcp;
+pub(crate) mod tls;
 pub(crate) mod udp;

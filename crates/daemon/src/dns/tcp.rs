@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use dns_auth::{Outcome, Transport};
 use dns_wire::Query;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 use super::context::DnsContext;
@@ -59,8 +59,9 @@ pub(crate) async fn serve(
     }
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+/// One connection's queries, in order, until it closes or idles out (RFC 7766).
+pub(super) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     id: u64,
     peer: IpAddr,
     transfers_allowed: bool,

@@ -50,4 +50,5 @@ mod resolver_unbound;
 mod resolver_unbound_dnssec;
 mod serving;
 mod supervise;
+mod tls;
 mod transfer_interop;

@@ -196,6 +196,11 @@ impl Daemon {
         }
     }
 
+    /// The process ID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Freezes the process (SIGSTOP) until the returned guard is dropped (SIGCONT), so
     /// cleanup never meets a stopped process.
     pub(crate) fn freeze(&self) -> Frozen {

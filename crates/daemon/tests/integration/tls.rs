@@ -1,0 +1,305 @@
+//! DNS over TLS and zone transfers over TLS on loopback (no root needed), with the real
+//! clients: `kdig +tls` queries on an anycast-role and a unicast-role TLS listener, AXFR
+//! over TLS served on the unicast one only, a TLS session resumed at another process that
+//! shares the ticket key (and not at one that does not), the certificate reloaded on SIGHUP,
+//! and `check-config` naming each TLS mistake. Certificates are made with `openssl`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::dns::{A, Query};
+use crate::support::{self, free_port, require_tool, start_local_anyns, test_dir, wait_for};
+
+const ZONE: &str = "$ORIGIN example.\n$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 1209600 300\n\
+                    @ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\n";
+const TICKET_KEY: &str = "5e1f0a3c9b7d2e4f6a8c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f1a3c5e7b9d0f";
+
+/// A self-signed certificate and key (EC P-256 unless `rsa_bits`) for `name`, in `dir`.
+fn certificate(dir: &Path, stem: &str, name: &str, rsa_bits: Option<u32>) {
+    let key = match rsa_bits {
+        Some(bits) => format!("rsa:{bits}"),
+        None => "ec".to_string(),
+    };
+    let mut command = Command::new(require_tool("openssl"));
+    command.args(["req", "-x509", "-nodes", "-days", "2", "-newkey", &key]);
+    if rsa_bits.is_none() {
+        command.args(["-pkeyopt", "ec_paramgen_curve:prime256v1"]);
+    }
+    let status = command
+        .arg("-keyout")
+        .arg(dir.join(format!("{stem}.key")))
+        .arg("-out")
+        .arg(dir.join(format!("{stem}.pem")))
+        .args([
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{name}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl req");
+    assert!(status.success(), "openssl req");
+}
+
+fn kdig(address: &str, port: u16, args: &[&str]) -> String {
+    let out = Command::new(require_tool("kdig"))
+        .arg(format!("@{address}"))
+        .args(["-p", &port.to_string(), "+tls", "+time=3", "+retry=0"])
+        .args(args)
+        .output()
+        .expect("kdig");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// One `openssl s_client` connection: with `sess_in`, tries to resume that session; with
+/// `sess_out`, saves the session. Returns what it printed.
+fn s_client(port: u16, sess_in: Option<&Path>, sess_out: Option<&Path>) -> String {
+    let mut command = Command::new(require_tool("openssl"));
+    command.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-alpn",
+        "dot",
+    ]);
+    if let Some(file) = sess_in {
+        command.arg("-sess_in").arg(file);
+    }
+    if let Some(file) = sess_out {
+        command.arg("-sess_out").arg(file);
+    }
+    // Stdin open for a moment: the TLS 1.3 ticket arrives after the handshake.
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    std::thread::sleep(Duration::from_millis(500));
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("s_client");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn config(
+    plain: &str,
+    tls_listeners: &[(&str, u16, &str)],
+    cert: &str,
+    ticket: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "[server]\nidentity = \"tls-test\"\nudp-workers = 1\n\
+         [[listen]]\naddress = \"{plain}\"\nrole = \"unicast\"\n"
+    );
+    for (address, port, role) in tls_listeners {
+        text.push_str(&format!(
+            "[[listen]]\naddress = \"{address}:{port}\"\nrole = \"{role}\"\ntransport = \"tls\"\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"127.0.0.0/8\"]\n\
+         [tls]\ncertificate = \"{cert}.pem\"\nkey = \"{cert}.key\"\n"
+    ));
+    if let Some(ticket) = ticket {
+        text.push_str(&format!("ticket-key-file = \"{ticket}\"\n"));
+    }
+    text
+}
+
+#[test]
+fn dns_and_transfers_over_tls_with_shared_tickets() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    fs::write(dir.path().join("example.zone"), ZONE).unwrap();
+    certificate(dir.path(), "cert", "ns.example", None);
+    fs::write(dir.path().join("ticket.key"), TICKET_KEY).unwrap();
+    fs::write(
+        dir.path().join("other-ticket.key"),
+        TICKET_KEY.replace('5', "6"),
+    )
+    .unwrap();
+    let (plain, anycast_tls, unicast_tls) = (free_port(), free_port(), free_port());
+    let mut first = start_local_anyns(
+        dir.path(),
+        "first",
+        &config(
+            &format!("127.0.0.1:{plain}"),
+            &[
+                ("127.0.0.2", anycast_tls, "anycast"),
+                ("127.0.0.1", unicast_tls, "unicast"),
+            ],
+            "cert",
+            Some("ticket.key"),
+        ),
+    );
+    wait_for(
+        "the plain listener",
+        Duration::from_secs(10),
+        || Query::new("www.example.", A).send_udp(([127, 0, 0, 1], plain).into()),
+        || first.log(),
+    );
+
+    // DNS over TLS on both TLS listeners.
+    for (address, port) in [("127.0.0.2", anycast_tls), ("127.0.0.1", unicast_tls)] {
+        let out = kdig(address, port, &["www.example.", "A"]);
+        assert!(
+            out.contains("status: NOERROR") && out.contains("192.0.2.80"),
+            "{out}"
+        );
+        assert!(out.contains("TLS session (TLS1.3)"), "TLS 1.3: {out}");
+    }
+    // AXFR over TLS: served on the unicast listener, refused on the anycast one.
+    let axfr = kdig("127.0.0.1", unicast_tls, &["example.", "AXFR"]);
+    assert_eq!(axfr.matches("\tSOA\t").count(), 2, "a whole zone: {axfr}");
+    let refused = kdig("127.0.0.2", anycast_tls, &["example.", "AXFR"]);
+    assert!(refused.contains("REFUSED"), "{refused}");
+
+    // A session resumed at another process sharing the ticket key; not at one without it.
+    let (second_port, third_port) = (free_port(), free_port());
+    let second_dir = dir.path().join("second");
+    let third_dir = dir.path().join("third");
+    for sub in [&second_dir, &third_dir] {
+        fs::create_dir_all(sub).unwrap();
+        fs::write(sub.join("example.zone"), ZONE).unwrap();
+        for file in ["cert.pem", "cert.key"] {
+            fs::copy(dir.path().join(file), sub.join(file)).unwrap();
+        }
+    }
+    let second = start_local_anyns(
+        &second_dir,
+        "second",
+        &config(
+            &format!("127.0.0.1:{}", free_port()),
+            &[("127.0.0.1", second_port, "unicast")],
+            "cert",
+            Some("../ticket.key"),
+        ),
+    );
+    let third = start_local_anyns(
+        &third_dir,
+        "third",
+        &config(
+            &format!("127.0.0.1:{}", free_port()),
+            &[("127.0.0.1", third_port, "unicast")],
+            "cert",
+            Some("../other-ticket.key"),
+        ),
+    );
+    for (port, daemon) in [(second_port, &second), (third_port, &third)] {
+        wait_for(
+            "a TLS listener",
+            Duration::from_secs(10),
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .ok()
+                    .map(drop)
+            },
+            || daemon.log(),
+        );
+    }
+    let session = dir.path().join("session.pem");
+    let fresh = s_client(unicast_tls, None, Some(&session));
+    assert!(fresh.contains("New, TLSv1.3"), "{fresh}");
+    assert!(session.exists(), "a session saved: {fresh}");
+    let resumed = s_client(second_port, Some(&session), None);
+    assert!(
+        resumed.contains("Reused, TLSv1.3"),
+        "resumed at the other site: {resumed}"
+    );
+    let full = s_client(third_port, Some(&session), None);
+    assert!(
+        full.contains("New, TLSv1.3"),
+        "another key: a full handshake: {full}"
+    );
+
+    // SIGHUP: a new certificate for new connections.
+    certificate(dir.path(), "cert", "ns2.example", None);
+    let status = Command::new("kill")
+        .args(["-HUP", &first.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(
+        "the new certificate",
+        Duration::from_secs(10),
+        || {
+            s_client(unicast_tls, None, None)
+                .contains("ns2.example")
+                .then_some(())
+        },
+        || first.log(),
+    );
+    assert!(
+        first.log().contains("TLS certificate and key reloaded"),
+        "{}",
+        first.log()
+    );
+    first.assert_running();
+}
+
+#[test]
+fn check_config_names_each_tls_mistake() {
+    let dir = test_dir();
+    fs::write(dir.path().join("example.zone"), ZONE).unwrap();
+    certificate(dir.path(), "good", "ns.example", None);
+    certificate(dir.path(), "weak", "ns.example", Some(1024));
+    certificate(dir.path(), "other", "ns.example", None);
+    fs::write(dir.path().join("short.key"), "abcd").unwrap();
+    let check = |text: &str| {
+        let path = dir.path().join("anyns.toml");
+        fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_anyns"))
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let listeners = [("127.0.0.1", 853, "unicast")];
+    let (code, said) = check(&config("127.0.0.1:53", &listeners, "good", None));
+    assert_eq!(code, Some(0), "{said}");
+    let no_tls = config("127.0.0.1:53", &listeners, "good", None);
+    let no_tls = &no_tls[..no_tls.find("[tls]").unwrap()];
+    for (text, key, words) in [
+        (
+            no_tls.to_string(),
+            "listen[1].transport",
+            "needs a [tls] section",
+        ),
+        (
+            config("127.0.0.1:53", &listeners, "missing", None),
+            "tls.certificate",
+            "missing.pem",
+        ),
+        (
+            config("127.0.0.1:53", &listeners, "weak", None),
+            "tls.key",
+            "weak.key",
+        ),
+        (
+            config("127.0.0.1:53", &listeners, "good", None).replace("good.key", "other.key"),
+            "tls.key",
+            "other.key",
+        ),
+        (
+            config("127.0.0.1:53", &listeners, "good", Some("short.key")),
+            "tls.ticket-key-file",
+            "64 hex digits",
+        ),
+    ] {
+        let (code, said) = check(&text);
+        assert_eq!(code, Some(2), "{key}: {said}");
+        assert!(
+            said.contains(&format!("{key}: ")) && said.contains(words),
+            "{key}: {said}"
+        );
+    }
+}
