@@ -25,6 +25,59 @@ pub struct ZoneTransfer {
     /// The TSIG key (RFC 8945) that signs everything exchanged for this zone: our requests
     /// and NOTIFYs, and the transfers and NOTIFYs we accept.
     pub key: Option<dns_tsig::Key>,
+    /// AXFR/IXFR requested over TLS (XoT, RFC 9103), the primary authenticated by its key.
+    pub tls: Option<TransferTls>,
+}
+
+/// How a secondary requests its transfers over TLS: on this port of each primary, TLS 1.3,
+/// accepting only a server key whose SPKI hash is pinned (RFC 9103 §9.3, RFC 7858 §4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferTls {
+    /// The port of the primaries' TLS listeners (853 by default).
+    pub port: u16,
+    /// SHA-256 digests of the accepted SubjectPublicKeyInfo.
+    pub spki_sha256: Vec<[u8; 32]>,
+}
+
+/// `transfer-tls = { spki = ["BASE64"], port = 853 }` as written.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTransferTls {
+    spki: Vec<String>,
+    port: Option<u16>,
+}
+
+impl TryFrom<&RawTransferTls> for TransferTls {
+    type Error = ConfigError;
+
+    fn try_from(raw: &RawTransferTls) -> Result<Self, ConfigError> {
+        use base64::Engine as _;
+        if raw.spki.is_empty() {
+            return Err(ConfigError::new(KeyPath::root("transfer-tls").key("spki"), "is empty")
+                .hint("pin the primary's key: openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"));
+        }
+        let spki_sha256 = raw
+            .spki
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            KeyPath::root("transfer-tls").key("spki").index(i),
+                            format!("{text:?} is not the base64 of a SHA-256 digest"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            port: raw.port.unwrap_or(853),
+            spki_sha256,
+        })
+    }
 }
 
 impl ZoneTransfer {
@@ -42,6 +95,7 @@ pub(crate) struct RawTransfer<'a> {
     pub(crate) allow_notify: &'a [String],
     pub(crate) source: Option<&'a str>,
     pub(crate) key: Option<&'a str>,
+    pub(crate) tls: Option<&'a RawTransferTls>,
 }
 
 /// What a zone's transfer keys are read against: the source address used when none is
@@ -99,8 +153,16 @@ impl TryFrom<(RawTransfer<'_>, &TransferDefaults<'_>)> for ZoneTransfer {
             }
             None => None,
         };
+        let tls = raw.tls.map(TransferTls::try_from).transpose()?;
+        if tls.is_some() && primaries.is_empty() {
+            return Err(ConfigError::at(
+                "transfer-tls",
+                "set on a zone without primaries (it is how a secondary requests transfers)",
+            ));
+        }
         Ok(Self {
             key,
+            tls,
             primaries,
             notify: addresses(raw.notify, "notify")?,
             allow_transfer: prefixes(raw.allow_transfer, "allow-transfer")?,
@@ -158,6 +220,7 @@ mod tests {
             allow_notify: &[],
             source: None,
             key: None,
+            tls: None,
         };
         let defaults = TransferDefaults {
             source: Some("203.0.113.7".parse().unwrap()),
@@ -193,6 +256,7 @@ mod tests {
             allow_notify: &[],
             source: None,
             key: None,
+            tls: None,
         };
         let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
         assert_eq!(err.key.as_str(), "primaries[0]");
@@ -203,6 +267,7 @@ mod tests {
             allow_notify: &[],
             source: None,
             key: None,
+            tls: None,
         };
         let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
         assert_eq!(err.key.as_str(), "allow-transfer[0]");
@@ -213,6 +278,7 @@ mod tests {
             allow_notify: &[],
             source: None,
             key: Some("missing."),
+            tls: None,
         };
         let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
         assert_eq!(err.key.as_str(), "key");
@@ -227,6 +293,7 @@ mod tests {
             allow_notify: &[],
             source: Some("192.0.2.53"),
             key: None,
+            tls: None,
         };
         let err = ZoneTransfer::try_from((raw, &none)).unwrap_err();
         assert!(

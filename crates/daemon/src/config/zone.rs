@@ -37,6 +37,7 @@ pub(crate) struct RawZone {
     allow_notify: Vec<String>,
     source: Option<String>,
     key: Option<String>,
+    transfer_tls: Option<super::transfer::RawTransferTls>,
     catalog: Option<CatalogRole>,
     /// Warn about RRSIGs that expire within this many days of a load (default 7).
     signature_warning_days: Option<u32>,
@@ -91,6 +92,7 @@ impl TryFrom<(RawZone, &ZoneDefaults<'_>)> for ZoneConfig {
                 allow_notify: &raw.allow_notify,
                 source: raw.source.as_deref(),
                 key: raw.key.as_deref(),
+                tls: raw.transfer_tls.as_ref(),
             },
             &defaults.transfer,
         ))?;

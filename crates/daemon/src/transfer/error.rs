@@ -36,6 +36,8 @@ pub(crate) enum TransferError {
     RemovedFromCatalog,
     /// What went wrong with one primary.
     AtPrimary(SocketAddr, Box<Self>),
+    /// The TLS connection to the primary failed (handshake, or a key not pinned).
+    Tls(String),
     /// The SOA query failed over UDP and then over TCP.
     OverBothTransports {
         /// Over UDP.
@@ -70,6 +72,7 @@ impl fmt::Display for TransferError {
                 f.write_str("zone removed from its catalog during the transfer")
             }
             Self::AtPrimary(primary, e) => write!(f, "{primary}: {e}"),
+            Self::Tls(why) => write!(f, "TLS: {why}"),
             Self::OverBothTransports { udp, tcp } => write!(f, "{udp}; over TCP: {tcp}"),
         }
     }

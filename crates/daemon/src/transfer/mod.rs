@@ -5,7 +5,8 @@
 //! ```text
 //!  primary reload ─► journal (diff old→new) ─► NOTIFY secondaries (from the unicast address)
 //!  NOTIFY in (UDP/TCP) ─► policy ─► secondary task ─► Refresh FSM (dns-auth) ─► SOA query,
-//!      IXFR/AXFR over TCP from the unicast address ─► snapshot written ─► swapped in ─► journal
+//!      IXFR/AXFR over TCP (or TLS: xot.rs) from the unicast address ─► snapshot written
+//!      ─► swapped in ─► journal
 //!  AXFR/IXFR in (TCP) ─► policy (listener, zone, allow-transfer, TSIG) ─► XfrResponse messages
 //! ```
 //! The protocol logic (messages, transfer reading, refresh timers, the allow/refuse policy
@@ -21,3 +22,4 @@ pub(crate) mod state;
 mod storage;
 mod tsig;
 pub(crate) mod xfr_out;
+mod xot;

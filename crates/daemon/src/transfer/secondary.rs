@@ -10,6 +10,7 @@ use dns_auth::client::{ResponseError, Transferred, XfrReader, read_soa_response,
 use dns_auth::secondary::{Refresh, RefreshAction, SoaTimers};
 use dns_wire::types::rtype;
 use dns_zone::{Zone, apply, zone_from_records};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{error, info, warn};
 
@@ -310,8 +311,7 @@ async fn transfer(
         let started = Instant::now();
         let ask_ixfr = incremental && current.is_some();
         let fetched = fetch(
-            zone.transfer.source,
-            zone.transfer.key.as_ref(),
+            &zone.transfer,
             origin,
             primary,
             current.as_deref().filter(|_| ask_ixfr),
@@ -373,8 +373,9 @@ async fn transfer(
         }
         zones.insert(new.clone());
         info!(
-            zone = %name, %primary, kind, serial = new.serial(), records = new.record_count(),
-            ms = started.elapsed().as_millis() as u64, "zone transferred and serving"
+            zone = %name, %primary, kind, tls = zone.transfer.tls.is_some(), serial = new.serial(),
+            records = new.record_count(), ms = started.elapsed().as_millis() as u64,
+            "zone transferred and serving"
         );
         notify::send_notifies(transfers, origin, new.soa_record());
         if zone.catalog == Some(CatalogRole::Consumer) {
@@ -386,15 +387,35 @@ async fn transfer(
     Err(last_error)
 }
 
-/// Runs one AXFR (or IXFR from `current`) exchange with `primary` over TCP.
+/// Runs one AXFR (or IXFR from `current`) exchange with `primary` over TCP, or over TLS
+/// to its TLS port when the zone has `transfer-tls` (XoT).
 async fn fetch(
-    source: Option<IpAddr>,
-    key: Option<&dns_tsig::Key>,
+    transfer: &ZoneTransfer,
     origin: &[u8],
     primary: SocketAddr,
     current: Option<&Zone>,
 ) -> Result<Transferred, TransferError> {
-    let mut stream = connect_from(source, primary).await?;
+    match &transfer.tls {
+        Some(tls) => {
+            let address = SocketAddr::new(primary.ip(), tls.port);
+            let stream = connect_from(transfer.source, address).await?;
+            let stream = super::xot::connect(stream, address, tls).await?;
+            fetch_over(stream, transfer.key.as_ref(), origin, current).await
+        }
+        None => {
+            let stream = connect_from(transfer.source, primary).await?;
+            fetch_over(stream, transfer.key.as_ref(), origin, current).await
+        }
+    }
+}
+
+/// The transfer exchange over an open connection.
+async fn fetch_over<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    key: Option<&dns_tsig::Key>,
+    origin: &[u8],
+    current: Option<&Zone>,
+) -> Result<Transferred, TransferError> {
     let id = next_id();
     let mut msg = Vec::new();
     let soa = current.and_then(Zone::soa_record);

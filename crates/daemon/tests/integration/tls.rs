@@ -294,6 +294,13 @@ fn check_config_names_each_tls_mistake() {
             "tls.ticket-key-file",
             "64 hex digits",
         ),
+        (
+            "[server]\nstorage = \".\"\n[[listen]]\naddress = \"127.0.0.1:53\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nprimaries = [\"192.0.2.1\"]\ntransfer-tls = { spki = [\"nope\"] }\n"
+                .to_string(),
+            "zone[0].transfer-tls.spki[0]",
+            "not the base64 of a SHA-256 digest",
+        ),
     ] {
         let (code, said) = check(&text);
         assert_eq!(code, Some(2), "{key}: {said}");
@@ -302,4 +309,131 @@ fn check_config_names_each_tls_mistake() {
             "{key}: {said}"
         );
     }
+}
+
+/// The SPKI pin of a certificate file, as the README tells operators to compute it.
+fn spki_pin(cert: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+            cert.display()
+        ))
+        .output()
+        .expect("openssl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An anyns secondary requests its transfers over TLS (XoT) from an anyns primary whose
+/// key it pins: the zone arrives over TLS, and a new version after a NOTIFY; with a wrong
+/// pin the transfer is refused and the stored version keeps serving.
+#[test]
+fn a_secondary_transfers_over_tls_from_a_pinned_primary() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let primary_dir = dir.path().join("primary");
+    fs::create_dir_all(&primary_dir).unwrap();
+    fs::write(primary_dir.join("example.zone"), ZONE).unwrap();
+    certificate(&primary_dir, "cert", "primary.example", None);
+    let (primary_port, primary_tls, secondary_port) = (free_port(), free_port(), free_port());
+    let primary = start_local_anyns(
+        &primary_dir,
+        "primary",
+        &format!(
+            "[server]\nudp-workers = 1\n\
+             [[listen]]\naddress = \"127.0.0.1:{primary_port}\"\nrole = \"unicast\"\ntransfers = false\n\
+             [[listen]]\naddress = \"127.0.0.1:{primary_tls}\"\nrole = \"unicast\"\ntransport = \"tls\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"127.0.0.0/8\"]\n\
+             notify = [\"127.0.0.1:{secondary_port}\"]\n\
+             [tls]\ncertificate = \"cert.pem\"\nkey = \"cert.key\"\n"
+        ),
+    );
+    let secondary_config = |pin: &str| {
+        format!(
+            "[server]\nudp-workers = 1\nstorage = \"storage\"\n\
+             [[listen]]\naddress = \"127.0.0.1:{secondary_port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{primary_port}\"]\n\
+             transfer-tls = {{ spki = [\"{pin}\"], port = {primary_tls} }}\n"
+        )
+    };
+    let secondary_dir = dir.path().join("secondary");
+    fs::create_dir_all(secondary_dir.join("storage")).unwrap();
+    let pin = spki_pin(&primary_dir.join("cert.pem"));
+    let serial_at = |port: u16| -> Option<u32> {
+        let bytes = support::dns::udp_exchange_timeout(
+            ([127, 0, 0, 1], port).into(),
+            &Query::new("example.", 6).to_bytes(),
+            Duration::from_millis(500),
+        )?;
+        let reply = support::dns::Reply::parse(bytes);
+        reply
+            .answer
+            .first()
+            .and_then(|soa| soa.rdata.split_whitespace().nth(2)?.parse().ok())
+    };
+    {
+        let secondary = start_local_anyns(&secondary_dir, "secondary", &secondary_config(&pin));
+        wait_for(
+            "serial 7 over TLS",
+            Duration::from_secs(15),
+            || (serial_at(secondary_port) == Some(7)).then_some(()),
+            || format!("{}\n{}", secondary.log(), primary.log()),
+        );
+        assert!(secondary.log().contains("tls=true"), "{}", secondary.log());
+        assert!(
+            primary.log().contains("transfer served"),
+            "the primary served it (plain transfers are off there): {}",
+            primary.log()
+        );
+        // A new version: NOTIFY, then IXFR over TLS.
+        fs::write(
+            primary_dir.join("example.zone"),
+            ZONE.replace(" 7 3600", " 8 3600"),
+        )
+        .unwrap();
+        let status = Command::new("kill")
+            .args(["-HUP", &primary.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        wait_for(
+            "serial 8 over TLS",
+            Duration::from_secs(15),
+            || (serial_at(secondary_port) == Some(8)).then_some(()),
+            || format!("{}\n{}", secondary.log(), primary.log()),
+        );
+    }
+    // A wrong pin: refused, and the stored version 8 keeps serving.
+    fs::write(
+        primary_dir.join("example.zone"),
+        ZONE.replace(" 7 3600", " 9 3600"),
+    )
+    .unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &primary.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let secondary = start_local_anyns(
+        &secondary_dir,
+        "secondary-wrong-pin",
+        &secondary_config(wrong),
+    );
+    wait_for(
+        "the refusal",
+        Duration::from_secs(15),
+        || {
+            secondary
+                .log()
+                .contains("not one of the pinned ones")
+                .then_some(())
+        },
+        || secondary.log(),
+    );
+    assert_eq!(
+        serial_at(secondary_port),
+        Some(8),
+        "the stored version serves"
+    );
 }
