@@ -25,7 +25,8 @@
 //! `!!!!! SKIPPED <test>: needs root ... !!!!!` notice and return (so they pass without
 //! testing anything): look for that line when not running as root. CI runs as root. The
 //! external tools (knotd, dig, kdig, ldnsutils, unbound, BIRD 2, GoBGP, FRR) are required,
-//! not skipped: scripts/install-deps.sh installs them.
+//! not skipped: scripts/install-deps.sh installs them (named and openssl too, for the TLS
+//! tests: `tls`).
 
 mod support;
 

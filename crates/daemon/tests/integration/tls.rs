@@ -437,3 +437,146 @@ fn a_secondary_transfers_over_tls_from_a_pinned_primary() {
         "the stored version serves"
     );
 }
+
+const TSIG: &str = "cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=";
+
+/// BIND 9 (Debian's `named`) in the foreground with `conf`, logging to `dir/named.log`.
+fn start_named(dir: &Path, conf: &str) -> support::Daemon {
+    let path = dir.join("named.conf");
+    fs::write(&path, conf).unwrap();
+    let mut command = Command::new(require_tool("named"));
+    command.arg("-g").arg("-c").arg(&path);
+    support::Daemon::spawn("named", command, dir.join("named.log"))
+}
+
+/// XoT with BIND 9.18 both ways, TSIG on top: anyns a secondary of BIND over TLS (BIND's
+/// key pinned), and BIND a secondary of anyns over TLS.
+#[test]
+fn xot_with_bind_both_ways() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let (bind_plain, bind_tls, anyns_plain, anyns_tls, bind_secondary, anyns_secondary) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
+    // BIND the primary, transfers over TLS with the key only.
+    let bind_dir = dir.path().join("bind");
+    fs::create_dir_all(&bind_dir).unwrap();
+    fs::write(bind_dir.join("example.zone"), ZONE).unwrap();
+    certificate(&bind_dir, "bind", "bind.example", None);
+    let d = bind_dir.display();
+    let bind = start_named(
+        &bind_dir,
+        &format!(
+            "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\
+             listen-on port {bind_plain} {{ 127.0.0.1; }};\n\
+             listen-on port {bind_tls} tls local {{ 127.0.0.1; }};\n\
+             listen-on-v6 {{ none; }}; dnssec-validation no; notify no; }};\n\
+             tls local {{ key-file \"{d}/bind.key\"; cert-file \"{d}/bind.pem\"; }};\n\
+             key \"xfr-key.\" {{ algorithm hmac-sha256; secret \"{TSIG}\"; }};\n\
+             zone \"example.\" {{ type primary; file \"{d}/example.zone\";\n\
+             allow-transfer transport tls {{ key xfr-key.; }}; }};\n"
+        ),
+    );
+    wait_for(
+        "named to answer",
+        Duration::from_secs(15),
+        || Query::new("www.example.", A).send_udp(([127, 0, 0, 1], bind_plain).into()),
+        || bind.log(),
+    );
+    // anyns a secondary of BIND, over TLS with BIND's key pinned, signed with the key.
+    let secondary_dir = dir.path().join("anyns-secondary");
+    fs::create_dir_all(secondary_dir.join("storage")).unwrap();
+    let pin = spki_pin(&bind_dir.join("bind.pem"));
+    let secondary = start_local_anyns(
+        &secondary_dir,
+        "anyns-secondary",
+        &format!(
+            "[server]\nudp-workers = 1\nstorage = \"storage\"\n\
+             [[listen]]\naddress = \"127.0.0.1:{anyns_secondary}\"\nrole = \"unicast\"\n\
+             [[key]]\nname = \"xfr-key.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{TSIG}\"\n\
+             [[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{bind_plain}\"]\nkey = \"xfr-key.\"\n\
+             transfer-tls = {{ spki = [\"{pin}\"], port = {bind_tls} }}\n"
+        ),
+    );
+    wait_for(
+        "anyns's copy from BIND over TLS",
+        Duration::from_secs(20),
+        || {
+            Query::new("www.example.", A)
+                .send_udp(([127, 0, 0, 1], anyns_secondary).into())
+                .filter(|r| r.answer.len() == 1)
+        },
+        || format!("{}\n{}", secondary.log(), bind.log()),
+    );
+    assert!(secondary.log().contains("tls=true"), "{}", secondary.log());
+
+    // anyns the primary, BIND its secondary over TLS (opportunistic on BIND's side), TSIG.
+    let primary_dir = dir.path().join("anyns-primary");
+    fs::create_dir_all(&primary_dir).unwrap();
+    fs::write(
+        primary_dir.join("example.zone"),
+        ZONE.replace(" 7 3600", " 42 3600"),
+    )
+    .unwrap();
+    certificate(&primary_dir, "cert", "anyns.example", None);
+    let primary = start_local_anyns(
+        &primary_dir,
+        "anyns-primary",
+        &format!(
+            "[server]\nudp-workers = 1\n\
+             [[listen]]\naddress = \"127.0.0.1:{anyns_plain}\"\nrole = \"unicast\"\ntransfers = false\n\
+             [[listen]]\naddress = \"127.0.0.1:{anyns_tls}\"\nrole = \"unicast\"\ntransport = \"tls\"\n\
+             [[key]]\nname = \"xfr-key.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{TSIG}\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"127.0.0.0/8\"]\nkey = \"xfr-key.\"\n\
+             [tls]\ncertificate = \"cert.pem\"\nkey = \"cert.key\"\n"
+        ),
+    );
+    wait_for(
+        "anyns primary",
+        Duration::from_secs(10),
+        || Query::new("www.example.", A).send_udp(([127, 0, 0, 1], anyns_plain).into()),
+        || primary.log(),
+    );
+    let bind2_dir = dir.path().join("bind-secondary");
+    fs::create_dir_all(&bind2_dir).unwrap();
+    let d = bind2_dir.display();
+    let bind2 = start_named(
+        &bind2_dir,
+        &format!(
+            "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\
+             listen-on port {bind_secondary} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};\n\
+             dnssec-validation no; notify no; }};\n\
+             key \"xfr-key.\" {{ algorithm hmac-sha256; secret \"{TSIG}\"; }};\n\
+             zone \"example.\" {{ type secondary; file \"{d}/example.db\";\n\
+             primaries {{ 127.0.0.1 port {anyns_tls} key xfr-key. tls ephemeral; }}; }};\n"
+        ),
+    );
+    wait_for(
+        "BIND's copy from anyns over TLS (serial 42)",
+        Duration::from_secs(20),
+        || {
+            let bytes = support::dns::udp_exchange_timeout(
+                ([127, 0, 0, 1], bind_secondary).into(),
+                &Query::new("example.", 6).to_bytes(),
+                Duration::from_millis(500),
+            )?;
+            let reply = support::dns::Reply::parse(bytes);
+            reply
+                .answer
+                .first()
+                .filter(|soa| soa.rdata.split_whitespace().nth(2) == Some("42"))
+                .map(drop)
+        },
+        || format!("{}\n{}", bind2.log(), primary.log()),
+    );
+    let log = primary.log();
+    assert!(
+        log.contains("transfer served") && log.contains("tsig=true"),
+        "{log}"
+    );
+}
