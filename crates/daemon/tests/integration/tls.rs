@@ -580,3 +580,68 @@ fn xot_with_bind_both_ways() {
         "{log}"
     );
 }
+
+/// NSD 4.6 serves AXFR over its TLS port: an anyns secondary transfers from it over TLS
+/// with NSD's key pinned. (Debian 12's Knot 3.2 has no XoT; its NSD cannot request
+/// transfers over TLS, only serve them.)
+#[test]
+fn xot_from_nsd() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let (nsd_plain, nsd_tls, secondary_port) = (free_port(), free_port(), free_port());
+    let nsd_dir = dir.path().join("nsd");
+    fs::create_dir_all(&nsd_dir).unwrap();
+    fs::write(
+        nsd_dir.join("example.zone"),
+        ZONE.replace(" 7 3600", " 77 3600"),
+    )
+    .unwrap();
+    certificate(&nsd_dir, "nsd", "nsd.example", None);
+    let d = nsd_dir.display();
+    fs::write(
+        nsd_dir.join("nsd.conf"),
+        format!(
+            "server:\n    ip-address: 127.0.0.1@{nsd_plain}\n    ip-address: 127.0.0.1@{nsd_tls}\n\
+             \x20   tls-port: {nsd_tls}\n    tls-service-key: \"{d}/nsd.key\"\n    tls-service-pem: \"{d}/nsd.pem\"\n\
+             \x20   server-count: 1\n    username: \"\"\n    database: \"\"\n\
+             \x20   zonelistfile: \"{d}/zone.list\"\n    xfrdfile: \"{d}/xfrd.state\"\n\
+             \x20   pidfile: \"{d}/nsd.pid\"\n    zonesdir: \"{d}\"\n    logfile: \"{d}/nsd.log\"\n\
+             remote-control:\n    control-enable: no\n\
+             zone:\n    name: example.\n    zonefile: example.zone\n    provide-xfr: 127.0.0.0/8 NOKEY\n"
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(require_tool("nsd"));
+    command.arg("-d").arg("-c").arg(nsd_dir.join("nsd.conf"));
+    let nsd = support::Daemon::spawn("nsd", command, nsd_dir.join("stderr.log"));
+    wait_for(
+        "nsd",
+        Duration::from_secs(10),
+        || Query::new("www.example.", A).send_udp(([127, 0, 0, 1], nsd_plain).into()),
+        || nsd.log(),
+    );
+    let secondary_dir = dir.path().join("secondary");
+    fs::create_dir_all(secondary_dir.join("storage")).unwrap();
+    let pin = spki_pin(&nsd_dir.join("nsd.pem"));
+    let secondary = start_local_anyns(
+        &secondary_dir,
+        "secondary",
+        &format!(
+            "[server]\nudp-workers = 1\nstorage = \"storage\"\n\
+             [[listen]]\naddress = \"127.0.0.1:{secondary_port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:{nsd_plain}\"]\n\
+             transfer-tls = {{ spki = [\"{pin}\"], port = {nsd_tls} }}\n"
+        ),
+    );
+    wait_for(
+        "serial 77 from NSD over TLS",
+        Duration::from_secs(20),
+        || {
+            let log = secondary.log();
+            (log.contains("zone transferred and serving") && log.contains("serial=77"))
+                .then_some(())
+        },
+        || format!("{}\n{}", secondary.log(), nsd.log()),
+    );
+    assert!(secondary.log().contains("tls=true"), "{}", secondary.log());
+}
