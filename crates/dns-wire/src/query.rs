@@ -82,7 +82,8 @@ pub struct Edns {
     /// An edns-tcp-keepalive option was present (RFC 7828).
     pub tcp_keepalive: bool,
     /// A COOKIE option (RFC 7873): where its data starts in the message and its length
-    /// (at most 40; longer ones are not recorded). Read it with [`Edns::cookie_in`].
+    /// (longer than 255 recorded as 255: anything over 40 is malformed, RFC 7873 §5.2.2,
+    /// and must be seen as such, not as no cookie). Read it with [`Edns::cookie_in`].
     pub cookie: Option<(u16, u8)>,
 }
 
@@ -251,10 +252,6 @@ pub fn header_only_edns(msg: &[u8]) -> Option<Edns> {
     parse_opt(msg, &record).ok()
 }
 
-/// The longest COOKIE option (RFC 7873 §4: an 8-octet client cookie and a server cookie
-/// of 8 to 32 octets).
-const MAX_COOKIE_LEN: usize = 40;
-
 //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.2
 //# CLASS: requestor's UDP payload size; TTL: extended RCODE and flags
 pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, ParseError> {
@@ -277,8 +274,9 @@ pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, Pars
         match code {
             option::NSID => edns.nsid = true,
             option::TCP_KEEPALIVE => edns.tcp_keepalive = true,
-            option::COOKIE if len <= MAX_COOKIE_LEN => {
-                edns.cookie = u16::try_from(at + 4).ok().map(|start| (start, len as u8));
+            option::COOKIE => {
+                let recorded = len.min(usize::from(u8::MAX)) as u8;
+                edns.cookie = u16::try_from(at + 4).ok().map(|start| (start, recorded));
             }
             _ => {}
         }
@@ -325,6 +323,22 @@ mod tests {
         assert_eq!(edns.udp_payload, 1232);
         assert!(edns.dnssec_ok && edns.nsid && !edns.tcp_keepalive);
         assert_eq!(edns.version, 0);
+    }
+
+    #[test]
+    fn an_overlong_cookie_is_recorded_so_it_can_be_refused() {
+        for (len, recorded) in [(8usize, 8u8), (40, 40), (41, 41), (300, 255)] {
+            let mut rdata = vec![0, 10];
+            rdata.extend_from_slice(&(len as u16).to_be_bytes());
+            rdata.resize(4 + len, 7);
+            let msg = with_opt(&rdata, 0);
+            let edns = Query::parse(&msg).unwrap().edns.unwrap();
+            assert_eq!(edns.cookie.map(|c| c.1), Some(recorded), "{len}");
+            assert_eq!(
+                edns.cookie_in(&msg).map(<[u8]>::len),
+                Some(usize::from(recorded))
+            );
+        }
     }
 
     #[test]

@@ -155,3 +155,146 @@ fn a_server_cookie_from_one_site_is_valid_at_another_and_lifts_the_rate_limit() 
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("(good)"), "{text}");
 }
+
+/// What a server did with one cookie case: rcode, and (client cookie echoed, server
+/// cookie length) when the answer carried a COOKIE option.
+fn cookie_case(server: SocketAddr, cookie: Option<&[u8]>) -> (u8, Option<(bool, usize)>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let message = match cookie {
+        Some(cookie) => query(0x77, cookie),
+        None => {
+            // The same query with an OPT and no option.
+            let mut q = query(0x77, &[]);
+            q.truncate(q.len() - 4);
+            let at = q.len() - 2;
+            q[at..].copy_from_slice(&[0, 0]);
+            q
+        }
+    };
+    socket.send_to(&message, server).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = socket.recv_from(&mut buf).expect("an answer");
+    let reply = &buf[..n];
+    // The extended rcode lives in the OPT TTL; the cases here stay within 4 bits.
+    let rcode = reply[3] & 0x0f;
+    let option = cookie_of(reply).map(|c| {
+        let echoed =
+            cookie.is_some_and(|sent| sent.len() >= 8 && c.len() >= 8 && c[..8] == sent[..8]);
+        (echoed, c.len().saturating_sub(8))
+    });
+    (rcode, option)
+}
+
+/// RFC 7873 §5.2's cases at anyns, at Knot (mod-cookies) and at BIND 9.18 (answer-cookie,
+/// siphash24), each with its own secret: no cookie, a client cookie alone, the server's own
+/// cookie sent back, a server cookie the server did not make, an old one, and malformed
+/// lengths. anyns answers every case as BIND does; Knot differs in one way only: it
+/// answers BADCOOKIE (with a fresh cookie) where the RFC's default is a normal answer with a
+/// fresh cookie (§5.2.3 leaves BADCOOKIE to servers that require cookies).
+#[test]
+fn cookie_cases_are_answered_as_knot_and_bind_answer_them() {
+    let _serial = crate::support::serial();
+    let dir = test_dir();
+    let zone =
+        "$ORIGIN example.\n$TTL 300\n@ SOA ns1 h 1 1h 15m 1w 5m\n@ NS ns1\nns1 A 192.0.2.1\n";
+    fs::write(dir.path().join("example.zone"), zone).unwrap();
+    let (anyns, anyns_address) = site(dir.path(), "anyns", free_port(), "");
+    let knot = crate::support::dns::start_knot_with(
+        &[("example.", "example.zone")],
+        dir.path(),
+        "    global-module: mod-cookies\n",
+    );
+    let bind_dir = dir.path().join("bind");
+    fs::create_dir_all(&bind_dir).unwrap();
+    fs::write(bind_dir.join("example.zone"), zone).unwrap();
+    let bind_port = free_port();
+    let d = bind_dir.display();
+    let bind = crate::support::start_named(
+        &bind_dir,
+        &format!(
+            "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\
+             listen-on port {bind_port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};\n\
+             dnssec-validation no; answer-cookie yes; cookie-algorithm siphash24; }};\n\
+             zone \"example.\" {{ type primary; file \"{d}/example.zone\"; }};\n"
+        ),
+    );
+    let bind_address: SocketAddr = ([127, 0, 0, 1], bind_port).into();
+    for (address, what) in [(anyns_address, anyns.log()), (bind_address, bind.log())] {
+        wait_for(
+            "a server",
+            Duration::from_secs(15),
+            || crate::support::dns::Query::new("example.", 6).send_udp(address),
+            || what.clone(),
+        );
+    }
+    let client = *b"\x01\x02\x03\x04\x05\x06\x07\x08";
+    let mut rows = Vec::new();
+    for (name, server) in [
+        ("anyns", anyns_address),
+        ("knot", knot.addr),
+        ("bind", bind_address),
+    ] {
+        // The server's own cookie, as a client gets it with its first query.
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        socket.send_to(&query(0x55, &client), server).unwrap();
+        let mut buf = [0u8; 1500];
+        let (n, _) = socket.recv_from(&mut buf).expect("an answer");
+        let own = cookie_of(&buf[..n]).expect("a server cookie");
+        let mut foreign = own.clone();
+        let last = foreign.len() - 1;
+        foreign[last] ^= 0xff; // the same shape, a hash the server did not make
+        let mut old = own.clone();
+        old[12..16].copy_from_slice(&1_000_000u32.to_be_bytes()); // a timestamp of 1970
+        let cases: Vec<(&str, Option<Vec<u8>>)> = vec![
+            ("none", None),
+            ("client only", Some(client.to_vec())),
+            ("own server cookie", Some(own.clone())),
+            ("foreign server cookie", Some(foreign)),
+            ("old server cookie", Some(old)),
+            ("7 octets", Some(vec![1; 7])),
+            ("9 octets", Some(vec![1; 9])),
+            ("41 octets", Some(vec![1; 41])),
+        ];
+        let results: Vec<(u8, Option<(bool, usize)>)> = cases
+            .iter()
+            .map(|(_, cookie)| cookie_case(server, cookie.as_deref()))
+            .collect();
+        rows.push((name, cases.iter().map(|c| c.0).collect::<Vec<_>>(), results));
+    }
+    for (i, case) in rows[0].1.iter().enumerate() {
+        let verdicts: Vec<String> = rows
+            .iter()
+            .map(|(name, _, results)| format!("{name} {:?}", results[i]))
+            .collect();
+        eprintln!("{case:22} {}", verdicts.join("  "));
+    }
+    let (anyns_results, knot_results, bind_results) = (&rows[0].2, &rows[1].2, &rows[2].2);
+    assert_eq!(anyns_results, bind_results, "anyns and BIND");
+    let knot_without_badcookie: Vec<_> = knot_results
+        .iter()
+        .map(|&(rcode, option)| (if rcode == 7 { 0 } else { rcode }, option))
+        .collect();
+    assert_eq!(
+        anyns_results, &knot_without_badcookie,
+        "anyns and Knot, BADCOOKIE aside"
+    );
+    // And what the RFC says, so agreement is not agreement on a mistake.
+    assert_eq!(anyns_results[0], (0, None), "no cookie: none back");
+    for (case, result) in anyns_results.iter().enumerate().skip(1) {
+        if case < 5 {
+            assert_eq!(
+                *result,
+                (0, Some((true, 16))),
+                "case {case}: a fresh server cookie"
+            );
+        } else {
+            assert_eq!(result.0, 1, "case {case}: FORMERR");
+        }
+    }
+}

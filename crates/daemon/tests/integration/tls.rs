@@ -440,15 +440,6 @@ fn a_secondary_transfers_over_tls_from_a_pinned_primary() {
 
 const TSIG: &str = "cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=";
 
-/// BIND 9 (Debian's `named`) in the foreground with `conf`, logging to `dir/named.log`.
-fn start_named(dir: &Path, conf: &str) -> support::Daemon {
-    let path = dir.join("named.conf");
-    fs::write(&path, conf).unwrap();
-    let mut command = Command::new(require_tool("named"));
-    command.arg("-g").arg("-c").arg(&path);
-    support::Daemon::spawn("named", command, dir.join("named.log"))
-}
-
 /// XoT with BIND 9.18 both ways, TSIG on top: anyns a secondary of BIND over TLS (BIND's
 /// key pinned), and BIND a secondary of anyns over TLS.
 #[test]
@@ -469,7 +460,7 @@ fn xot_with_bind_both_ways() {
     fs::write(bind_dir.join("example.zone"), ZONE).unwrap();
     certificate(&bind_dir, "bind", "bind.example", None);
     let d = bind_dir.display();
-    let bind = start_named(
+    let bind = support::start_named(
         &bind_dir,
         &format!(
             "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\
@@ -545,7 +536,7 @@ fn xot_with_bind_both_ways() {
     let bind2_dir = dir.path().join("bind-secondary");
     fs::create_dir_all(&bind2_dir).unwrap();
     let d = bind2_dir.display();
-    let bind2 = start_named(
+    let bind2 = support::start_named(
         &bind2_dir,
         &format!(
             "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\

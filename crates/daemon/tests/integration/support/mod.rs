@@ -305,3 +305,12 @@ pub(crate) fn http_get(address: SocketAddr, request: &str) -> (String, String) {
         body.to_string(),
     )
 }
+
+/// BIND 9 (Debian's `named`) in the foreground with `conf`, logging to `dir/named.log`.
+pub(crate) fn start_named(dir: &Path, conf: &str) -> Daemon {
+    let path = dir.join("named.conf");
+    fs::write(&path, conf).unwrap();
+    let mut command = Command::new(require_tool("named"));
+    command.arg("-g").arg("-c").arg(&path);
+    Daemon::spawn("named", command, dir.join("named.log"))
+}
