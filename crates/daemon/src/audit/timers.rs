@@ -75,6 +75,34 @@ pub(crate) fn findings(zone: &Zone, now: u64) -> Vec<Finding> {
                  be a fraction of REFRESH",
             ));
         }
+        if refresh > 4 * 3600 {
+            findings.push(Finding::new(
+                Severity::Warning,
+                "soa.refresh-long",
+                at.clone(),
+                format!("REFRESH {}", duration(refresh)),
+                "a site that missed a NOTIFY learns of the new version only at REFRESH, and \
+                 its stale check (which needs a newer serial to compare) stays quiet until \
+                 then: an hour or less keeps a fleet's lag bounded",
+            ));
+        }
+        if let Some(left) = zone.signatures_expire_in(now) {
+            if left < i64::from(expire) {
+                findings.push(Finding::new(
+                    Severity::Warning,
+                    "dnssec.signatures-before-expire",
+                    format!("{name} RRSIG"),
+                    format!(
+                        "the first signature expires in {}, EXPIRE is {}",
+                        crate::tables::duration(left as f64),
+                        duration(expire)
+                    ),
+                    "a secondary cut from its primary serves the zone until EXPIRE: with \
+                     signatures that expire first it serves data validators reject; keep the \
+                     signature validity (and the re-signing lead) longer than EXPIRE",
+                ));
+            }
+        }
         if minimum > 3 * 3600 {
             findings.push(Finding::new(
                 Severity::Warning,

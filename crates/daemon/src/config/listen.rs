@@ -87,6 +87,14 @@ impl TryFrom<RawListen> for Listen {
         }
         let role = raw.role.unwrap_or(Role::Anycast);
         let service = raw.service.unwrap_or_default();
+        if raw.transport == Transport::Tls && role == Role::Anycast && raw.transfers == Some(true) {
+            return Err(ConfigError::at(
+                "transfers",
+                "zone transfers over TLS on an anycast listener: a TLS session to an anycast \
+                 address can land at another site mid-transfer",
+            )
+            .hint("serve XoT on a unicast listener (role = \"unicast\", transport = \"tls\")"));
+        }
         Ok(Self {
             address,
             role,

@@ -431,3 +431,119 @@ fn the_live_audit_compares_servers_on_the_wire() {
         vec![format!("127.0.0.1:{silent}")]
     );
 }
+
+/// The classes the other tests do not reach: glue the child contradicts, a cloud one site
+/// announces, a long REFRESH, and signatures that expire soon and before EXPIRE (a zone
+/// signed with ldns-signzone for a few days).
+#[test]
+fn glue_clouds_refresh_and_signature_timers() {
+    let dir = test_dir();
+    // Glue 192.0.2.1 in the parent, 192.0.2.2 in the child.
+    fs::write(
+        dir.path().join("parent.zone"),
+        CLEAN.to_string() + "child NS ns.child\nns.child A 192.0.2.1\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("child.zone"),
+        "$ORIGIN child.example.\n$TTL 3600\n@ SOA ns h 1 3600 600 1209600 300\n\
+         @ NS ns\nns A 192.0.2.2\n",
+    )
+    .unwrap();
+    let (_, report) = audit(
+        dir.path(),
+        &[
+            "--zone",
+            "example.=parent.zone",
+            "--zone",
+            "child.example.=child.zone",
+        ],
+    );
+    assert_eq!(codes(&report), vec!["delegation.glue-mismatch"], "{report}");
+
+    // REFRESH of a day.
+    fs::write(
+        dir.path().join("slow.zone"),
+        CLEAN.replace("hostmaster 1 3600 600", "hostmaster 1 86400 600"),
+    )
+    .unwrap();
+    let (_, report) = audit(dir.path(), &["--zone", "example.=slow.zone"]);
+    assert_eq!(codes(&report), vec!["soa.refresh-long"], "{report}");
+
+    // Two sites, a second cloud at one of them only.
+    fs::write(dir.path().join("example.zone"), CLEAN).unwrap();
+    for (name, prefixes, unicast) in [
+        ("ams", "\"203.0.113.53/32\", \"198.51.100.53/32\"", 7),
+        ("nyc", "\"203.0.113.53/32\"", 8),
+    ] {
+        fs::write(
+            dir.path().join(format!("{name}.toml")),
+            format!(
+                "[server]\nidentity = \"{name}\"\n\
+                 [[listen]]\naddress = \"198.51.100.{unicast}:53\"\nrole = \"unicast\"\n\
+                 [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\
+                 [bgp]\nlocal-as = 64600\nrouter-id = \"198.51.100.{unicast}\"\nprefixes = [{prefixes}]\n\
+                 next-hop-v4 = \"198.51.100.{unicast}\"\n\
+                 [[bgp.peer]]\naddress = \"198.51.100.254\"\nremote-as = 6450{unicast}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let (_, report) = audit(dir.path(), &["-c", "ams.toml", "-c", "nyc.toml"]);
+    assert_eq!(codes(&report), vec!["deploy.single-site-cloud"], "{report}");
+    assert_eq!(report["findings"][0]["at"], "198.51.100.53/32", "{report}");
+
+    // Signatures for five days, then for two, against an EXPIRE of two weeks.
+    let keygen = |dir: &Path| -> String {
+        let out = Command::new(support::require_tool("ldns-keygen"))
+            .args(["-a", "ECDSAP256SHA256", "example."])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let key = keygen(dir.path());
+    for (days, expected) in [
+        (
+            5,
+            vec![
+                "dnssec.signatures-before-expire",
+                "dnssec.signatures-expire",
+            ],
+        ),
+        (
+            2,
+            vec![
+                "dnssec.signatures-before-expire",
+                "dnssec.signatures-expire-soon",
+            ],
+        ),
+    ] {
+        let expiration = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + days * 86_400;
+        let status = Command::new(support::require_tool("ldns-signzone"))
+            .args([
+                "-e",
+                &expiration.to_string(),
+                "-f",
+                "signed.zone",
+                "-o",
+                "example.",
+            ])
+            .arg("example.zone")
+            .arg(&key)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (_, report) = audit(dir.path(), &["--zone", "example.=signed.zone"]);
+        let found: Vec<String> = codes(&report)
+            .into_iter()
+            .filter(|c| c.starts_with("dnssec."))
+            .collect();
+        assert_eq!(found, expected, "{days} days: {report}");
+    }
+}

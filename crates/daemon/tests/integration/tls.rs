@@ -295,6 +295,12 @@ fn check_config_names_each_tls_mistake() {
             "64 hex digits",
         ),
         (
+            config("127.0.0.1:53", &[("203.0.113.53", 853, "anycast")], "good", None)
+                .replace("transport = \"tls\"\n", "transport = \"tls\"\ntransfers = true\n"),
+            "listen[1].transfers",
+            "zone transfers over TLS on an anycast listener",
+        ),
+        (
             "[server]\nstorage = \".\"\n[[listen]]\naddress = \"127.0.0.1:53\"\nrole = \"unicast\"\n\
              [[zone]]\nname = \"example.\"\nprimaries = [\"192.0.2.1\"]\ntransfer-tls = { spki = [\"nope\"] }\n"
                 .to_string(),
