@@ -67,6 +67,11 @@ pub struct Lab {
 
 /// Where the tree's keys and signed texts live in the run directory.
 const TREE_DIR: &str = "tree";
+/// Where the secrets every site shares are written (cookie secret, TLS certificate and
+/// ticket key).
+const FLEET_DIR: &str = "fleet";
+/// DNS over TLS (RFC 7858).
+pub const DOT_PORT: u16 = 853;
 /// The nftables table [`Lab::record_dns_sources`] loads (in lab namespaces only).
 pub const SOURCES_TABLE: &str = "anyns_lab_sources";
 /// The file holding what the lab's zone adds as the tree's TLD.
@@ -162,6 +167,7 @@ impl Lab {
             ms(started.elapsed())
         ));
         lab.write_zones(INITIAL_SERIAL)?;
+        lab.write_fleet_secrets()?;
         if let Some(p) = &lab.topology.primary {
             let name = p.name.clone();
             let address = v4(p.block, 2).into();
@@ -623,7 +629,72 @@ impl Lab {
                 self.topology.clouds[cloud].name
             ));
         }
+        // Authoritative clouds: the fleet's shared cookie secret, and DNS over TLS on each
+        // anycast address (port 853) with the shared certificate and ticket key.
+        if !config.contains("service = \"resolver\"") {
+            let fleet = self.run_dir.join(FLEET_DIR);
+            config = config.replacen(
+                "[server]\n",
+                &format!(
+                    "[server]\ncookie-secret-file = \"{}\"\n",
+                    fleet.join("cookie.secret").display()
+                ),
+                1,
+            );
+            for address in &self.topology.clouds[cloud].addresses {
+                config.push_str(&format!(
+                    "\n[[listen]]\naddress = \"{}\"\nrole = \"anycast\"\ntransport = \"tls\"\n",
+                    SocketAddr::new(*address, DOT_PORT)
+                ));
+            }
+            config.push_str(&format!(
+                "\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\nticket-key-file = \"{}\"\n",
+                fleet.join("cert.pem").display(),
+                fleet.join("key.pem").display(),
+                fleet.join("ticket.key").display()
+            ));
+        }
         config
+    }
+
+    /// What every authoritative site of the lab shares, as a real fleet's sites do: the
+    /// DNS-cookie secret (RFC 9018), and for the DNS-over-TLS listeners a certificate and
+    /// the session-ticket key (`RUN_DIR/fleet/`).
+    fn write_fleet_secrets(&self) -> Result<(), Error> {
+        let dir = self.run_dir.join(FLEET_DIR);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        let random_hex = |octets: usize| -> Result<String, Error> {
+            let mut bytes = vec![0u8; octets];
+            std::io::Read::read_exact(
+                &mut fs::File::open("/dev/urandom").map_err(|e| Error::io("/dev/urandom", e))?,
+                &mut bytes,
+            )
+            .map_err(|e| Error::io("/dev/urandom", e))?;
+            Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        };
+        self.write(
+            &Path::new(FLEET_DIR).join("cookie.secret"),
+            &(random_hex(16)? + "\n"),
+        )?;
+        self.write(
+            &Path::new(FLEET_DIR).join("ticket.key"),
+            &(random_hex(32)? + "\n"),
+        )?;
+        system::run(
+            Command::new(system::tool("openssl"))
+                .args(["req", "-x509", "-nodes", "-days", "7", "-newkey", "ec"])
+                .args([
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-subj",
+                    "/CN=anyns-lab",
+                ])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-out")
+                .arg(dir.join("cert.pem")),
+        )?;
+        Ok(())
     }
 
     /// The fleet inventory of this lab (`anyns fleet status --inventory`): each site with

@@ -1352,3 +1352,92 @@ fn live_audit_over_the_lab_names_a_site_without_tcp() {
         .collect();
     assert_eq!(tcp, vec![format!("{ns1}:53 (NSID ams)")], "{report}");
 }
+
+/// The fleet's shared secrets at work over anycast: DNS over TLS on ns1's anycast address
+/// (`kdig +tls` from c1), and a DNS cookie obtained at ams still valid at the site c1
+/// reaches after ams's ns1 instance is killed (RFC 9018's point: the sites share the
+/// secret, so the server cookie comes back unchanged instead of a new one).
+#[test]
+fn dot_and_cookies_survive_a_route_change() {
+    let Some(lab) = lab_up("dot_and_cookies_survive_a_route_change") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let in_c1 = |tool: &str, args: &[&str]| -> String {
+        let out = system::in_ns(&lab.ns("c1"), &system::tool(tool))
+            .args(args)
+            .output()
+            .expect(tool);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let server = format!("@{ns1}");
+    let dot = in_c1(
+        "kdig",
+        &[
+            &server,
+            "+tls",
+            "+nsid",
+            "+time=3",
+            "+retry=0",
+            &lab.topology.zone,
+            "SOA",
+        ],
+    );
+    assert!(
+        dot.contains("status: NOERROR") && dot.contains("TLS1.3"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"ams\""),
+        "c1 reaches ams over TLS too: {dot}"
+    );
+
+    // dig prints "; COOKIE: <client+server hex> (good)" and "; NSID: ... ("ams")".
+    let ask = |cookie: &str| -> (String, String) {
+        let out = in_c1(
+            "dig",
+            &[
+                &server,
+                &format!("+cookie{cookie}"),
+                "+nsid",
+                "+time=2",
+                "+tries=1",
+                &lab.topology.zone,
+                "SOA",
+            ],
+        );
+        let cookie = out
+            .lines()
+            .find_map(|l| l.strip_prefix("; COOKIE: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        let nsid = out
+            .lines()
+            .find_map(|l| l.strip_prefix("; NSID: "))
+            .and_then(|l| l.split('"').nth(1))
+            .unwrap_or_default()
+            .to_string();
+        (cookie, nsid)
+    };
+    let (cookie, nsid) = ask("");
+    assert_eq!(nsid, "ams", "{cookie}");
+    assert_eq!(cookie.len(), 48, "client 8 + server 16 octets: {cookie}");
+    lab.stop_instance("ams", "ns1", "KILL", Duration::from_secs(5))
+        .unwrap();
+    let (returned, elsewhere) = system::wait_for(
+        "c1 to reach another site",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || Some(ask(&format!("={cookie}"))).filter(|(_, nsid)| !nsid.is_empty() && nsid != "ams"),
+        String::new,
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE cookie from ams, sent to {elsewhere} after ams was killed: {cookie} -> {returned}"
+    );
+    assert_eq!(
+        returned, cookie,
+        "{elsewhere} accepted ams's server cookie and returned it unchanged"
+    );
+}
