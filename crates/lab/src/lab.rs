@@ -765,6 +765,27 @@ impl Lab {
         )
     }
 
+    /// Starts the connection probe (one long-lived TCP or TLS connection to `address`, a
+    /// query every 20 ms for `duration`; `mode`: tcp, tls-resume, tls-full) in client
+    /// `client`'s namespace; its stdout carries one JSON line per event.
+    pub fn connection_probe(
+        &self,
+        client: &str,
+        address: SocketAddr,
+        mode: &str,
+        duration: Duration,
+    ) -> Result<Child, Error> {
+        system::in_ns(&self.ns(client), &self.lab_bin)
+            .arg("connection-probe")
+            .arg(address.to_string())
+            .args(["--mode", mode, "--qname", &self.topology.zone])
+            .args(["--duration-ms", &duration.as_millis().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("connection probe", e))
+    }
+
     /// `anyns fleet status` run from client `client`'s namespace (its vantage point) over
     /// the lab's inventory; its output (`--json`: one JSON object).
     pub fn fleet(&self, client: &str, json: bool) -> Result<String, Error> {

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod configs;
+pub mod connection;
 pub mod demo;
 mod disruption;
 pub mod dns;

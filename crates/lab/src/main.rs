@@ -64,6 +64,23 @@ enum Command {
     /// The lab's DNS client, run inside a client namespace: one line per query.
     #[command(hide = true)]
     Probe(ProbeArgs),
+    /// One long-lived DNS connection (TCP or TLS) to ADDR:PORT, a query every interval,
+    /// reconnecting when it breaks; JSON lines (run inside a client namespace).
+    #[command(hide = true)]
+    ConnectionProbe {
+        /// The server.
+        address: std::net::SocketAddr,
+        /// tcp, tls-resume or tls-full.
+        #[arg(long, default_value = "tcp")]
+        mode: String,
+        /// The name asked (SOA).
+        #[arg(long, default_value = "example.")]
+        qname: String,
+        #[arg(long, default_value_t = 20)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 4000)]
+        duration_ms: u64,
+    },
     /// One `GET /metrics` to ADDR:PORT, body to stdout (run inside a site's namespace).
     #[command(hide = true)]
     Scrape {
@@ -214,6 +231,31 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Scrape { address } => {
             print!("{}", anyns_lab::metrics::scrape_text(*address)?);
             Ok(())
+        }
+        Command::ConnectionProbe {
+            address,
+            mode,
+            qname,
+            interval_ms,
+            duration_ms,
+        } => {
+            let mode = match mode.as_str() {
+                "tcp" => anyns_lab::connection::Mode::Tcp,
+                "tls-resume" => anyns_lab::connection::Mode::TlsResume,
+                "tls-full" => anyns_lab::connection::Mode::TlsFull,
+                other => {
+                    return Err(Error::Topology(format!(
+                        "--mode {other}: tcp, tls-resume or tls-full"
+                    )));
+                }
+            };
+            anyns_lab::connection::run(
+                *address,
+                qname,
+                mode,
+                Duration::from_millis(*interval_ms),
+                Duration::from_millis(*duration_ms),
+            )
         }
         Command::Probe(args) => {
             let qtype = dns::qtype_from_text(&args.qtype)

@@ -1441,3 +1441,77 @@ fn dot_and_cookies_survive_a_route_change() {
         "{elsewhere} accepted ams's server cookie and returned it unchanged"
     );
 }
+
+/// What the primer warns about, measured: a long-lived TCP connection, and a DNS-over-TLS
+/// one with and without session resumption, from c1 to ns1 while ams drains (its route
+/// moves to nyc under c1's connection). The connection breaks (nyc has no state for it);
+/// the probe reconnects at once; with resumption the new site resumes the session ams
+/// issued (the sites share the ticket key).
+#[test]
+fn tcp_and_dot_connections_through_a_route_change() {
+    let Some(lab) = lab_up("tcp_and_dot_connections_through_a_route_change") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let mut figures = Vec::new();
+    for (mode, port) in [("tcp", 53), ("tls-full", 853), ("tls-resume", 853)] {
+        wait_c1_answered_by(&lab, ns1, "ams", Duration::from_secs(10));
+        let probe = lab
+            .connection_probe(
+                "c1",
+                std::net::SocketAddr::new(ns1, port),
+                mode,
+                Duration::from_millis(4000),
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+        let drained = lab.control("ams", "ns1", "drain").unwrap();
+        assert!(drained.contains("draining"), "{drained}");
+        let out = probe.wait_with_output().unwrap();
+        let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let of = |kind: &str| -> Vec<&serde_json::Value> {
+            events.iter().filter(|e| e["event"] == kind).collect()
+        };
+        let (connected, broken, again, done) = (
+            of("connected"),
+            of("broken"),
+            of("answered-again"),
+            of("done"),
+        );
+        let done = done
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("{mode}: {events:?}"));
+        let lost = done["sent"].as_u64().unwrap() - done["answered"].as_u64().unwrap();
+        assert!(
+            !broken.is_empty(),
+            "{mode}: the route change breaks the connection: {events:?}"
+        );
+        assert!(connected.len() >= 2, "{mode}: reconnected: {events:?}");
+        let reconnect = connected[1];
+        let gap = again.first().and_then(|e| e["gap_ms"].as_f64());
+        assert!(gap.is_some(), "{mode}: answered again: {events:?}");
+        match mode {
+            "tls-resume" => assert_eq!(reconnect["resumed"], true, "{events:?}"),
+            "tls-full" => assert_eq!(reconnect["resumed"], false, "{events:?}"),
+            _ => {}
+        }
+        figures.push(format!(
+            "{mode:10} breaks {}  lost {lost}  first handshake {:.1} ms  reconnect {:.1} ms (resumed {})  gap {:.1} ms  ({})",
+            broken.len(),
+            connected[0]["handshake_ms"].as_f64().unwrap_or_default(),
+            reconnect["handshake_ms"].as_f64().unwrap_or_default(),
+            reconnect["resumed"],
+            gap.unwrap_or_default(),
+            broken[0]["error"].as_str().unwrap_or_default(),
+        ));
+        let undrained = lab.control("ams", "ns1", "undrain").unwrap();
+        assert!(undrained.contains("announced"), "{undrained}");
+    }
+    for line in &figures {
+        eprintln!("FIGURE route change under a connection: {line}");
+    }
+}
