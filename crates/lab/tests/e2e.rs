@@ -1515,3 +1515,108 @@ fn tcp_and_dot_connections_through_a_route_change() {
         eprintln!("FIGURE route change under a connection: {line}");
     }
 }
+
+/// A cookie-secret rotation done site by site, without a valid cookie ever rejected:
+/// c1 holds a cookie from ams (old secret); nyc restarts with the new secret and the old
+/// one as previous; ams is killed, c1's old cookie reaches nyc and counts as valid there
+/// (`anyns_cookies_total{result="valid"}`), and the fresh cookie nyc gives back (new
+/// secret) is valid at ams once ams has restarted with the new secret too.
+#[test]
+fn cookie_secret_rotation_site_by_site() {
+    let Some(lab) = lab_up("cookie_secret_rotation_site_by_site") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let server = format!("@{ns1}");
+    let ask = |cookie: &str| -> (String, String) {
+        let out = system::in_ns(&lab.ns("c1"), &system::tool("dig"))
+            .args([
+                &server,
+                &format!("+cookie{cookie}"),
+                "+nsid",
+                "+time=2",
+                "+tries=1",
+            ])
+            .args([&lab.topology.zone, "SOA"])
+            .output()
+            .expect("dig");
+        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |prefix: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let cookie = field("; COOKIE: ")
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let nsid = field("; NSID: ")
+            .split('"')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (cookie, nsid)
+    };
+    let valid_at = |site: &str| -> f64 {
+        lab.scrape(site, "ns1")
+            .unwrap()
+            .get("anyns_cookies_total{result=\"valid\"}")
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let (old_cookie, nsid) = ask("");
+    assert_eq!(nsid, "ams");
+    // The new secret first, the old one second, in the file every site reads at start.
+    let secret_file = lab.run_dir().join("fleet/cookie.secret");
+    let old_secret = std::fs::read_to_string(&secret_file).unwrap();
+    let new_secret = "0123456789abcdef0123456789abcdef";
+    std::fs::write(&secret_file, format!("{new_secret}\n{old_secret}")).unwrap();
+    lab.stop_instance("nyc", "ns1", "TERM", Duration::from_secs(10))
+        .unwrap();
+    lab.start_instance("nyc", "ns1").unwrap();
+    system::wait_for(
+        "nyc's ns1 back",
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || lab.scrape("nyc", "ns1").ok().map(drop),
+        String::new,
+    )
+    .unwrap();
+    let before = valid_at("nyc");
+    lab.stop_instance("ams", "ns1", "KILL", Duration::from_secs(5))
+        .unwrap();
+    let (fresh, elsewhere) = system::wait_for(
+        "c1 at nyc",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || Some(ask(&format!("={old_cookie}"))).filter(|(_, nsid)| nsid == "nyc"),
+        String::new,
+    )
+    .unwrap();
+    assert_eq!(elsewhere, "nyc");
+    let after = valid_at("nyc");
+    assert!(
+        after > before,
+        "ams's cookie (old secret) is valid at nyc: {before} -> {after}"
+    );
+    assert_ne!(
+        fresh, old_cookie,
+        "nyc answers with a cookie under the new secret"
+    );
+    // ams back with the new secret: nyc's fresh cookie is valid there.
+    lab.start_instance("ams", "ns1").unwrap();
+    wait_c1_answered_by(&lab, ns1, "ams", Duration::from_secs(20));
+    let before = valid_at("ams");
+    let (returned, nsid) = ask(&format!("={fresh}"));
+    assert_eq!(nsid, "ams");
+    assert!(
+        valid_at("ams") > before,
+        "nyc's cookie (new secret) is valid at ams"
+    );
+    assert_eq!(returned, fresh, "and young enough to come back unchanged");
+    eprintln!(
+        "FIGURE rotation: ams cookie {old_cookie} valid at nyc (previous secret); nyc cookie {fresh} valid at ams"
+    );
+}

@@ -137,6 +137,16 @@ fn with_cookie(
         Some(client) => dns_auth::cookies::check(Some(option), client, now, secrets),
         None => dns_auth::cookies::CookieCheck::Malformed,
     };
+    {
+        use dns_auth::cookies::CookieCheck;
+        let result = match checked {
+            CookieCheck::ClientOnly => 0,
+            CookieCheck::Valid => 1,
+            CookieCheck::Invalid => 2,
+            CookieCheck::Malformed | CookieCheck::Absent => 3,
+        };
+        counters.record_cookie(result, single_writer);
+    }
     let mut answer_cookie = [0u8; 24];
     let outcome = match (checked, peer) {
         (dns_auth::cookies::CookieCheck::Malformed, _) | (_, None) => {

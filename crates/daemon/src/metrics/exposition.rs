@@ -10,7 +10,7 @@ use dns_zone::ZoneSet;
 
 use crate::announce::Report;
 use crate::bgp::PeerStatus;
-use crate::state::{LATENCY_BUCKETS_NS, RCODE_SLOTS, SIZE_BUCKETS, Totals};
+use crate::state::{COOKIE_RESULTS, LATENCY_BUCKETS_NS, RCODE_SLOTS, SIZE_BUCKETS, Totals};
 
 /// Everything one scrape shows.
 pub(crate) struct Snapshot<'a> {
@@ -247,6 +247,19 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
         );
     }
 
+    header(
+        &mut out,
+        "anyns_cookies_total",
+        "counter",
+        "Queries with a DNS COOKIE option by verdict (RFC 7873): a client cookie alone, a \
+         server cookie made with the fleet's secret (current or previous), one not (another \
+         secret, too old), or a malformed option. Invalid ones during a secret rotation mean \
+         a site lacks the previous secret.",
+    );
+    for (i, result) in COOKIE_RESULTS.iter().enumerate() {
+        let count: u64 = transports.iter().map(|(_, t)| t.cookies[i]).sum();
+        let _ = writeln!(out, "anyns_cookies_total{{result=\"{result}\"}} {count}");
+    }
     header(
         &mut out,
         "anyns_transfers_total",

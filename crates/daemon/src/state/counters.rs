@@ -49,7 +49,12 @@ pub(crate) struct QueryCounters {
     /// total nanoseconds.
     latencies: [AtomicU64; LATENCY_BUCKETS_NS.len() + 1],
     latency_sum_ns: AtomicU64,
+    /// Queries with a COOKIE option, by verdict (indexed like [`COOKIE_RESULTS`]).
+    cookies: [AtomicU64; COOKIE_RESULTS.len()],
 }
+
+/// The verdicts on a query's COOKIE option, as the metrics name them.
+pub(crate) const COOKIE_RESULTS: [&str; 4] = ["client-only", "valid", "invalid", "malformed"];
 
 /// The slot of `value` among buckets with upper bounds `bounds`.
 #[inline]
@@ -71,6 +76,14 @@ fn add_n(counter: &AtomicU64, n: u64, single_writer: bool) {
 }
 
 impl QueryCounters {
+    /// Counts a query's COOKIE verdict (an index into [`COOKIE_RESULTS`]).
+    #[inline]
+    pub(crate) fn record_cookie(&self, result: usize, single_writer: bool) {
+        if let Some(counter) = self.cookies.get(result) {
+            bump(counter, single_writer);
+        }
+    }
+
     /// Counts `queries` answered in `nanos` each, from their arrival in user space to
     /// their answers' send (a UDP batch's queries all take the batch's time).
     #[inline]
@@ -140,6 +153,9 @@ impl QueryCounters {
             *sum += get(counter);
         }
         totals.latency_sum_ns += get(&self.latency_sum_ns);
+        for (sum, counter) in totals.cookies.iter_mut().zip(&self.cookies) {
+            *sum += get(counter);
+        }
     }
 }
 
@@ -168,6 +184,7 @@ pub(crate) struct Totals {
     pub(crate) size_sum: u64,
     pub(crate) latencies: [u64; LATENCY_BUCKETS_NS.len() + 1],
     pub(crate) latency_sum_ns: u64,
+    pub(crate) cookies: [u64; COOKIE_RESULTS.len()],
 }
 
 /// Every block of the process.

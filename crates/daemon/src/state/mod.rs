@@ -10,6 +10,6 @@ mod zones;
 
 pub(crate) use connections::Connections;
 pub(crate) use counters::{
-    Counters, LATENCY_BUCKETS_NS, QueryCounters, RCODE_SLOTS, SIZE_BUCKETS, Totals,
+    COOKIE_RESULTS, Counters, LATENCY_BUCKETS_NS, QueryCounters, RCODE_SLOTS, SIZE_BUCKETS, Totals,
 };
 pub(crate) use zones::ZoneStore;
