@@ -115,6 +115,25 @@ template:
     file: {self.zone}
 """)
             return ["knotd", "-c", conf]
+        if self.kind == "bind":
+            conf = os.path.join(self.dir, "named.conf")
+            with open(conf, "w") as f:
+                f.write(f"""options {{
+    directory "{self.dir}";
+    pid-file "{self.dir}/named.pid";
+    listen-on port {self.port} {{ {self.host}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    minimal-responses yes;
+    answer-cookie yes;
+    cookie-algorithm siphash24;
+}};
+zone "{ORIGIN}" {{ type primary; file "{self.zone}"; }};
+""")
+            # One worker thread and one UDP dispatcher, as the others run.
+            return ["named", "-g", "-n", "1", "-U", "1", "-c", conf]
         if self.kind == "nsd":
             conf = os.path.join(self.dir, "nsd.conf")
             with open(conf, "w") as f:
@@ -343,23 +362,27 @@ def bench_icount(tmp):
 def bench_cookies(tmp):
     """DNS cookies on the query path: instructions per query with a client cookie in every
     query (the server answers with a fresh RFC 9018 server cookie: one SipHash-2-4 each),
-    against the same queries without EDNS options; Knot with mod-cookies alike."""
+    against the same queries without EDNS options; Knot with mod-cookies and BIND 9.18
+    (answer-cookie, siphash24, one worker) alike."""
     zone = os.path.join(tmp, "ck.zone")
     queries = os.path.join(tmp, "ck.queries")
     write_zone(zone, 10000)
     write_queries(queries, 10000, ICOUNT_QUERIES)
     cookie = ["-E", "10:2464c4abcf10c957"]
-    cases = [("anyns", ()), ("anyns", cookie), ("knot", ()), ("knot-cookies", cookie)]
+    cases = [("anyns", ()), ("anyns", cookie), ("knot", ()), ("knot-cookies", cookie),
+             ("bind", ()), ("bind", cookie)]
     results = {(kind, bool(extra)): icount_per_query(kind, zone, queries, tmp, extra=extra)
                for kind, extra in cases}
     print("\n## DNS cookies: user-space instructions per query (callgrind, %d queries)" % ICOUNT_QUERIES)
     print("%-13s %14s %14s %10s" % ("server", "no cookie", "client cookie", "added"))
     for kind, plain, with_cookie in [("anyns", ("anyns", False), ("anyns", True)),
-                                     ("knot", ("knot", False), ("knot-cookies", True))]:
+                                     ("knot", ("knot", False), ("knot-cookies", True)),
+                                     ("bind", ("bind", False), ("bind", True))]:
         a, b = results[plain], results[with_cookie]
         print("%-13s %14.0f %14.0f %10.0f" % (kind, a, b, b - a))
-    if results[("knot-cookies", True)]:
-        print("anyns / knot with cookies: %.2fx" % (results[("anyns", True)] / results[("knot-cookies", True)]))
+    for other in ["knot-cookies", "bind"]:
+        if results[(other, True)]:
+            print("anyns / %s with cookies: %.2fx" % (other, results[("anyns", True)] / results[(other, True)]))
     return results
 
 
