@@ -12,7 +12,9 @@
 //! * interop on loopback with the real tools: `dig` and `kdig` and `anyns check-zone`
 //!   (`interop_dig`), every answer compared with Knot's on the zone corpus and on signed
 //!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
-//!   transfers, NOTIFY, catalogs and TSIG with Knot both ways (`transfer_interop`);
+//!   transfers, NOTIFY, catalogs and TSIG with Knot both ways (`transfer_interop`), with BIND
+//!   9.18 and NSD 4.6 both ways (`transfer_bind_nsd`), over TLS (`tls`), and the audit
+//!   (`audit`) with Knot and NSD beside anyns;
 //! * the resolver over a tree of anyns servers on loopback (`resolver`), and, as root in a
 //!   namespace of its own, compared name by name with Unbound (`resolver_unbound`) and
 //!   falling back to a unicast name server when TCP to the anycast ones is reset
@@ -52,4 +54,5 @@ mod resolver_unbound_dnssec;
 mod serving;
 mod supervise;
 mod tls;
+mod transfer_bind_nsd;
 mod transfer_interop;
