@@ -1,0 +1,26 @@
+//! A secondary reading an AXFR/IXFR response stream: any bytes, cut into messages by the
+//! 2-octet lengths of TCP framing, fed to the transfer reader; it must not panic, and a
+//! transfer it accepts must build a zone or be refused with an error.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let origin = b"\x07example\x00";
+    let id = data.first().map_or(0, |&b| u16::from(b) << 8 | 0x42);
+    let mut reader = dns_auth::client::XfrReader::new(id, origin);
+    let mut rest = data;
+    while rest.len() >= 2 && !reader.is_done() {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let Some(message) = rest.get(2..2 + len) else {
+            break;
+        };
+        if reader.handle_message(message).is_err() {
+            return;
+        }
+        rest = &rest[2 + len..];
+    }
+    if let Ok(dns_auth::client::Transferred::Full(records)) = reader.finish() {
+        let _ = dns_zone::zone_from_records(origin, &records);
+    }
+});
