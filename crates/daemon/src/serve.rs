@@ -294,6 +294,22 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
                             Err(err) => warn!("SIGHUP: TLS files not reloaded, the loaded ones stay: {err}"),
                         }
                     }
+                    if let Some(file) = &config.source {
+                        match Config::from_file(file) {
+                            Ok(new) => {
+                                let changed = config.changes_needing_restart(&new);
+                                if changed.is_empty() {
+                                    info!(file = %file.display(), "SIGHUP: configuration unchanged");
+                                } else {
+                                    warn!(
+                                        file = %file.display(), changed = %changed.join(", "),
+                                        "SIGHUP: configuration sections changed that need a restart to apply; zone files are reloaded, everything else runs as before"
+                                    );
+                                }
+                            }
+                            Err(err) => warn!("SIGHUP: the configuration file is not valid now, the running configuration stays: {err}"),
+                        }
+                    }
                     info!("SIGHUP: reloading zones");
                     let zone_configs = config.zones.clone();
                     let store = zones.clone();

@@ -112,6 +112,8 @@ pub struct Config {
     pub supervise: Option<SuperviseConfig>,
     /// The TLS listeners' certificate, key and ticket key (`[tls]`).
     pub tls: Option<TlsConfig>,
+    /// The file this was read from (SIGHUP reads it again to report what changed).
+    pub source: Option<PathBuf>,
 }
 
 impl Config {
@@ -121,7 +123,9 @@ impl Config {
             ConfigError::new(KeyPath::default(), format!("cannot read it: {e}")).in_file(path)
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        Self::from_toml(&text, base).map_err(|e| e.in_file(path))
+        let mut config = Self::from_toml(&text, base).map_err(|e| e.in_file(path))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses TOML text; relative zone paths are joined to `base`.
@@ -355,7 +359,97 @@ impl Config {
             resolver,
             supervise,
             tls,
+            source: None,
         })
+    }
+}
+
+impl Config {
+    /// The parts of `new` that differ from `self`, by key, for SIGHUP: the running daemon
+    /// reloads zone files (their contents), while these need a restart. Sections are
+    /// compared through their `Debug` text: no section holds anything whose text changes
+    /// between two loads of the same file (the TLS section is compared by its file paths,
+    /// a cookie secret drawn at start is compared as absent).
+    pub fn changes_needing_restart(&self, new: &Self) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        let mut differs = |key: &'static str, a: String, b: String| {
+            if a != b {
+                changed.push(key);
+            }
+        };
+        differs(
+            "server",
+            format!(
+                "{:?}{:?}{}{}{:?}{}{:?}{:?}{:?}{:?}{:?}",
+                self.identity,
+                self.version,
+                self.udp_payload,
+                self.udp_workers,
+                self.tcp_idle_timeout,
+                self.tcp_max_connections,
+                self.control_socket,
+                self.metrics,
+                self.rate_limit,
+                self.storage,
+                self.shared_listen
+            ),
+            format!(
+                "{:?}{:?}{}{}{:?}{}{:?}{:?}{:?}{:?}{:?}",
+                new.identity,
+                new.version,
+                new.udp_payload,
+                new.udp_workers,
+                new.tcp_idle_timeout,
+                new.tcp_max_connections,
+                new.control_socket,
+                new.metrics,
+                new.rate_limit,
+                new.storage,
+                new.shared_listen
+            ),
+        );
+        differs(
+            "listen",
+            format!("{:?}", self.listen),
+            format!("{:?}", new.listen),
+        );
+        differs(
+            "zone",
+            format!("{:?}", self.zones),
+            format!("{:?}", new.zones),
+        );
+        differs("key", format!("{:?}", self.keys), format!("{:?}", new.keys));
+        differs("bgp", format!("{:?}", self.bgp), format!("{:?}", new.bgp));
+        differs(
+            "health",
+            format!("{:?}", self.health),
+            format!("{:?}", new.health),
+        );
+        differs(
+            "resolver",
+            format!("{:?}", self.resolver),
+            format!("{:?}", new.resolver),
+        );
+        differs(
+            "supervise",
+            format!("{:?}", self.supervise),
+            format!("{:?}", new.supervise),
+        );
+        let tls_files = |c: &Self| {
+            c.tls.as_ref().map(|t| {
+                (
+                    t.certificate.clone(),
+                    t.key.clone(),
+                    t.ticket_key_file.clone(),
+                )
+            })
+        };
+        differs(
+            "tls",
+            format!("{:?}", tls_files(self)),
+            format!("{:?}", tls_files(new)),
+        );
+        changed
     }
 }
 

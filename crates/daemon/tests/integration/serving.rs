@@ -456,3 +456,41 @@ fn json_log_lines_are_one_object_each() {
     }
     assert!(log.contains("\"message\":\"serving\""), "{log}");
 }
+
+/// SIGHUP re-reads the configuration and says what it cannot apply live: an edited
+/// identity is named as needing a restart (and the old one keeps answering), a broken file
+/// is reported with its error (the running configuration stays), an unchanged one is said
+/// to be unchanged; the zone file is reloaded every time.
+#[test]
+fn sighup_reports_configuration_changes_that_need_a_restart() {
+    let addr = loopback(free_port());
+    let daemon = start("", &[addr], &zone_text(1, ""), addr);
+    let config_path = daemon.dir.path().join("anyns.toml");
+    let original = fs::read_to_string(&config_path).unwrap();
+    daemon.signal("HUP");
+    wait_for("the unchanged report", Duration::from_secs(5), || {
+        daemon.log().contains("SIGHUP: configuration unchanged")
+    });
+    fs::write(
+        &config_path,
+        original.replace("serving-test", "renamed-site"),
+    )
+    .unwrap();
+    fs::write(daemon.dir.path().join("example.zone"), zone_text(2, "")).unwrap();
+    daemon.signal("HUP");
+    wait_for("the restart warning", Duration::from_secs(5), || {
+        daemon.log().contains("need a restart") && daemon.log().contains("changed=server")
+    });
+    wait_for("serial 2", Duration::from_secs(5), || {
+        serial(addr) == Some(2)
+    });
+    fs::write(&config_path, "[[listen]]\naddress = \"nowhere\"\n").unwrap();
+    daemon.signal("HUP");
+    wait_for("the invalid-file warning", Duration::from_secs(5), || {
+        daemon
+            .log()
+            .contains("the configuration file is not valid now")
+            && daemon.log().contains("listen[0].address")
+    });
+    assert_eq!(serial(addr), Some(2), "still serving");
+}
