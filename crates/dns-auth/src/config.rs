@@ -40,3 +40,15 @@ pub enum Transport {
     /// TCP: answers up to 65535 octets (RFC 7766).
     Tcp,
 }
+
+/// Options an answer carries beyond what its query and [`AnswerConfig`] decide, given by
+/// the caller that knows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnswerExtras<'a> {
+    /// The COOKIE option of the answer (`crate::cookies::answer_cookie`), when the query
+    /// carried one and the server answers cookies.
+    pub cookie: Option<&'a [u8]>,
+    /// For a secondary zone, the seconds left until it expires, sent in an EXPIRE option
+    /// (RFC 7314) when an SOA query asks; `None`: the zone's own SOA EXPIRE (a primary).
+    pub expire: Option<u32>,
+}

@@ -41,7 +41,7 @@ pub mod secondary;
 mod serial;
 pub mod xfr;
 
-pub use config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, Transport};
+pub use config::{AnswerConfig, AnswerExtras, DEFAULT_UDP_PAYLOAD, Transport};
 pub use inbound::{Inbound, classify};
 pub use respond::{
     Outcome, error_response, error_response_to, respond, respond_to_malformed, respond_to_query,

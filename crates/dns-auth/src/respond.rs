@@ -6,7 +6,7 @@ use dns_wire::{Header, MessageWriter, Name, Opcode, ParseError, Query};
 use dns_zone::{Zone, ZoneSet};
 
 use crate::chaos::answer_chaos;
-use crate::config::{AnswerConfig, DEFAULT_UDP_PAYLOAD, MIN_UDP_PAYLOAD, Transport};
+use crate::config::{AnswerConfig, AnswerExtras, DEFAULT_UDP_PAYLOAD, MIN_UDP_PAYLOAD, Transport};
 use crate::resolve::resolve;
 
 /// RFC 1035 §4.2.1: without EDNS, UDP messages are at most 512 octets.
@@ -47,12 +47,19 @@ pub fn respond(
     if let Err(err) = parsed.parse_into(query) {
         return respond_to_malformed(query, err, out);
     }
-    respond_to_query(query, &parsed, zones, config, transport, None, out)
+    respond_to_query(
+        query,
+        &parsed,
+        zones,
+        config,
+        transport,
+        AnswerExtras::default(),
+        out,
+    )
 }
 
-/// Answers the query `parsed` (read from the bytes `query`) from `zones` into `out`;
-/// `cookie` is the COOKIE option of the answer (`crate::cookies::answer_cookie`), when the
-/// query carried one and the server answers cookies.
+/// Answers the query `parsed` (read from the bytes `query`) from `zones` into `out`, with
+/// the options of `extras` (a cookie, a secondary's time to expiry).
 #[inline]
 pub fn respond_to_query(
     query: &[u8],
@@ -60,9 +67,14 @@ pub fn respond_to_query(
     zones: &ZoneSet,
     config: &AnswerConfig,
     transport: Transport,
-    cookie: Option<&[u8]>,
+    extras: AnswerExtras<'_>,
     out: &mut Vec<u8>,
 ) -> Outcome {
+    let cookie = extras.cookie;
+    //= https://www.rfc-editor.org/rfc/rfc7314#section-3
+    //# The EXPIRE option ... SOA, AXFR and IXFR queries
+    let wants_expire = parsed.qtype == rtype::SOA && parsed.edns.is_some_and(|e| e.expire);
+    let mut expire: Option<[u8; 4]> = None;
     let header = Header {
         flags: Header::QR | (parsed.header.flags & COPIED_FLAGS),
         ..parsed.header
@@ -150,8 +162,16 @@ pub fn respond_to_query(
                 }
                 Some((zone, false)) => {
                     let opt_len = opt_len(parsed.edns.is_some(), nsid, keepalive, None)
-                        + cookie.map_or(0, |c| 4 + c.len());
+                        + cookie.map_or(0, |c| 4 + c.len())
+                        + if wants_expire { 8 } else { 0 };
                     let room = limit.saturating_sub(opt_len);
+                    if wants_expire && zone.origin() == parsed.qname.as_wire() {
+                        let own = zone
+                            .soa()
+                            .and_then(|soa| crate::secondary::SoaTimers::from_soa(soa.first()))
+                            .map(|t| t.expire.as_secs() as u32);
+                        expire = extras.expire.or(own).map(u32::to_be_bytes);
+                    }
                     //= https://www.rfc-editor.org/rfc/rfc4035#section-3.1
                     //# a security-aware name server MUST include the appropriate DNSSEC RRs
                     //# ... when the DO bit is set
@@ -189,8 +209,12 @@ pub fn respond_to_query(
     writer.set_flags(flags);
     if let Some(edns) = parsed.edns {
         let ede_data;
-        let mut options: [(u16, &[u8]); 4] = [(0, &[]); 4];
+        let mut options: [(u16, &[u8]); 5] = [(0, &[]); 5];
         let mut count = 0;
+        if let Some(expire) = &expire {
+            options[count] = (option::EXPIRE, expire);
+            count += 1;
+        }
         if let Some(cookie) = cookie {
             options[count] = (option::COOKIE, cookie);
             count += 1;

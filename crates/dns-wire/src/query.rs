@@ -81,6 +81,8 @@ pub struct Edns {
     pub nsid: bool,
     /// An edns-tcp-keepalive option was present (RFC 7828).
     pub tcp_keepalive: bool,
+    /// An EXPIRE option was present (RFC 7314).
+    pub expire: bool,
     /// A COOKIE option (RFC 7873): where its data starts in the message and its length
     /// (longer than 255 recorded as 255: anything over 40 is malformed, RFC 7873 §5.2.2,
     /// and must be seen as such, not as no cookie). Read it with [`Edns::cookie_in`].
@@ -274,6 +276,7 @@ pub(crate) fn parse_opt(msg: &[u8], record: &SkippedRecord) -> Result<Edns, Pars
         match code {
             option::NSID => edns.nsid = true,
             option::TCP_KEEPALIVE => edns.tcp_keepalive = true,
+            option::EXPIRE => edns.expire = true,
             option::COOKIE => {
                 let recorded = len.min(usize::from(u8::MAX)) as u8;
                 edns.cookie = u16::try_from(at + 4).ok().map(|start| (start, recorded));

@@ -94,6 +94,8 @@ pub mod option {
     pub const NSID: u16 = 3;
     /// RFC 7873 cookie.
     pub const COOKIE: u16 = 10;
+    /// EDNS EXPIRE (RFC 7314): a zone's remaining time until expiry.
+    pub const EXPIRE: u16 = 9;
     /// RFC 7828 TCP keepalive.
     pub const TCP_KEEPALIVE: u16 = 11;
     /// RFC 7830 padding.

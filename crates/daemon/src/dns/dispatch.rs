@@ -7,10 +7,10 @@
 use std::net::IpAddr;
 
 use dns_auth::{
-    Inbound, Outcome, Transport, classify, error_response_to, respond_to_malformed,
+    AnswerExtras, Inbound, Outcome, Transport, classify, error_response_to, respond_to_malformed,
     respond_to_query,
 };
-use dns_wire::types::{class, ede, rcode};
+use dns_wire::types::{class, ede, rcode, rtype};
 use dns_wire::{Header, Opcode, Query};
 use tracing::debug;
 
@@ -92,7 +92,11 @@ pub(crate) fn dispatch(
         }
         (Inbound::Query | Inbound::Transfer, _) => {
             let zones = context.zones.load();
-            respond_to_query(msg, query, &zones, &context.answer, transport, None, out)
+            let extras = AnswerExtras {
+                expire: expire_of(context, query),
+                ..AnswerExtras::default()
+            };
+            respond_to_query(msg, query, &zones, &context.answer, transport, extras, out)
         }
         (Inbound::Malformed(err), _) => respond_to_malformed(msg, err, out),
     };
@@ -105,6 +109,28 @@ pub(crate) fn dispatch(
         },
         Outcome::Dropped => Dispatched::Nothing,
     }
+}
+
+/// RFC 7314: for an SOA query carrying EXPIRE at a secondary zone's apex, the seconds the
+/// zone has left before it expires here (a primary's answer carries its SOA EXPIRE).
+#[inline]
+fn expire_of(context: &DnsContext, query: &Query) -> Option<u32> {
+    if query.qtype != rtype::SOA || !query.edns.is_some_and(|e| e.expire) {
+        return None;
+    }
+    expire_left(context, query.qname.as_wire())
+}
+
+#[inline(never)]
+fn expire_left(context: &DnsContext, origin: &[u8]) -> Option<u32> {
+    if !context.transfers.zone(origin)?.is_secondary() {
+        return None;
+    }
+    let (view, _) = context.transfers.refresh_view(origin)?;
+    let left = view
+        .expire_at?
+        .saturating_duration_since(crate::clock::now());
+    Some(u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
 }
 
 /// The query's COOKIE option, when the server answers cookies.
@@ -170,7 +196,10 @@ fn with_cookie(
                 &zones,
                 &context.answer,
                 transport,
-                Some(&answer_cookie),
+                AnswerExtras {
+                    cookie: Some(&answer_cookie),
+                    expire: expire_of(context, query),
+                },
                 out,
             )
         }
@@ -200,8 +229,15 @@ fn signed_query(
     match context.transfers.check_query_signature(msg) {
         Ok(signed) => {
             let zones = context.zones.load();
-            let outcome =
-                respond_to_query(msg, query, &zones, &context.answer, transport, None, out);
+            let outcome = respond_to_query(
+                msg,
+                query,
+                &zones,
+                &context.answer,
+                transport,
+                AnswerExtras::default(),
+                out,
+            );
             match (outcome, signed.into_signer()) {
                 (
                     Outcome::Answered {
@@ -291,7 +327,15 @@ fn for_the_resolver(
     let zones = context.zones.load();
     let standard = query.header.opcode() == Opcode::Query && query.qclass == class::IN;
     if !standard || zones.find_zone(&query.qname).is_some() {
-        let outcome = respond_to_query(msg, query, &zones, &context.answer, transport, None, out);
+        let outcome = respond_to_query(
+            msg,
+            query,
+            &zones,
+            &context.answer,
+            transport,
+            AnswerExtras::default(),
+            out,
+        );
         let authoritative = out
             .get(2)
             .is_some_and(|f| u16::from(*f) << 8 & Header::AA != 0);

@@ -342,3 +342,68 @@ fn rfc_8906_edns_checks_pass_on_anycast_and_unicast_listeners_and_on_knot() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The EXPIRE value of an answer (dig prints `; EXPIRE: 604800 (1 week)`).
+fn expire_of(dig: &Dig) -> Option<u32> {
+    dig.options
+        .iter()
+        .find_map(|o| o.strip_prefix("; EXPIRE: "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// EDNS EXPIRE (RFC 7314): asked with an SOA query, a primary answers its SOA EXPIRE (as
+/// Knot does), a secondary the time it has left (below the SOA's, above zero); not asked,
+/// or asked with another type, no option.
+#[test]
+fn test_7314_expire_from_a_primary_and_a_secondary() {
+    let dir = test_dir();
+    fs::write(dir.path().join("example.zone"), zone()).expect("zone");
+    let (primary_port, secondary_port) = (free_port(), free_port());
+    let primary: SocketAddr = ([127, 0, 0, 1], primary_port).into();
+    let anyns = start_local_anyns(
+        dir.path(),
+        "primary",
+        &format!(
+            "[server]\nudp-workers = 1\n[[listen]]\naddress = \"{primary}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\nallow-transfer = [\"127.0.0.0/8\"]\n"
+        ),
+    );
+    let secondary_dir = dir.path().join("secondary");
+    fs::create_dir_all(secondary_dir.join("storage")).unwrap();
+    let secondary: SocketAddr = ([127, 0, 0, 1], secondary_port).into();
+    let second = start_local_anyns(
+        &secondary_dir,
+        "secondary",
+        &format!(
+            "[server]\nudp-workers = 1\nstorage = \"storage\"\n\
+             [[listen]]\naddress = \"{secondary}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nprimaries = [\"{primary}\"]\n"
+        ),
+    );
+    let knot = start_knot_from(&[("example.", "example.zone")], dir.path());
+    wait_for(
+        "the secondary's copy",
+        Duration::from_secs(15),
+        || (run_dig(secondary, &["example.", "SOA"]).status == "NOERROR").then_some(()),
+        || format!("{}\n{}", anyns.log(), second.log()),
+    );
+    let asked = |server| expire_of(&run_dig(server, &["+expire", "example.", "SOA"]));
+    // The zone's SOA EXPIRE is 604800.
+    assert_eq!(asked(knot.addr), Some(604_800), "Knot");
+    assert_eq!(asked(primary), Some(604_800), "anyns primary");
+    let left = asked(secondary).expect("the secondary's EXPIRE");
+    assert!(
+        (604_700..604_800).contains(&left),
+        "time left at the secondary: {left}"
+    );
+    assert_eq!(
+        expire_of(&run_dig(primary, &["example.", "SOA"])),
+        None,
+        "not asked"
+    );
+    assert_eq!(
+        expire_of(&run_dig(primary, &["+expire", "www.example.", "A"])),
+        None,
+        "not an SOA query"
+    );
+}
