@@ -547,3 +547,96 @@ fn glue_clouds_refresh_and_signature_timers() {
         assert_eq!(found, expected, "{days} days: {report}");
     }
 }
+
+/// The remaining classes, offline and live: a zone without NS, EXPIRE not above
+/// REFRESH + RETRY, short NS TTLs, a site without identity, a secondary not yet
+/// transferred; live, an NS set too large for 1232 octets and no unicast server.
+#[test]
+fn the_remaining_classes() {
+    let dir = test_dir();
+    fs::write(
+        dir.path().join("odd.zone"),
+        "$ORIGIN example.\n$TTL 3600\n@ SOA ns1 h 1 3600 600 3600 300\n@ 60 NS ns1\n\
+         ns1 A 192.0.2.53\n",
+    )
+    .unwrap();
+    let (_, report) = audit(dir.path(), &["--zone", "example.=odd.zone"]);
+    let found = codes(&report);
+    for expected in [
+        "soa.expire-before-retry",
+        "soa.expire-short",
+        "ttl.short-infrastructure",
+    ] {
+        assert!(
+            found.iter().any(|c| c == expected),
+            "{expected} in {found:?}"
+        );
+    }
+    fs::write(
+        dir.path().join("site.toml"),
+        "[server]\nstorage = \"storage\"\n[[listen]]\naddress = \"198.51.100.7:53\"\nrole = \"unicast\"\n\
+         [[zone]]\nname = \"example.\"\nprimaries = [\"192.0.2.1\"]\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("storage")).unwrap();
+    let (code, report) = audit(dir.path(), &["-c", "site.toml"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(
+        codes(&report),
+        vec!["deploy.no-identity", "zone.not-audited"],
+        "{report}"
+    );
+
+    // Live: 30 NS names of 60 octets do not fit in 1232 octets; the only server is anycast.
+    let _serial = support::serial();
+    let mut zone =
+        String::from("$ORIGIN example.\n$TTL 3600\n@ SOA ns1 h 1 3600 600 1209600 300\n");
+    for i in 0..30 {
+        zone.push_str(&format!("@ NS ns{i}-{}.example.net.\n", "x".repeat(50)));
+    }
+    fs::write(dir.path().join("wide.zone"), &zone).unwrap();
+    let port = free_port();
+    let daemon = start_local_anyns(
+        dir.path(),
+        "wide",
+        &format!(
+            "[server]\nudp-workers = 1\n[[listen]]\naddress = \"127.0.0.1:{port}\"\nrole = \"unicast\"\n\
+             [[zone]]\nname = \"example.\"\nfile = \"wide.zone\"\n"
+        ),
+    );
+    wait_for(
+        "anyns",
+        Duration::from_secs(10),
+        || Query::new("example.", 6).send_udp(([127, 0, 0, 1], port).into()),
+        || daemon.log(),
+    );
+    let (_, report) = audit(
+        dir.path(),
+        &[
+            "--live",
+            "example.",
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--anycast",
+            "127.0.0.0/8",
+        ],
+    );
+    assert_eq!(
+        codes(&report),
+        vec!["live.no-unicast-server", "live.size-over-1232"],
+        "{report}"
+    );
+    let size = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "live.size-over-1232")
+        .unwrap();
+    assert!(
+        size["fact"]
+            .as_str()
+            .unwrap()
+            .contains("TC with a 1232 buffer"),
+        "{size}"
+    );
+}
