@@ -1620,3 +1620,67 @@ fn cookie_secret_rotation_site_by_site() {
         "FIGURE rotation: ams cookie {old_cookie} valid at nyc (previous secret); nyc cookie {fresh} valid at ams"
     );
 }
+
+/// A link flapping 20 times in a minute between ams and its router (r1's end set down and
+/// up, as a failing port or cable would: ams's own end only loses its carrier): while it is
+/// down, r1 has no route to ns1 through ams (no stale route: BIRD follows the link of a
+/// direct eBGP session); after the last flap the sessions come back on their own and c1 is
+/// answered by ams again.
+#[test]
+fn a_flapping_link_leaves_no_stale_route_and_the_session_recovers() {
+    let Some(lab) = lab_up("a_flapping_link_leaves_no_stale_route_and_the_session_recovers") else {
+        return;
+    };
+    let ns1 = v4_of(&lab, "ns1");
+    let protocol = lab
+        .site_protocol("ams", "ns1", false)
+        .expect("ams's session for ns1");
+    let via_ams = || {
+        lab.birdc("r1", &["show", "route", "for", &ns1.to_string(), "all"])
+            .lines()
+            .any(|l| l.contains('[') && l.contains(&protocol) && l.contains(" * "))
+    };
+    assert!(via_ams(), "r1 routes ns1 via ams at the start");
+    let link = |state: &str| {
+        system::sh_in_ns(&lab.ns("r1"), &format!("ip link set to-ams {state}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let started = Instant::now();
+    let mut withdrawn_after = Vec::new();
+    for _ in 0..20 {
+        link("down");
+        let down = Instant::now();
+        let gone = system::wait_for(
+            "the route via ams gone",
+            Duration::from_millis(1400),
+            Duration::from_millis(20),
+            || (!via_ams()).then(|| down.elapsed()),
+            String::new,
+        );
+        withdrawn_after.push(gone.ok());
+        std::thread::sleep(Duration::from_millis(1500).saturating_sub(down.elapsed()));
+        link("up");
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    let flapping = started.elapsed();
+    let stale = withdrawn_after.iter().filter(|w| w.is_none()).count();
+    let slowest = withdrawn_after
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or_default();
+    let back = system::wait_for(
+        "the session and the route via ams back",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || (established(&lab, "r1", &protocol) && via_ams()).then(|| started.elapsed() - flapping),
+        || lab.birdc("r1", &["show", "protocols"]),
+    )
+    .unwrap();
+    eprintln!(
+        "FIGURE 20 link flaps in {flapping:?}: route via ams gone within {slowest:?} of each down ({stale} stale); session and route back {back:?} after the minute (the last up was 1.5 s before)"
+    );
+    assert_eq!(stale, 0, "a route through a down link: {withdrawn_after:?}");
+    wait_c1_answered_by(&lab, ns1, "ams", Duration::from_secs(20));
+}
