@@ -373,6 +373,68 @@ def icount_per_query(kind, zone, queries, tmp, host="127.0.0.1", extra=(), max_l
     return per_query
 
 
+def group_cpu_seconds(pgid):
+    """User plus system CPU of every live process in process group `pgid` (NSD's children
+    included)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+CPU_RATES = [20000, 60000, 100000]
+CPU_SECONDS = 5
+
+
+def bench_cpu(tmp):
+    """The whole cost of an answer, kernel included: CPU seconds (user + system, every
+    process of the server) per answer at fixed rates, the share of queries dropped at each,
+    and answers/s at saturation (dnsperf on CPU 1 is the limit there: ~150-160k)."""
+    zone = os.path.join(tmp, "cpu.zone")
+    queries = os.path.join(tmp, "cpu.queries")
+    write_zone(zone, 10000)
+    write_queries(queries, 10000, 100000)
+    results = {}
+    for kind in ["anyns", "knot", "nsd"]:
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"cpu-{kind}")
+        server = Server(kind, zone, free_port(), workdir).start(cpu=0)
+        row = {}
+        try:
+            run_dnsperf(server.port, queries, seconds=2)  # warm-up
+            for rate in CPU_RATES:
+                before = group_cpu_seconds(server.proc.pid)
+                qps, lost = run_dnsperf(server.port, queries, seconds=CPU_SECONDS, rate=rate)
+                cpu = group_cpu_seconds(server.proc.pid) - before
+                answers = qps * CPU_SECONDS
+                row[rate] = (cpu / answers * 1e6 if answers else None, lost / (rate * CPU_SECONDS))
+            row["saturation"] = run_dnsperf(server.port, queries, seconds=CPU_SECONDS)[0]
+        finally:
+            server.stop()
+        results[kind] = row
+    print("\n## CPU per answer, kernel included (server on CPU 0, dnsperf on CPU 1, %d s per rate)" % CPU_SECONDS)
+    header = "%-6s" % "server" + "".join("%16s" % ("us @ %dk" % (r // 1000)) for r in CPU_RATES)
+    print(header + "%12s %14s" % ("drop @ %dk" % (CPU_RATES[-1] // 1000), "q/s saturated"))
+    for kind, row in results.items():
+        cells = "".join("%16s" % ("n/a" if row[r][0] is None else "%.2f" % row[r][0]) for r in CPU_RATES)
+        print("%-6s%s%12s %14.0f" % (kind, cells, "%.1f%%" % (100 * row[CPU_RATES[-1]][1]), row["saturation"]))
+    for other in ["knot", "nsd"]:
+        ratios = []
+        for rate in CPU_RATES:
+            ours, theirs = results["anyns"][rate][0], results[other][rate][0]
+            ratios.append("%s %.2fx" % ("%dk" % (rate // 1000), ours / theirs) if ours and theirs else "n/a")
+        print("anyns / %s CPU per answer: %s (lower is better)" % (other, ", ".join(ratios)))
+    return results
+
+
 def bench_icount(tmp):
     zone = os.path.join(tmp, "ic.zone")
     queries = os.path.join(tmp, "ic.queries")
@@ -704,7 +766,7 @@ def main():
             {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone,
              "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
              "wildcard": bench_wildcard, "resolver": bench_resolver,
-             "cookies": bench_cookies}[part](tmp)
+             "cookies": bench_cookies, "cpu": bench_cpu}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
