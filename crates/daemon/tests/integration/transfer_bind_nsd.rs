@@ -231,3 +231,113 @@ fn anyns_primary_to_nsd_secondary_with_notify() {
     wait_serial([127, 0, 0, 1], nsd_port, 2, &[&nsd, &anyns]);
     assert!(anyns.log().contains("tsig=true"), "{}", anyns.log());
 }
+
+/// A catalog zone (RFC 9432, version 2) served by BIND 9.18 with its member zones: anyns
+/// consumes it, provisions the members it lists and transfers them from BIND; a member
+/// added to the catalog on BIND (reload, NOTIFY) is provisioned too.
+#[test]
+fn a_catalog_served_by_bind_provisions_members_at_anyns() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let (bind_port, anyns_port) = (free_port(), free_port());
+    let bind_dir = dir.path().join("bind");
+    fs::create_dir_all(&bind_dir).unwrap();
+    let catalog = |serial: u32, members: &[(&str, &str)]| {
+        let mut text = format!(
+            "$ORIGIN catalog.invalid.\n$TTL 0\n@ SOA invalid. invalid. {serial} 3600 600 2419200 3600\n\
+             @ NS invalid.\nversion TXT \"2\"\n"
+        );
+        for (unique, zone) in members {
+            text.push_str(&format!("{unique}.zones PTR {zone}\n"));
+        }
+        text
+    };
+    fs::write(
+        bind_dir.join("catalog.zone"),
+        catalog(1, &[("a1", "m1.example.")]),
+    )
+    .unwrap();
+    for member in ["m1", "m2"] {
+        fs::write(
+            bind_dir.join(format!("{member}.zone")),
+            format!(
+                "$ORIGIN {member}.example.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n"
+            ),
+        )
+        .unwrap();
+    }
+    let d = bind_dir.display();
+    let zone_block = |name: &str, file: &str| {
+        format!(
+            "zone \"{name}\" {{ type primary; file \"{d}/{file}\"; allow-transfer {{ 127.0.0.2; }};\n\
+             also-notify {{ 127.0.0.2 port {anyns_port}; }}; }};\n"
+        )
+    };
+    let bind = support::start_named(
+        &bind_dir,
+        &format!(
+            "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; recursion no;\n\
+             listen-on port {bind_port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};\n\
+             dnssec-validation no; notify explicit; }};\n{}{}{}",
+            zone_block("catalog.invalid.", "catalog.zone"),
+            zone_block("m1.example.", "m1.zone"),
+            zone_block("m2.example.", "m2.zone"),
+        ),
+    );
+    wait_for(
+        "named",
+        Duration::from_secs(20),
+        || {
+            udp_exchange_timeout(
+                ([127, 0, 0, 1], bind_port).into(),
+                &Query::new("catalog.invalid.", 6).to_bytes(),
+                Duration::from_millis(500),
+            )
+            .filter(|bytes| Reply::parse(bytes.clone()).rcode == 0)
+        },
+        || bind.log(),
+    );
+    fs::create_dir_all(dir.path().join("storage")).unwrap();
+    let anyns = start_local_anyns(
+        dir.path(),
+        "anyns",
+        &format!(
+            "[server]\nudp-workers = 1\nstorage = \"storage\"\n\
+             [[listen]]\naddress = \"127.0.0.2:{anyns_port}\"\nrole = \"unicast\"\n\
+             [[listen]]\naddress = \"127.0.0.3:{anyns_port}\"\nrole = \"anycast\"\n\
+             [[zone]]\nname = \"catalog.invalid.\"\nprimaries = [\"127.0.0.1:{bind_port}\"]\ncatalog = \"consumer\"\n"
+        ),
+    );
+    let rcode = |zone: &str| {
+        udp_exchange_timeout(
+            ([127, 0, 0, 3], anyns_port).into(),
+            &Query::new(zone, 6).to_bytes(),
+            Duration::from_millis(500),
+        )
+        .map(|bytes| Reply::parse(bytes).rcode)
+    };
+    let logs = || format!("{}\n-----\n{}", anyns.log(), bind.log());
+    wait_for(
+        "m1.example. provisioned from BIND's catalog",
+        Duration::from_secs(20),
+        || (rcode("m1.example.") == Some(0)).then_some(()),
+        logs,
+    );
+    assert_eq!(
+        rcode("m2.example."),
+        Some(5),
+        "m2 is not in the catalog yet"
+    );
+    fs::write(
+        bind_dir.join("catalog.zone"),
+        catalog(2, &[("a1", "m1.example."), ("a2", "m2.example.")]),
+    )
+    .unwrap();
+    hup(&bind);
+    wait_for(
+        "m2.example. provisioned after the catalog changed",
+        Duration::from_secs(20),
+        || (rcode("m2.example.") == Some(0)).then_some(()),
+        logs,
+    );
+}
