@@ -1,8 +1,9 @@
 //! TLS session tickets under a key every site of a cloud shares: a client that resumes its
 //! session after its route moved lands on a site that can open the ticket (the same idea as
 //! the shared DNS-cookie secret). Tickets are sealed with ChaCha20-Poly1305 (ring) under
-//! the key from `[tls] ticket-key-file`; a ticket sealed by another key fails to open and
-//! the client makes a full handshake.
+//! the first key of `[tls] ticket-key-file` and opened with it or with the second (the
+//! previous key, while a rotation goes site by site); a ticket sealed by another key fails
+//! to open and the client makes a full handshake.
 
 use std::path::Path;
 
@@ -18,6 +19,8 @@ const LIFETIME: u32 = 24 * 3600;
 /// Seals and opens tickets with the shared key.
 pub(crate) struct SharedTicketer {
     key: LessSafeKey,
+    /// The previous key: tickets it sealed still open.
+    previous: Option<LessSafeKey>,
     random: SystemRandom,
 }
 
@@ -28,35 +31,48 @@ impl std::fmt::Debug for SharedTicketer {
 }
 
 impl SharedTicketer {
-    /// The key from `file`: 64 hex digits (32 octets), blank lines and `#` comments aside.
+    /// The keys from `file`: the current one on the first line, the previous one (while
+    /// rotating) on the second, 64 hex digits (32 octets) each; blank lines and `#`
+    /// comments aside.
     pub(crate) fn from_file(file: &Path) -> Result<Self, ConfigError> {
         let key = "ticket-key-file";
         let text = std::fs::read_to_string(file)
             .map_err(|e| ConfigError::at(key, format!("{}: {e}", file.display())))?;
-        let hex: String = text
+        let mut lines = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect();
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .filter(|b| b.len() == 32)
-            .ok_or_else(|| {
-                ConfigError::at(
-                    key,
-                    format!("{}: not 64 hex digits (a 256-bit key)", file.display()),
-                )
-                .hint("e.g. `openssl rand -hex 32 > ticket.key`, the same file at every site")
-            })?;
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
-            .map_err(|_| ConfigError::at(key, "unusable key"))?;
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let parse = |hex: &str| -> Result<LessSafeKey, ConfigError> {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
+                .collect::<Option<Vec<u8>>>()
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| {
+                    ConfigError::at(
+                        key,
+                        format!("{}: not 64 hex digits (a 256-bit key)", file.display()),
+                    )
+                    .hint("e.g. `openssl rand -hex 32 > ticket.key`, the same file at every site")
+                })?;
+            let unbound = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
+                .map_err(|_| ConfigError::at(key, "unusable key"))?;
+            Ok(LessSafeKey::new(unbound))
+        };
+        let current = parse(lines.next().unwrap_or_default())?;
+        let previous = lines.next().map(parse).transpose()?;
+        if lines.next().is_some() {
+            return Err(ConfigError::at(
+                key,
+                format!("{}: more than two keys (current, previous)", file.display()),
+            ));
+        }
         Ok(Self {
-            key: LessSafeKey::new(unbound),
+            key: current,
+            previous,
             random: SystemRandom::new(),
         })
     }
@@ -89,13 +105,13 @@ impl rustls::server::ProducesTickets for SharedTicketer {
 
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
         let (nonce, sealed) = cipher.split_at_checked(NONCE_LEN)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut opened = sealed.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::empty(), &mut opened)
-            .ok()?;
-        Some(plain.to_vec())
+        let open = |key: &LessSafeKey| {
+            let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+            let mut opened = sealed.to_vec();
+            let plain = key.open_in_place(nonce, Aad::empty(), &mut opened).ok()?;
+            Some(plain.to_vec())
+        };
+        open(&self.key).or_else(|| self.previous.as_ref().and_then(open))
     }
 }
 
@@ -129,6 +145,28 @@ mod tests {
         assert_eq!(a.decrypt(&forged), None, "tampered");
         assert_eq!(a.decrypt(&ticket[..5]), None, "short");
         assert_ne!(a.encrypt(b"x"), a.encrypt(b"x"), "fresh nonces");
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_previous_key_s_tickets_open() {
+        let old = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let new = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+        let before = ticketer(old);
+        let rotating = ticketer(&format!("{new}\n{old}\n"));
+        let after = ticketer(new);
+        let old_ticket = before.encrypt(b"state").unwrap();
+        assert_eq!(
+            rotating.decrypt(&old_ticket).as_deref(),
+            Some(&b"state"[..])
+        );
+        let new_ticket = rotating.encrypt(b"state").unwrap();
+        assert_eq!(
+            after.decrypt(&new_ticket).as_deref(),
+            Some(&b"state"[..]),
+            "sealed with the new key"
+        );
+        assert_eq!(before.decrypt(&new_ticket), None);
+        assert_eq!(after.decrypt(&old_ticket), None, "the old key dropped");
     }
 
     #[test]

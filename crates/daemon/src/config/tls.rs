@@ -6,7 +6,8 @@
 //! [tls]
 //! certificate = "/etc/anyns/tls/cert.pem"   # PEM chain, leaf first
 //! key = "/etc/anyns/tls/key.pem"            # PEM private key (PKCS#8, RSA >= 2048 or EC)
-//! ticket-key-file = "/etc/anyns/tls/ticket.key"  # 64 hex digits, the same at every site;
+//! ticket-key-file = "/etc/anyns/tls/ticket.key"  # 64 hex digits, the same at every site
+//!                                           # (a second line: the previous key, rotating);
 //!                                           # default: a key drawn at start (no resumption
 //!                                           # across sites)
 //! ```
