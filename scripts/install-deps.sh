@@ -2,7 +2,7 @@
 # Installs the Debian packages the demo, the tests and the benchmarks use, when missing.
 # Needs root (apt-get). Safe to run again.
 set -euo pipefail
-packages=(knot knot-dnsutils dnsutils nsd bind9 dnsperf bird2 gobgpd frr iproute2 valgrind ldnsutils unbound nftables systemd openssl)
+packages=(knot knot-dnsutils dnsutils nsd bind9 dnsperf bird2 gobgpd frr iproute2 valgrind ldnsutils unbound nftables systemd openssl faketime)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

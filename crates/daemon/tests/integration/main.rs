@@ -35,6 +35,7 @@ mod support;
 mod audit;
 mod bfd_interop;
 mod bgp_interop;
+mod clock_jump;
 mod cookies;
 mod ctl;
 mod differential_knot;
