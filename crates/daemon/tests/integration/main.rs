@@ -8,7 +8,9 @@
 //! * on loopback, no root needed: the daemon's serving behaviour (SIGHUP reloads, TCP per
 //!   RFC 7766, wildcard and IPv6 listeners: `serving`), malformed and random queries
 //!   (`malformed`), `GET /metrics` and rate limiting (`metrics`), and health checks with the
-//!   control socket (`health`);
+//!   control socket (`health`), `ctl`, `fleet`, `supervise`, `audit`, DNS cookies (`cookies`,
+//!   with Knot and BIND), TLS (`tls`: DoT, XoT with BIND and NSD), the wall clock jumping
+//!   (`clock_jump`, libfaketime);
 //! * interop on loopback with the real tools: `dig` and `kdig` and `anyns check-zone`
 //!   (`interop_dig`), every answer compared with Knot's on the zone corpus and on signed
 //!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
