@@ -418,12 +418,14 @@ file = "far.zone"
 /// The split model (decision 0005), for a site with a separate announcer: the announcer's
 /// configuration for `cloud` — the site config without the service addresses (it serves the
 /// zone on its unicast addresses only, for its own serial), plus `[health]` probing each DNS
-/// instance on its own loopback address (k = 1 of N) and a control socket.
+/// instance on its own loopback address (k = 1 of N) and a control socket. The DNS
+/// instances' PID files are in `node_dir`.
 pub(crate) fn anyns_announcer_config(
     t: &Topology,
     site: usize,
     cloud: usize,
     control_socket: &Path,
+    node_dir: &Path,
 ) -> String {
     let c = &t.clouds[cloud];
     let mut text = anyns_site_config(t, site, cloud, &ZoneSource::File("example.zone"));
@@ -448,7 +450,6 @@ pub(crate) fn anyns_announcer_config(
         .collect();
     // The lab writes each instance's PID next to the announcer's files (run_dir/SITE/
     // anyns-CLOUD-I.pid): the announcer kills an instance that hangs.
-    let node_dir = control_socket.parent().unwrap_or_else(|| Path::new("."));
     let pid_files: Vec<String> = (0..t.sites[site].instances)
         .map(|i| {
             format!(

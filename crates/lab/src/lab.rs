@@ -97,6 +97,16 @@ pub fn prefix_of(run_dir: &Path) -> String {
     format!("al{:06x}", hash & 0x00ff_ffff)
 }
 
+/// Where a lab's Unix sockets (BIRD's and anyns's control sockets) live: a short path of
+/// their own, as a socket path holds at most 107 octets and a run directory (a test's
+/// under `target/tmp`) can take most of that by itself.
+pub const SOCKET_ROOT: &str = "/run/anyns-lab-sockets";
+
+/// The socket directory of the lab whose namespace prefix is `prefix`.
+fn socket_dir_of(prefix: &str) -> PathBuf {
+    Path::new(SOCKET_ROOT).join(prefix)
+}
+
 fn absolute(run_dir: &Path) -> Result<PathBuf, Error> {
     fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir.display(), e))?;
     run_dir
@@ -160,6 +170,8 @@ impl Lab {
             lab.topology.links.len(),
             ms(started.elapsed())
         ));
+        let sockets = socket_dir_of(&lab.prefix);
+        fs::create_dir_all(&sockets).map_err(|e| Error::io(sockets.display(), e))?;
         lab.start_routers()?;
         say(&format!(
             "BIRD on {} routers ({})",
@@ -411,7 +423,7 @@ impl Lab {
             let conf = self.write(&Path::new(&router.name).join("bird.conf"), &config)?;
             system::run(Command::new(&bird).arg("-p").arg("-c").arg(&conf))?;
             let conf = conf.display().to_string();
-            let socket = dir.join("bird.ctl").display().to_string();
+            let socket = self.bird_socket(&router.name).display().to_string();
             self.spawn(
                 &format!("{}/bird", router.name),
                 &router.name,
@@ -591,7 +603,9 @@ impl Lab {
                 self.start_dns_instance_index(site, cloud, i)?;
             }
             let socket = self.control_socket(site, cloud);
-            let config = configs::anyns_announcer_config(&self.topology, site, cloud, &socket);
+            let node_dir = self.run_dir.join(&s.name);
+            let config =
+                configs::anyns_announcer_config(&self.topology, site, cloud, &socket, &node_dir);
             self.write(&Path::new(&s.name).join(format!("{file}.toml")), &config)?;
             return self.spawn_anyns(&s.name.clone(), &file);
         }
@@ -814,9 +828,15 @@ impl Lab {
 
     /// The control socket of site `site`'s announcer for `cloud` (split model).
     fn control_socket(&self, site: usize, cloud: usize) -> PathBuf {
-        self.run_dir
-            .join(&self.topology.sites[site].name)
-            .join(format!("anyns-{}.sock", self.topology.clouds[cloud].name))
+        socket_dir_of(&self.prefix).join(format!(
+            "{}-anyns-{}.sock",
+            self.topology.sites[site].name, self.topology.clouds[cloud].name
+        ))
+    }
+
+    /// The control socket of router `router`'s BIRD.
+    pub fn bird_socket(&self, router: &str) -> PathBuf {
+        socket_dir_of(&self.prefix).join(format!("{router}-bird.ctl"))
     }
 
     // ---------------------------------------------------------------------------------
@@ -844,8 +864,31 @@ impl Lab {
             timeout,
             Duration::from_millis(100),
             || pending().is_empty().then_some(()),
-            || format!("not Established: {:?}", pending()),
+            || self.bgp_diagnosis(&pending()),
         )
+    }
+
+    /// What a timed-out wait for BGP shows: the sessions still down, the first one's
+    /// state at its router (last error), every process's state, and the tail of each
+    /// site instance's log, so a failure far away (CI) can be read without the lab.
+    fn bgp_diagnosis(&self, pending: &[String]) -> String {
+        let mut out = format!("not Established: {pending:?}\n");
+        if let Some((router, protocol)) = pending.first().and_then(|p| p.split_once(':')) {
+            out.push_str(&self.birdc(router, &["show", "protocols", "all", protocol]));
+            out.push('\n');
+        }
+        out.push_str(&self.status());
+        for s in &self.topology.sites {
+            for &c in &s.clouds {
+                let log = self.log(&s.name, &format!("anyns-{}", self.topology.clouds[c].name));
+                let mut lines = log.lines();
+                let header = lines.next().unwrap_or_default();
+                let rest: Vec<&str> = lines.collect();
+                out.push_str(&format!("\n{header}\n"));
+                out.push_str(&rest[rest.len().saturating_sub(15)..].join("\n"));
+            }
+        }
+        out
     }
 
     /// What a client asks a cloud to see which site answers, and whether with RD: the
@@ -1268,7 +1311,7 @@ impl Lab {
 
     /// Runs `birdc` against router `router`'s BIRD; its output (empty if it fails).
     pub fn birdc(&self, router: &str, args: &[&str]) -> String {
-        let socket = self.run_dir.join(router).join("bird.ctl");
+        let socket = self.bird_socket(router);
         Command::new(system::tool("birdc"))
             .arg("-s")
             .arg(socket)
@@ -1527,6 +1570,7 @@ impl Lab {
             system::run(Command::new(&ip).args(["netns", "del", ns]))?;
         }
         let _ = fs::remove_file(run_dir.join("namespaces"));
+        let _ = fs::remove_dir_all(socket_dir_of(&prefix_of(&run_dir)));
         Ok(DownReport {
             namespaces: ours.len(),
             processes: pids.len(),

@@ -666,6 +666,30 @@ file = "example.zone"
     }
 
     #[test]
+    fn a_control_socket_path_the_kernel_cannot_bind_is_an_error() {
+        let with = |path: &str| {
+            Config::from_toml(
+                &GOOD.replacen(
+                    "udp-payload",
+                    &format!("control-socket = \"{path}\"\nudp-payload"),
+                    1,
+                ),
+                Path::new("/etc/anyns"),
+            )
+        };
+        let longest = format!("/run/{}.sock", "x".repeat(107 - "/run/.sock".len()));
+        assert_eq!(longest.len(), 107);
+        assert!(with(&longest).is_ok());
+        let err = with(&format!("/run/{}.sock", "x".repeat(98)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.control-socket") && err.contains("108 octets long"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn out_of_range_values_are_errors_not_clamped() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a-file");

@@ -100,7 +100,11 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
                 Some(n) => in_range("tcp-max-connections", n, 1..=MAX_TCP_CONNECTIONS)?,
             },
             storage: raw.storage.map(relative).map(storage).transpose()?,
-            control_socket: raw.control_socket.map(relative),
+            control_socket: raw
+                .control_socket
+                .map(relative)
+                .map(control_socket)
+                .transpose()?,
             shared_listen: raw.shared_listen.unwrap_or(false),
             cookies: {
                 let from_file = raw
@@ -269,6 +273,27 @@ fn storage(path: PathBuf) -> Result<PathBuf, ConfigError> {
             format!("{} exists and is not a directory", path.display()),
         )
         .hint("name a directory: received zones and journals are kept in it"));
+    }
+    Ok(path)
+}
+
+/// The longest path a Unix socket can be bound to on Linux (`sun_path` is 108 octets,
+/// one of them the terminating NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// A control socket path the kernel can bind: a longer one would only fail at start-up,
+/// after the config was accepted.
+fn control_socket(path: PathBuf) -> Result<PathBuf, ConfigError> {
+    let length = path.as_os_str().len();
+    if length > MAX_SOCKET_PATH {
+        return Err(ConfigError::at(
+            "control-socket",
+            format!(
+                "{} is {length} octets long; a Unix socket path holds at most {MAX_SOCKET_PATH}",
+                path.display()
+            ),
+        )
+        .hint("use a shorter path, e.g. \"/run/anyns/control.sock\""));
     }
     Ok(path)
 }
