@@ -239,7 +239,7 @@ fn gobgp_announce_and_shutdown() {
     let _serial = serial();
     let dir = test_dir();
     let net = NetnsPair::new();
-    let gobgp = GoBgp::start(&net, dir.path());
+    let gobgp = GoBgp::start(&net, dir.path(), None);
     wait_for(
         "gobgpd's API",
         WAIT,
@@ -325,7 +325,7 @@ fn frr_announce_and_shutdown() {
     let _serial = serial();
     let dir = test_dir();
     let net = NetnsPair::new();
-    let frr = Frr::start(&net, dir.path());
+    let frr = Frr::start(&net, dir.path(), None);
     wait_for(
         "bgpd's vty",
         WAIT,
@@ -387,4 +387,111 @@ fn frr_announce_and_shutdown() {
         neighbor["lastShutdownDescription"], "anyns shutting down",
         "{neighbor}"
     );
+}
+
+/// TCP-MD5 (RFC 2385) with GoBGP and FRR as with BIRD: with the peer's key the session
+/// comes up and the IPv4 route is there; with another key no session comes up (the
+/// peer's kernel drops our unsigned-for-it segments) and anyns keeps running.
+#[test]
+fn gobgp_and_frr_md5() {
+    if !is_root("gobgp_and_frr_md5") {
+        return;
+    }
+    let _serial = serial();
+    const KEY: &str = "anyns-md5-key";
+    let with_key = |key| {
+        [AnynsPeer {
+            md5: Some(key),
+            ..AnynsPeer::V4
+        }]
+    };
+    {
+        let dir = test_dir();
+        let net = NetnsPair::new();
+        let gobgp = GoBgp::start(&net, dir.path(), Some(KEY));
+        wait_for(
+            "gobgpd's API",
+            WAIT,
+            || gobgp.gobgp(&net, &["global"]).contains("AS:").then_some(()),
+            || gobgp.daemon.log(),
+        );
+        let has_route = || {
+            gobgp
+                .gobgp(&net, &["global", "rib", "-a", "ipv4"])
+                .contains(PREFIX_V4)
+        };
+        let mut wrong = start_anyns(
+            &net,
+            dir.path(),
+            "wrong",
+            &anyns_config(&with_key("wrong-key")),
+        );
+        let watch_until = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < watch_until {
+            assert!(
+                !has_route(),
+                "GoBGP took a route over a session with the wrong MD5 key\n{}",
+                anyns_log(dir.path(), "wrong")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        wrong.assert_running();
+        let log = anyns_log(dir.path(), "wrong");
+        assert!(!log.contains("bgp session established"), "{log}");
+        wrong.terminate(Duration::from_secs(5));
+        let mut right = start_anyns(&net, dir.path(), "right", &anyns_config(&with_key(KEY)));
+        wait_for(
+            "the IPv4 route in GoBGP over MD5",
+            WAIT,
+            || has_route().then_some(()),
+            || format!("{}\n{}", anyns_log(dir.path(), "right"), gobgp.daemon.log()),
+        );
+        right.terminate(Duration::from_secs(5));
+    }
+    {
+        let dir = test_dir();
+        let net = NetnsPair::new();
+        let frr = Frr::start(&net, dir.path(), Some(KEY));
+        wait_for(
+            "bgpd's vty",
+            WAIT,
+            || {
+                frr.vtysh("show bgp summary")
+                    .contains("65001")
+                    .then_some(())
+            },
+            || frr.daemon.log(),
+        );
+        let has_route = || {
+            frr.vtysh(&format!("show bgp ipv4 unicast {PREFIX_V4} json"))
+                .contains("\"paths\"")
+        };
+        let mut wrong = start_anyns(
+            &net,
+            dir.path(),
+            "wrong",
+            &anyns_config(&with_key("wrong-key")),
+        );
+        let watch_until = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < watch_until {
+            assert!(
+                !has_route(),
+                "FRR took a route over a session with the wrong MD5 key\n{}",
+                anyns_log(dir.path(), "wrong")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        wrong.assert_running();
+        let log = anyns_log(dir.path(), "wrong");
+        assert!(!log.contains("bgp session established"), "{log}");
+        wrong.terminate(Duration::from_secs(5));
+        let mut right = start_anyns(&net, dir.path(), "right", &anyns_config(&with_key(KEY)));
+        wait_for(
+            "the IPv4 route in FRR over MD5",
+            WAIT,
+            || has_route().then_some(()),
+            || format!("{}\n{}", anyns_log(dir.path(), "right"), frr.daemon.log()),
+        );
+        right.terminate(Duration::from_secs(5));
+    }
 }

@@ -10,7 +10,8 @@
 //!   (`malformed`), `GET /metrics` and rate limiting (`metrics`), and health checks with the
 //!   control socket (`health`), `ctl`, `fleet`, `supervise`, `audit`, DNS cookies (`cookies`,
 //!   with Knot and BIND), TLS (`tls`: DoT, XoT with BIND and NSD), the wall clock jumping
-//!   (`clock_jump`, libfaketime);
+//!   (`clock_jump`, libfaketime), and the config fuzz seeds with mutations of them
+//!   (`config_corpus`);
 //! * interop on loopback with the real tools: `dig` and `kdig` and `anyns check-zone`
 //!   (`interop_dig`), every answer compared with Knot's on the zone corpus and on signed
 //!   zones (`differential_knot`), validation by Unbound (`dnssec_unbound`), and zone
@@ -38,6 +39,7 @@ mod audit;
 mod bfd_interop;
 mod bgp_interop;
 mod clock_jump;
+mod config_corpus;
 mod cookies;
 mod ctl;
 mod differential_knot;

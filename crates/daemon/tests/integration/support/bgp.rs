@@ -467,9 +467,13 @@ pub(crate) struct GoBgp {
 const GOBGP_API: &str = "127.0.0.1:50051";
 
 impl GoBgp {
-    /// Starts gobgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast.
-    pub(crate) fn start(net: &NetnsPair, dir: &Path) -> Self {
+    /// Starts gobgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast, signed
+    /// with TCP-MD5 (RFC 2385) under `password` when there is one.
+    pub(crate) fn start(net: &NetnsPair, dir: &Path, password: Option<&str>) -> Self {
         let conf = dir.join("gobgpd.toml");
+        let auth = password
+            .map(|p| format!("    auth-password = \"{p}\"\n"))
+            .unwrap_or_default();
         let text = format!(
             r#"[global.config]
   as = {PEER_AS}
@@ -480,7 +484,7 @@ impl GoBgp {
   [neighbors.config]
     neighbor-address = "{A_V4}"
     peer-as = {LOCAL_AS}
-  [neighbors.timers.config]
+{auth}  [neighbors.timers.config]
     connect-retry = 1
     hold-time = 30
   [[neighbors.afi-safis]]
@@ -531,11 +535,15 @@ pub(crate) struct Frr {
 }
 
 impl Frr {
-    /// Starts bgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast.
-    pub(crate) fn start(net: &NetnsPair, dir: &Path) -> Self {
+    /// Starts bgpd with one IPv4 session to anyns carrying IPv4 and IPv6 unicast, signed
+    /// with TCP-MD5 (RFC 2385) under `password` when there is one.
+    pub(crate) fn start(net: &NetnsPair, dir: &Path, password: Option<&str>) -> Self {
         let conf = dir.join("bgpd.conf");
         let vty_dir = dir.join("frr");
         fs::create_dir_all(&vty_dir).expect("vty dir");
+        let auth = password
+            .map(|p| format!(" neighbor {A_V4} password {p}\n"))
+            .unwrap_or_default();
         let text = format!(
             r#"hostname anyns-test
 log file {}/bgpd.log debugging
@@ -547,7 +555,7 @@ router bgp {PEER_AS}
  neighbor {A_V4} remote-as {LOCAL_AS}
  neighbor {A_V4} timers connect 1
  neighbor {A_V4} timers 10 30
- address-family ipv4 unicast
+{auth} address-family ipv4 unicast
   neighbor {A_V4} activate
  exit-address-family
  address-family ipv6 unicast
