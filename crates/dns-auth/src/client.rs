@@ -133,6 +133,29 @@ pub fn read_soa_response(msg: &[u8], id: u16, origin: &[u8]) -> Result<u32, Resp
     Err(ResponseError::Malformed)
 }
 
+/// How many records of `qtype` the answer section of an authoritative answer to our query
+/// for `qname` holds (a CNAME chain's target records count).
+pub fn read_answer_count(
+    msg: &[u8],
+    id: u16,
+    qname: &[u8],
+    qtype: u16,
+) -> Result<usize, ResponseError> {
+    let (header, mut at) = check_response(msg, id, qname, true)?;
+    if header.flags & Header::AA == 0 {
+        return Err(ResponseError::NotAuthoritative);
+    }
+    let mut count = 0;
+    for _ in 0..header.ancount {
+        let (record, next) = read_record(msg, at).map_err(|_| ResponseError::Malformed)?;
+        at = next;
+        if record.rtype == qtype {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
 /// What a finished transfer brought.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Transferred {
@@ -431,6 +454,39 @@ mod tests {
         assert_eq!(reader.handle_message(&out), Err(ResponseError::Mismatch));
         let reader = XfrReader::new(1, b"\x07example\x00");
         assert!(reader.finish().is_err());
+    }
+
+    #[test]
+    fn answer_counts_of_a_probe_name() {
+        let mut zones = dns_zone::ZoneSet::new();
+        zones.insert(std::sync::Arc::new(zone(
+            5,
+            "www A 192.0.2.80\nwww A 192.0.2.81\nalias CNAME www\n",
+        )));
+        let ask = |name: &[u8], qtype: u16| {
+            let mut query = Vec::new();
+            request(9, name, qtype, false, None, &mut query);
+            let mut answer = Vec::new();
+            crate::respond(
+                &query,
+                &zones,
+                &crate::AnswerConfig::default(),
+                crate::Transport::Udp,
+                &mut answer,
+            );
+            read_answer_count(&answer, 9, name, qtype)
+        };
+        assert_eq!(ask(b"\x03www\x07example\x00", rtype::A), Ok(2));
+        assert_eq!(ask(b"\x05alias\x07example\x00", rtype::A), Ok(2));
+        assert_eq!(ask(b"\x03www\x07example\x00", rtype::AAAA), Ok(0));
+        assert_eq!(
+            ask(b"\x04gone\x07example\x00", rtype::A),
+            Err(ResponseError::Rcode(rcode::NXDOMAIN))
+        );
+        assert_eq!(
+            ask(b"\x03www\x05other\x00", rtype::A),
+            Err(ResponseError::Rcode(rcode::REFUSED))
+        );
     }
 
     #[test]

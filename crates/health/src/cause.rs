@@ -21,6 +21,8 @@ pub enum Cause {
         /// The serial in the answer.
         got: u32,
     },
+    /// An authoritative NOERROR answer without a record of the type asked (a probe name).
+    NoAnswer,
     /// The answer could not be parsed or did not match the query.
     Malformed,
     /// A socket error other than a refused port.
@@ -78,6 +80,7 @@ impl fmt::Display for Cause {
             Self::WrongSerial { expected, got } => {
                 write!(f, "answered serial {got}, {expected} is loaded")
             }
+            Self::NoAnswer => f.write_str("answered no record of the type probed"),
             Self::Malformed => f.write_str("malformed or mismatched answer"),
             Self::Io(kind) => write!(f, "socket error: {kind}"),
             Self::ZoneExpired => f.write_str("zone expired"),

@@ -10,7 +10,9 @@
 //!  control socket / SIGTERM ──Request (drain, undrain, status)┘
 //! ```
 
+mod instance_lag;
 mod probe;
+mod rotation;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -29,6 +31,18 @@ use crate::config::{CloudConfig, HealthConfig};
 use crate::state::ZoneStore;
 use crate::transfer::state::Transfers;
 use probe::{CheckResult, Expect};
+
+/// A cloud's probe names (name, type) as the questions a DNS probe asks between its zones.
+fn probe_questions(names: &[(Vec<u8>, u16)]) -> Vec<rotation::Question> {
+    names
+        .iter()
+        .map(|(name, qtype)| rotation::Question {
+            name: name.clone(),
+            qtype: *qtype,
+            kind: rotation::QuestionKind::Answer,
+        })
+        .collect()
+}
 
 /// Kills a hung DNS instance (its probes time out) named by its PID file. A frozen process
 /// keeps its SO_REUSEPORT socket and with it a share of the flows, which would be black-holed
@@ -156,6 +170,10 @@ impl Health {
                     Some(name) => (Expect::Recursive, vec![name.clone()]),
                     None => (Expect::LoadedSerial, cloud.zones.clone()),
                 };
+                let probe_names = match &cloud.resolver_probe {
+                    Some(_) => Vec::new(),
+                    None => probe_questions(&cloud.probe_names),
+                };
                 names.push(format!("dns {address}"));
                 checks.push(tokio::spawn(probe::dns_probe(
                     zones.clone(),
@@ -163,9 +181,11 @@ impl Health {
                     CheckId::Instance(i),
                     *address,
                     names_probed,
+                    probe_names,
                     expect,
                     policy.interval,
                     policy.timeout,
+                    config.stale_after,
                     results_tx.clone(),
                 )));
             }
@@ -195,9 +215,11 @@ impl Health {
                     next_site(),
                     *address,
                     cloud.zones.clone(),
+                    probe_questions(&cloud.probe_names),
                     Expect::Authoritative,
                     policy.interval,
                     policy.timeout,
+                    config.stale_after,
                     results_tx.clone(),
                 )));
             }

@@ -5,7 +5,8 @@
 //! round), sent **twice** with different IDs on a connected UDP socket: the round passes
 //! when either copy is answered correctly within the timeout, so one dropped datagram under
 //! load is not a failure (two in a row, `fall` = 2, would need four drops). The answer must
-//! have AA, NOERROR and, for instances, the serial loaded in this process. A closed port
+//! have AA, NOERROR and, for instances, the serial loaded in this process (an older one
+//! passes until it has lagged for `stale-after`: see [`InstanceLag`]). A closed port
 //! comes back as ICMP port unreachable, which the connected socket reports as
 //! `ConnectionRefused`: a definitive failure, detected in one round.
 
@@ -13,13 +14,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dns_auth::client::{ResponseError, read_soa_response, request};
+use dns_auth::client::{ResponseError, read_answer_count, read_soa_response, request};
 use dns_wire::types::rtype;
 use health::{Cause, CheckId};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout_at};
 
+use super::instance_lag::InstanceLag;
+use super::rotation::{Question, QuestionKind, Rotation};
 use crate::clock::unix_now;
 use crate::outbound::next_id;
 use crate::state::ZoneStore;
@@ -56,7 +59,8 @@ fn report(
 /// What a DNS probe expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Expect {
-    /// AA, NOERROR and the serial loaded here (an anyns instance of this cloud).
+    /// AA, NOERROR and the serial loaded here (an anyns instance of this cloud); an older
+    /// serial only once it has lagged for `stale-after` ([`InstanceLag`]).
     LoadedSerial,
     /// AA and NOERROR (a third-party server).
     Authoritative,
@@ -65,23 +69,27 @@ pub(super) enum Expect {
     Recursive,
 }
 
-/// Probes `target` every `interval` until the driver goes away.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+/// Probes `target` every `interval` until the driver goes away; an instance may lag the
+/// serial loaded here for `stale_after`.
+#[allow(clippy::too_many_arguments)] // two call sites; a struct would only rename these
 pub(super) async fn dns_probe(
     serving_zones: Arc<ZoneStore>,
     cloud: usize,
     check: CheckId,
     target: SocketAddr,
     zones: Vec<Vec<u8>>,
+    names: Vec<Question>,
     expect: Expect,
     every: Duration,
     timeout: Duration,
+    stale_after: Duration,
     results: mpsc::UnboundedSender<CheckResult>,
 ) {
     let mut ticker = interval(every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut socket = None;
-    let mut next_zone = 0usize;
+    let mut rotation = Rotation::default();
+    let mut lag = InstanceLag::new(stale_after);
     loop {
         let started = ticker.tick().await;
         if socket.is_none() {
@@ -93,17 +101,44 @@ pub(super) async fn dns_probe(
                 None => Err(Cause::Malformed),
             },
             Some(socket) => {
-                // One zone per round, skipping expired ones (the freshness check has them).
+                // One question per round: the zones' SOAs, skipping expired zones (the
+                // freshness check has them), and the probe names.
                 let serving = serving_zones.load();
-                let live: Vec<&Vec<u8>> = zones.iter().filter(|z| !serving.is_expired(z)).collect();
-                let zone = (!live.is_empty()).then(|| live[next_zone % live.len()].clone());
-                next_zone = next_zone.wrapping_add(1);
-                let expected = match (&zone, expect) {
-                    (Some(origin), Expect::LoadedSerial) => serving.get(origin).map(|z| z.serial()),
+                let questions: Vec<Question> = zones
+                    .iter()
+                    .filter(|z| !serving.is_expired(z))
+                    .map(|z| Question {
+                        name: z.clone(),
+                        qtype: rtype::SOA,
+                        kind: QuestionKind::ZoneSerial,
+                    })
+                    .chain(names.iter().cloned())
+                    .collect();
+                let question = rotation.next(&questions);
+                let serial_of_zone = question
+                    .as_ref()
+                    .filter(|q| q.kind == QuestionKind::ZoneSerial);
+                let expected = match (serial_of_zone, expect) {
+                    (Some(q), Expect::LoadedSerial) => serving.get(&q.name).map(|z| z.serial()),
                     _ => None,
                 };
                 drop(serving);
-                probe_once(socket, zone.as_deref(), expected, timeout).await
+                let result = match &question {
+                    Some(q) if q.kind == QuestionKind::Answer => {
+                        probe_answer(socket, &q.name, q.qtype, timeout).await
+                    }
+                    _ => {
+                        let zone = question.as_ref().map(|q| q.name.as_slice());
+                        probe_once(socket, zone, expected, timeout).await
+                    }
+                };
+                let result = match serial_of_zone {
+                    Some(q) if expect == Expect::LoadedSerial => {
+                        lag.judge(&q.name, result, started.into_std())
+                    }
+                    _ => result,
+                };
+                rotation.verdict(question.as_ref(), result)
             }
             None => Err(Cause::Io(std::io::ErrorKind::AddrNotAvailable)),
         };
@@ -167,6 +202,37 @@ async fn probe_once(
             Err(_) => Err(Cause::Malformed),
         }
     })
+    .await
+}
+
+/// One round for a probe name: two copies of the query; passes on an authoritative
+/// NOERROR answer with at least one record of `qtype`.
+async fn probe_answer(
+    socket: &UdpSocket,
+    name: &[u8],
+    qtype: u16,
+    timeout: Duration,
+) -> Result<(), Cause> {
+    let deadline = Instant::now() + timeout;
+    let ids = [next_id(), next_id()];
+    let mut query = Vec::with_capacity(name.len() + 16);
+    for id in ids {
+        query.clear();
+        request(id, name, qtype, false, None, &mut query);
+        socket.send(&query).await.map_err(|e| cause_of(&e))?;
+    }
+    first_good_answer(
+        socket,
+        &ids,
+        deadline,
+        |message, id| match read_answer_count(message, id, name, qtype) {
+            Ok(0) => Err(Cause::NoAnswer),
+            Ok(_) => Ok(()),
+            Err(ResponseError::Rcode(rcode)) => Err(Cause::Rcode(rcode)),
+            Err(ResponseError::NotAuthoritative) => Err(Cause::NotAuthoritative),
+            Err(_) => Err(Cause::Malformed),
+        },
+    )
     .await
 }
 

@@ -22,6 +22,7 @@
 //! instances = ["127.0.0.1:53"]        # default: every listener (wildcard: loopback)
 //! min-instances = 1                   # k of N
 //! zones = ["example."]                # probed with SOA (default: every zone)
+//! probe-names = ["www.example.", "_check.example. TXT"]  # also asked: AA, NOERROR, a record
 //! servers = ["127.0.0.1:5353"]        # third-party servers: AA + NOERROR, all must pass
 //! commands = [["/usr/local/bin/check", "arg"]]
 //! command-timeout-ms = 1000
@@ -92,6 +93,8 @@ struct RawCloud {
     instance_pid_files: Vec<std::path::PathBuf>,
     zones: Option<Vec<String>>,
     #[serde(default)]
+    probe_names: Vec<String>,
+    #[serde(default)]
     servers: Vec<String>,
     #[serde(default)]
     commands: Vec<Vec<String>>,
@@ -137,6 +140,9 @@ pub struct CloudConfig {
     pub instance_pid_files: Vec<std::path::PathBuf>,
     /// Zone origins (wire form) probed with SOA and checked for expiry.
     pub zones: Vec<Vec<u8>>,
+    /// Names (wire form) and types the instances and servers are also asked, in turn with
+    /// the zones: each answer must be authoritative NOERROR with a record of the type.
+    pub probe_names: Vec<(Vec<u8>, u16)>,
     /// Third-party DNS servers at the site (site checks).
     pub servers: Vec<SocketAddr>,
     /// Command checks (program and arguments).
@@ -214,6 +220,7 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                 min_instances: None,
                 instance_pid_files: Vec::new(),
                 zones: None,
+                probe_names: Vec::new(),
                 servers: Vec::new(),
                 commands: Vec::new(),
                 command_timeout_ms: None,
@@ -284,6 +291,31 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                     })
                     .collect::<Result<Vec<_>, ConfigError>>()?,
             };
+            let mut probe_names = Vec::new();
+            for (j, text) in raw.probe_names.iter().enumerate() {
+                let in_key = || KeyPath::root(&key("probe-names")).index(j);
+                let (name, qtype) =
+                    super::probe_name::parse(text).map_err(|e| ConfigError::new(in_key(), e))?;
+                let parsed = dns_wire::Name::from_wire(&name);
+                if !zones
+                    .iter()
+                    .any(|z| parsed.as_ref().is_ok_and(|n| n.is_at_or_below(z)))
+                {
+                    return Err(ConfigError::new(
+                        in_key(),
+                        format!(
+                            "{text:?} is in none of the cloud's zones: its instances would refuse it"
+                        ),
+                    ));
+                }
+                if raw.resolver_probe.is_some() {
+                    return Err(ConfigError::new(
+                        in_key(),
+                        "a resolver cloud is probed by resolver-probe only",
+                    ));
+                }
+                probe_names.push((name, qtype));
+            }
             if raw.commands.iter().any(Vec::is_empty) {
                 return Err(err(&key("commands"), "a command needs a program".into()));
             }
@@ -314,6 +346,7 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                     _ => raw.instance_pid_files,
                 },
                 zones,
+                probe_names,
                 servers: parse_addresses(&raw.servers)
                     .map_err(|e| e.within(&KeyPath::root(&key("servers"))))?,
                 commands: raw.commands,
@@ -442,5 +475,41 @@ remote-as = 65001
             .unwrap_err()
             .to_string();
         assert!(err.contains("health.cloud[0].min-instances"), "{err}");
+    }
+
+    #[test]
+    fn probe_names_are_read_and_must_be_in_a_zone() {
+        let cloud = |names: &str| {
+            format!(
+                "{BASE}\n[health]\n[[health.cloud]]\nname = \"ns1\"\n\
+                 prefixes = [\"203.0.113.53/32\", \"198.51.100.0/24\"]\n\
+                 zones = [\"example.\"]\nprobe-names = [{names}]\n"
+            )
+        };
+        let config =
+            Config::from_toml(&cloud("\"WWW.example.\", \"example. MX\""), Path::new(".")).unwrap();
+        assert_eq!(
+            config.health.unwrap().clouds[0].probe_names,
+            vec![
+                (
+                    b"\x03www\x07example\x00".to_vec(),
+                    dns_wire::types::rtype::A
+                ),
+                (b"\x07example\x00".to_vec(), dns_wire::types::rtype::MX),
+            ]
+        );
+        for (names, says) in [
+            ("\"www.other.\"", "in none of the cloud's zones"),
+            ("\"www.example. BOGUS\"", "is not a record type"),
+            ("\"notexample.\"", "in none of the cloud's zones"),
+        ] {
+            let err = Config::from_toml(&cloud(names), Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("health.cloud[0].probe-names[0]") && err.contains(says),
+                "{names}: {err}"
+            );
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod bgp;
 mod error;
 pub mod health;
 mod listen;
+mod probe_name;
 mod rate_limit;
 mod resolver;
 mod server;

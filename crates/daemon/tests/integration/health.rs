@@ -309,6 +309,223 @@ stale-after-ms = 1000
     assert!(status.contains("zones fresh"), "{status}");
 }
 
+/// A separate instance that takes a new version later than the process probing it (a
+/// split-model DNS instance, a `[supervise]` child) is lagging, not broken: `a` loads serial
+/// 8 while its instance `b` still serves 7, and the cloud stays announced for
+/// `stale-after-ms` (2 s), then goes down naming the serials; `b` catching up announces
+/// again, and `b` ahead of `a` (serial 9) keeps it announced.
+#[test]
+fn an_instance_behind_the_loaded_serial_withdraws_only_after_stale_after() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let (port_a, port_b) = (free_port(), free_port());
+    let socket = dir.path().join("a.sock");
+    let zone = |serial: u32| {
+        format!(
+            "$ORIGIN example.\n$TTL 300\n@ IN SOA ns1.example. hostmaster.example. {serial} 3600 600 86400 300\n\
+             @ IN NS ns1.example.\nns1 IN A 192.0.2.53\n"
+        )
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    for (d, serial) in [(&dir_a, 7), (&dir_b, 7)] {
+        fs::create_dir_all(d).expect("dir");
+        fs::write(d.join("example.zone"), zone(serial)).expect("zone");
+    }
+    let hup = |daemon: &Daemon| {
+        let status = Command::new("kill")
+            .args(["-HUP", &daemon.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    let b_config = format!(
+        "[server]\nudp-workers = 1\n\n[[listen]]\naddress = \"127.0.0.1:{port_b}\"\n\n\
+         [[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n"
+    );
+    let a_config = format!(
+        r#"[server]
+udp-workers = 1
+control-socket = "{}"
+
+[[listen]]
+address = "127.0.0.1:{port_a}"
+
+[[zone]]
+name = "example."
+file = "example.zone"
+
+[health]
+hold-down-ms = 200
+damping = false
+stale-after-ms = 2000
+
+[[health.cloud]]
+name = "ns1"
+instances = ["127.0.0.1:{port_b}"]
+"#,
+        socket.display()
+    );
+    let b = start_local_anyns(&dir_b, "b", &b_config);
+    let a = start_local_anyns(&dir_a, "a", &a_config);
+    wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || a.log(),
+    );
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    fs::write(dir_a.join("example.zone"), zone(8)).expect("zone");
+    hup(&a);
+    let started = Instant::now();
+    // Still announced through most of the bound (the probes see 7 against 8 all along).
+    while started.elapsed() < Duration::from_millis(1500) {
+        let (_, status) = control(&socket, "status");
+        assert_eq!(
+            state(&status).as_deref(),
+            Some("announced"),
+            "withdrawn {:?} after the reload, before stale-after-ms\n{status}\n{}",
+            started.elapsed(),
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_state(&socket, "down", Duration::from_secs(5), &a);
+    let took = started.elapsed();
+    eprintln!("FIGURE instance behind by one serial -> withdrawn after {took:?} (stale-after 2 s)");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    let (_, status) = control(&socket, "status");
+    assert!(
+        status.contains("answered serial 7, 8 is loaded"),
+        "{status}"
+    );
+
+    fs::write(dir_b.join("example.zone"), zone(8)).expect("zone");
+    hup(&b);
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    // The instance ahead of the prober: serving the newer version is no failure.
+    fs::write(dir_b.join("example.zone"), zone(9)).expect("zone");
+    hup(&b);
+    let ahead = Instant::now();
+    while ahead.elapsed() < Duration::from_secs(3) {
+        let (_, status) = control(&socket, "status");
+        assert_eq!(
+            state(&status).as_deref(),
+            Some("announced"),
+            "an instance ahead was taken for a failure\n{status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The probe asks every zone and every probe name in turn, and a wrong answer to one of
+/// them fails every round until it is answered right: an instance that lost the name
+/// `www.example.` (NXDOMAIN), then one whose `example.net.` stays behind the serial loaded
+/// here past `stale-after-ms`, takes the cloud down although its other answers are right (a
+/// passing round used to reset the failure count, so one zone of two never withdrew).
+#[test]
+fn a_missing_probe_name_or_one_missing_zone_of_two_withdraws() {
+    let _serial = support::serial();
+    let dir = test_dir();
+    let (port_a, port_b) = (free_port(), free_port());
+    let socket = dir.path().join("a.sock");
+    let example = |www: bool| {
+        format!(
+            "$ORIGIN example.\n$TTL 300\n@ IN SOA ns1.example. hostmaster.example. 7 3600 600 86400 300\n\
+             @ IN NS ns1.example.\nns1 IN A 192.0.2.53\n{}",
+            if www { "www IN A 192.0.2.80\n" } else { "" }
+        )
+    };
+    let net = |serial: u32| {
+        format!(
+            "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1.example. hostmaster.example. {serial} 3600 600 86400 300\n\
+             @ IN NS ns1.example.\n"
+        )
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&dir_a, &dir_b] {
+        fs::create_dir_all(d).expect("dir");
+        fs::write(d.join("example.zone"), example(true)).expect("zone");
+        fs::write(d.join("net.zone"), net(3)).expect("zone");
+    }
+    let zones = "[[zone]]\nname = \"example.\"\nfile = \"example.zone\"\n\n\
+                 [[zone]]\nname = \"example.net.\"\nfile = \"net.zone\"\n";
+    let b_config = |zones: &str| {
+        format!(
+            "[server]\nudp-workers = 1\n\n[[listen]]\naddress = \"127.0.0.1:{port_b}\"\n\n{zones}"
+        )
+    };
+    let a_config = format!(
+        r#"[server]
+udp-workers = 1
+control-socket = "{}"
+
+[[listen]]
+address = "127.0.0.1:{port_a}"
+
+{zones}
+[health]
+hold-down-ms = 200
+damping = false
+stale-after-ms = 500
+
+[[health.cloud]]
+name = "ns1"
+instances = ["127.0.0.1:{port_b}"]
+probe-names = ["www.example."]
+"#,
+        socket.display()
+    );
+    let b = start_local_anyns(&dir_b, "b", &b_config(zones));
+    let a = start_local_anyns(&dir_a, "a", &a_config);
+    wait_for(
+        "the control socket",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+        || a.log(),
+    );
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    let hup_b = || {
+        let status = Command::new("kill")
+            .args(["-HUP", &b.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    // www goes from b's copy (the serial stays: only the name's answer is wrong).
+    fs::write(dir_b.join("example.zone"), example(false)).expect("zone");
+    hup_b();
+    wait_state(&socket, "down", Duration::from_secs(5), &a);
+    let (_, status) = control(&socket, "status");
+    assert!(status.contains("answered rcode 3"), "{status}");
+    fs::write(dir_b.join("example.zone"), example(true)).expect("zone");
+    hup_b();
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+
+    // b's example.net. falls behind (serial 2 against 3 here): two of the three questions
+    // are still answered right.
+    fs::write(dir_b.join("net.zone"), net(2)).expect("zone");
+    hup_b();
+    wait_state(&socket, "down", Duration::from_secs(5), &a);
+    let (_, status) = control(&socket, "status");
+    assert!(
+        status.contains("answered serial 2, 3 is loaded"),
+        "{status}"
+    );
+    // ... and it stays down: the right answers do not bring it back.
+    let since = Instant::now();
+    while since.elapsed() < Duration::from_secs(1) {
+        let (_, status) = control(&socket, "status");
+        assert_eq!(state(&status).as_deref(), Some("down"), "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    fs::write(dir_b.join("net.zone"), net(3)).expect("zone");
+    hup_b();
+    wait_state(&socket, "announced", Duration::from_secs(5), &a);
+}
+
 /// A zone whose signatures have expired (one RRSIG that expired a month ago; its bytes are
 /// never validated here) takes the cloud down with the reason, and the metrics show the
 /// time since it expired; the same zone with a signature valid for another month is
