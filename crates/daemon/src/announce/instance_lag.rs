@@ -15,8 +15,10 @@ use health::Cause;
 #[derive(Debug)]
 pub(super) struct InstanceLag {
     bound: Duration,
-    /// When the instance was first seen behind, per zone origin (wire form).
-    behind_since: HashMap<Vec<u8>, Instant>,
+    /// Since when the instance has been behind, and the serial it answered then, per zone
+    /// origin (wire form). An instance that moves on (a newer serial, still behind ours)
+    /// is catching up: its lag starts again.
+    behind_since: HashMap<Vec<u8>, (Instant, u32)>,
 }
 
 impl InstanceLag {
@@ -48,9 +50,12 @@ impl InstanceLag {
                 self.behind_since.remove(zone);
                 Ok(())
             }
-            Err(cause @ Cause::WrongSerial { .. }) => {
-                let since = *self.behind_since.entry(zone.to_vec()).or_insert(now);
-                if now.saturating_duration_since(since) < self.bound {
+            Err(cause @ Cause::WrongSerial { got, .. }) => {
+                let entry = self.behind_since.entry(zone.to_vec()).or_insert((now, got));
+                if Serial(got).is_newer_than(Serial(entry.1)) {
+                    *entry = (now, got);
+                }
+                if now.saturating_duration_since(entry.0) < self.bound {
                     Ok(())
                 } else {
                     Err(cause)
@@ -58,6 +63,11 @@ impl InstanceLag {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Forgets the lag of zones no longer probed (expired here, or gone in a reload).
+    pub(super) fn retain(&mut self, mut probed: impl FnMut(&[u8]) -> bool) {
+        self.behind_since.retain(|zone, _| probed(zone));
     }
 }
 
@@ -85,6 +95,21 @@ mod tests {
         assert_eq!(lag.judge(ZONE, behind(3, 2), at(40)), Ok(()));
         assert_eq!(lag.judge(ZONE, behind(3, 2), at(69)), Ok(()));
         assert_eq!(lag.judge(ZONE, behind(3, 2), at(70)), behind(3, 2));
+    }
+
+    #[test]
+    fn an_instance_that_moves_on_starts_its_lag_again() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let mut lag = InstanceLag::new(Duration::from_secs(10));
+        assert_eq!(lag.judge(ZONE, behind(5, 3), t0), Ok(()));
+        // Serial 4 (still behind 5 or 6 here): catching up, the lag starts again.
+        assert_eq!(lag.judge(ZONE, behind(6, 4), at(9)), Ok(()));
+        assert_eq!(lag.judge(ZONE, behind(6, 4), at(18)), Ok(()));
+        assert_eq!(lag.judge(ZONE, behind(6, 4), at(19)), behind(6, 4));
+        // A zone no longer probed is forgotten: when it comes back its lag starts anew.
+        lag.retain(|z| z != ZONE);
+        assert_eq!(lag.judge(ZONE, behind(6, 4), at(20)), Ok(()));
     }
 
     #[test]

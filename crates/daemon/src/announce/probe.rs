@@ -103,17 +103,26 @@ pub(super) async fn dns_probe(
             Some(socket) => {
                 // One question per round: the zones' SOAs, skipping expired zones (the
                 // freshness check has them), and the probe names.
+                // A probe name in an expired zone is left out too: its SERVFAIL is the
+                // zone's (global) expiry, not this instance's (local) failure.
                 let serving = serving_zones.load();
+                let expired: Vec<&Vec<u8>> =
+                    zones.iter().filter(|z| serving.is_expired(z)).collect();
+                let in_expired = |name: &[u8]| {
+                    dns_wire::Name::from_wire(name)
+                        .is_ok_and(|n| expired.iter().any(|z| n.is_at_or_below(z)))
+                };
                 let questions: Vec<Question> = zones
                     .iter()
-                    .filter(|z| !serving.is_expired(z))
+                    .filter(|z| !expired.contains(z))
                     .map(|z| Question {
                         name: z.clone(),
                         qtype: rtype::SOA,
                         kind: QuestionKind::ZoneSerial,
                     })
-                    .chain(names.iter().cloned())
+                    .chain(names.iter().filter(|q| !in_expired(&q.name)).cloned())
                     .collect();
+                lag.retain(|zone| questions.iter().any(|q| q.name == zone));
                 let question = rotation.next(&questions);
                 let serial_of_zone = question
                     .as_ref()
@@ -206,7 +215,8 @@ async fn probe_once(
 }
 
 /// One round for a probe name: two copies of the query; passes on an authoritative
-/// NOERROR answer with at least one record of `qtype`.
+/// NOERROR answer with at least one record of `qtype`, or truncated (TC: the records are
+/// there, too many for 512 octets).
 async fn probe_answer(
     socket: &UdpSocket,
     name: &[u8],
@@ -226,6 +236,7 @@ async fn probe_answer(
         &ids,
         deadline,
         |message, id| match read_answer_count(message, id, name, qtype) {
+            Ok(0) if truncated(message) => Ok(()),
             Ok(0) => Err(Cause::NoAnswer),
             Ok(_) => Ok(()),
             Err(ResponseError::Rcode(rcode)) => Err(Cause::Rcode(rcode)),
@@ -234,6 +245,11 @@ async fn probe_answer(
         },
     )
     .await
+}
+
+/// Whether an answer has TC set.
+fn truncated(message: &[u8]) -> bool {
+    dns_wire::Header::parse(message).is_some_and(|h| h.flags & dns_wire::Header::TC != 0)
 }
 
 /// Waits for the answers to the copies sent with `ids`: the first that `judge` finds good

@@ -6,12 +6,12 @@
 //! round with no answer at all (timeout, socket error) fails alone: it is noise or a dead
 //! instance, which every question shows anyway. Pure: no I/O.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use health::Cause;
 
 /// One question a probe asks.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Question {
     /// The name (wire form, lower case).
     pub(super) name: Vec<u8>,
@@ -22,7 +22,7 @@ pub(super) struct Question {
 }
 
 /// What an answer to a [`Question`] must show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum QuestionKind {
     /// A zone's SOA, with the serial loaded here (or only AA + NOERROR for a third-party
     /// server).
@@ -35,7 +35,8 @@ pub(super) enum QuestionKind {
 #[derive(Debug, Default)]
 pub(super) struct Rotation {
     next: usize,
-    failing: HashMap<Question, Cause>,
+    /// Ordered, so the cause reported with several questions failing is a stable one.
+    failing: BTreeMap<Question, Cause>,
 }
 
 impl Rotation {

@@ -294,6 +294,12 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
             let mut probe_names = Vec::new();
             for (j, text) in raw.probe_names.iter().enumerate() {
                 let in_key = || KeyPath::root(&key("probe-names")).index(j);
+                if raw.resolver_probe.is_some() {
+                    return Err(ConfigError::new(
+                        in_key(),
+                        "a resolver cloud is probed by resolver-probe only",
+                    ));
+                }
                 let (name, qtype) =
                     super::probe_name::parse(text).map_err(|e| ConfigError::new(in_key(), e))?;
                 let parsed = dns_wire::Name::from_wire(&name);
@@ -306,12 +312,6 @@ impl TryFrom<(RawHealth, &HealthDefaults<'_>)> for HealthConfig {
                         format!(
                             "{text:?} is in none of the cloud's zones: its instances would refuse it"
                         ),
-                    ));
-                }
-                if raw.resolver_probe.is_some() {
-                    return Err(ConfigError::new(
-                        in_key(),
-                        "a resolver cloud is probed by resolver-probe only",
                     ));
                 }
                 probe_names.push((name, qtype));

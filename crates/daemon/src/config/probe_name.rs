@@ -44,6 +44,7 @@ fn qtype(word: &str) -> Result<u16, String> {
     }
     let number = upper
         .strip_prefix("TYPE")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|n| n.parse::<u16>().ok())
         .ok_or_else(|| format!("{word:?} is not a record type (A, AAAA, TXT ... or TYPEnnn)"))?;
     // Meta types and the ones only transfers use are no answer to probe.
@@ -77,6 +78,7 @@ mod tests {
             "www.example. BOGUS",
             "x. TYPE252",
             "x. TYPE0",
+            "x. TYPE+5",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
