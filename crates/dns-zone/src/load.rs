@@ -144,7 +144,9 @@ fn scan_bytes(
         return;
     }
     builder.rollback(checkpoint);
-    if let Some((line, message)) = unbalanced_parenthesis(src) {
+    if let Some((line, message)) =
+        unbalanced_parenthesis(src).or_else(|| directive_without_space(src))
+    {
         // `domain`'s scanner panics on some of these (caught, but with nothing useful to
         // say): the fault is named here instead.
         builder.report(Problem {
@@ -198,6 +200,23 @@ fn unbalanced_parenthesis(src: &[u8]) -> Option<(usize, &'static str)> {
         opened_at,
         "syntax error: a parenthesis opened here is never closed",
     ))
+}
+
+/// The line of a directive (`$ORIGIN`, `$INCLUDE`, `$TTL` ...) whose word is followed by
+/// something other than a blank, a comment or the end of the line (`$INCLUDE"file"`):
+/// `domain`'s scanner asserts the space is there (a panic, caught, with nothing useful
+/// to say).
+fn directive_without_space(src: &[u8]) -> Option<(usize, &'static str)> {
+    src.split(|&b| b == b'\n')
+        .enumerate()
+        .find_map(|(i, line)| {
+            let word = line.strip_prefix(b"$")?;
+            let after = word.iter().position(|b| !b.is_ascii_alphanumeric())?;
+            (!matches!(word[after], b' ' | b'\t' | b'\r' | b';')).then_some((
+                i + 1,
+                "syntax error: a directive's name must be followed by a space",
+            ))
+        })
 }
 
 /// Scans one file with `domain`'s scanner: every record type, `$INCLUDE`, and the error

@@ -110,6 +110,14 @@ fn semantic_errors_name_their_line() {
         "{ZONE}tail TXT \"a ( in quotes\" ; and ( in a comment\nx A 1.2.3\n"
     ));
     assert!(!e.iter().any(|(_, m)| m.contains("parenthesis")), "{e:?}");
+    // A directive glued to its argument (found by the zonefile fuzz target: `domain`'s
+    // scanner asserts a space there): named, at its line.
+    for glued in ["$INCLUDE\"other.zone\"", "$ORIGIN\"example.\""] {
+        let e = errors(&format!("{ZONE}{glued}\n"));
+        assert_eq!(e.len(), 1, "{glued}: {e:?}");
+        assert_eq!(e[0].0, 16, "{glued}: {e:?}");
+        assert!(e[0].1.contains("must be followed by a space"), "{e:?}");
+    }
     // A read error is reported alone: not echoed as "no SOA" or "no NS".
     let e = errors(&format!("$ORIGIN example.\n@ SOX ns1 h 1 2 3 4 5\n{ZONE}"));
     assert_eq!(e.len(), 1, "{e:?}");
