@@ -398,60 +398,32 @@ fn gobgp_and_frr_md5() {
         return;
     }
     let _serial = serial();
-    const KEY: &str = "anyns-md5-key";
-    let with_key = |key| {
-        [AnynsPeer {
-            md5: Some(key),
-            ..AnynsPeer::V4
-        }]
-    };
     {
         let dir = test_dir();
         let net = NetnsPair::new();
-        let gobgp = GoBgp::start(&net, dir.path(), Some(KEY));
+        let gobgp = GoBgp::start(&net, dir.path(), Some(MD5_KEY));
         wait_for(
             "gobgpd's API",
             WAIT,
             || gobgp.gobgp(&net, &["global"]).contains("AS:").then_some(()),
             || gobgp.daemon.log(),
         );
-        let has_route = || {
-            gobgp
-                .gobgp(&net, &["global", "rib", "-a", "ipv4"])
-                .contains(PREFIX_V4)
-        };
-        let mut wrong = start_anyns(
+        md5_wrong_key_then_right(
             &net,
             dir.path(),
-            "wrong",
-            &anyns_config(&with_key("wrong-key")),
+            "GoBGP",
+            || {
+                gobgp
+                    .gobgp(&net, &["global", "rib", "-a", "ipv4"])
+                    .contains(PREFIX_V4)
+            },
+            || gobgp.daemon.log(),
         );
-        let watch_until = Instant::now() + Duration::from_secs(4);
-        while Instant::now() < watch_until {
-            assert!(
-                !has_route(),
-                "GoBGP took a route over a session with the wrong MD5 key\n{}",
-                anyns_log(dir.path(), "wrong")
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        wrong.assert_running();
-        let log = anyns_log(dir.path(), "wrong");
-        assert!(!log.contains("bgp session established"), "{log}");
-        wrong.terminate(Duration::from_secs(5));
-        let mut right = start_anyns(&net, dir.path(), "right", &anyns_config(&with_key(KEY)));
-        wait_for(
-            "the IPv4 route in GoBGP over MD5",
-            WAIT,
-            || has_route().then_some(()),
-            || format!("{}\n{}", anyns_log(dir.path(), "right"), gobgp.daemon.log()),
-        );
-        right.terminate(Duration::from_secs(5));
     }
     {
         let dir = test_dir();
         let net = NetnsPair::new();
-        let frr = Frr::start(&net, dir.path(), Some(KEY));
+        let frr = Frr::start(&net, dir.path(), Some(MD5_KEY));
         wait_for(
             "bgpd's vty",
             WAIT,
@@ -462,36 +434,57 @@ fn gobgp_and_frr_md5() {
             },
             || frr.daemon.log(),
         );
-        let has_route = || {
-            frr.vtysh(&format!("show bgp ipv4 unicast {PREFIX_V4} json"))
-                .contains("\"paths\"")
-        };
-        let mut wrong = start_anyns(
+        md5_wrong_key_then_right(
             &net,
             dir.path(),
-            "wrong",
-            &anyns_config(&with_key("wrong-key")),
+            "FRR",
+            || {
+                frr.vtysh(&format!("show bgp ipv4 unicast {PREFIX_V4} json"))
+                    .contains("\"paths\"")
+            },
+            || frr.daemon.log(),
         );
-        let watch_until = Instant::now() + Duration::from_secs(4);
-        while Instant::now() < watch_until {
-            assert!(
-                !has_route(),
-                "FRR took a route over a session with the wrong MD5 key\n{}",
-                anyns_log(dir.path(), "wrong")
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        wrong.assert_running();
-        let log = anyns_log(dir.path(), "wrong");
-        assert!(!log.contains("bgp session established"), "{log}");
-        wrong.terminate(Duration::from_secs(5));
-        let mut right = start_anyns(&net, dir.path(), "right", &anyns_config(&with_key(KEY)));
-        wait_for(
-            "the IPv4 route in FRR over MD5",
-            WAIT,
-            || has_route().then_some(()),
-            || format!("{}\n{}", anyns_log(dir.path(), "right"), frr.daemon.log()),
-        );
-        right.terminate(Duration::from_secs(5));
     }
+}
+
+/// The peer's MD5 key in [`gobgp_and_frr_md5`].
+const MD5_KEY: &str = "anyns-md5-key";
+
+/// Against a peer expecting [`MD5_KEY`]: an anyns with another key gets no route into the
+/// peer for 4 s (and keeps running, never established); one with the key does.
+fn md5_wrong_key_then_right(
+    net: &NetnsPair,
+    dir: &std::path::Path,
+    peer: &str,
+    has_route: impl Fn() -> bool,
+    peer_log: impl Fn() -> String,
+) {
+    let with_key = |key| {
+        [AnynsPeer {
+            md5: Some(key),
+            ..AnynsPeer::V4
+        }]
+    };
+    let mut wrong = start_anyns(net, dir, "wrong", &anyns_config(&with_key("wrong-key")));
+    let watch_until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < watch_until {
+        assert!(
+            !has_route(),
+            "{peer} took a route over a session with the wrong MD5 key\n{}",
+            anyns_log(dir, "wrong")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wrong.assert_running();
+    let log = anyns_log(dir, "wrong");
+    assert!(!log.contains("bgp session established"), "{log}");
+    wrong.terminate(Duration::from_secs(5));
+    let mut right = start_anyns(net, dir, "right", &anyns_config(&with_key(MD5_KEY)));
+    wait_for(
+        &format!("the IPv4 route in {peer} over MD5"),
+        WAIT,
+        || has_route().then_some(()),
+        || format!("{}\n{}", anyns_log(dir, "right"), peer_log()),
+    );
+    right.terminate(Duration::from_secs(5));
 }
