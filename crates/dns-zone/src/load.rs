@@ -144,8 +144,9 @@ fn scan_bytes(
         return;
     }
     builder.rollback(checkpoint);
-    if let Some((line, message)) =
-        unbalanced_parenthesis(src).or_else(|| directive_without_space(src))
+    if let Some((line, message)) = unbalanced_parenthesis(src)
+        .or_else(|| directive_without_space(src))
+        .or_else(|| include_name_glued(src))
     {
         // `domain`'s scanner panics on some of these (caught, but with nothing useful to
         // say): the fault is named here instead.
@@ -217,6 +218,56 @@ fn directive_without_space(src: &[u8]) -> Option<(usize, &'static str)> {
                 "syntax error: a directive's name must be followed by a space",
             ))
         })
+}
+
+/// The line of an `$INCLUDE` whose quoted file name is glued to what follows it
+/// (`$INCLUDE "a"b`, the quote possibly spanning lines): `domain`'s scanner asserts a
+/// space after it (a panic, caught, with nothing useful to say).
+fn include_name_glued(src: &[u8]) -> Option<(usize, &'static str)> {
+    let mut line = 1;
+    let mut at = 0;
+    while at < src.len() {
+        let rest = &src[at..];
+        let is_include = rest.len() > 8
+            && rest[..8].eq_ignore_ascii_case(b"$INCLUDE")
+            && matches!(rest[8], b' ' | b'\t');
+        if is_include {
+            let start = line;
+            let mut i = 8;
+            while i < rest.len() && matches!(rest[i], b' ' | b'\t') {
+                i += 1;
+            }
+            if rest.get(i) == Some(&b'"') {
+                i += 1;
+                while i < rest.len() && rest[i] != b'"' {
+                    if rest[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += if rest[i] == b'\\' { 2 } else { 1 };
+                }
+                let after = rest.get(i + 1).copied();
+                if i < rest.len()
+                    && !matches!(after, None | Some(b' ' | b'\t' | b'\r' | b'\n' | b';'))
+                {
+                    return Some((
+                        start,
+                        "syntax error: $INCLUDE's quoted file name must be followed by a space",
+                    ));
+                }
+            }
+            at += i.min(rest.len());
+            continue;
+        }
+        // On to the next line.
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                line += 1;
+                at += end + 1;
+            }
+            None => break,
+        }
+    }
+    None
 }
 
 /// Scans one file with `domain`'s scanner: every record type, `$INCLUDE`, and the error

@@ -118,6 +118,14 @@ fn semantic_errors_name_their_line() {
         assert_eq!(e[0].0, 16, "{glued}: {e:?}");
         assert!(e[0].1.contains("must be followed by a space"), "{e:?}");
     }
+    // `$INCLUDE`'s quoted name glued to a token, the quote possibly over two lines (the
+    // zonefile fuzz target's second find: the same assertion in `domain`): named.
+    for glued in ["$INCLUDE \"a\"d e", "$include\t\"a\nb\"d\" (e)f"] {
+        let e = errors(&format!("{ZONE}{glued}\n"));
+        assert_eq!(e.len(), 1, "{glued}: {e:?}");
+        assert_eq!(e[0].0, 16, "{glued}: {e:?}");
+        assert!(e[0].1.contains("quoted file name"), "{e:?}");
+    }
     // A read error is reported alone: not echoed as "no SOA" or "no NS".
     let e = errors(&format!("$ORIGIN example.\n@ SOX ns1 h 1 2 3 4 5\n{ZONE}"));
     assert_eq!(e.len(), 1, "{e:?}");
