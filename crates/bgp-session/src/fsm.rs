@@ -16,6 +16,10 @@ use bgp_wire::{
     Open, Prefix, RouteRefresh, Update, frame_len,
 };
 
+mod collision;
+
+pub use collision::Initiator;
+
 use crate::announce::{Mark, Routes};
 use crate::config::{MIN_DEFAULT_SEND_HOLD_TIME, OPEN_HOLD_TIME, PeerConfig};
 use crate::timers::{Timer, Timers};
@@ -70,8 +74,13 @@ pub enum Command {
     /// Keep announcing a configured prefix but with the GRACEFUL_SHUTDOWN community
     /// 65535:0 attached (RFC 8326), so the peer moves traffic away before a withdraw.
     GracefulShutdown(Prefix),
-    /// A TCP connection to the peer is up, ours or accepted (Events 16/17).
+    /// Our outgoing TCP connection to the peer is up (Event 16).
     TcpConnected,
+    /// A TCP connection the peer opened to us is up (Event 17).
+    TcpAccepted,
+    /// The second connection (see [`SessionEvent::SecondConnection`]) was closed by the
+    /// peer or failed.
+    SecondClosed,
     /// Our outgoing connection attempt failed (Event 18 TcpConnectionFails).
     TcpFailed,
     /// The connection was closed by the peer or failed (Event 18 TcpConnectionFails).
@@ -99,10 +108,26 @@ pub enum SessionEvent {
     /// Write out what [`Session::poll_transmit`] still has, then close the connection (or
     /// abandon the connection attempt).
     WantDisconnect,
-    /// Close the connection just reported with [`Command::TcpConnected`]: the session is not
-    /// accepting one (it is Idle, or already has a connection). The existing connection, if
-    /// any, stays.
+    /// Close the connection just reported with [`Command::TcpConnected`] or
+    /// [`Command::TcpAccepted`]: the session is not accepting one (it is Idle, Established,
+    /// or already has two). The existing connection, if any, stays.
     ConnectionRefused,
+    /// Keep the connection just reported as the session's second connection: the peer and
+    /// we connected to each other at the same time (RFC 4271 §6.8). Its bytes go to
+    /// [`Session::handle_second_bytes`], [`Session::poll_second_transmit`] has what to
+    /// write to it, and [`Command::SecondClosed`] reports its loss. The collision is
+    /// resolved once both connections carry the peer's OPEN.
+    SecondConnection,
+    /// Write out what [`Session::poll_second_transmit`] still has (a NOTIFICATION, usually
+    /// Cease/Connection Collision Resolution), then close the second connection.
+    WantDisconnectSecond,
+    /// The second connection is now the session's connection and the old one is the
+    /// second, which a [`SessionEvent::WantDisconnectSecond`] follows: swap the two, with
+    /// their unwritten bytes.
+    ConnectionsSwapped {
+        /// Who opened the connection the session keeps.
+        kept: Initiator,
+    },
     /// The session reached Established.
     Established {
         /// Negotiated hold time (zero: no keepalives, no hold timer).
@@ -225,6 +250,8 @@ pub struct SessionStats {
     pub established: u64,
     /// Times the session went down.
     pub downs: u64,
+    /// Connection collisions resolved (RFC 4271 §6.8).
+    pub collisions: u64,
 }
 
 /// What the OPEN exchange settled.
@@ -251,6 +278,15 @@ pub struct Session {
     started: bool,
     negotiation: Option<Negotiation>,
     routes: Routes,
+    /// Who opened the session's connection.
+    initiator: Initiator,
+    /// A second connection to the peer while a collision is being resolved.
+    second: Option<collision::Second>,
+    /// Bytes to write to the second connection.
+    second_transmit: Vec<u8>,
+    /// Counts the connections the FSM has run on, so that a loop over one connection's
+    /// bytes stops when the session moves to another.
+    generation: u64,
     /// The IdleHoldTime the next failure will wait.
     idle_hold: Duration,
     established_at: Option<Instant>,
@@ -276,6 +312,10 @@ impl Session {
             connected: false,
             started: false,
             negotiation: None,
+            initiator: Initiator::Local,
+            second: None,
+            second_transmit: Vec::new(),
+            generation: 0,
             established_at: None,
             stats: SessionStats::default(),
         }
@@ -311,7 +351,12 @@ impl Session {
             Command::GracefulShutdown(prefix) => {
                 self.set_route(now, prefix, Some(Mark::GracefulShutdown));
             }
-            Command::TcpConnected => self.tcp_connected(now),
+            Command::TcpConnected => self.tcp_connected(now, Initiator::Local),
+            Command::TcpAccepted => self.tcp_connected(now, Initiator::Remote),
+            Command::SecondClosed => self.second_closed(),
+            // A failed attempt matters only while waiting for it: a connection the peer
+            // opened meanwhile may carry the session.
+            Command::TcpFailed if self.state != State::Connect => {}
             Command::TcpFailed | Command::TcpClosed => self.tcp_failed(now),
             Command::BfdDown if self.state.has_connection() => {
                 self.go_down(now, DownReason::BfdDown);
@@ -328,7 +373,10 @@ impl Session {
         let mut buf = std::mem::take(&mut self.receive);
         buf.extend_from_slice(bytes);
         let mut offset = 0;
-        while self.connected {
+        let generation = self.generation;
+        // A collision can hand the session another connection mid-buffer: the rest of
+        // these bytes belonged to the one it left.
+        while self.connected && self.generation == generation {
             match frame_len(&buf[offset..]) {
                 Ok(Some(len)) => {
                     let frame = &buf[offset..offset + len];
@@ -342,7 +390,7 @@ impl Session {
                 }
             }
         }
-        if self.connected {
+        if self.connected && self.generation == generation {
             buf.drain(..offset);
             self.receive = buf;
         }
@@ -375,6 +423,7 @@ impl Session {
                 //= https://www.rfc-editor.org/rfc/rfc4271#section-8.1.3
                 //# Event 13: IdleHoldTimer_Expires
                 Timer::IdleHold if self.state == State::Idle && self.started => self.begin(now),
+                Timer::SecondHold => self.second_hold_expired(),
                 _ => {}
             }
         }
@@ -477,12 +526,26 @@ impl Session {
             .unwrap_or_default()
     }
 
-    fn tcp_connected(&mut self, now: Instant) {
-        if !matches!(self.state, State::Connect | State::Active) {
-            // Idle refuses connections (RFC 4271 §8.2.2); with a connection already, this is
-            // a collision, resolved by keeping the first connection (see crate docs).
-            self.events.push_back(SessionEvent::ConnectionRefused);
-            return;
+    fn tcp_connected(&mut self, now: Instant, initiator: Initiator) {
+        match self.state {
+            State::Connect | State::Active => {}
+            // The other side's connection while ours exchanges OPENs: a collision, resolved
+            // once both carry the peer's OPEN (RFC 4271 §6.8).
+            State::OpenSent | State::OpenConfirm
+                if self.second.is_none() && initiator != self.initiator =>
+            {
+                self.open_second(now, initiator);
+                return;
+            }
+            // Idle refuses connections (RFC 4271 §8.2.2).
+            //= https://www.rfc-editor.org/rfc/rfc4271#section-6.8
+            //# Unless allowed via configuration, a connection collision with an existing
+            //# BGP connection that is in the Established state causes closing of the newly
+            //# created connection.
+            _ => {
+                self.events.push_back(SessionEvent::ConnectionRefused);
+                return;
+            }
         }
         //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
         //# If the TCP connection succeeds (Event 16 or Event 17), the local system checks
@@ -492,6 +555,8 @@ impl Session {
         //# OPEN message to its peer, - sets the HoldTimer to a large value, and - changes
         //# its state to OpenSent.
         self.connected = true;
+        self.initiator = initiator;
+        self.generation += 1;
         self.transmit.clear();
         self.receive.clear();
         self.timers.stop(Timer::ConnectRetry);
@@ -606,6 +671,9 @@ impl Session {
             //# the local system: - restarts the HoldTimer and - changes its state to
             //# Established.
             (State::OpenConfirm, Message::Keepalive) => {
+                // RFC 4271 §6.8: a connection still exchanging OPENs collides with an
+                // Established one and is closed.
+                self.close_second(Some(collision::collision_cease()));
                 self.restart_hold(now);
                 self.set_state(State::Established);
                 self.on_established(now);
@@ -623,20 +691,50 @@ impl Session {
     }
 
     fn handle_open(&mut self, now: Instant, open: &Open) {
+        if let Err(error) = self.check_open(open) {
+            self.go_down(now, DownReason::ProtocolError(error));
+            return;
+        }
+        let negotiation = self.negotiate(open);
+        let (hold_time, hold_secs) = (negotiation.hold_time, negotiation.hold_time.as_secs());
+        self.negotiation = Some(negotiation);
+        //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
+        //# When an OPEN message is received, all fields are checked for correctness. If
+        //# there are no errors in the OPEN message (Event 19), the local system: - resets
+        //# the DelayOpenTimer to zero, - sets the BGP ConnectRetryTimer to zero, - sends a
+        //# KEEPALIVE message, and - sets a KeepaliveTimer ... - sets the HoldTimer
+        //# according to the negotiated value (see Section 4.2), - changes its state to
+        //# OpenConfirm.
+        self.send(now, &Message::Keepalive);
+        if hold_secs == 0 {
+            self.timers.stop(Timer::Hold);
+            self.timers.stop(Timer::Keepalive);
+        } else {
+            self.timers.start(Timer::Hold, now + hold_time);
+        }
+        self.set_state(State::OpenConfirm);
+        self.resolve_collision(now);
+    }
+
+    /// The checks of a received OPEN beyond its syntax.
+    fn check_open(&self, open: &Open) -> Result<(), Error> {
         let s = self.config.settings();
         //= https://www.rfc-editor.org/rfc/rfc4271#section-6.2
         //# If the Autonomous System field of the OPEN message is unacceptable, then the
         //# Error Subcode MUST be set to Bad Peer AS.
         if open.asn() != s.peer_as {
-            self.go_down(now, DownReason::ProtocolError(Error::BadPeerAs));
-            return;
+            return Err(Error::BadPeerAs);
         }
         // RFC 6286 §2.2, paraphrased: within an AS the BGP Identifiers of peers must
         // differ; between ASes they may be equal.
         if self.config.is_internal() && open.bgp_identifier == s.router_id {
-            self.go_down(now, DownReason::ProtocolError(Error::BadBgpIdentifier));
-            return;
+            return Err(Error::BadBgpIdentifier);
         }
+        Ok(())
+    }
+
+    /// What a checked OPEN settles with our configuration.
+    fn negotiate(&self, open: &Open) -> Negotiation {
         //= https://www.rfc-editor.org/rfc/rfc4271#section-4.2
         //# Upon receipt of an OPEN message, a BGP speaker MUST calculate the value of the
         //# Hold Timer by using the smaller of its configured Hold Time and the Hold Time
@@ -658,7 +756,7 @@ impl Session {
             .into_iter()
             .filter(|f| theirs.contains(f))
             .collect();
-        self.negotiation = Some(Negotiation {
+        Negotiation {
             hold_time,
             keepalive_time,
             wire: Negotiated {
@@ -666,22 +764,7 @@ impl Session {
             },
             families,
             peer_id: open.bgp_identifier,
-        });
-        //= https://www.rfc-editor.org/rfc/rfc4271#section-8.2.2
-        //# When an OPEN message is received, all fields are checked for correctness. If
-        //# there are no errors in the OPEN message (Event 19), the local system: - resets
-        //# the DelayOpenTimer to zero, - sets the BGP ConnectRetryTimer to zero, - sends a
-        //# KEEPALIVE message, and - sets a KeepaliveTimer ... - sets the HoldTimer
-        //# according to the negotiated value (see Section 4.2), - changes its state to
-        //# OpenConfirm.
-        self.send(now, &Message::Keepalive);
-        if hold_secs == 0 {
-            self.timers.stop(Timer::Hold);
-            self.timers.stop(Timer::Keepalive);
-        } else {
-            self.timers.start(Timer::Hold, now + hold_time);
         }
-        self.set_state(State::OpenConfirm);
     }
 
     fn on_established(&mut self, now: Instant) {
@@ -796,6 +879,15 @@ impl Session {
     /// Leaves a state with a connection: NOTIFICATION if the reason has one, close, Idle,
     /// and the IdleHoldTimer if the session should restart.
     fn go_down(&mut self, now: Instant, reason: DownReason) {
+        if self.second.is_some() {
+            let session_wide = matches!(reason, DownReason::Stopped { .. } | DownReason::BfdDown);
+            if self.started && !session_wide {
+                // The connection failed, not the session: carry on over the other one.
+                self.take_over_second(now, reason.notification());
+                return;
+            }
+            self.close_second(reason.notification());
+        }
         if self.connected {
             // Unsent UPDATEs and KEEPALIVEs are moot once the session closes; drop them so
             // the NOTIFICATION goes out first.

@@ -28,9 +28,11 @@
 //!    * end of stream or a read/write error → [`Command::TcpClosed`];
 //!    * our outgoing connect succeeded → [`Command::TcpConnected`]; it failed →
 //!      [`Command::TcpFailed`];
-//!    * an accepted connection from the peer's address → if [`Session::state`] is
-//!      [`State::Connect`] or [`State::Active`], abandon any outgoing attempt, keep the
-//!      accepted connection and send [`Command::TcpConnected`]; otherwise close it at once;
+//!    * an accepted connection from the peer's address → [`Command::TcpAccepted`] (keep
+//!      any outgoing attempt in progress: it may become the second connection of a
+//!      collision);
+//!    * bytes, end of stream or an error on the second connection, if there is one →
+//!      [`Session::handle_second_bytes`], [`Command::SecondClosed`];
 //!    * the deadline from [`Session::poll_timeout`] → [`Session::handle_timeout`];
 //!    * a command from health or control → [`Session::handle_command`] (announce, withdraw,
 //!      graceful shutdown, stop).
@@ -40,8 +42,14 @@
 //!    * [`SessionEvent::WantDisconnect`]: write what [`Session::poll_transmit`] still holds
 //!      (it ends with the NOTIFICATION; do not wait long for it), then close the connection,
 //!      or abandon the connect attempt if there is no connection yet;
-//!    * [`SessionEvent::ConnectionRefused`]: close the connection you just reported with
-//!      `TcpConnected`; the session keeps the one it has, if any;
+//!    * [`SessionEvent::ConnectionRefused`]: close the connection you just reported; the
+//!      session keeps the one it has, if any;
+//!    * [`SessionEvent::SecondConnection`]: keep the connection you just reported as the
+//!      second one (a collision is being resolved);
+//!    * [`SessionEvent::ConnectionsSwapped`]: swap the two connections, with their
+//!      unwritten bytes;
+//!    * [`SessionEvent::WantDisconnectSecond`]: write what
+//!      [`Session::poll_second_transmit`] has, then close the second connection;
 //!    * the others ([`SessionEvent::StateChanged`], [`SessionEvent::Established`],
 //!      [`SessionEvent::Down`], [`SessionEvent::AnnounceRefused`],
 //!      [`SessionEvent::UpdateError`]) are for logs and metrics.
@@ -66,13 +74,12 @@
 //!
 //! # Simplifications (versus RFC 4271 §8 and friends)
 //!
-//! * **Connection collisions** (RFC 4271 §6.8) are resolved by the driver keeping the first
-//!   connection: a session owns at most one connection, and a `TcpConnected` while it has one
-//!   is answered with [`SessionEvent::ConnectionRefused`]. No BGP Identifier comparison is
-//!   made and Cease/Connection Collision Resolution is never sent. If both sides connect at
-//!   the same instant and each refuses the other's, both sessions fail and retry; the
-//!   doubling idle hold time makes a repeat unlikely. A site may set
-//!   [`PeerSettings::passive`] to avoid collisions altogether.
+//! * **Connection collisions** (RFC 4271 §6.8): a connection that arrives while the
+//!   session's exchanges OPENs is kept as a second connection; once both carry the peer's
+//!   OPEN the collision is resolved by BGP Identifier, and a connection that reaches
+//!   Established first wins; the other is closed with Cease/Connection Collision
+//!   Resolution. A connection arriving once the session is Established is refused. See the
+//!   `fsm::collision` module.
 //! * **Connect failures**: `TcpFailed` in Connect goes to Active and retries when the
 //!   ConnectRetryTimer expires (the RFC's DelayOpen-style path), rather than to Idle.
 //! * **Any loss of an open connection** (OpenSent, OpenConfirm, Established) goes to Idle
@@ -112,4 +119,4 @@ pub use config::{
     DEFAULT_IDLE_HOLD_TIME, DEFAULT_MAX_IDLE_HOLD_TIME, MAX_COMMUNITIES, MAX_PREPEND,
     MIN_DEFAULT_SEND_HOLD_TIME, OPEN_HOLD_TIME, PeerConfig, PeerSettings,
 };
-pub use fsm::{Command, DownReason, Session, SessionEvent, SessionStats, State};
+pub use fsm::{Command, DownReason, Initiator, Session, SessionEvent, SessionStats, State};

@@ -247,7 +247,7 @@ impl Pair {
                     from.partial.clear();
                     to.partial.clear();
                     from.session.handle_command(now, Command::TcpConnected);
-                    to.session.handle_command(now, Command::TcpConnected);
+                    to.session.handle_command(now, Command::TcpAccepted);
                 } else if !connected {
                     from.session.handle_command(now, Command::TcpFailed);
                 }

@@ -493,9 +493,9 @@ fn test_rfc9687_draining_output_stops_the_send_hold_timer() {
 }
 
 #[test]
-fn test_6_8_collision_simplified_second_connection_is_refused() {
+fn test_6_8_established_or_idle_refuses_a_new_connection() {
     let mut pair = Pair::established();
-    pair.command(false, Command::TcpConnected);
+    pair.command(false, Command::TcpAccepted);
     assert!(pair.b.saw(|e| *e == SessionEvent::ConnectionRefused));
     assert_eq!(pair.b.session.state(), State::Established);
     // In Idle too, connections are refused.

@@ -16,14 +16,18 @@ pub(crate) enum Timer {
     IdleHold,
     /// SendHoldTimer (RFC 9687 §4); its expiry is SendHoldTimer_Expires.
     SendHold,
+    /// The HoldTimer of a second connection to the peer while a collision (RFC 4271 §6.8)
+    /// is being resolved: it closes that connection only.
+    SecondHold,
 }
 
 impl Timer {
     /// Every timer, in the order expiries are handled when several are due at once: the ones
     /// that take the session down first.
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::SendHold,
         Self::Hold,
+        Self::SecondHold,
         Self::Keepalive,
         Self::ConnectRetry,
         Self::IdleHold,
@@ -36,6 +40,7 @@ impl Timer {
             Self::Keepalive => 2,
             Self::ConnectRetry => 3,
             Self::IdleHold => 4,
+            Self::SecondHold => 5,
         }
     }
 }
@@ -43,7 +48,7 @@ impl Timer {
 /// Deadlines of the running timers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timers {
-    deadlines: [Option<Instant>; 5],
+    deadlines: [Option<Instant>; 6],
 }
 
 impl Timers {

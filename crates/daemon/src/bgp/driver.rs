@@ -39,6 +39,8 @@ enum Wake {
     Command(Option<Command>),
     Readable(io::Result<()>),
     Writable(io::Result<()>),
+    SecondReadable(io::Result<()>),
+    SecondWritable(io::Result<()>),
     Connected(io::Result<TcpStream>),
     Accepted(Option<TcpStream>),
     ClosingReadable,
@@ -51,13 +53,21 @@ pub(super) struct Driver {
     peer: BgpPeer,
     session: Session,
     commands: mpsc::UnboundedReceiver<Command>,
-    /// Connections the listener accepted from this peer (passive peers only).
+    /// Connections the listener accepted from this peer (passive peers, and active ones
+    /// with `listen-port`).
     accepted: Option<mpsc::Receiver<TcpStream>>,
     status: watch::Sender<PeerStatus>,
     /// The session's connection.
     conn: Option<TcpStream>,
     /// Bytes taken from the session and not yet written to `conn`.
     pending: Vec<u8>,
+    /// The session's second connection while a collision is resolved (RFC 4271 §6.8).
+    second: Option<TcpStream>,
+    /// Bytes taken from the session and not yet written to `second`.
+    second_pending: Vec<u8>,
+    /// A connection just reported to a session that already has one, until its events
+    /// say whether it is kept as the second.
+    offered: Option<TcpStream>,
     connecting: Option<Connecting>,
     /// A connection we closed, drained until the peer closes too or the deadline passes.
     closing: Option<(TcpStream, Instant)>,
@@ -80,6 +90,9 @@ impl Driver {
             status,
             conn: None,
             pending: Vec::new(),
+            second: None,
+            second_pending: Vec::new(),
+            offered: None,
             connecting: None,
             closing: None,
             last_down: None,
@@ -104,9 +117,14 @@ impl Driver {
                 }
                 Wake::Readable(ready) => self.read(ready, &mut buf),
                 Wake::Writable(ready) => self.write(ready),
+                Wake::SecondReadable(ready) => self.read_second(ready, &mut buf),
+                Wake::SecondWritable(ready) => match ready.and_then(|()| self.flush_second()) {
+                    Ok(()) => "written".into(),
+                    Err(err) => self.lost_second(format!("write: {err}")),
+                },
                 Wake::Connected(Ok(stream)) => {
                     self.connecting = None;
-                    self.connected(stream);
+                    self.connected(stream, Command::TcpConnected);
                     "outgoing connection established".into()
                 }
                 Wake::Connected(Err(err)) => {
@@ -119,18 +137,13 @@ impl Driver {
                     "listener ended".into()
                 }
                 Wake::Accepted(Some(stream)) => {
-                    if matches!(self.session.state(), State::Connect | State::Active) {
-                        self.connecting = None;
-                        if let Err(err) = socket::accepted(&stream, &self.peer) {
-                            warn!(peer = %self.peer.address, "bgp accepted connection: {err}");
-                        }
-                        self.connected(stream);
-                        "incoming connection accepted".into()
-                    } else {
-                        debug!(peer = %self.peer.address, state = %self.session.state(),
-                            "bgp incoming connection closed: session not accepting");
-                        continue;
+                    if let Err(err) = socket::accepted(&stream, &self.peer) {
+                        warn!(peer = %self.peer.address, "bgp accepted connection: {err}");
                     }
+                    // An outgoing attempt in progress is kept: if it completes, it is the
+                    // second connection of a collision.
+                    self.connected(stream, Command::TcpAccepted);
+                    "incoming connection accepted".into()
                 }
                 Wake::ClosingReadable => {
                     self.drain_closing(&mut buf);
@@ -155,6 +168,7 @@ impl Driver {
     async fn wait(&mut self) -> Wake {
         let deadline = self.session.poll_timeout().map(Instant::from_std);
         let want_write = !self.pending.is_empty();
+        let want_second_write = !self.second_pending.is_empty();
         let closing_deadline = self.closing.as_ref().map(|(_, d)| *d);
         tokio::select! {
             command = self.commands.recv() => Wake::Command(command),
@@ -162,6 +176,11 @@ impl Driver {
             ready = ready(self.conn.as_ref(), tokio::io::Interest::WRITABLE), if want_write => {
                 Wake::Writable(ready)
             }
+            ready = ready(self.second.as_ref(), tokio::io::Interest::READABLE) => {
+                Wake::SecondReadable(ready)
+            }
+            ready = ready(self.second.as_ref(), tokio::io::Interest::WRITABLE),
+                if want_second_write => Wake::SecondWritable(ready),
             result = until_some(&mut self.connecting) => Wake::Connected(result),
             stream = recv_accepted(&mut self.accepted) => Wake::Accepted(stream),
             _ = ready(self.closing.as_ref().map(|(s, _)| s), tokio::io::Interest::READABLE) => {
@@ -205,18 +224,42 @@ impl Driver {
         cause
     }
 
-    /// Reports a new connection; the session refuses it with `ConnectionRefused` if it has
-    /// one already, in which case it is closed while handling the events.
-    fn connected(&mut self, stream: TcpStream) {
-        if self.conn.is_some() {
-            // The session keeps the connection it has (crate docs, collisions).
-            self.session.handle_command(now(), Command::TcpConnected);
-            drop(stream);
-            return;
+    /// Reads what the second connection has into the session.
+    fn read_second(&mut self, ready: io::Result<()>, buf: &mut [u8]) -> String {
+        let Some(second) = &self.second else {
+            return "read without connection".into();
+        };
+        match ready.and_then(|()| second.try_read(buf)) {
+            Ok(0) => self.lost_second("peer closed the second connection".into()),
+            Ok(n) => {
+                self.session.handle_second_bytes(now(), &buf[..n]);
+                "message received on the second connection".into()
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => "spurious wake-up".into(),
+            Err(err) => self.lost_second(format!("read: {err}")),
         }
-        self.conn = Some(stream);
-        self.pending.clear();
-        self.session.handle_command(now(), Command::TcpConnected);
+    }
+
+    fn lost_second(&mut self, cause: String) -> String {
+        self.second = None;
+        self.second_pending.clear();
+        self.session.handle_command(now(), Command::SecondClosed);
+        cause
+    }
+
+    /// Reports a new connection (`TcpConnected` for ours, `TcpAccepted` for the peer's).
+    /// While the session waits for one it is the session's; otherwise the session keeps it
+    /// as the second connection of a collision or refuses it, which the events handled
+    /// next say.
+    fn connected(&mut self, stream: TcpStream, command: Command) {
+        let waiting = matches!(self.session.state(), State::Connect | State::Active);
+        if waiting && self.conn.is_none() {
+            self.conn = Some(stream);
+            self.pending.clear();
+        } else {
+            self.offered = Some(stream);
+        }
+        self.session.handle_command(now(), command);
     }
 
     /// Steps 3 and 4 of the driver loop: act on the events, then write what can be
@@ -235,6 +278,12 @@ impl Driver {
                 .unwrap_or(cause);
             for event in events {
                 self.handle_event(event, &cause_of_events).await;
+            }
+            // A connection neither kept nor refused is closed (the session always says).
+            self.offered = None;
+            if let Err(err) = self.flush_second() {
+                cause = self.lost_second(format!("write: {err}"));
+                continue;
             }
             match self.flush() {
                 Ok(()) => break,
@@ -262,12 +311,26 @@ impl Driver {
                 }
             }
             SessionEvent::ConnectionRefused => {
-                // `connected` closed a second connection itself; with none kept, the
-                // session refused the only one (it is Idle).
-                if self.session.state() == State::Idle {
-                    self.conn = None;
-                    self.pending.clear();
+                debug!(%peer, state = %self.session.state(), "bgp connection refused");
+                self.offered = None;
+            }
+            SessionEvent::SecondConnection => {
+                info!(%peer, "bgp connection collision: both sides connected, resolving by BGP Identifier");
+                self.second = self.offered.take();
+                self.second_pending.clear();
+            }
+            SessionEvent::ConnectionsSwapped { kept } => {
+                info!(%peer, ?kept, "bgp connection collision: the session moves to the other connection");
+                std::mem::swap(&mut self.conn, &mut self.second);
+                std::mem::swap(&mut self.pending, &mut self.second_pending);
+            }
+            SessionEvent::WantDisconnectSecond => {
+                if let Some(second) = self.second.take() {
+                    let mut bytes = std::mem::take(&mut self.second_pending);
+                    self.session.poll_second_transmit(&mut bytes);
+                    tokio::spawn(close_after(second, bytes));
                 }
+                self.second_pending.clear();
             }
             SessionEvent::Established {
                 hold_time,
@@ -310,6 +373,27 @@ impl Driver {
             Ok(Ok(())) => self.closing = Some((conn, Instant::now() + CLOSE_LINGER)),
             Ok(Err(err)) => debug!(peer = %self.peer.address, "bgp close: {err}"),
             Err(_) => debug!(peer = %self.peer.address, "bgp close: write timed out"),
+        }
+    }
+
+    /// Moves the second connection's bytes out of the session and writes them.
+    fn flush_second(&mut self) -> io::Result<()> {
+        let Some(second) = &self.second else {
+            return Ok(());
+        };
+        loop {
+            if self.second_pending.is_empty()
+                && !self.session.poll_second_transmit(&mut self.second_pending)
+            {
+                return Ok(());
+            }
+            match second.try_write(&self.second_pending) {
+                Ok(n) => {
+                    self.second_pending.drain(..n);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -360,6 +444,29 @@ impl Driver {
                 Vec::new()
             },
         });
+    }
+}
+
+/// Writes `bytes` (ending with a NOTIFICATION) to a connection the session gave up, closes
+/// our side and drains it until the peer closes too, so the NOTIFICATION is not lost to a
+/// reset; bounded by the same timeouts as the session's own connection.
+async fn close_after(mut conn: TcpStream, bytes: Vec<u8>) {
+    let written = tokio::time::timeout(DISCONNECT_WRITE_TIMEOUT, async {
+        conn.write_all(&bytes).await?;
+        conn.shutdown().await
+    })
+    .await;
+    if matches!(written, Ok(Ok(()))) {
+        let mut buf = [0u8; 4096];
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            loop {
+                match tokio::io::AsyncReadExt::read(&mut conn, &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -12,10 +12,12 @@
 //! with it and the peers withdraw the service prefix at once.
 //!
 //! Connections: an active peer is connected to from `local-address` (the site's unicast
-//! address); anyns does not listen for it, so no connection collision can happen. A passive
-//! peer is accepted on a listener at `local-address`:`port`, which is shared by the passive
-//! peers with the same address and port and hands each connection to the task of the peer
-//! it comes from (others are closed).
+//! address). A passive peer is accepted on a listener at `local-address`:`port`, and an
+//! active peer with `listen-port` is also accepted at `local-address`:`listen-port`: both
+//! sides may then connect at once, and the session resolves the collision by BGP Identifier
+//! (RFC 4271 §6.8, in `bgp-session`). Peers accepted at the same address share its
+//! listener, which hands each connection to the task of the peer it comes from (others
+//! are closed).
 //!
 //! Peers with `bfd = true` also get a single-hop BFD session (module `bfd`), so routers
 //! that support it detect a frozen process within the BFD Detection Time.
@@ -57,15 +59,13 @@ pub struct BgpHandle {
 }
 
 impl BgpHandle {
-    /// Opens the listeners for passive peers and starts one task per peer. Must be called
+    /// Opens the listeners (passive peers, and active ones with `listen-port`) and starts one task per peer. Must be called
     /// inside the tokio runtime.
     pub fn start(config: &BgpConfig) -> Result<Self, Error> {
-        // Passive peers that share a listening address share a listener.
+        // Peers whose connections are accepted at the same address share a listener.
         let mut listeners: BTreeMap<SocketAddr, Vec<&BgpPeer>> = BTreeMap::new();
-        for peer in config.peers.iter().filter(|p| p.passive) {
-            // Validation requires a local address for passive peers.
-            if let Some(local) = peer.local_address {
-                let at = SocketAddr::new(local, peer.address.port());
+        for peer in &config.peers {
+            if let Some(at) = peer.listen_at {
                 listeners.entry(at).or_default().push(peer);
             }
         }

@@ -95,6 +95,7 @@ struct RawPeer {
     local_address: Option<String>,
     #[serde(default)]
     passive: bool,
+    listen_port: Option<u16>,
     md5_password: Option<String>,
     #[serde(default)]
     ttl_security: bool,
@@ -127,6 +128,10 @@ pub struct BgpPeer {
     pub local_address: Option<IpAddr>,
     /// Wait for the peer to connect instead of connecting.
     pub passive: bool,
+    /// Where the peer's connections are accepted: `local_address:port` for a passive peer,
+    /// `local_address:listen-port` for an active one that also accepts (both sides then
+    /// connect, and collisions are resolved by BGP Identifier, RFC 4271 §6.8).
+    pub listen_at: Option<SocketAddr>,
     /// RFC 2385 TCP MD5 signature key.
     pub md5_password: Option<String>,
     /// RFC 5082 GTSM: send with TTL 255, accept only TTL 254 or more.
@@ -284,6 +289,30 @@ impl TryFrom<RawBgp> for BgpConfig {
                     "a passive peer needs the address to listen on".into(),
                 ));
             }
+            let listen_at = match (raw.passive, raw.listen_port, local_address) {
+                (true, Some(_), _) => {
+                    return Err(err(
+                        &key("listen-port"),
+                        "a passive peer listens on `port`; listen-port is for an active peer \
+                         that also accepts the peer's connections"
+                            .into(),
+                    ));
+                }
+                (_, Some(0), _) => {
+                    return Err(err(&key("listen-port"), "must be 1 to 65535".into()));
+                }
+                (false, Some(_), None) => {
+                    return Err(err(
+                        &key("local-address"),
+                        "listen-port needs the address to listen on".into(),
+                    ));
+                }
+                (false, Some(port), Some(local)) => Some(SocketAddr::new(local, port)),
+                (true, None, Some(local)) => {
+                    Some(SocketAddr::new(local, raw.port.unwrap_or(DEFAULT_BGP_PORT)))
+                }
+                _ => None,
+            };
             if let Some(password) = &raw.md5_password {
                 if password.is_empty() || password.len() > netio::TCP_MD5_MAX_KEY_LEN {
                     return Err(err(
@@ -355,6 +384,7 @@ impl TryFrom<RawBgp> for BgpConfig {
                 address: SocketAddr::new(ip, raw.port.unwrap_or(DEFAULT_BGP_PORT)),
                 local_address,
                 passive: raw.passive,
+                listen_at,
                 md5_password: raw.md5_password,
                 ttl_security: raw.ttl_security,
                 bfd,
@@ -474,6 +504,51 @@ passive = true
             })
         );
         assert_eq!(second.bfd, None);
+    }
+
+    #[test]
+    fn listen_port_accepts_an_active_peer_too() {
+        let bgp = parse(&BGP.replacen(
+            "ttl-security = true",
+            "ttl-security = true\nlisten-port = 179",
+            1,
+        ))
+        .unwrap();
+        assert_eq!(
+            bgp.peers[0].listen_at,
+            Some("198.51.100.1:179".parse().unwrap())
+        );
+        assert!(!bgp.peers[0].passive);
+        // A passive peer is accepted on local-address:port; an active one without
+        // listen-port is not accepted at all.
+        assert_eq!(
+            bgp.peers[1].listen_at,
+            Some("[2001:db8::1]:1179".parse().unwrap())
+        );
+        assert_eq!(parse(BGP).unwrap().peers[0].listen_at, None);
+        for (from, to) in [
+            ("passive = true", "passive = true\nlisten-port = 179"),
+            (
+                "ttl-security = true",
+                "ttl-security = true\nlisten-port = 0",
+            ),
+        ] {
+            let err = parse(&BGP.replacen(from, to, 1)).unwrap_err().to_string();
+            assert!(err.contains("listen-port"), "{to}: {err}");
+        }
+        let no_local = BGP
+            .replacen(
+                "local-address = \"198.51.100.1\"\n",
+                "listen-port = 179\n",
+                1,
+            )
+            .replacen(
+                "bfd = true\nbfd-interval-ms = 100\nbfd-multiplier = 5\n",
+                "",
+                1,
+            );
+        let err = parse(&no_local).unwrap_err().to_string();
+        assert!(err.contains("bgp.peer[0].local-address"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::bgp::*;
-use crate::support::{serial, test_dir, wait_for};
+use crate::support::{require_tool, serial, test_dir, wait_for};
 
 /// The anyns speaker establishes IPv4 and IPv6 sessions with BIRD and announces both
 /// prefixes with the configured attributes; SIGTERM sends Cease/Administrative Shutdown
@@ -487,4 +487,100 @@ fn md5_wrong_key_then_right(
         || format!("{}\n{}", anyns_log(dir, "right"), peer_log()),
     );
     right.terminate(Duration::from_secs(5));
+}
+
+/// RFC 4271 §6.8 with BIRD: anyns (`listen-port = 179`) and BIRD connect to each other at
+/// the same time. nftables in anyns's namespace holds back every BGP segment with data
+/// (the TCP handshakes pass), so both connections are up and both sides' OPENs wait; once
+/// released, both sides resolve the collision (by BGP Identifier once each has both of
+/// the other's OPENs, or for the connection that reached Established first) and keep the
+/// same connection, with anyns's identifier below BIRD's and then above it. Each round: one
+/// session comes up without a reset, the route is announced, and the session stays up.
+#[test]
+fn bird_connection_collision() {
+    if !is_root("bird_connection_collision") {
+        return;
+    }
+    let _serial = serial();
+    let nft = require_tool("nft");
+    // anyns's identifier below BIRD's (198.51.100.2), then above it.
+    for (round, router_id) in [(1, A_V4), (2, "198.51.100.9")] {
+        let dir = test_dir();
+        let net = NetnsPair::new();
+        let rules = dir.path().join("hold.nft");
+        let drop = "tcp dport 179 meta length > 64 drop; tcp sport 179 meta length > 64 drop;";
+        std::fs::write(
+            &rules,
+            format!(
+                "table inet hold {{\n chain out {{ type filter hook output priority 0; {drop} }}\n \
+                 chain in {{ type filter hook input priority 0; {drop} }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let added = net.command(&net.a, &nft).arg("-f").arg(&rules).status();
+        assert!(added.is_ok_and(|s| s.success()), "nft rules, round {round}");
+        let bird = Bird::start(&net, dir.path(), &BirdSession::default());
+        let config = anyns_config(&[AnynsPeer::V4])
+            .replace(
+                &format!("router-id = \"{A_V4}\""),
+                &format!("router-id = \"{router_id}\""),
+            )
+            .replace("connect-retry-time = 1", "connect-retry-time = 5")
+            .replace("passive = false\n", "passive = false\nlisten-port = 179\n");
+        let tag = format!("collision{round}");
+        let mut anyns = start_anyns(&net, dir.path(), &tag, &config);
+        let context = || format!("{}\n{}", anyns_log(dir.path(), &tag), bird.log(dir.path()));
+        // Both connections come up while their OPENs are held back.
+        wait_for(
+            "anyns to hold two connections to BIRD",
+            WAIT,
+            || {
+                anyns_log(dir.path(), &tag)
+                    .contains("bgp connection collision")
+                    .then_some(())
+            },
+            context,
+        );
+        let released = Instant::now();
+        let mut del = net.command(&net.a, &nft);
+        assert!(
+            del.args(["delete", "table", "inet", "hold"])
+                .status()
+                .is_ok_and(|s| s.success())
+        );
+        wait_for(
+            "the IPv4 route in BIRD",
+            WAIT,
+            || bird.route(PREFIX_V4),
+            context,
+        );
+        eprintln!(
+            "round {round}: released -> route in BIRD: {:?}",
+            released.elapsed()
+        );
+        // It stays up: no second session races the first.
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(bird.established("anyns4"), "round {round}\n{}", context());
+        let log = anyns_log(dir.path(), &tag);
+        // Resolved without a reset: the session never went down, and came up once.
+        assert!(
+            !log.contains("bgp session down"),
+            "round {round}: the session went down\n{}",
+            context()
+        );
+        assert_eq!(
+            log.matches("bgp session established").count(),
+            1,
+            "round {round}: one session\n{}",
+            context()
+        );
+        let swapped = log.contains("the session moves to the other connection");
+        eprintln!(
+            "round {round}: anyns kept the connection {}",
+            if swapped { "BIRD opened" } else { "it opened" }
+        );
+        let protocols = bird.birdc(&["show", "protocols", "all", "anyns4"]);
+        assert!(protocols.contains("Established"), "{protocols}");
+        anyns.assert_running();
+    }
 }

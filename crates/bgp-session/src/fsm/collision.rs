@@ -1,0 +1,303 @@
+//! Connection collisions (RFC 4271 §6.8): the peer and we connected to each other at the
+//! same time, so the session holds a second connection until one of the two is chosen.
+//!
+//! The second connection runs only the OPEN exchange: our OPEN goes out on it, the peer's
+//! OPEN is checked like the first connection's (and answered with a KEEPALIVE), and anything
+//! else ends it. When both connections carry the peer's OPEN (both in OpenConfirm), the
+//! collision is resolved as the RFC says: the connection opened by the side with the higher
+//! BGP Identifier is kept (equal identifiers: the higher AS number, RFC 6286 §2.3), the
+//! other is closed with Cease/Connection Collision Resolution. BIRD, FRR and GoBGP apply the
+//! same rule at the same moment, so both sides keep the same connection. Whichever
+//! connection reaches Established first wins instead: the other is closed the same way
+//! (the RFC's collision with an Established connection). When the session's connection
+//! fails while a second one is open, the session carries on over the second.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use bgp_wire::{CeaseSubcode, Message, Negotiated, Notification, Open, frame_len};
+
+use super::{DownReason, Session, SessionEvent, State};
+use crate::config::OPEN_HOLD_TIME;
+use crate::timers::Timer;
+
+#[cfg(test)]
+mod tests;
+
+/// Which side opened a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Initiator {
+    /// We connected to the peer.
+    Local,
+    /// The peer connected to us.
+    Remote,
+}
+
+/// The second connection's OPEN exchange.
+#[derive(Debug)]
+pub(super) struct Second {
+    initiator: Initiator,
+    receive: Vec<u8>,
+    /// The peer's OPEN on this connection, once received (it is then in OpenConfirm).
+    open: Option<Open>,
+    /// Closed unless the peer's OPEN arrives by then.
+    deadline: Instant,
+}
+
+//= https://www.rfc-editor.org/rfc/rfc4271#section-6.8
+//# 1) The BGP Identifier of the local system is compared to the BGP Identifier of the
+//# remote system (as specified in the OPEN message).  Comparing BGP Identifiers is done by
+//# converting them to host byte order and treating them as 4-octet unsigned integers.
+//# 2) If the value of the local BGP Identifier is less than the remote one, the local
+//# system closes the BGP connection that already exists (the one that is already in the
+//# OpenConfirm state), and accepts the BGP connection initiated by the remote system.
+//# 3) Otherwise, the local system closes the newly created BGP connection (the one
+//# associated with the newly received OPEN message), and continues to use the existing one
+//# (the one that is already in the OpenConfirm state).
+/// The connection a collision keeps: the one opened by the side with the higher BGP
+/// Identifier, or with equal identifiers (allowed between ASes) the higher AS number.
+pub(super) fn survivor(
+    local_id: Ipv4Addr,
+    local_as: u32,
+    remote_id: Ipv4Addr,
+    remote_as: u32,
+) -> Initiator {
+    //= https://www.rfc-editor.org/rfc/rfc6286#section-2.3
+    //# If the BGP Identifiers of the peers involved in the connection collision are
+    //# identical, then the connection initiated by the BGP speaker with the larger AS
+    //# number is preserved.
+    let ours = (u32::from(local_id), local_as);
+    let theirs = (u32::from(remote_id), remote_as);
+    if ours > theirs {
+        Initiator::Local
+    } else {
+        Initiator::Remote
+    }
+}
+
+/// Cease/Connection Collision Resolution, for the connection a collision closes.
+pub(super) fn collision_cease() -> Notification {
+    Notification::cease(CeaseSubcode::ConnectionCollisionResolution, "")
+}
+
+impl Session {
+    /// Takes bytes read from the second connection (see [`SessionEvent::SecondConnection`]).
+    pub fn handle_second_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(second) = self.second.as_mut() else {
+            return;
+        };
+        let mut buf = std::mem::take(&mut second.receive);
+        buf.extend_from_slice(bytes);
+        let generation = self.generation;
+        let mut offset = 0;
+        while self.second.is_some() {
+            match frame_len(&buf[offset..]) {
+                Ok(Some(len)) => {
+                    offset += len;
+                    self.handle_second_frame(now, &buf[offset - len..offset]);
+                }
+                Ok(None) => break,
+                Err(error) => self.close_second(Some(error.notification())),
+            }
+        }
+        if self.generation != generation {
+            // The second connection became the session's: what follows its OPEN is the
+            // session's to read.
+            if offset < buf.len() {
+                self.handle_bytes(now, &buf[offset..]);
+            }
+        } else if let Some(second) = self.second.as_mut() {
+            buf.drain(..offset);
+            second.receive = buf;
+        }
+    }
+
+    /// Moves the bytes to write to the second connection into `out`; `false` if there are
+    /// none.
+    pub fn poll_second_transmit(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.second_transmit.is_empty() {
+            return false;
+        }
+        out.append(&mut self.second_transmit);
+        true
+    }
+
+    /// A connection arrived while the session's own exchanges OPENs: send our OPEN on it
+    /// and keep it until the collision is resolved.
+    pub(super) fn open_second(&mut self, now: Instant, initiator: Initiator) {
+        self.second_transmit.clear();
+        let open = self.open_message();
+        self.emit_second(&Message::Open(open));
+        let deadline = now + OPEN_HOLD_TIME;
+        self.timers.start(Timer::SecondHold, deadline);
+        self.second = Some(Second {
+            initiator,
+            receive: Vec::new(),
+            open: None,
+            deadline,
+        });
+        self.events.push_back(SessionEvent::SecondConnection);
+    }
+
+    fn handle_second_frame(&mut self, now: Instant, frame: &[u8]) {
+        let message = match Message::parse(frame, Negotiated::default()) {
+            Ok(message) => message,
+            Err(error) => {
+                self.close_second(Some(error.notification()));
+                return;
+            }
+        };
+        self.stats.messages_received += 1;
+        let open_confirm = self.second.as_ref().is_some_and(|s| s.open.is_some());
+        match message {
+            Message::Notification(_) => {
+                self.stats.notifications_received += 1;
+                self.close_second(None);
+            }
+            Message::Open(open) if !open_confirm => match self.check_open(&open) {
+                Err(error) => self.close_second(Some(error.notification())),
+                Ok(()) => {
+                    self.emit_second(&Message::Keepalive);
+                    if let Some(second) = self.second.as_mut() {
+                        second.open = Some(open);
+                    }
+                    if self.state == State::OpenConfirm {
+                        self.resolve_collision(now);
+                    }
+                }
+            },
+            // The second connection reached Established first (ours is still in
+            // OpenSent, or the collision would be resolved): it wins, and the KEEPALIVE is
+            // the session's.
+            Message::Keepalive if open_confirm => {
+                self.stats.collisions += 1;
+                self.take_over_second(now, Some(collision_cease()));
+                self.handle_frame(now, frame);
+            }
+            //= https://www.rfc-editor.org/rfc/rfc6608#section-4
+            //# If a BGP speaker receives an unexpected message (e.g., KEEPALIVE/UPDATE/
+            //# ROUTE-REFRESH message) on a session in OpenSent state, it MUST send to the
+            //# neighbor a NOTIFICATION message with the Error Code Finite State Machine
+            //# Error and the Error Subcode "Receive Unexpected Message in OpenSent State".
+            _ => {
+                let state = if open_confirm {
+                    State::OpenConfirm
+                } else {
+                    State::OpenSent
+                };
+                self.close_second(DownReason::UnexpectedMessage { state }.notification());
+            }
+        }
+    }
+
+    /// Keeps one of the two connections once both carry the peer's OPEN (the session's
+    /// connection in OpenConfirm, the second with its OPEN).
+    pub(super) fn resolve_collision(&mut self, now: Instant) {
+        let Some(second) = &self.second else {
+            return;
+        };
+        let Some(open) = &second.open else {
+            return;
+        };
+        let s = self.config.settings();
+        let kept = survivor(s.router_id, s.local_as, open.bgp_identifier, s.peer_as);
+        self.stats.collisions += 1;
+        if kept == second.initiator {
+            self.take_over_second(now, Some(collision_cease()));
+        } else {
+            self.close_second(Some(collision_cease()));
+        }
+    }
+
+    /// Closes the second connection, after `farewell` if there is one.
+    pub(super) fn close_second(&mut self, farewell: Option<Notification>) {
+        if self.second.take().is_none() {
+            return;
+        }
+        self.timers.stop(Timer::SecondHold);
+        if let Some(notification) = farewell {
+            self.emit_second(&Message::Notification(notification));
+        }
+        self.events.push_back(SessionEvent::WantDisconnectSecond);
+    }
+
+    /// The driver lost the second connection.
+    pub(super) fn second_closed(&mut self) {
+        if self.second.take().is_some() {
+            self.timers.stop(Timer::SecondHold);
+        }
+        self.second_transmit.clear();
+    }
+
+    pub(super) fn second_hold_expired(&mut self) {
+        self.close_second(DownReason::HoldTimerExpired.notification());
+    }
+
+    /// Moves the session onto the second connection (in OpenConfirm if the peer's OPEN
+    /// on it has arrived, else OpenSent) and closes the old one after `farewell`.
+    pub(super) fn take_over_second(&mut self, now: Instant, farewell: Option<Notification>) {
+        let Some(second) = self.second.take() else {
+            return;
+        };
+        self.timers.stop(Timer::SecondHold);
+        // The old connection's unsent bytes are moot: its farewell goes out alone.
+        self.transmit.clear();
+        std::mem::swap(&mut self.transmit, &mut self.second_transmit);
+        if let Some(notification) = farewell.filter(|_| self.connected) {
+            self.emit_second(&Message::Notification(notification));
+        }
+        self.receive = second.receive;
+        self.initiator = second.initiator;
+        self.connected = true;
+        self.generation += 1;
+        self.events.push_back(SessionEvent::ConnectionsSwapped {
+            kept: second.initiator,
+        });
+        self.events.push_back(SessionEvent::WantDisconnectSecond);
+        match &second.open {
+            Some(open) => {
+                let negotiation = self.negotiate(open);
+                match negotiation.keepalive_time {
+                    // Our KEEPALIVE went out on it when its OPEN arrived.
+                    Some(keepalive) => {
+                        self.timers.start(Timer::Hold, now + negotiation.hold_time);
+                        self.timers.start(Timer::Keepalive, now + keepalive);
+                    }
+                    None => {
+                        self.timers.stop(Timer::Hold);
+                        self.timers.stop(Timer::Keepalive);
+                    }
+                }
+                self.negotiation = Some(negotiation);
+                self.set_state(State::OpenConfirm);
+            }
+            None => {
+                self.negotiation = None;
+                self.timers.start(Timer::Hold, second.deadline);
+                self.timers.stop(Timer::Keepalive);
+                self.set_state(State::OpenSent);
+            }
+        }
+        if self.transmit.is_empty() {
+            self.timers.stop(Timer::SendHold);
+        } else {
+            self.timers
+                .start(Timer::SendHold, now + self.send_hold_time());
+        }
+    }
+
+    /// Queues a message for the second connection.
+    fn emit_second(&mut self, message: &Message) {
+        // OPEN, KEEPALIVE and NOTIFICATION do not depend on negotiated options, and stay
+        // far under 4096 octets.
+        if message
+            .emit(&mut self.second_transmit, Negotiated::default())
+            .is_ok()
+        {
+            self.stats.messages_sent += 1;
+            if matches!(message, Message::Notification(_)) {
+                self.stats.notifications_sent += 1;
+            }
+        }
+    }
+}
