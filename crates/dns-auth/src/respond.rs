@@ -335,6 +335,8 @@ pub fn error_response_to(
 /// FORMERR with the header only (the question could not be trusted), or nothing. A
 /// request with an opcode we do not implement gets NOTIMP whatever its body (RFC 8906
 /// §8.2.5 asks the opcode to be checked first: a header-only UPDATE is not a format error).
+/// Either carries an OPT when the request's records are framed soundly and hold one sound
+/// OPT ([`dns_wire::framed_edns`]).
 pub fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) -> Outcome {
     let (Some(code), Some(header)) = (err.rcode(), Header::parse(query)) else {
         return Outcome::Dropped;
@@ -347,7 +349,7 @@ pub fn respond_to_malformed(query: &[u8], err: ParseError, out: &mut Vec<u8>) ->
     let mut writer = MessageWriter::new(out, Header { flags, ..header }, None);
     //= https://www.rfc-editor.org/rfc/rfc6891#section-7
     //# responders ... MUST include an OPT record in the response
-    if let Some(edns) = dns_wire::header_only_edns(query).filter(|_| code == rcode::NOTIMP) {
+    if let Some(edns) = dns_wire::framed_edns(query) {
         if writer
             .push_opt(DEFAULT_UDP_PAYLOAD, 0, edns.dnssec_ok, &[])
             .is_err()

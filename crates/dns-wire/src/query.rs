@@ -233,25 +233,33 @@ pub(crate) fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, Parse
     })
 }
 
-/// The OPT record of a header-only message (no question, answer or authority record,
-/// one additional record): what an unknown-opcode request with EDNS looks like (RFC 8906
-/// §8.2: such a request is answered NOTIMP, with an OPT). `None` for anything else.
-pub fn header_only_edns(msg: &[u8]) -> Option<Edns> {
+/// The OPT record of a message that could not be parsed as a query (two questions, bytes
+/// after the last record, an unknown opcode ...) but whose records are all framed soundly:
+/// what a FORMERR or NOTIMP answer echoes (RFC 6891 §7). `None` when the framing breaks,
+/// or when there is no OPT, more than one, or one that is not at the root, not in the
+/// additional section, or with a malformed option (RFC 6891 §6.1.1: then no OPT is
+/// trusted).
+pub fn framed_edns(msg: &[u8]) -> Option<Edns> {
     let header = Header::parse(msg)?;
-    if (
-        header.qdcount,
-        header.ancount,
-        header.nscount,
-        header.arcount,
-    ) != (0, 0, 0, 1)
-    {
-        return None;
+    let mut at = HEADER_LEN;
+    for _ in 0..header.qdcount {
+        let (_, end) = Name::parse_compressed(msg, at).ok()?;
+        at = Some(end + 4).filter(|&e| e <= msg.len())?;
     }
-    let record = skip_record(msg, HEADER_LEN).ok()?;
-    if record.rtype != rtype::OPT || !record.owner_is_root || record.end != msg.len() {
-        return None;
+    let before_additional = usize::from(header.ancount) + usize::from(header.nscount);
+    let records = before_additional + usize::from(header.arcount);
+    let mut found = None;
+    for index in 0..records {
+        let record = skip_record(msg, at).ok()?;
+        if record.rtype == rtype::OPT {
+            if index < before_additional || !record.owner_is_root || found.is_some() {
+                return None;
+            }
+            found = Some(parse_opt(msg, &record).ok()?);
+        }
+        at = record.end;
     }
-    parse_opt(msg, &record).ok()
+    found
 }
 
 //= https://www.rfc-editor.org/rfc/rfc6891#section-6.1.2

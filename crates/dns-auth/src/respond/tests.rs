@@ -429,6 +429,57 @@ fn test_8906_8_2_5_an_unknown_opcode_without_a_question_is_notimp() {
 }
 
 #[test]
+fn test_6891_7_formerr_carries_an_opt_when_the_query_had_a_sound_one() {
+    let arcount = |out: &[u8]| u16::from_be_bytes([out[10], out[11]]);
+    let formerr = |q: &[u8], out: &mut Vec<u8>| {
+        let outcome = respond(q, &zones(), &config(), Transport::Udp, out);
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Answered {
+                    rcode: rcode::FORMERR,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+    };
+    let mut out = Vec::new();
+    // Two questions, each framed soundly, then an OPT: FORMERR with an OPT.
+    let one = query("www.example.", rtype::A, Some((1232, true, false)));
+    let question_end = 12 + one[12..].iter().position(|&b| b == 0).unwrap() + 1 + 4;
+    let mut two = one[..question_end].to_vec();
+    two.extend_from_slice(&one[12..]);
+    two[5] = 2;
+    formerr(&two, &mut out);
+    assert_eq!(arcount(&out), 1, "an OPT: {out:?}");
+    assert_eq!(out.len(), 12 + 11);
+    assert_eq!(out[12 + 7] & 0x80, 0x80, "the DO bit is echoed");
+    // Bytes after the OPT: still FORMERR with an OPT.
+    let mut trailing = one.clone();
+    trailing.extend_from_slice(&[1, 2, 3]);
+    formerr(&trailing, &mut out);
+    assert_eq!(arcount(&out), 1);
+    // Two OPTs (RFC 6891 §6.1.1), a cut-off message, a malformed option: no OPT trusted.
+    let mut two_opts = one.clone();
+    two_opts.extend_from_slice(&one[question_end..]);
+    two_opts[11] = 2;
+    let cut = &one[..one.len() - 2];
+    let mut bad_option = one.clone();
+    let len = bad_option.len();
+    bad_option[len - 2] = 4; // RDLENGTH 4
+    bad_option.extend_from_slice(&[0, 3, 0, 9]); // an NSID option claiming 9 octets
+    for (what, q) in [
+        ("two OPTs", &two_opts[..]),
+        ("cut", cut),
+        ("bad option", &bad_option),
+    ] {
+        formerr(q, &mut out);
+        assert_eq!(arcount(&out), 0, "{what}: {out:?}");
+    }
+}
+
+#[test]
 fn test_6891_badvers_and_notimp_and_formerr() {
     let mut q = query("www.example.", rtype::A, Some((1232, false, false)));
     let len = q.len();
