@@ -271,7 +271,10 @@ fn include_name_glued(src: &[u8]) -> Option<(usize, &'static str)> {
 }
 
 /// Scans one file with `domain`'s scanner: every record type, `$INCLUDE`, and the error
-/// messages.
+/// messages. The scanner stops at its first error, so after one the rest of the file is
+/// scanned again from the next entry (with the origin, default TTL and owner in effect
+/// there), and every error is reported as `named-checkzone` and NSD do, up to
+/// [`MAX_ERRORS_PER_FILE`].
 pub(crate) fn scan_with_domain(
     builder: &mut ZoneBuilder,
     src: &[u8],
@@ -280,6 +283,53 @@ pub(crate) fn scan_with_domain(
     ttl: Option<&str>,
     depth: usize,
 ) {
+    let mut segment = Segment {
+        offset: 0,
+        first_line: 1,
+        origin: origin.to_vec(),
+        ttl: ttl.map(str::to_owned),
+        owner: None,
+    };
+    for _ in 0..MAX_ERRORS_PER_FILE {
+        match scan_segment(builder, src, path, &segment, depth) {
+            Some(next) => segment = next,
+            None => return,
+        }
+    }
+    builder.report(Problem {
+        severity: Severity::Error,
+        file: path.display().to_string(),
+        line: 0,
+        message: format!("stopped after {MAX_ERRORS_PER_FILE} errors in this file"),
+    });
+}
+
+/// Errors reported per file before its scan stops.
+const MAX_ERRORS_PER_FILE: usize = 100;
+
+/// Where a scan of a file starts: the whole file, or the entry after an error.
+struct Segment {
+    /// Byte offset in the file.
+    offset: usize,
+    /// The file's line number at `offset`.
+    first_line: usize,
+    /// The origin in effect (wire format).
+    origin: Vec<u8>,
+    /// The default TTL in effect (`$TTL`'s text).
+    ttl: Option<String>,
+    /// The owner a first entry without one inherits (text).
+    owner: Option<String>,
+}
+
+/// Scans one segment; after an error, returns where the scan resumes (`None` at the end).
+fn scan_segment(
+    builder: &mut ZoneBuilder,
+    src: &[u8],
+    path: &Path,
+    segment: &Segment,
+    depth: usize,
+) -> Option<Segment> {
+    let rest = &src[segment.offset..];
     let file: Arc<str> = path.display().to_string().into();
     let file_index = builder.file_index(&file);
     let fail = |builder: &mut ZoneBuilder, line: usize, message: String| {
@@ -291,50 +341,65 @@ pub(crate) fn scan_with_domain(
         })
     };
     // The scanner has no setter for the default TTL, so an inherited one is given as a
-    // `$TTL` line in front of the file; entry lines come from `src` itself, unaffected.
+    // `$TTL` line in front of the file; entry lines come from `rest` itself, unaffected.
     // It also fails on some entries that end the text without a newline, so one is added.
-    let mut text = match ttl {
-        Some(ttl) => format!("$TTL {ttl}\n").into_bytes(),
-        None => Vec::with_capacity(src.len() + 1),
-    };
-    text.extend_from_slice(src);
+    let mut text = Vec::with_capacity(rest.len() + 1);
+    if let Some(ttl) = &segment.ttl {
+        text.extend_from_slice(format!("$TTL {ttl}\n").as_bytes());
+    }
+    // A resumed entry that inherits its owner is given the owner it had.
+    match &segment.owner {
+        Some(owner) if rest.first().is_some_and(|b| matches!(b, b' ' | b'\t')) => {
+            text.extend_from_slice(owner.as_bytes());
+        }
+        _ => {}
+    }
+    text.extend_from_slice(rest);
     if !text.ends_with(b"\n") {
         text.push(b'\n');
     }
-    let Some(mut zonefile) = domain_scanner(&text, origin) else {
+    let Some(mut zonefile) = domain_scanner(&text, &segment.origin) else {
         fail(builder, 0, "the zone's origin is not a valid name".into());
-        return;
+        return None;
     };
-    let scan = entry_lines(src);
+    let scan = entry_lines(rest);
+    let line_of = |index: usize| {
+        scan.lines
+            .get(index)
+            .map(|&l| l as usize + segment.first_line - 1)
+    };
     // Reused for every record: no allocation per record here.
     let mut owner = Vec::with_capacity(255);
     let mut rdata = Vec::with_capacity(512);
     let mut entry_index = 0;
     loop {
         let Some(next) = next_entry(&mut zonefile) else {
-            let line = scan.lines.get(entry_index).map_or(0, |&l| l as usize);
             fail(
                 builder,
-                line,
+                line_of(entry_index).unwrap_or(0),
                 "syntax error: the zone-file scanner failed on this entry".into(),
             );
-            break;
+            return None;
         };
         let entry = match next {
             Ok(Some(entry)) => entry,
-            Ok(None) => break,
+            Ok(None) => return None,
             Err(err) => {
                 // The scanner's own line may be past the entry; prefer where the entry began.
                 let (scanner_line, message) = split_scanner_error(&err.to_string());
-                let line = scan
-                    .lines
-                    .get(entry_index)
-                    .map_or(scanner_line, |&l| l as usize);
-                fail(builder, line, message);
-                break;
+                fail(
+                    builder,
+                    line_of(entry_index).unwrap_or(scanner_line),
+                    message,
+                );
+                let origin = zonefile
+                    .origin()
+                    .map(|n| wire_name(&n))
+                    .unwrap_or_else(|_| segment.origin.clone());
+                return resume_after(rest, segment, &scan, entry_index, origin, &owner);
             }
         };
-        let line = scan.lines.get(entry_index).copied().unwrap_or(0) as usize;
+        let line = line_of(entry_index).unwrap_or(0);
         entry_index += 1;
         match entry {
             Entry::Record(record) => {
@@ -373,15 +438,90 @@ pub(crate) fn scan_with_domain(
                     None => zonefile
                         .origin()
                         .map(|n| wire_name(&n))
-                        .unwrap_or_else(|_| origin.to_vec()),
+                        .unwrap_or_else(|_| segment.origin.clone()),
                 };
-                let ttl_here = scan.ttl_at(entry_index - 1).or(ttl);
+                let ttl_here = scan.ttl_at(entry_index - 1).or(segment.ttl.as_deref());
                 scan_file(builder, &include_path, &include_origin, ttl_here, depth + 1);
             }
         }
     }
 }
 
+/// Where the scan resumes after an error in entry `failed` of `rest`: at the next entry,
+/// with the origin the scanner had (`origin`), the default TTL there, and the owner that
+/// entry inherits if it has none (the failed entry's, or `last_owner`'s, the last record
+/// read).
+fn resume_after(
+    rest: &[u8],
+    segment: &Segment,
+    scan: &EntryScan,
+    failed: usize,
+    origin: Vec<u8>,
+    last_owner: &[u8],
+) -> Option<Segment> {
+    let next_line = *scan.lines.get(failed + 1)? as usize;
+    let offset = line_offset(rest, next_line)?;
+    let failed_start = line_offset(rest, *scan.lines.get(failed)? as usize)?;
+    let token_end = rest[failed_start..]
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'('))
+        .map_or(rest.len(), |end| failed_start + end);
+    let token = &rest[failed_start..token_end];
+    let owner = if !token.is_empty() && token[0] != b'$' {
+        Some(String::from_utf8_lossy(token).into_owned())
+    } else if !last_owner.is_empty() {
+        Some(wire_to_text(last_owner))
+    } else {
+        segment.owner.clone()
+    };
+    Some(Segment {
+        offset: segment.offset + offset,
+        first_line: segment.first_line + next_line - 1,
+        origin,
+        ttl: scan
+            .ttl_at(failed + 1)
+            .map(str::to_owned)
+            .or_else(|| segment.ttl.clone()),
+        owner,
+    })
+}
+
+/// The byte offset at which line `line` (1-based) of `text` starts.
+fn line_offset(text: &[u8], line: usize) -> Option<usize> {
+    if line <= 1 {
+        return Some(0);
+    }
+    text.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(line - 2)
+        .map(|(at, _)| at + 1)
+}
+
+/// A wire-format name as absolute presentation text (RFC 1035 §5.1 escapes).
+fn wire_to_text(wire: &[u8]) -> String {
+    let mut text = String::new();
+    let mut at = 0;
+    while let Some(&len) = wire.get(at) {
+        if len == 0 {
+            break;
+        }
+        let label = wire.get(at + 1..at + 1 + len as usize).unwrap_or(&[]);
+        for &b in label {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*' {
+                text.push(char::from(b));
+            } else {
+                text.push_str(&format!("\\{b:03}"));
+            }
+        }
+        text.push('.');
+        at += 1 + len as usize;
+    }
+    if text.is_empty() {
+        text.push('.');
+    }
+    text
+}
 /// `domain` 0.12 reads a lone `@` in RDATA as a label `\@` in front of the origin; RFC
 /// 1035 §5.1 (BIND, Knot, and the fast reader) make it the origin. In the names of the RDATA
 /// of the types below, a first label `\@` is dropped here, so that a file reads the same

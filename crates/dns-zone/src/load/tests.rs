@@ -80,6 +80,29 @@ fn errors(text: &str) -> Vec<(usize, String)> {
 }
 
 #[test]
+fn every_syntax_error_is_reported_with_its_line() {
+    // Owners inherited across an error, a $ORIGIN after one, generic RDATA: four errors,
+    // as named-checkzone lists them, not only the first.
+    let text = format!(
+        "{ZONE}bad A 300.1.1.1\n    A 192.0.2.9\n    AAAA nope\n$ORIGIN sub2.example.\n\
+         x TXT \"fine\"\ny MX x mail\n    TYPE999 \\# 1 00\nz A 1.2.3\n"
+    );
+    let e = errors(&text);
+    let lines: Vec<usize> = e.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [16, 18, 21, 23], "{e:?}");
+    // A file of nothing but errors stops after a hundred of them.
+    let many: String = (0..150).map(|i| format!("h{i} A 300.0.0.{i}\n")).collect();
+    let e = errors(&format!("{ZONE}{many}"));
+    assert_eq!(e.len(), 101, "{:?}", e.last());
+    assert!(
+        e[100].1.contains("stopped after 100 errors"),
+        "{:?}",
+        e[100]
+    );
+    assert_eq!(e[99].0, 16 + 99);
+}
+
+#[test]
 fn semantic_errors_name_their_line() {
     let e = errors(&format!("{ZONE}www CNAME ns1\n"));
     assert_eq!(e.len(), 1);
