@@ -317,6 +317,7 @@ async fn transfer(
             current.as_deref().filter(|_| ask_ixfr),
         )
         .await;
+        let fetched_at = Instant::now();
         let transferred = match fetched {
             Ok(t) => t,
             Err(err) => {
@@ -354,6 +355,7 @@ async fn transfer(
                 continue;
             }
         };
+        let built_at = Instant::now();
         // Nothing lost: the zone is on disk before it is served (docs/design.md principle 6).
         let stored = {
             let transfers = transfers.clone();
@@ -372,9 +374,12 @@ async fn transfer(
             transfers.record_new_version(old, &new);
         }
         zones.insert(new.clone());
+        let ms = |from: Instant, to: Instant| to.duration_since(from).as_millis() as u64;
         info!(
             zone = %name, %primary, kind, tls = zone.transfer.tls.is_some(), serial = new.serial(),
             records = new.record_count(), ms = started.elapsed().as_millis() as u64,
+            fetch_ms = ms(started, fetched_at), build_ms = ms(fetched_at, built_at),
+            store_ms = built_at.elapsed().as_millis() as u64,
             "zone transferred and serving"
         );
         notify::send_notifies(transfers, origin, new.soa_record());
