@@ -21,15 +21,21 @@ ORIGIN = "bench.example."
 QPS_SECONDS = 8
 ICOUNT_QUERIES = 20000
 BIG_RECORDS = 1_000_000
+# `anyns-window`, `anyns-resolver-window`: anyns with `udp-batch-window-us` set to this.
+BATCH_WINDOW_US = 250
 
 
-def write_zone(path, names):
+def write_zone(path, names, serial=1, changed=0):
+    """The bench zone: `names` A records; with `changed`, every (names // changed)-th record
+    gets another address (the 1% of an update) and the serial is `serial`."""
+    step = names // changed if changed else 0
     with open(path, "w") as f:
         f.write(f"$ORIGIN {ORIGIN}\n$TTL 3600\n")
-        f.write("@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\n")
+        f.write(f"@ SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\n")
         f.write("ns1 A 192.0.2.1\nns2 A 192.0.2.2\n")
         for i in range(names):
-            f.write(f"h{i} A 198.51.{(i >> 8) & 255}.{i & 255}\n")
+            last = (i & 255) if not (step and i % step == 0) else 255 - (i & 255) ^ 1
+            f.write(f"h{i} A 198.51.{(i >> 8) & 255}.{last}\n")
 
 
 def write_queries(path, names, count):
@@ -78,6 +84,44 @@ def answers(port, timeout=0.2, rd=False):
             return False
 
 
+def skip_name(data, at):
+    """The offset after the (possibly compressed) name at `at`."""
+    while True:
+        length = data[at]
+        if length == 0:
+            return at + 1
+        if length & 0xC0 == 0xC0:
+            return at + 2
+        at += 1 + length
+
+
+def serial_of(port, timeout=0.2):
+    """The SOA serial the server at 127.0.0.1:`port` answers for ORIGIN, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(soa_query(), ("127.0.0.1", port))
+            data = s.recv(4096)
+        except OSError:
+            return None
+    if len(data) < 12 or data[3] & 0xF != 0 or struct.unpack("!H", data[6:8])[0] == 0:
+        return None
+    at = skip_name(data, 12) + 4  # the question
+    at = skip_name(data, at) + 10  # the SOA's owner, type, class, TTL, RDLENGTH
+    at = skip_name(data, skip_name(data, at))  # MNAME, RNAME
+    return struct.unpack("!I", data[at:at + 4])[0]
+
+
+def wait_serial(port, serial, limit, interval=0.002):
+    """Seconds until the server answers `serial`, polling every `interval`; None past `limit`."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if serial_of(port) == serial:
+            return time.monotonic() - started
+        time.sleep(interval)
+    return None
+
+
 class Server:
     """One server under test: config in a temp dir, started on a CPU, stopped by PID."""
 
@@ -88,9 +132,10 @@ class Server:
         self.proc = None
 
     def command(self):
-        if self.kind == "anyns":
+        if self.kind in ("anyns", "anyns-window"):
+            window = ["--udp-batch-window-us", str(BATCH_WINDOW_US)] if self.kind == "anyns-window" else []
             return [ANYNS, "serve", "--zone", f"{ORIGIN}={self.zone}", "--listen",
-                    f"{self.host}:{self.port}", "--udp-workers", "1"]
+                    f"{self.host}:{self.port}", "--udp-workers", "1"] + window
         if self.kind in ("knot", "knot-cookies"):
             conf = os.path.join(self.dir, "knot.conf")
             module = "    global-module: mod-cookies\n" if self.kind == "knot-cookies" else ""
@@ -102,6 +147,8 @@ class Server:
     tcp-workers: 1
     background-workers: 1
     udp-max-payload: 1232
+control:
+    listen: {self.dir}/knot.sock
 database:
     storage: {self.dir}
 template:
@@ -158,11 +205,13 @@ zone:
     zonefile: {self.zone}
 """)
             return ["nsd", "-d", "-c", conf]
-        if self.kind == "anyns-resolver":
+        if self.kind in ("anyns-resolver", "anyns-resolver-window"):
             conf = os.path.join(self.dir, "anyns.toml")
+            window = BATCH_WINDOW_US if self.kind == "anyns-resolver-window" else 0
             with open(conf, "w") as f:
                 f.write(f"""[server]
 udp-workers = 1
+udp-batch-window-us = {window}
 [[listen]]
 address = "127.0.0.1:{self.port}"
 role = "unicast"
@@ -221,7 +270,7 @@ disable-syslog=yes
         raise ValueError(self.kind)
 
     def is_resolver(self):
-        return self.kind in ("anyns-resolver", "unbound", "pdns-recursor")
+        return self.kind in ("anyns-resolver", "anyns-resolver-window", "unbound", "pdns-recursor")
 
     def cpu_seconds(self):
         """User plus system CPU of the process (all its threads) so far."""
@@ -274,16 +323,22 @@ disable-syslog=yes
                 self.proc.wait()
 
 
-def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2, extra=()):
+def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2, extra=(), latency=False,
+                outstanding=500):
+    """(answers/s, queries lost), and the average latency in seconds with `latency`."""
     cmd = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
-           "-c", "4", "-q", "500", "-t", str(timeout)] + list(extra)
+           "-c", "4", "-q", str(outstanding), "-t", str(timeout)] + list(extra)
     cmd += ["-n", "1"] if once else ["-l", str(seconds)]
     if rate:
         cmd += ["-Q", str(rate)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=(seconds or 120) + 60).stdout
     qps = re.search(r"Queries per second:\s+([\d.]+)", out)
     lost = re.search(r"Queries lost:\s+(\d+)", out)
-    return float(qps.group(1)) if qps else 0.0, int(lost.group(1)) if lost else -1
+    result = (float(qps.group(1)) if qps else 0.0, int(lost.group(1)) if lost else -1)
+    if latency:
+        average = re.search(r"Average Latency \(s\):\s+([\d.]+)", out)
+        return result + (float(average.group(1)) if average else None,)
+    return result
 
 
 
@@ -404,7 +459,7 @@ def bench_cpu(tmp):
     write_zone(zone, 10000)
     write_queries(queries, 10000, 100000)
     results = {}
-    for kind in ["anyns", "knot", "nsd"]:
+    for kind in ["anyns", "anyns-window", "knot", "nsd"]:
         workdir = tempfile.mkdtemp(dir=tmp, prefix=f"cpu-{kind}")
         server = Server(kind, zone, free_port(), workdir).start(cpu=0)
         row = {}
@@ -412,10 +467,10 @@ def bench_cpu(tmp):
             run_dnsperf(server.port, queries, seconds=2)  # warm-up
             for rate in CPU_RATES:
                 before = group_cpu_seconds(server.proc.pid)
-                qps, lost = run_dnsperf(server.port, queries, seconds=CPU_SECONDS, rate=rate)
+                qps, lost, latency = run_dnsperf(server.port, queries, seconds=CPU_SECONDS, rate=rate, latency=True)
                 cpu = group_cpu_seconds(server.proc.pid) - before
                 answers = qps * CPU_SECONDS
-                row[rate] = (cpu / answers * 1e6 if answers else None, lost / (rate * CPU_SECONDS))
+                row[rate] = (cpu / answers * 1e6 if answers else None, lost / (rate * CPU_SECONDS), latency)
             row["saturation"] = run_dnsperf(server.port, queries, seconds=CPU_SECONDS)[0]
         finally:
             server.stop()
@@ -425,13 +480,17 @@ def bench_cpu(tmp):
     print(header + "%12s %14s" % ("drop @ %dk" % (CPU_RATES[-1] // 1000), "q/s saturated"))
     for kind, row in results.items():
         cells = "".join("%16s" % ("n/a" if row[r][0] is None else "%.2f" % row[r][0]) for r in CPU_RATES)
-        print("%-6s%s%12s %14.0f" % (kind, cells, "%.1f%%" % (100 * row[CPU_RATES[-1]][1]), row["saturation"]))
-    for other in ["knot", "nsd"]:
-        ratios = []
-        for rate in CPU_RATES:
-            ours, theirs = results["anyns"][rate][0], results[other][rate][0]
-            ratios.append("%s %.2fx" % ("%dk" % (rate // 1000), ours / theirs) if ours and theirs else "n/a")
-        print("anyns / %s CPU per answer: %s (lower is better)" % (other, ", ".join(ratios)))
+        print("%-13s%s%12s %14.0f" % (kind, cells, "%.1f%%" % (100 * row[CPU_RATES[-1]][1]), row["saturation"]))
+    print("average latency (dnsperf, us): " + "; ".join(
+        "%s %s" % (kind, "/".join("n/a" if row[r][2] is None else "%.0f" % (row[r][2] * 1e6) for r in CPU_RATES))
+        for kind, row in results.items()))
+    for ours_kind in ["anyns", "anyns-window"]:
+        for other in ["knot", "nsd"]:
+            ratios = []
+            for rate in CPU_RATES:
+                ours, theirs = results[ours_kind][rate][0], results[other][rate][0]
+                ratios.append("%s %.2fx" % ("%dk" % (rate // 1000), ours / theirs) if ours and theirs else "n/a")
+            print("%s / %s CPU per answer: %s (lower is better)" % (ours_kind, other, ", ".join(ratios)))
     return results
 
 
@@ -533,6 +592,77 @@ def bench_bigzone(tmp):
     for other in ["knot", "nsd"]:
         print("anyns / %s: time %.2fx, memory %.2fx (lower is better)" % (
             other, results["anyns"][0] / results[other][0], results["anyns"][1] / results[other][1]))
+    return results
+
+
+def group_pss_kib(pgid):
+    """PSS of every process in process group `pgid` (a server and its children)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+                total += int(m.group(1)) if m else 0
+        except (OSError, ProcessLookupError):
+            continue
+    return total
+
+
+def reload_signal(server):
+    """Tells a running server its zone file changed: SIGHUP for anyns and NSD, knotc for
+    Knot (its SIGHUP reloads the configuration too)."""
+    if server.kind == "knot":
+        subprocess.run(["knotc", "-s", os.path.join(server.dir, "knot.sock"), "zone-reload", ORIGIN],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        os.kill(server.proc.pid, signal.SIGHUP)
+
+
+def bench_reload(tmp):
+    """A 1M-record zone reloaded after its file changed (serial + 1, 1% of the records with
+    a new address): seconds from the reload signal until the new serial is answered, and
+    the peak PSS during the reload against the steady PSS before it."""
+    zone = os.path.join(tmp, "reload.zone")
+    results = {}
+    for kind in ["anyns", "knot", "nsd"]:
+        write_zone(zone, BIG_RECORDS)
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"reload-{kind}")
+        server = Server(kind, zone, free_port(), workdir).start(wait=300)
+        try:
+            time.sleep(1.0)
+            steady = server.pss_kib()
+            # The file is replaced by a rename, as an editor or a deployment does.
+            write_zone(zone + ".new", BIG_RECORDS, serial=2, changed=BIG_RECORDS // 100)
+            os.replace(zone + ".new", zone)
+            peak = steady
+            signalled = time.monotonic()
+            reload_signal(server)
+            seconds = None
+            while time.monotonic() - signalled < 120:
+                peak = max(peak, server.pss_kib())
+                if serial_of(server.port) == 2:
+                    seconds = time.monotonic() - signalled
+                    break
+                time.sleep(0.005)
+            # Memory after the old copy is gone.
+            time.sleep(1.0)
+            peak = max(peak, server.pss_kib())
+            results[kind] = (seconds, steady / 1024, peak / 1024)
+        finally:
+            server.stop()
+    print("\n## reload of a %d-record zone (1%% changed): signal -> new serial answered; PSS" % BIG_RECORDS)
+    print("%-6s %10s %12s %10s %8s" % ("server", "seconds", "steady MiB", "peak MiB", "peak/st"))
+    for kind, (seconds, steady, peak) in results.items():
+        shown = "%.3f" % seconds if seconds is not None else "timeout"
+        print("%-6s %10s %12.0f %10.0f %8.2f" % (kind, shown, steady, peak, peak / steady))
+    for other in ["knot", "nsd"]:
+        if results["anyns"][0] and results[other][0]:
+            print("anyns / %s: reload time %.2fx, peak memory %.2fx (lower is better)" % (
+                other, results["anyns"][0] / results[other][0], results["anyns"][2] / results[other][2]))
     return results
 
 
@@ -656,7 +786,7 @@ def bench_axfr(tmp):
     return results
 
 
-RESOLVERS = ["anyns-resolver", "unbound", "pdns-recursor"]
+RESOLVERS = ["anyns-resolver", "anyns-resolver-window", "unbound", "pdns-recursor"]
 RESOLVER_RATE = 40000
 
 
@@ -674,7 +804,7 @@ def bench_resolver(tmp):
     knot = Server("knot", zone, free_port(), tempfile.mkdtemp(dir=tmp, prefix="rs-knot")).start(cpu=1)
     wanted = os.environ.get("BENCH_RESOLVERS", ",".join(RESOLVERS)).split(",")
     kinds = [k for k in RESOLVERS if k in wanted
-             and (k == "anyns-resolver" or shutil.which(k.replace("-", "_") if k == "pdns-recursor" else k))]
+             and (k.startswith("anyns") or shutil.which(k.replace("-", "_") if k == "pdns-recursor" else k))]
     results = {}
     try:
         for kind in kinds:
@@ -683,7 +813,7 @@ def bench_resolver(tmp):
             try:
                 cold = cold_latencies(server.port, [f"h{i}.{ORIGIN}" for i in range(COLD_NAMES)])
                 pss_before = server.pss_kib()
-                run_dnsperf(server.port, warm, once=True, timeout=5)
+                warm_up(server.port, warm, kind)
                 pss_per_entry = (server.pss_kib() - pss_before) * 1024 / (3 * 10000 - COLD_NAMES)
                 cpu_before = server.cpu_seconds()
                 qps_fixed, lost_fixed = run_dnsperf(server.port, queries, seconds=QPS_SECONDS, rate=RESOLVER_RATE)
@@ -692,7 +822,8 @@ def bench_resolver(tmp):
                 qps, lost = run_dnsperf(server.port, queries, seconds=QPS_SECONDS)
             finally:
                 server.stop()
-            icount = resolver_icount(kind, zone, warm, queries, tmp, knot.port)
+            # The window changes wake-ups, not the instructions of an answer.
+            icount = None if kind.endswith("-window") else resolver_icount(kind, zone, warm, queries, tmp, knot.port)
             results[kind] = (us_per_answer, qps, lost + lost_fixed, icount, cold, pss_per_entry)
     finally:
         knot.stop()
@@ -700,14 +831,18 @@ def bench_resolver(tmp):
     print("%-15s %14s %10s %6s %13s %11s %11s %12s" % ("resolver", "CPU us/answer", "q/s", "lost", "instr/answer",
                                                        "cold p50 us", "cold p99 us", "bytes/entry"))
     for kind, (us, qps, lost, icount, cold, per_entry) in results.items():
-        print("%-15s %14.2f %10.0f %6d %13.0f %11.0f %11.0f %12.0f" % (
-            kind, us, qps, lost, icount, cold[len(cold) // 2] * 1e6, cold[len(cold) * 99 // 100] * 1e6, per_entry))
-    ours = results.get("anyns-resolver")
-    for other in ["unbound", "pdns-recursor"]:
-        theirs = results.get(other)
-        if ours and theirs and theirs[0] and theirs[1] and theirs[3]:
-            print("anyns / %s: %.2fx CPU per answer at %d q/s, %.2fx q/s, %.2fx instructions (lower is better but q/s)"
-                  % (other, ours[0] / theirs[0], RESOLVER_RATE, ours[1] / theirs[1], ours[3] / theirs[3]))
+        print("%-21s %14.2f %10.0f %6d %13s %11.0f %11.0f %12.0f" % (
+            kind, us, qps, lost, "n/a" if icount is None else "%.0f" % icount,
+            cold[len(cold) // 2] * 1e6, cold[len(cold) * 99 // 100] * 1e6, per_entry))
+    for ours_kind in ["anyns-resolver", "anyns-resolver-window"]:
+        ours = results.get(ours_kind)
+        for other in ["unbound", "pdns-recursor"]:
+            theirs = results.get(other)
+            if ours and theirs and theirs[0] and theirs[1]:
+                print("%s / %s: %.2fx CPU per answer at %d q/s, %.2fx q/s (lower is better but q/s)"
+                      % (ours_kind, other, ours[0] / theirs[0], RESOLVER_RATE, ours[1] / theirs[1]))
+        if ours and ours[3] and results.get("unbound") and results["unbound"][3]:
+            print("%s / unbound: %.2fx instructions per cached answer" % (ours_kind, ours[3] / results["unbound"][3]))
     return results
 
 
@@ -735,6 +870,20 @@ def cold_latencies(port, names):
     return sorted(times)
 
 
+def warm_up(port, warm, kind, timeout=5):
+    """Asks every name of the mix once, 50 at a time: below anyns's per-client limit of
+    pending resolutions (100; a query over it is answered SERVFAIL and nothing is cached),
+    so that what follows is answered from the cache. Says so if any was lost or failed."""
+    cmd = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", warm,
+           "-c", "4", "-q", "50", "-t", str(timeout), "-n", "1"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    servfail = re.search(r"SERVFAIL (\d+)", out)
+    failed = (int(lost.group(1)) if lost else 0) + (int(servfail.group(1)) if servfail else 0)
+    if failed:
+        print(f"  ({kind}: {failed} warm-up queries lost or SERVFAIL: later answers include resolutions)")
+
+
 def resolver_icount(kind, zone, warm, queries, tmp, upstream):
     """Instructions per cached answer under callgrind: (warm + queries) - (warm only)."""
     totals = []
@@ -746,7 +895,7 @@ def resolver_icount(kind, zone, warm, queries, tmp, upstream):
                   f"--callgrind-out-file={outdir}/callgrind.out.%p"]
         server = Server(kind, zone, free_port(), workdir, prefix=prefix, upstream=upstream).start(cpu=0, wait=120)
         try:
-            run_dnsperf(server.port, warm, once=True, timeout=10)
+            warm_up(server.port, warm, kind, timeout=10)
             if measured:
                 run_dnsperf(server.port, queries, once=True, timeout=10)
         finally:
@@ -766,7 +915,8 @@ def main():
             {"qps": bench_qps, "icount": bench_icount, "bigzone": bench_bigzone,
              "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
              "wildcard": bench_wildcard, "resolver": bench_resolver,
-             "cookies": bench_cookies, "cpu": bench_cpu}[part](tmp)
+             "cookies": bench_cookies, "cpu": bench_cpu,
+             "reload": bench_reload}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

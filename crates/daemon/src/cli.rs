@@ -184,6 +184,10 @@ pub struct ServeArgs {
     /// UDP sockets (and threads) per listener; default: one per CPU.
     #[arg(long)]
     pub udp_workers: Option<usize>,
+    /// Microseconds a UDP worker waits after a batch that did not fill before reading again
+    /// (`server.udp-batch-window-us`; default 0).
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub udp_batch_window_us: Option<usize>,
     /// Serve as DNS instance I of the config's `[supervise]` (the supervisor starts its
     /// instances so).
     #[arg(long, requires = "config", hide = true)]

@@ -79,6 +79,7 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
         connections: connections.clone(),
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
+        udp_batch_window: config.udp_batch_window,
         rate_limit: config.rate_limit.clone(),
         transfers: transfers.clone(),
         cookies: config.cookies.clone(),

@@ -139,6 +139,9 @@ pub fn check(
     }
 }
 
+/// An answer's COOKIE option: the client cookie, then our server cookie.
+pub type AnswerCookie = [u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN];
+
 /// The COOKIE option of the answer into `out`: the client cookie, then the server cookie
 /// it sent when still young enough, else a fresh one made with the current secret.
 pub fn answer_cookie(
@@ -147,7 +150,7 @@ pub fn answer_cookie(
     client: IpAddr,
     now: u32,
     secrets: &CookieSecrets,
-    out: &mut [u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN],
+    out: &mut AnswerCookie,
 ) {
     let client_cookie = &option[..CLIENT_COOKIE_LEN];
     out[..CLIENT_COOKIE_LEN].copy_from_slice(client_cookie);

@@ -7,6 +7,44 @@
 
 use crate::header::{HEADER_LEN, Header};
 
+/// Adds the EDNS option `code` with `data` to the OPT record that ends `msg`, a message
+/// already written (its OPT last, as [`MessageWriter::push_opt`] puts it), when the result
+/// fits in `limit` octets. Returns the new length; `None`, with `msg` unchanged, when the
+/// message does not end with an OPT or the option would not fit (a server cookie is then
+/// left out rather than the answer truncated: the client learns it from the next answer).
+pub fn append_opt_option(msg: &mut Vec<u8>, code: u16, data: &[u8], limit: usize) -> Option<usize> {
+    let header = Header::parse(msg)?;
+    let mut at = HEADER_LEN;
+    for _ in 0..header.qdcount {
+        let (_, end) = crate::Name::parse_compressed(msg, at).ok()?;
+        at = end + 4;
+    }
+    let records =
+        usize::from(header.ancount) + usize::from(header.nscount) + usize::from(header.arcount);
+    let mut last = None;
+    for _ in 0..records {
+        let record = crate::query::skip_record(msg, at).ok()?;
+        last = Some((at, record.rtype, record.owner_is_root));
+        at = record.end;
+    }
+    let (opt_at, rtype, at_root) = last?;
+    if at != msg.len() || rtype != crate::types::rtype::OPT || !at_root {
+        return None;
+    }
+    let added = 4 + data.len();
+    let new_len = msg.len() + added;
+    let rdlen_at = opt_at + 1 + 8;
+    let rdlen = usize::from(u16::from_be_bytes([msg[rdlen_at], msg[rdlen_at + 1]])) + added;
+    if new_len > limit || rdlen > u16::MAX as usize {
+        return None;
+    }
+    msg[rdlen_at..rdlen_at + 2].copy_from_slice(&(rdlen as u16).to_be_bytes());
+    msg.extend_from_slice(&code.to_be_bytes());
+    msg.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    msg.extend_from_slice(data);
+    Some(new_len)
+}
+
 /// Offsets above this cannot be the target of a compression pointer (14 bits).
 const MAX_POINTER_TARGET: usize = 0x3fff;
 /// How many name positions the compression table remembers; answers are small.
@@ -484,5 +522,46 @@ mod tests {
         let len = w.finish();
         assert_eq!(&buf[8..12], &[0, 2, 0, 1]);
         assert_eq!(&buf[len - 8..], b"\x00\x03\x00\x04site");
+    }
+
+    #[test]
+    fn an_option_is_added_to_the_closing_opt_within_the_limit() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(QUESTION));
+        w.push_record(
+            b"\x03www\x07example\x00",
+            1,
+            1,
+            300,
+            &[192, 0, 2, 1],
+            RdataNames::Opaque,
+        )
+        .unwrap();
+        w.push_opt(1232, 0, false, &[(3, b"site")]).unwrap();
+        let len = w.finish();
+        let cookie = [7u8; 24];
+        assert_eq!(
+            append_opt_option(&mut buf, 10, &cookie, len + 27),
+            None,
+            "over the limit"
+        );
+        assert_eq!(buf.len(), len, "unchanged");
+        let new_len = append_opt_option(&mut buf, 10, &cookie, 512).unwrap();
+        assert_eq!(new_len, len + 28);
+        let query = crate::Query::parse(&{
+            let mut q = buf.clone();
+            q[2] &= 0x7f; // parse it as a query to read its OPT
+            q
+        })
+        .unwrap();
+        let edns = query.edns.unwrap();
+        assert!(edns.nsid);
+        assert_eq!(edns.cookie_in(&buf), Some(&cookie[..]));
+        // A message that does not end with an OPT is left alone.
+        let mut plain = Vec::new();
+        let w = MessageWriter::new(&mut plain, Header::default(), Some(QUESTION));
+        let plain_len = w.finish();
+        assert_eq!(append_opt_option(&mut plain, 10, &cookie, 512), None);
+        assert_eq!(plain.len(), plain_len);
     }
 }

@@ -25,6 +25,7 @@ pub(crate) struct RawServer {
     version: Option<String>,
     udp_payload: Option<u16>,
     udp_workers: Option<usize>,
+    udp_batch_window_us: Option<usize>,
     tcp_idle_timeout: Option<u64>,
     tcp_max_connections: Option<usize>,
     pub(crate) storage: Option<PathBuf>,
@@ -47,6 +48,7 @@ pub(crate) struct Server {
     pub(crate) version: Option<String>,
     pub(crate) udp_payload: u16,
     pub(crate) udp_workers: usize,
+    pub(crate) udp_batch_window: Duration,
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_max_connections: usize,
     pub(crate) storage: Option<PathBuf>,
@@ -92,6 +94,11 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
                 None => default_workers(),
                 Some(n) => in_range("udp-workers", n, 1..=MAX_UDP_WORKERS)?,
             },
+            udp_batch_window: Duration::from_micros(in_range(
+                "udp-batch-window-us",
+                raw.udp_batch_window_us.unwrap_or(0),
+                0..=MAX_UDP_BATCH_WINDOW_US,
+            )? as u64),
             tcp_idle_timeout: raw
                 .tcp_idle_timeout
                 .map_or(DEFAULT_TCP_IDLE_TIMEOUT, Duration::from_secs),
@@ -165,6 +172,8 @@ fn metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, ConfigError> {
 
 /// The most UDP worker threads: far beyond any machine's cores, a typo's guard.
 const MAX_UDP_WORKERS: usize = 1024;
+/// The longest batching window: a query may wait this long for the next read.
+pub(crate) const MAX_UDP_BATCH_WINDOW_US: usize = 10_000;
 /// The most concurrent TCP connections (each holds a task and buffers).
 const MAX_TCP_CONNECTIONS: usize = 1 << 20;
 

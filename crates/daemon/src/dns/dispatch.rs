@@ -6,11 +6,12 @@
 
 use std::net::IpAddr;
 
+use dns_auth::cookies::AnswerCookie;
 use dns_auth::{
     AnswerExtras, Inbound, Outcome, Transport, classify, error_response_to, respond_to_malformed,
     respond_to_query,
 };
-use dns_wire::types::{class, ede, rcode, rtype};
+use dns_wire::types::{class, ede, option, rcode, rtype};
 use dns_wire::{Header, Opcode, Query};
 use tracing::debug;
 
@@ -39,8 +40,12 @@ pub(crate) enum Dispatched {
     /// streams the transfer.
     Transfer,
     /// A query for the resolver that the cache cannot answer, parsed into the `query`
-    /// given: the listener starts a resolution (and counts its answer).
-    Resolve,
+    /// given: the listener starts a resolution (and counts its answer), whose answer
+    /// carries `cookie` as its COOKIE option when the query had one (RFC 7873).
+    Resolve {
+        /// The client cookie and our server cookie.
+        cookie: Option<AnswerCookie>,
+    },
     /// Nothing to send (a response, a runt; a query that gets no answer).
     Nothing,
 }
@@ -70,10 +75,32 @@ pub(crate) fn dispatch(
         }
         (Inbound::Transfer, _) if transport == Transport::Tcp => return Dispatched::Transfer,
         (Inbound::Query, Some(resolver)) => {
-            match for_the_resolver(context, resolver, msg, query, peer, transport, out) {
-                Some(outcome) => outcome,
-                None => return Dispatched::Resolve,
-            }
+            let Ok(cookie) = resolver_cookie(context, msg, query, peer, counters, single_writer)
+            else {
+                //= https://www.rfc-editor.org/rfc/rfc7873#section-5.2.2
+                //# If the COOKIE option is too short ... or too long ... FORMERR
+                let outcome =
+                    error_response_to(msg, query, rcode::FORMERR, None, &context.answer, out);
+                counters.record(&outcome, single_writer);
+                return answered(outcome, false);
+            };
+            let Some(outcome) =
+                for_the_resolver(context, resolver, msg, query, peer, transport, out)
+            else {
+                return Dispatched::Resolve {
+                    cookie: cookie.map(|(c, _)| c),
+                };
+            };
+            let valid = cookie.is_some_and(|(_, valid)| valid);
+            let outcome = match cookie {
+                Some((cookie, _)) => {
+                    let limit = answer_limit(context, query, transport);
+                    with_cookie_option(outcome, &cookie, limit, out)
+                }
+                None => outcome,
+            };
+            counters.record(&outcome, single_writer);
+            return answered(outcome, valid);
         }
         (Inbound::Query | Inbound::Transfer, _) if query.has_tsig => {
             signed_query(context, msg, query, transport, out)
@@ -133,6 +160,101 @@ fn expire_left(context: &DnsContext, origin: &[u8]) -> Option<u32> {
     Some(u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
 }
 
+fn answered(outcome: Outcome, cookie_valid: bool) -> Dispatched {
+    match outcome {
+        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
+            len,
+            rcode,
+            cookie_valid,
+        },
+        Outcome::Dropped => Dispatched::Nothing,
+    }
+}
+
+/// The COOKIE option for the answer to a resolver query (RFC 7873 §5.2, the same secrets
+/// as the authoritative side) and whether the query's server cookie was ours and valid;
+/// `Ok(None)` without a client cookie or with cookies off; `Err` for a malformed option.
+#[inline(never)]
+fn resolver_cookie(
+    context: &DnsContext,
+    msg: &[u8],
+    query: &Query,
+    peer: Option<IpAddr>,
+    counters: &QueryCounters,
+    single_writer: bool,
+) -> Result<Option<(AnswerCookie, bool)>, ()> {
+    let (Some(secrets), Some(option), Some(client)) =
+        (&context.cookies, cookie_of(context, msg, query), peer)
+    else {
+        return Ok(None);
+    };
+    let now = unix_now() as u32;
+    let checked = dns_auth::cookies::check(Some(option), client, now, secrets);
+    count_cookie(counters, checked, single_writer);
+    if checked == dns_auth::cookies::CookieCheck::Malformed {
+        return Err(());
+    }
+    let mut cookie: AnswerCookie = [0; 24];
+    dns_auth::cookies::answer_cookie(option, checked, client, now, secrets, &mut cookie);
+    Ok(Some((
+        cookie,
+        checked == dns_auth::cookies::CookieCheck::Valid,
+    )))
+}
+
+/// The largest answer the client takes over `transport`.
+fn answer_limit(context: &DnsContext, query: &Query, transport: Transport) -> usize {
+    match (transport, query.edns) {
+        (Transport::Tcp, _) => usize::from(u16::MAX),
+        (Transport::Udp, Some(edns)) => {
+            usize::from(edns.udp_payload.min(context.answer.udp_payload)).max(512)
+        }
+        (Transport::Udp, None) => 512,
+    }
+}
+
+/// `outcome` with `cookie` added to its OPT record, when it fits in `limit` (else as it
+/// was: the client gets our server cookie with a later, smaller answer).
+pub(crate) fn with_cookie_option(
+    outcome: Outcome,
+    cookie: &AnswerCookie,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    match outcome {
+        Outcome::Answered {
+            len,
+            rcode,
+            truncated,
+        } if out.len() == len => {
+            let len =
+                dns_wire::append_opt_option(out, option::COOKIE, cookie, limit).unwrap_or(len);
+            Outcome::Answered {
+                len,
+                rcode,
+                truncated,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Counts a cookie check for the metrics.
+fn count_cookie(
+    counters: &QueryCounters,
+    checked: dns_auth::cookies::CookieCheck,
+    single_writer: bool,
+) {
+    use dns_auth::cookies::CookieCheck;
+    let result = match checked {
+        CookieCheck::ClientOnly => 0,
+        CookieCheck::Valid => 1,
+        CookieCheck::Invalid => 2,
+        CookieCheck::Malformed | CookieCheck::Absent => 3,
+    };
+    counters.record_cookie(result, single_writer);
+}
+
 /// The query's COOKIE option, when the server answers cookies.
 #[inline(always)]
 fn cookie_of<'m>(context: &DnsContext, msg: &'m [u8], query: &Query) -> Option<&'m [u8]> {
@@ -163,16 +285,7 @@ fn with_cookie(
         Some(client) => dns_auth::cookies::check(Some(option), client, now, secrets),
         None => dns_auth::cookies::CookieCheck::Malformed,
     };
-    {
-        use dns_auth::cookies::CookieCheck;
-        let result = match checked {
-            CookieCheck::ClientOnly => 0,
-            CookieCheck::Valid => 1,
-            CookieCheck::Invalid => 2,
-            CookieCheck::Malformed | CookieCheck::Absent => 3,
-        };
-        counters.record_cookie(result, single_writer);
-    }
+    count_cookie(counters, checked, single_writer);
     let mut answer_cookie = [0u8; 24];
     let outcome = match (checked, peer) {
         (dns_auth::cookies::CookieCheck::Malformed, _) | (_, None) => {

@@ -110,11 +110,13 @@ pub(super) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 framing::write_message(&mut stream, &answer[..len], &mut frame).await?;
                 answered(counters);
             }
-            Dispatched::Resolve => {
+            Dispatched::Resolve { cookie } => {
                 let Some(resolver) = &resolver else {
                     return Ok(());
                 };
-                let outcome = resolver.answer_over_tcp(msg, &query, &mut answer).await;
+                let outcome = resolver
+                    .answer_over_tcp(msg, &query, cookie, &mut answer)
+                    .await;
                 counters.record(&outcome, false);
                 if let Outcome::Answered { len, .. } = outcome {
                     framing::write_message(&mut stream, &answer[..len], &mut frame).await?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dns_auth::Transport;
+use dns_auth::cookies::AnswerCookie;
 use dns_auth::rrl::{self, RateDecision, RateLimiter};
 use dns_wire::Query;
 use netio::{DEFAULT_BATCH, UdpBatch};
@@ -90,6 +91,12 @@ fn serve(
             let nanos = clock::now().duration_since(arrived).as_nanos() as u64;
             worker.counters.record_latency(nanos, answered, true);
         }
+        // A batch that did not fill means the socket is not busy: instead of waking for each
+        // datagram (a wake-up costs more than an answer), let a few gather. An idle server
+        // answers a lone query at once; the wait starts after its answer is sent.
+        if count < DEFAULT_BATCH && !context.udp_batch_window.is_zero() {
+            std::thread::sleep(context.udp_batch_window);
+        }
     }
 }
 
@@ -161,7 +168,7 @@ impl Worker {
                 self.limit(context, peer, rcode, answer, len)
             }
             Dispatched::Notified(len) => Some(len),
-            Dispatched::Resolve => self.resolve(msg, peer, destination, answer),
+            Dispatched::Resolve { cookie } => self.resolve(msg, peer, destination, cookie, answer),
             Dispatched::Transfer | Dispatched::Nothing => None,
         }
     }
@@ -174,6 +181,7 @@ impl Worker {
         msg: &[u8],
         peer: Option<SocketAddr>,
         destination: Option<IpAddr>,
+        cookie: Option<AnswerCookie>,
         answer: &mut Vec<u8>,
     ) -> Option<usize> {
         let (Some(resolver), Some(peer)) = (&self.resolver, peer) else {
@@ -184,10 +192,10 @@ impl Worker {
             peer,
             source: destination,
         };
-        if resolver.spawn_udp(msg, &self.query, reply) {
+        if resolver.spawn_udp(msg, &self.query, reply, cookie) {
             return None;
         }
-        let (len, outcome) = resolver.overloaded(msg, &self.query, answer);
+        let (len, outcome) = resolver.overloaded(msg, &self.query, cookie, answer);
         self.counters.record(&outcome, true);
         Some(len)
     }

@@ -32,6 +32,8 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use dns_auth::cookies::AnswerCookie;
+
 use crate::acl::Prefix;
 use crate::clock;
 use crate::config::{ResolverConfig, UnicastSources};
@@ -238,7 +240,13 @@ impl Resolver {
 
     /// Resolves a UDP query on the runtime and sends the answer to `reply`. Returns
     /// `false` (nothing started) when too many resolutions are pending.
-    pub(crate) fn spawn_udp(self: &Arc<Self>, msg: &[u8], query: &Query, reply: UdpReply) -> bool {
+    pub(crate) fn spawn_udp(
+        self: &Arc<Self>,
+        msg: &[u8],
+        query: &Query,
+        reply: UdpReply,
+        cookie: Option<AnswerCookie>,
+    ) -> bool {
         let client = reply.peer.ip();
         if !self.take_client_slot(client) {
             self.stats.client_limited.fetch_add(1, Ordering::Relaxed);
@@ -261,6 +269,7 @@ impl Resolver {
             let resolved = resolver.resolve_shared(&query).await;
             let mut out = Vec::with_capacity(512);
             let (len, rcode) = resolver.write(&msg, &query, &resolved, true, &mut out);
+            let len = resolver.add_cookie(&query, true, cookie, len, &mut out);
             resolver.udp_counters.record(
                 &Outcome::Answered {
                     len,
@@ -311,10 +320,12 @@ impl Resolver {
         &self,
         msg: &[u8],
         query: &Query,
+        cookie: Option<AnswerCookie>,
         out: &mut Vec<u8>,
     ) -> (usize, Outcome) {
         let resolved = Resolved::failed(Failure::Limit("too many queries in progress"));
         let len = dns_resolve::write_answer(msg, query, &resolved, &self.answer, true, out);
+        let len = self.add_cookie(query, true, cookie, len, out);
         let outcome = Outcome::Answered {
             len,
             rcode: resolved.rcode,
@@ -328,17 +339,43 @@ impl Resolver {
         &self,
         msg: &[u8],
         query: &Query,
+        cookie: Option<AnswerCookie>,
         out: &mut Vec<u8>,
     ) -> Outcome {
         self.pending.fetch_add(1, Ordering::Relaxed);
         let resolved = self.resolve_shared(query).await;
         self.pending.fetch_sub(1, Ordering::Relaxed);
         let (len, rcode) = self.write(msg, query, &resolved, false, out);
+        let len = self.add_cookie(query, false, cookie, len, out);
         Outcome::Answered {
             len,
             rcode,
             truncated: false,
         }
+    }
+
+    /// Adds the COOKIE option (RFC 7873) to the answer of `len` octets in `out` when the
+    /// query had one and it fits the client's size (over UDP); returns the length.
+    fn add_cookie(
+        &self,
+        query: &Query,
+        udp: bool,
+        cookie: Option<AnswerCookie>,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let Some(cookie) = cookie.filter(|_| out.len() == len) else {
+            return len;
+        };
+        let limit = match (udp, query.edns) {
+            (false, _) => usize::from(u16::MAX),
+            (true, Some(edns)) => {
+                usize::from(edns.udp_payload.min(self.answer.udp_payload)).max(512)
+            }
+            (true, None) => 512,
+        };
+        dns_wire::append_opt_option(out, dns_wire::types::option::COOKIE, &cookie, limit)
+            .unwrap_or(len)
     }
 
     /// Writes the answer of a finished resolution; a failed one is answered from data

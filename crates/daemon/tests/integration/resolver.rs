@@ -744,3 +744,74 @@ fn one_client_gets_only_its_share_of_pending_resolutions() {
         "{limited} of {refused}"
     );
 }
+
+/// The cookie a `dig +cookie` answer carried (client and server parts, in hex), and
+/// whether dig found its own client cookie in it ("good").
+fn dig_cookie(to: SocketAddr, name: &str, args: &[&str]) -> Option<(String, bool)> {
+    let out = Command::new(crate::support::require_tool("dig"))
+        .args(["+tries=1", "+time=5", "-p", &to.port().to_string()])
+        .arg(format!("@{}", to.ip()))
+        .args(args)
+        .arg(name)
+        .output()
+        .expect("dig");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("; COOKIE: "))?;
+    let hex = line
+        .trim_start_matches("; COOKIE: ")
+        .split_whitespace()
+        .next()?;
+    Some((hex.to_string(), line.contains("(good)")))
+}
+
+/// RFC 7873 on the resolver's own listeners: a query with a client cookie gets it back
+/// with a server cookie, whether the answer comes from a resolution (UDP and TCP) or from
+/// the cache; a query presenting that server cookie is counted valid; a malformed COOKIE
+/// option gets FORMERR.
+#[test]
+fn the_resolver_answers_dns_cookies_on_its_listeners() {
+    let tree = start("");
+    let client = "0102030405060708";
+    // A miss, resolved: the answer carries our client cookie and a server cookie.
+    let (first, good) = dig_cookie(
+        tree.unicast,
+        "www.example.test.",
+        &[&format!("+cookie={client}")],
+    )
+    .unwrap_or_else(|| panic!("no COOKIE in the resolved answer\n{}", tree.resolver.log()));
+    assert!(
+        good && first.len() == 48 && first.starts_with(client),
+        "{first}"
+    );
+    // From the cache, presenting the server cookie: answered with one, counted valid.
+    let (again, good) = dig_cookie(
+        tree.unicast,
+        "www.example.test.",
+        &[&format!("+cookie={first}")],
+    )
+    .expect("a COOKIE in the cached answer");
+    assert!(good && again.starts_with(client), "{again}");
+    assert!(metric(&tree, "anyns_cookies_total{result=\"valid\"}") >= 1);
+    // Over TCP, on the anycast listener, for a name resolved afresh.
+    let (tcp, good) = dig_cookie(
+        tree.anycast,
+        "other.",
+        &["+tcp", "SOA", &format!("+cookie={client}")],
+    )
+    .expect("a COOKIE over TCP");
+    assert!(good && tcp.len() == 48, "{tcp}");
+    // A COOKIE option of five octets (RFC 7873 §5.2.2): FORMERR.
+    let mut malformed = Query::new("www.example.test.", A).rd(true).to_bytes();
+    malformed.extend_from_slice(&[
+        0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 9, 0, 10, 0, 5, 1, 2, 3, 4, 5,
+    ]);
+    malformed[11] = 1;
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    socket.send_to(&malformed, tree.unicast).expect("send");
+    let mut buf = [0u8; 512];
+    let len = socket.recv(&mut buf).expect("an answer");
+    assert_eq!(buf[3] & 0x0f, 1, "FORMERR: {:?}", &buf[..len]);
+}
