@@ -18,10 +18,9 @@ use bgp_wire::{
 
 mod collision;
 
-pub use collision::Initiator;
-
 use crate::announce::{Mark, Routes};
 use crate::config::{MIN_DEFAULT_SEND_HOLD_TIME, OPEN_HOLD_TIME, PeerConfig};
+use crate::connections::{Initiator, Second, collision_cease};
 use crate::timers::{Timer, Timers};
 
 /// Session states (RFC 4271 §8.2.2).
@@ -281,7 +280,7 @@ pub struct Session {
     /// Who opened the session's connection.
     initiator: Initiator,
     /// A second connection to the peer while a collision is being resolved.
-    second: Option<collision::Second>,
+    second: Option<Second>,
     /// Bytes to write to the second connection.
     second_transmit: Vec<u8>,
     /// Counts the connections the FSM has run on, so that a loop over one connection's
@@ -673,7 +672,7 @@ impl Session {
             (State::OpenConfirm, Message::Keepalive) => {
                 // RFC 4271 §6.8: a connection still exchanging OPENs collides with an
                 // Established one and is closed.
-                self.close_second(Some(collision::collision_cease()));
+                self.close_second(Some(collision_cease()));
                 self.restart_hold(now);
                 self.set_state(State::Established);
                 self.on_established(now);

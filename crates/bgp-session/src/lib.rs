@@ -103,6 +103,7 @@
 
 mod announce;
 mod config;
+mod connections;
 mod fsm;
 mod timers;
 
@@ -119,4 +120,5 @@ pub use config::{
     DEFAULT_IDLE_HOLD_TIME, DEFAULT_MAX_IDLE_HOLD_TIME, MAX_COMMUNITIES, MAX_PREPEND,
     MIN_DEFAULT_SEND_HOLD_TIME, OPEN_HOLD_TIME, PeerConfig, PeerSettings,
 };
-pub use fsm::{Command, DownReason, Initiator, Session, SessionEvent, SessionStats, State};
+pub use connections::Initiator;
+pub use fsm::{Command, DownReason, Session, SessionEvent, SessionStats, State};

@@ -6,79 +6,24 @@
 //! else ends it. When both connections carry the peer's OPEN (both in OpenConfirm), the
 //! collision is resolved as the RFC says: the connection opened by the side with the higher
 //! BGP Identifier is kept (equal identifiers: the higher AS number, RFC 6286 §2.3), the
-//! other is closed with Cease/Connection Collision Resolution. BIRD, FRR and GoBGP apply the
-//! same rule at the same moment, so both sides keep the same connection. Whichever
+//! other is closed with Cease/Connection Collision Resolution. A peer following the RFC
+//! (BIRD does, tested) applies the same rule at the same moment, so both sides keep the
+//! same connection. Whichever
 //! connection reaches Established first wins instead: the other is closed the same way
 //! (the RFC's collision with an Established connection). When the session's connection
 //! fails while a second one is open, the session carries on over the second.
 
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use bgp_wire::{CeaseSubcode, Message, Negotiated, Notification, Open, frame_len};
+use bgp_wire::{Message, Negotiated, Notification, frame_len};
 
 use super::{DownReason, Session, SessionEvent, State};
 use crate::config::OPEN_HOLD_TIME;
+use crate::connections::{Initiator, Second, collision_cease, survivor};
 use crate::timers::Timer;
 
 #[cfg(test)]
 mod tests;
-
-/// Which side opened a TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Initiator {
-    /// We connected to the peer.
-    Local,
-    /// The peer connected to us.
-    Remote,
-}
-
-/// The second connection's OPEN exchange.
-#[derive(Debug)]
-pub(super) struct Second {
-    initiator: Initiator,
-    receive: Vec<u8>,
-    /// The peer's OPEN on this connection, once received (it is then in OpenConfirm).
-    open: Option<Open>,
-    /// Closed unless the peer's OPEN arrives by then.
-    deadline: Instant,
-}
-
-//= https://www.rfc-editor.org/rfc/rfc4271#section-6.8
-//# 1) The BGP Identifier of the local system is compared to the BGP Identifier of the
-//# remote system (as specified in the OPEN message).  Comparing BGP Identifiers is done by
-//# converting them to host byte order and treating them as 4-octet unsigned integers.
-//# 2) If the value of the local BGP Identifier is less than the remote one, the local
-//# system closes the BGP connection that already exists (the one that is already in the
-//# OpenConfirm state), and accepts the BGP connection initiated by the remote system.
-//# 3) Otherwise, the local system closes the newly created BGP connection (the one
-//# associated with the newly received OPEN message), and continues to use the existing one
-//# (the one that is already in the OpenConfirm state).
-/// The connection a collision keeps: the one opened by the side with the higher BGP
-/// Identifier, or with equal identifiers (allowed between ASes) the higher AS number.
-pub(super) fn survivor(
-    local_id: Ipv4Addr,
-    local_as: u32,
-    remote_id: Ipv4Addr,
-    remote_as: u32,
-) -> Initiator {
-    //= https://www.rfc-editor.org/rfc/rfc6286#section-2.3
-    //# If the BGP Identifiers of the peers involved in the connection collision are
-    //# identical, then the connection initiated by the BGP speaker with the larger AS
-    //# number is preserved.
-    let ours = (u32::from(local_id), local_as);
-    let theirs = (u32::from(remote_id), remote_as);
-    if ours > theirs {
-        Initiator::Local
-    } else {
-        Initiator::Remote
-    }
-}
-
-/// Cease/Connection Collision Resolution, for the connection a collision closes.
-pub(super) fn collision_cease() -> Notification {
-    Notification::cease(CeaseSubcode::ConnectionCollisionResolution, "")
-}
 
 impl Session {
     /// Takes bytes read from the second connection (see [`SessionEvent::SecondConnection`]).

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use bgp_wire::{Message, Negotiated, frame_len};
 
-use super::Initiator;
 use crate::config::{PeerConfig, PeerSettings};
+use crate::connections::{Initiator, survivor};
 use crate::fsm::{Command, Session, SessionEvent, State};
 use crate::sim::{epoch, settings};
 
@@ -310,7 +310,6 @@ fn equal_identifiers_keep_the_connection_of_the_higher_as() {
 
 #[test]
 fn survivor_compares_identifiers_as_unsigned_integers() {
-    use super::survivor;
     let id = |s: &str| s.parse::<Ipv4Addr>().unwrap();
     // 200.0.0.1 is above 10.0.0.1 as an unsigned integer (it would be negative as i32).
     assert_eq!(
