@@ -8,7 +8,14 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let origin = b"\x07example\x00";
     let id = data.first().map_or(0, |&b| u16::from(b) << 8 | 0x42);
-    let mut reader = dns_auth::client::XfrReader::new(id, origin);
+    // An odd first octet reads the way a secondary does (records straight into a zone
+    // builder); an even one keeps the records.
+    let streaming = data.first().is_some_and(|b| b & 1 == 1);
+    let mut reader = if streaming {
+        dns_auth::client::XfrReader::streaming(id, origin)
+    } else {
+        dns_auth::client::XfrReader::new(id, origin)
+    };
     let mut rest = data;
     while rest.len() >= 2 && !reader.is_done() {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
@@ -20,7 +27,13 @@ fuzz_target!(|data: &[u8]| {
         }
         rest = &rest[2 + len..];
     }
-    if let Ok(dns_auth::client::Transferred::Full(records)) = reader.finish() {
-        let _ = dns_zone::zone_from_records(origin, &records);
+    match reader.finish() {
+        Ok(dns_auth::client::Transferred::Full(records)) => {
+            let _ = dns_zone::zone_from_records(origin, &records);
+        }
+        Ok(dns_auth::client::Transferred::Streamed(builder)) => {
+            let _ = builder.finish();
+        }
+        _ => {}
     }
 });

@@ -4,8 +4,10 @@
 use core::fmt;
 
 use dns_wire::types::{class, rcode, rtype};
-use dns_wire::{Header, MessageWriter, Name, Query, Record, Section, read_record};
-use dns_zone::{Diff, rdata_names_for, soa_serial};
+use dns_wire::{
+    Header, MessageWriter, Name, Query, Record, Section, read_record, read_record_into,
+};
+use dns_zone::{Diff, ZoneBuilder, rdata_names_for, soa_serial};
 
 /// NOTIFY's opcode.
 const OPCODE_NOTIFY: u16 = 4 << 11;
@@ -157,12 +159,15 @@ pub fn read_answer_count(
 }
 
 /// What a finished transfer brought.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Transferred {
     /// The primary has nothing newer (IXFR answered with one SOA).
     UpToDate,
     /// The whole zone: records, SOA first (trailing SOA removed).
     Full(Vec<Record>),
+    /// The whole zone, added to a builder as it arrived ([`XfrReader::streaming`]): call
+    /// [`ZoneBuilder::finish`] for the zone.
+    Streamed(Box<ZoneBuilder>),
     /// Differences to apply, oldest first.
     Incremental(Vec<Diff>),
 }
@@ -194,6 +199,13 @@ pub struct XfrReader {
     final_soa: Option<Record>,
     records: Vec<Record>,
     diffs: Vec<Diff>,
+    /// With [`XfrReader::streaming`]: where a whole zone's records go, and the buffers
+    /// each record is read into.
+    builder: Option<Box<ZoneBuilder>>,
+    /// Whether records went to the builder (a whole zone, not an empty one).
+    streamed: bool,
+    owner: Vec<u8>,
+    rdata: Vec<u8>,
 }
 
 impl XfrReader {
@@ -207,6 +219,21 @@ impl XfrReader {
             final_soa: None,
             records: Vec::new(),
             diffs: Vec::new(),
+            builder: None,
+            streamed: false,
+            owner: Vec::new(),
+            rdata: Vec::new(),
+        }
+    }
+
+    /// A reader that adds the records of a whole-zone transfer (AXFR, or an IXFR answered
+    /// with the whole zone) to a [`ZoneBuilder`] as they arrive, without keeping them:
+    /// [`Transferred::Streamed`] instead of [`Transferred::Full`]. Differences are read as
+    /// by [`XfrReader::new`].
+    pub fn streaming(id: u16, origin: &[u8]) -> Self {
+        Self {
+            builder: Some(Box::new(ZoneBuilder::new(origin, "<axfr>"))),
+            ..Self::new(id, origin)
         }
     }
 
@@ -220,6 +247,10 @@ impl XfrReader {
         let (header, mut at) = check_response(msg, self.id, &self.origin, self.messages == 0)?;
         self.messages += 1;
         for _ in 0..header.ancount {
+            if self.builder.is_some() && matches!(self.phase, Phase::Full) {
+                at = self.stream_record(msg, at)?;
+                continue;
+            }
             let (record, next) = read_record(msg, at).map_err(|_| ResponseError::Malformed)?;
             at = next;
             self.handle_record(record)?;
@@ -261,8 +292,18 @@ impl XfrReader {
                 self.phase = Phase::Done;
             }
             Phase::AfterFirstSoa => {
-                self.records.extend(self.final_soa.clone());
-                self.records.push(record);
+                match self.builder.as_mut() {
+                    Some(builder) => {
+                        for r in self.final_soa.iter().chain([&record]) {
+                            builder.add(&r.owner, r.rtype, r.class, r.ttl, &r.rdata);
+                        }
+                        self.streamed = true;
+                    }
+                    None => {
+                        self.records.extend(self.final_soa.clone());
+                        self.records.push(record);
+                    }
+                }
                 self.phase = Phase::Full;
             }
             Phase::Full if is_soa => self.phase = Phase::Done,
@@ -292,6 +333,25 @@ impl XfrReader {
         Ok(())
     }
 
+    /// Phase::Full of a streaming reader: the record at `at` goes to the builder, or ends
+    /// the transfer when it is the zone's SOA. Returns the position after it.
+    fn stream_record(&mut self, msg: &[u8], at: usize) -> Result<usize, ResponseError> {
+        let (fields, next) = read_record_into(msg, at, &mut self.owner, &mut self.rdata)
+            .map_err(|_| ResponseError::Malformed)?;
+        if fields.rtype == rtype::SOA && self.owner == self.origin {
+            self.phase = Phase::Done;
+        } else if let Some(builder) = self.builder.as_mut() {
+            builder.add(
+                &self.owner,
+                fields.rtype,
+                fields.class,
+                fields.ttl,
+                &self.rdata,
+            );
+        }
+        Ok(next)
+    }
+
     fn current_diff(&mut self) -> Result<&mut Diff, ResponseError> {
         self.diffs
             .last_mut()
@@ -307,6 +367,9 @@ impl XfrReader {
         }
         if !self.diffs.is_empty() {
             return Ok(Transferred::Incremental(self.diffs));
+        }
+        if let (true, Some(builder)) = (self.streamed, self.builder) {
+            return Ok(Transferred::Streamed(builder));
         }
         if self.records.is_empty() || (self.records.len() == 1 && self.messages == 1) {
             return Ok(Transferred::UpToDate);
@@ -427,6 +490,69 @@ mod tests {
     }
 
     #[test]
+    fn a_streaming_reader_builds_the_zone_the_records_build() {
+        // Many names (several messages), names in RDATA, a second RRset at one owner.
+        let extra: String = (0..3000)
+            .map(|i| format!("h{i} A 192.0.2.{}\nh{i} MX 10 mail{i}\n", i % 250))
+            .collect();
+        let v1 = zone(9, &extra);
+        let question = b"\x07example\x00\x00\xfc\x00\x01";
+        let mut response = XfrResponse::new(
+            Header {
+                id: 78,
+                ..Header::default()
+            },
+            question,
+            &v1,
+            XfrPlan::Full,
+        );
+        let (mut kept, mut streamed) = (
+            XfrReader::new(78, b"\x07example\x00"),
+            XfrReader::streaming(78, b"\x07example\x00"),
+        );
+        let mut out = Vec::new();
+        let mut messages = 0;
+        while response.next_message(&mut out) {
+            kept.handle_message(&out).unwrap();
+            streamed.handle_message(&out).unwrap();
+            messages += 1;
+        }
+        assert!(messages > 1, "{messages}");
+        let Transferred::Full(records) = kept.finish().unwrap() else {
+            panic!()
+        };
+        let Transferred::Streamed(builder) = streamed.finish().unwrap() else {
+            panic!()
+        };
+        let (from_records, _) = dns_zone::zone_from_records(b"\x07example\x00", &records).unwrap();
+        let (from_stream, _) = builder.finish().unwrap();
+        assert_eq!(from_stream.serial(), 9);
+        assert_eq!(from_stream.record_count(), v1.record_count());
+        let listing = |z: &dns_zone::Zone| -> Vec<(Vec<u8>, u16, u32, Vec<u8>)> {
+            z.records()
+                .map(|r| (r.owner.to_vec(), r.rtype, r.ttl, r.rdata.to_vec()))
+                .collect()
+        };
+        assert_eq!(listing(&from_stream), listing(&from_records));
+        assert_eq!(listing(&from_stream), listing(&v1));
+        // An up-to-date answer and differences read the same in both modes.
+        let mut up = XfrReader::streaming(77, b"\x07example\x00");
+        let mut response = XfrResponse::new(
+            Header {
+                id: 77,
+                ..Header::default()
+            },
+            question,
+            &v1,
+            XfrPlan::UpToDate,
+        );
+        while response.next_message(&mut out) {
+            up.handle_message(&out).unwrap();
+        }
+        assert!(matches!(up.finish().unwrap(), Transferred::UpToDate));
+    }
+
+    #[test]
     fn reads_axfr_ixfr_and_up_to_date_responses() {
         let v1 = zone(1, "a A 192.0.2.10\n");
         let v2 = zone(2, "b A 192.0.2.11\n");
@@ -442,7 +568,10 @@ mod tests {
             panic!()
         };
         assert_eq!(diffs, journal.to_vec());
-        assert_eq!(transfer(&v2, XfrPlan::UpToDate), Transferred::UpToDate);
+        assert!(matches!(
+            transfer(&v2, XfrPlan::UpToDate),
+            Transferred::UpToDate
+        ));
     }
 
     #[test]

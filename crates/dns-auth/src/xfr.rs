@@ -93,6 +93,10 @@ pub struct XfrResponse<'a> {
     done: bool,
 }
 
+/// Names a transfer message remembers for compression: the first few, which hold the
+/// zone's origin (see [`MessageWriter::limit_compression`]).
+const XFR_COMPRESSION_SLOTS: usize = 8;
+
 impl<'a> XfrResponse<'a> {
     /// The response to a query with `header` and `question` (verbatim bytes), following
     /// `plan` for `zone`.
@@ -134,6 +138,7 @@ impl<'a> XfrResponse<'a> {
         let question = self.first.then_some(self.question);
         self.first = false;
         let mut writer = MessageWriter::new(out, self.header, question);
+        writer.limit_compression(XFR_COMPRESSION_SLOTS);
         writer.set_section(Section::Answer);
         let mut count = 0;
         loop {

@@ -110,6 +110,8 @@ pub struct MessageWriter<'a> {
     names: [u16; COMPRESSION_SLOTS],
     name_lens: [u8; COMPRESSION_SLOTS],
     name_count: usize,
+    /// How many of the slots may be used ([`MessageWriter::limit_compression`]).
+    name_limit: usize,
     /// Where the message stood after the question (see [`Self::truncate_to_question`]).
     after_question: Checkpoint,
 }
@@ -135,6 +137,7 @@ impl<'a> MessageWriter<'a> {
             names: [0; COMPRESSION_SLOTS],
             name_lens: [0; COMPRESSION_SLOTS],
             name_count: 0,
+            name_limit: COMPRESSION_SLOTS,
             after_question: Checkpoint {
                 len: HEADER_LEN,
                 counts: [0; 3],
@@ -149,6 +152,15 @@ impl<'a> MessageWriter<'a> {
         }
         writer.after_question = writer.checkpoint();
         writer
+    }
+
+    /// Remembers at most `slots` name positions for compression (the first ones written)
+    /// instead of 48: every name written is compared with each remembered one of its
+    /// length, and a zone transfer writes a million names into messages full of names of
+    /// one length, where the search was nine tenths of the primary's time. The first
+    /// names of a zone's message carry its origin, which is what most names share.
+    pub fn limit_compression(&mut self, slots: usize) {
+        self.name_limit = slots.min(COMPRESSION_SLOTS);
     }
 
     /// Drops every record written: the message is its header and question again (an
@@ -349,8 +361,7 @@ impl<'a> MessageWriter<'a> {
     fn remember_labels(&mut self, offset: usize, labels: &[u8], full_len: usize) {
         let mut at = 0;
         while let Some(&len) = labels.get(at) {
-            if len == 0 || self.name_count == COMPRESSION_SLOTS || offset + at > MAX_POINTER_TARGET
-            {
+            if len == 0 || self.name_count >= self.name_limit || offset + at > MAX_POINTER_TARGET {
                 return;
             }
             self.names[self.name_count] = (offset + at) as u16;
@@ -522,6 +533,30 @@ mod tests {
         let len = w.finish();
         assert_eq!(&buf[8..12], &[0, 2, 0, 1]);
         assert_eq!(&buf[len - 8..], b"\x00\x03\x00\x04site");
+    }
+
+    #[test]
+    fn limited_compression_remembers_only_the_first_names() {
+        let mut buf = Vec::new();
+        let mut w = MessageWriter::new(&mut buf, Header::default(), None);
+        w.limit_compression(2);
+        for owner in [
+            &b"\x01a\x07example\x00"[..],
+            b"\x01b\x07example\x00",
+            b"\x01b\x07example\x00",
+        ] {
+            w.push_record(owner, 1, 1, 300, &[192, 0, 2, 1], RdataNames::Opaque)
+                .unwrap();
+        }
+        let len = w.finish();
+        let first = 12;
+        // a.example. in full (11 octets), then b + a pointer to example. (remembered), then
+        // b.example. again in part: its own position was not remembered (two slots taken).
+        let second = first + 11 + 14;
+        assert_eq!(&buf[second..second + 4], b"\x01b\xc0\x0e");
+        let third = second + 4 + 14;
+        assert_eq!(&buf[third..third + 4], b"\x01b\xc0\x0e");
+        assert_eq!(len, third + 4 + 14);
     }
 
     #[test]

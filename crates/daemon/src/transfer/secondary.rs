@@ -327,7 +327,7 @@ async fn transfer(
         };
         let (kind, result) = match &transferred {
             Transferred::UpToDate => ("up to date", TransferResult::InUpToDate),
-            Transferred::Full(_) => ("AXFR", TransferResult::InFull),
+            Transferred::Full(_) | Transferred::Streamed(_) => ("AXFR", TransferResult::InFull),
             Transferred::Incremental(_) => ("IXFR", TransferResult::InIncremental),
         };
         let built = match transferred {
@@ -339,6 +339,10 @@ async fn transfer(
                 None => Err(TransferError::UpToDateWithoutCopy),
             },
             Transferred::Full(records) => zone_from_records(origin, &records)
+                .map(|(z, _)| z)
+                .map_err(TransferError::Rejected),
+            Transferred::Streamed(builder) => builder
+                .finish()
                 .map(|(z, _)| z)
                 .map_err(TransferError::Rejected),
             Transferred::Incremental(diffs) => match &current {
@@ -433,7 +437,8 @@ async fn fetch_over<S: AsyncRead + AsyncWrite + Unpin>(
     framing::write_message(&mut stream, &msg, &mut Vec::new())
         .await
         .map_err(|e| TransferError::Io("send", e))?;
-    let mut reader = XfrReader::new(id, origin);
+    // A whole zone goes into the zone builder as it arrives (no record kept twice).
+    let mut reader = XfrReader::streaming(id, origin);
     let mut buf = vec![0u8; framing::MAX_MESSAGE];
     while !reader.is_done() {
         let len = timeout(
