@@ -5,7 +5,7 @@
 //! that were compressed in the wild (RP, AFSDB, RT, PX, SRV, NAPTR, DNAME, MINFO); all
 //! other RDATA is copied as it is.
 
-use crate::name::{Name, walk_compressed};
+use crate::name::walk_compressed;
 use crate::query::ParseError;
 
 /// One record read from a message.
@@ -77,7 +77,15 @@ pub fn read_record_into(
     owner: &mut Vec<u8>,
     rdata: &mut Vec<u8>,
 ) -> Result<(RecordFields, usize), ParseError> {
-    let (name, at) = Name::parse_compressed(msg, pos).map_err(ParseError::RecordName)?;
+    // Straight into `owner`, lowercased: a `Name` would be built and moved per record.
+    owner.clear();
+    let at = walk_compressed(msg, pos, |label| {
+        owner.push(label.len() as u8);
+        let start = owner.len();
+        owner.extend_from_slice(label);
+        owner[start..].make_ascii_lowercase();
+    })
+    .map_err(ParseError::RecordName)?;
     let fixed = msg.get(at..at + 10).ok_or(ParseError::Truncated)?;
     let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let class = u16::from_be_bytes([fixed[2], fixed[3]]);
@@ -93,8 +101,6 @@ pub fn read_record_into(
             decompress_rdata(msg, start, end, before, names, fixed_after(rtype), rdata)?;
         }
     }
-    owner.clear();
-    owner.extend_from_slice(name.as_wire());
     Ok((RecordFields { rtype, class, ttl }, end))
 }
 
