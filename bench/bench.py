@@ -786,6 +786,95 @@ def bench_axfr(tmp):
     return results
 
 
+def bench_ixfr(tmp):
+    """IXFR of 1% of a 1M-record zone: the primary's zone file changes (serial + 1, one
+    record in a hundred with a new address) and it is told to reload; it NOTIFYs the
+    secondary, which asks IXFR. Printed: seconds from the reload signal until the primary
+    answers the new serial, until the secondary does, and the difference (the transfer:
+    NOTIFY, SOA query, IXFR, applying and storing it). anyns -> anyns and Knot -> Knot
+    (Knot computing the difference from its zone file: `zonefile-load: difference`)."""
+    zone = os.path.join(tmp, "ixfr.zone")
+    results = {}
+    for kind in ["anyns", "knot"]:
+        write_zone(zone, BIG_RECORDS)
+        workdir = tempfile.mkdtemp(dir=tmp, prefix=f"ixfr-{kind}")
+        p_port, s_port = free_port(), free_port()
+        pdir, sdir = os.path.join(workdir, "primary"), os.path.join(workdir, "secondary")
+        os.makedirs(pdir)
+        os.makedirs(sdir)
+        if kind == "anyns":
+            pconf = os.path.join(pdir, "anyns.toml")
+            with open(pconf, "w") as f:
+                f.write(f'[server]\nudp-workers = 1\nstorage = "{pdir}/storage"\n'
+                        f'[[listen]]\naddress = "127.0.0.1:{p_port}"\nrole = "unicast"\n'
+                        f'[[zone]]\nname = "{ORIGIN}"\nfile = "{zone}"\nallow-transfer = ["127.0.0.0/8"]\n'
+                        f'notify = ["127.0.0.1:{s_port}"]\n')
+            sconf = os.path.join(sdir, "anyns.toml")
+            with open(sconf, "w") as f:
+                f.write(f'[server]\nudp-workers = 1\nstorage = "{sdir}/storage"\n'
+                        f'[[listen]]\naddress = "127.0.0.1:{s_port}"\nrole = "unicast"\n'
+                        f'[[zone]]\nname = "{ORIGIN}"\nprimaries = ["127.0.0.1:{p_port}"]\n')
+            pcmd, scmd = [ANYNS, "serve", "--config", pconf], [ANYNS, "serve", "--config", sconf]
+        else:
+            def knot_conf(d, port, zone_part):
+                conf = os.path.join(d, "knot.conf")
+                with open(conf, "w") as f:
+                    f.write(f"server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n"
+                            f"control:\n    listen: {d}/knot.sock\n"
+                            f"database:\n    storage: {d}\n"
+                            f"remote:\n  - id: primary\n    address: 127.0.0.1@{p_port}\n"
+                            f"  - id: secondary\n    address: 127.0.0.1@{s_port}\n"
+                            f"acl:\n  - id: any\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
+                            f"template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
+                            f"zone:\n  - domain: {ORIGIN}\n{zone_part}")
+                return conf
+            pcmd = ["knotd", "-c", knot_conf(pdir, p_port,
+                                             f"    file: {zone}\n    acl: any\n    zonefile-sync: -1\n"
+                                             "    zonefile-load: difference\n    notify: secondary\n")]
+            scmd = ["knotd", "-c", knot_conf(sdir, s_port, "    master: primary\n    acl: any\n")]
+        procs = []
+        try:
+            procs.append(subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+            if wait_serial(p_port, 1, 120) is None:
+                raise RuntimeError(f"{kind} primary did not start")
+            procs.append(subprocess.Popen(scmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+            if wait_serial(s_port, 1, 120) is None:
+                raise RuntimeError(f"{kind} secondary did not get the zone")
+            time.sleep(2.0)  # the secondary stores the zone; both settle
+            write_zone(zone + ".new", BIG_RECORDS, serial=2, changed=BIG_RECORDS // 100)
+            os.replace(zone + ".new", zone)
+            signalled = time.monotonic()
+            if kind == "anyns":
+                os.kill(procs[0].pid, signal.SIGHUP)
+            else:
+                subprocess.run(["knotc", "-s", os.path.join(pdir, "knot.sock"), "zone-reload", ORIGIN],
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            primary = wait_serial(p_port, 2, 60)
+            secondary = None
+            if primary is not None:
+                left = wait_serial(s_port, 2, 60)
+                secondary = None if left is None else time.monotonic() - signalled
+            results[kind] = (primary, secondary)
+        finally:
+            for proc in reversed(procs):
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+    print("\n## IXFR of 1%% of a %d-record zone: reload signal -> primary, -> secondary (seconds)" % BIG_RECORDS)
+    print("%-6s %10s %10s %12s" % ("server", "primary", "secondary", "transfer"))
+    for kind, (primary, secondary) in results.items():
+        shown = lambda v: "timeout" if v is None else "%.3f" % v
+        transfer = None if primary is None or secondary is None else secondary - primary
+        print("%-6s %10s %10s %12s" % (kind, shown(primary), shown(secondary), shown(transfer)))
+    return results
+
+
 RESOLVERS = ["anyns-resolver", "anyns-resolver-window", "unbound", "pdns-recursor"]
 RESOLVER_RATE = 40000
 
@@ -916,7 +1005,7 @@ def main():
              "bigzone-signed": bench_bigzone_signed, "axfr": bench_axfr,
              "wildcard": bench_wildcard, "resolver": bench_resolver,
              "cookies": bench_cookies, "cpu": bench_cpu,
-             "reload": bench_reload}[part](tmp)
+             "reload": bench_reload, "ixfr": bench_ixfr}[part](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -23,6 +23,8 @@ pub(crate) struct Second {
     pub(crate) receive: Vec<u8>,
     /// The peer's OPEN on this connection, once received (it is then in OpenConfirm).
     pub(crate) open: Option<Open>,
+    /// The peer's KEEPALIVE came after its OPEN (ours waits for the outcome).
+    pub(crate) peer_keepalive: bool,
     /// Closed unless the peer's OPEN arrives by then.
     pub(crate) deadline: Instant,
 }

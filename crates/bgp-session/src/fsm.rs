@@ -286,6 +286,10 @@ pub struct Session {
     /// Counts the connections the FSM has run on, so that a loop over one connection's
     /// bytes stops when the session moves to another.
     generation: u64,
+    /// Our KEEPALIVE on the session's connection (in OpenConfirm) waits for a collision's
+    /// outcome; `peer_keepalive_early`: the peer's came meanwhile.
+    keepalive_deferred: bool,
+    peer_keepalive_early: bool,
     /// The IdleHoldTime the next failure will wait.
     idle_hold: Duration,
     established_at: Option<Instant>,
@@ -315,6 +319,8 @@ impl Session {
             second: None,
             second_transmit: Vec::new(),
             generation: 0,
+            keepalive_deferred: false,
+            peer_keepalive_early: false,
             established_at: None,
             stats: SessionStats::default(),
         }
@@ -352,7 +358,7 @@ impl Session {
             }
             Command::TcpConnected => self.tcp_connected(now, Initiator::Local),
             Command::TcpAccepted => self.tcp_connected(now, Initiator::Remote),
-            Command::SecondClosed => self.second_closed(),
+            Command::SecondClosed => self.second_closed(now),
             // A failed attempt matters only while waiting for it: a connection the peer
             // opened meanwhile may carry the session.
             Command::TcpFailed if self.state != State::Connect => {}
@@ -422,7 +428,7 @@ impl Session {
                 //= https://www.rfc-editor.org/rfc/rfc4271#section-8.1.3
                 //# Event 13: IdleHoldTimer_Expires
                 Timer::IdleHold if self.state == State::Idle && self.started => self.begin(now),
-                Timer::SecondHold => self.second_hold_expired(),
+                Timer::SecondHold => self.second_hold_expired(now),
                 _ => {}
             }
         }
@@ -556,6 +562,8 @@ impl Session {
         self.connected = true;
         self.initiator = initiator;
         self.generation += 1;
+        self.keepalive_deferred = false;
+        self.peer_keepalive_early = false;
         self.transmit.clear();
         self.receive.clear();
         self.timers.stop(Timer::ConnectRetry);
@@ -669,6 +677,12 @@ impl Session {
             //# If the local system receives a KEEPALIVE message (KeepAliveMsg (Event 26)),
             //# the local system: - restarts the HoldTimer and - changes its state to
             //# Established.
+            (State::OpenConfirm, Message::Keepalive) if self.keepalive_deferred => {
+                // Our KEEPALIVE waits for the collision's outcome (see `fsm::collision`):
+                // the peer's is remembered until then.
+                self.restart_hold(now);
+                self.peer_keepalive_early = true;
+            }
             (State::OpenConfirm, Message::Keepalive) => {
                 // RFC 4271 §6.8: a connection still exchanging OPENs collides with an
                 // Established one and is closed.
@@ -704,7 +718,12 @@ impl Session {
         //# KEEPALIVE message, and - sets a KeepaliveTimer ... - sets the HoldTimer
         //# according to the negotiated value (see Section 4.2), - changes its state to
         //# OpenConfirm.
-        self.send(now, &Message::Keepalive);
+        // Unless a collision is pending: then the KEEPALIVE waits for its outcome.
+        if self.second.is_some() {
+            self.keepalive_deferred = true;
+        } else {
+            self.send(now, &Message::Keepalive);
+        }
         if hold_secs == 0 {
             self.timers.stop(Timer::Hold);
             self.timers.stop(Timer::Keepalive);
@@ -896,6 +915,8 @@ impl Session {
             }
             self.events.push_back(SessionEvent::WantDisconnect);
         }
+        self.keepalive_deferred = false;
+        self.peer_keepalive_early = false;
         self.connected = false;
         self.receive.clear();
         self.negotiation = None;

@@ -2,28 +2,40 @@
 //! same time, so the session holds a second connection until one of the two is chosen.
 //!
 //! The second connection runs only the OPEN exchange: our OPEN goes out on it, the peer's
-//! OPEN is checked like the first connection's (and answered with a KEEPALIVE), and anything
-//! else ends it. When both connections carry the peer's OPEN (both in OpenConfirm), the
-//! collision is resolved as the RFC says: the connection opened by the side with the higher
-//! BGP Identifier is kept (equal identifiers: the higher AS number, RFC 6286 §2.3), the
-//! other is closed with Cease/Connection Collision Resolution. A peer following the RFC
-//! (BIRD does, tested) applies the same rule at the same moment, so both sides keep the
-//! same connection. Whichever
-//! connection reaches Established first wins instead: the other is closed the same way
-//! (the RFC's collision with an Established connection). When the session's connection
-//! fails while a second one is open, the session carries on over the second.
+//! OPEN is checked like the first connection's, and anything else ends it. Once both
+//! connections carry the peer's OPEN, the collision is resolved as the RFC says: the
+//! connection opened by the side with the higher BGP Identifier is kept (equal
+//! identifiers: the higher AS number, RFC 6286 §2.3), the other is closed with
+//! Cease/Connection Collision Resolution. The session is not reset by a collision, and if
+//! its connection fails while a second one is open it carries on over the second.
+//!
+//! One deviation keeps both sides agreeing: while a collision is pending, our KEEPALIVE
+//! (which the RFC sends as soon as an OPEN is read) waits for the outcome, and goes out on
+//! the kept connection only. Otherwise the peer could reach Established on a connection we
+//! are about to close: a peer that reads our KEEPALIVE before our OPEN on its other
+//! connection keeps the Established one, while we, holding both OPENs, keep the higher
+//! identifier's; BIRD did exactly that in a test under load and the session went down.
+//! Two shortcuts: the peer's KEEPALIVE on the second connection while ours still waits
+//! for an OPEN resolves by identifier at once (the RFC lets a speaker that knows the
+//! peer's identifier examine OpenSent connections), and a second connection without an
+//! OPEN for [`SECOND_OPEN_WAIT`] is closed (or, holding the peer's OPEN while ours has
+//! none, kept).
 
 use std::time::Instant;
 
 use bgp_wire::{Message, Negotiated, Notification, frame_len};
 
 use super::{DownReason, Session, SessionEvent, State};
-use crate::config::OPEN_HOLD_TIME;
 use crate::connections::{Initiator, Second, collision_cease, survivor};
 use crate::timers::Timer;
 
 #[cfg(test)]
 mod tests;
+
+/// How long a second connection may go without the peer's OPEN before it is given up (the
+/// RFC's OpenSent hold time is four minutes; a peer that connects sends its OPEN at once,
+/// and our KEEPALIVE on the other connection waits meanwhile).
+pub(crate) const SECOND_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Session {
     /// Takes bytes read from the second connection (see [`SessionEvent::SecondConnection`]).
@@ -42,7 +54,10 @@ impl Session {
                     self.handle_second_frame(now, &buf[offset - len..offset]);
                 }
                 Ok(None) => break,
-                Err(error) => self.close_second(Some(error.notification())),
+                Err(error) => {
+                    self.close_second(Some(error.notification()));
+                    self.release_keepalive(now);
+                }
             }
         }
         if self.generation != generation {
@@ -73,12 +88,13 @@ impl Session {
         self.second_transmit.clear();
         let open = self.open_message();
         self.emit_second(&Message::Open(open));
-        let deadline = now + OPEN_HOLD_TIME;
+        let deadline = now + SECOND_OPEN_WAIT;
         self.timers.start(Timer::SecondHold, deadline);
         self.second = Some(Second {
             initiator,
             receive: Vec::new(),
             open: None,
+            peer_keepalive: false,
             deadline,
         });
         self.events.push_back(SessionEvent::SecondConnection);
@@ -89,6 +105,7 @@ impl Session {
             Ok(message) => message,
             Err(error) => {
                 self.close_second(Some(error.notification()));
+                self.release_keepalive(now);
                 return;
             }
         };
@@ -98,11 +115,15 @@ impl Session {
             Message::Notification(_) => {
                 self.stats.notifications_received += 1;
                 self.close_second(None);
+                self.release_keepalive(now);
             }
             Message::Open(open) if !open_confirm => match self.check_open(&open) {
-                Err(error) => self.close_second(Some(error.notification())),
+                Err(error) => {
+                    self.close_second(Some(error.notification()));
+                    self.release_keepalive(now);
+                }
                 Ok(()) => {
-                    self.emit_second(&Message::Keepalive);
+                    // No KEEPALIVE yet: it waits for the outcome (module docs).
                     if let Some(second) = self.second.as_mut() {
                         second.open = Some(open);
                     }
@@ -111,13 +132,23 @@ impl Session {
                     }
                 }
             },
-            // The second connection reached Established first (ours is still in
-            // OpenSent, or the collision would be resolved): it wins, and the KEEPALIVE is
-            // the session's.
+            // The peer confirmed our OPEN here while ours has no OPEN yet: its identifier
+            // is known, so the collision is resolved now if this connection wins it.
             Message::Keepalive if open_confirm => {
-                self.stats.collisions += 1;
-                self.take_over_second(now, Some(collision_cease()));
-                self.handle_frame(now, frame);
+                let Some(second) = self.second.as_mut() else {
+                    return;
+                };
+                second.peer_keepalive = true;
+                let initiator = second.initiator;
+                let peer_id = second.open.as_ref().map(|o| o.bgp_identifier);
+                let s = self.config.settings();
+                let wins = peer_id.is_some_and(|id| {
+                    survivor(s.router_id, s.local_as, id, s.peer_as) == initiator
+                });
+                if self.state == State::OpenSent && wins {
+                    self.stats.collisions += 1;
+                    self.take_over_second(now, Some(collision_cease()));
+                }
             }
             //= https://www.rfc-editor.org/rfc/rfc6608#section-4
             //# If a BGP speaker receives an unexpected message (e.g., KEEPALIVE/UPDATE/
@@ -131,6 +162,7 @@ impl Session {
                     State::OpenSent
                 };
                 self.close_second(DownReason::UnexpectedMessage { state }.notification());
+                self.release_keepalive(now);
             }
         }
     }
@@ -145,12 +177,30 @@ impl Session {
             return;
         };
         let s = self.config.settings();
-        let kept = survivor(s.router_id, s.local_as, open.bgp_identifier, s.peer_as);
+        // A connection whose KEEPALIVE already went out (the second came after it) may be
+        // Established at the peer: it stays.
+        let second_wins = self.keepalive_deferred
+            && survivor(s.router_id, s.local_as, open.bgp_identifier, s.peer_as)
+                == second.initiator;
         self.stats.collisions += 1;
-        if kept == second.initiator {
+        if second_wins {
             self.take_over_second(now, Some(collision_cease()));
         } else {
             self.close_second(Some(collision_cease()));
+            self.release_keepalive(now);
+        }
+    }
+
+    /// Sends the KEEPALIVE that waited for a collision's outcome, and moves to Established
+    /// if the peer's came meanwhile.
+    pub(super) fn release_keepalive(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.keepalive_deferred) || self.state != State::OpenConfirm {
+            return;
+        }
+        self.send(now, &Message::Keepalive);
+        if std::mem::take(&mut self.peer_keepalive_early) {
+            self.set_state(State::Established);
+            self.on_established(now);
         }
     }
 
@@ -167,15 +217,25 @@ impl Session {
     }
 
     /// The driver lost the second connection.
-    pub(super) fn second_closed(&mut self) {
+    pub(super) fn second_closed(&mut self, now: Instant) {
         if self.second.take().is_some() {
             self.timers.stop(Timer::SecondHold);
         }
         self.second_transmit.clear();
+        self.release_keepalive(now);
     }
 
-    pub(super) fn second_hold_expired(&mut self) {
+    /// No OPEN on the second connection in time: it is given up; or, if it has the peer's
+    /// OPEN while the session's connection still has none, the session moves to it.
+    pub(super) fn second_hold_expired(&mut self, now: Instant) {
+        let has_open = self.second.as_ref().is_some_and(|s| s.open.is_some());
+        if has_open && self.state == State::OpenSent {
+            self.stats.collisions += 1;
+            self.take_over_second(now, DownReason::HoldTimerExpired.notification());
+            return;
+        }
         self.close_second(DownReason::HoldTimerExpired.notification());
+        self.release_keepalive(now);
     }
 
     /// Moves the session onto the second connection (in OpenConfirm if the peer's OPEN
@@ -195,6 +255,8 @@ impl Session {
         self.initiator = second.initiator;
         self.connected = true;
         self.generation += 1;
+        self.keepalive_deferred = false;
+        self.peer_keepalive_early = false;
         self.events.push_back(SessionEvent::ConnectionsSwapped {
             kept: second.initiator,
         });
@@ -202,19 +264,20 @@ impl Session {
         match &second.open {
             Some(open) => {
                 let negotiation = self.negotiate(open);
-                match negotiation.keepalive_time {
-                    // Our KEEPALIVE went out on it when its OPEN arrived.
-                    Some(keepalive) => {
-                        self.timers.start(Timer::Hold, now + negotiation.hold_time);
-                        self.timers.start(Timer::Keepalive, now + keepalive);
-                    }
-                    None => {
-                        self.timers.stop(Timer::Hold);
-                        self.timers.stop(Timer::Keepalive);
-                    }
+                if negotiation.hold_time.is_zero() {
+                    self.timers.stop(Timer::Hold);
+                    self.timers.stop(Timer::Keepalive);
+                } else {
+                    self.timers.start(Timer::Hold, now + negotiation.hold_time);
                 }
                 self.negotiation = Some(negotiation);
                 self.set_state(State::OpenConfirm);
+                // The KEEPALIVE its OPEN called for, held until now.
+                self.send(now, &Message::Keepalive);
+                if second.peer_keepalive {
+                    self.set_state(State::Established);
+                    self.on_established(now);
+                }
             }
             None => {
                 self.negotiation = None;

@@ -492,10 +492,10 @@ fn md5_wrong_key_then_right(
 /// RFC 4271 §6.8 with BIRD: anyns (`listen-port = 179`) and BIRD connect to each other at
 /// the same time. nftables in anyns's namespace holds back every BGP segment with data
 /// (the TCP handshakes pass), so both connections are up and both sides' OPENs wait; once
-/// released, both sides resolve the collision (by BGP Identifier once each has both of
-/// the other's OPENs, or for the connection that reached Established first) and keep the
-/// same connection, with anyns's identifier below BIRD's and then above it. Each round: one
-/// session comes up without a reset, the route is announced, and the session stays up.
+/// released, both sides resolve the collision by BGP Identifier and keep the same
+/// connection: the one BIRD opened while anyns's identifier is below BIRD's, the one anyns
+/// opened once it is above. Each round: one session comes up without a reset, the route is
+/// announced, and the session stays up.
 #[test]
 fn bird_connection_collision() {
     if !is_root("bird_connection_collision") {
@@ -574,10 +574,17 @@ fn bird_connection_collision() {
             "round {round}: one session\n{}",
             context()
         );
+        // Both kept the connection opened by the higher identifier: BIRD's in round 1.
         let swapped = log.contains("the session moves to the other connection");
         eprintln!(
             "round {round}: anyns kept the connection {}",
             if swapped { "BIRD opened" } else { "it opened" }
+        );
+        assert_eq!(
+            swapped,
+            round == 1,
+            "round {round}: who kept what\n{}",
+            context()
         );
         let protocols = bird.birdc(&["show", "protocols", "all", "anyns4"]);
         assert!(protocols.contains("Established"), "{protocols}");

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bgp_wire::{Message, Negotiated, frame_len};
 
+use super::SECOND_OPEN_WAIT;
 use crate::config::{PeerConfig, PeerSettings};
 use crate::connections::{Initiator, survivor};
 use crate::fsm::{Command, Session, SessionEvent, State};
@@ -361,9 +362,9 @@ fn a_second_connection_that_never_opens_is_closed_by_its_hold_timer() {
     w.report(0, FROM_A, Command::TcpConnected);
     w.report(0, FROM_B, Command::TcpAccepted);
     assert_eq!(w.sides[0].second, Some(FROM_B));
-    // Nobody answers on either connection for the OPEN hold time (240 s): the second
-    // connection's own timer closes it with Hold Timer Expired.
-    w.now += Duration::from_secs(241);
+    // Nobody answers on either connection for SECOND_OPEN_WAIT: the second connection's
+    // own timer closes it with Hold Timer Expired.
+    w.now += SECOND_OPEN_WAIT + Duration::from_secs(1);
     w.sides[0].session.handle_timeout(w.now);
     w.events(0);
     assert!(w.sides[0].second.is_none(), "second connection closed");
@@ -419,9 +420,9 @@ fn a_second_connection_with_a_bad_open_is_closed_alone() {
 }
 
 #[test]
-fn the_connection_established_first_wins_whatever_the_identifiers() {
-    // A's identifier is the higher, but the connection B opened completes first: A's own
-    // connection never carries B's OPEN (B has not accepted it yet).
+fn a_second_connection_with_the_peers_open_is_kept_when_ours_gets_none() {
+    // A's identifier is the higher, so A waits for B's OPEN on its own connection; but B
+    // never accepted that connection. After SECOND_OPEN_WAIT A keeps B's connection.
     let mut w = World::new(with_id(true, [192, 0, 2, 9]), settings(false));
     w.command(0, Command::Start);
     w.command(1, Command::Start);
@@ -431,9 +432,43 @@ fn the_connection_established_first_wins_whatever_the_identifiers() {
     w.report(0, FROM_B, Command::TcpAccepted);
     assert_eq!(w.sides[0].second, Some(FROM_B));
     w.run([FROM_B, FROM_A]);
+    assert_eq!(
+        w.state(0),
+        State::OpenSent,
+        "A waits: its identifier says keep its own"
+    );
+    assert_eq!(
+        w.state(1),
+        State::OpenConfirm,
+        "B has no KEEPALIVE from A yet"
+    );
+    w.advance(SECOND_OPEN_WAIT + Duration::from_secs(1));
     assert_eq!(w.state(0), State::Established);
     assert_eq!(w.state(1), State::Established);
     assert_eq!(w.sides[0].main, Some(FROM_B));
     assert_eq!(w.sides[0].swaps, vec![Initiator::Remote]);
-    assert!(w.pipes[FROM_A][0].notifications().contains(&CEASE_7));
+}
+
+#[test]
+fn no_keepalive_goes_out_on_a_connection_while_its_collision_is_pending() {
+    // Both sides hold both OPENs before any KEEPALIVE: the only KEEPALIVEs sent travel on
+    // the connection kept (B's, the higher identifier).
+    let mut w = World::new(settings(true), settings(false));
+    w.connect_at_once();
+    w.run([FROM_A, FROM_B]);
+    assert_eq!(w.state(0), State::Established);
+    assert_eq!(w.state(1), State::Established);
+    let keepalives = |conn: usize, from: usize| {
+        w.pipes[conn][from]
+            .frames
+            .iter()
+            .filter(|f| f[18] == 4)
+            .count()
+    };
+    assert_eq!(
+        keepalives(FROM_A, 0) + keepalives(FROM_A, 1),
+        0,
+        "none on the closed one"
+    );
+    assert!(keepalives(FROM_B, 0) >= 1 && keepalives(FROM_B, 1) >= 1);
 }
