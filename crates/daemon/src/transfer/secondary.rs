@@ -330,6 +330,7 @@ async fn transfer(
             Transferred::Full(_) | Transferred::Streamed(_) => ("AXFR", TransferResult::InFull),
             Transferred::Incremental(_) => ("IXFR", TransferResult::InIncremental),
         };
+        let mut received = None;
         let built = match transferred {
             Transferred::UpToDate => match &current {
                 Some(zone) => {
@@ -346,9 +347,13 @@ async fn transfer(
                 .map(|(z, _)| z)
                 .map_err(TransferError::Rejected),
             Transferred::Incremental(diffs) => match &current {
-                Some(zone) => apply(zone, &diffs)
-                    .map(|(z, _)| z)
-                    .map_err(TransferError::Rejected),
+                Some(zone) => {
+                    let applied = apply(zone, &diffs)
+                        .map(|(z, _)| z)
+                        .map_err(TransferError::Rejected);
+                    received = Some(diffs);
+                    applied
+                }
                 None => Err(TransferError::IncrementalWithoutCopy),
             },
         };
@@ -374,10 +379,12 @@ async fn transfer(
         if transfers.zone(origin).is_none() {
             return Err(TransferError::RemovedFromCatalog);
         }
-        if let Some(old) = &current {
-            transfers.record_new_version(old, &new);
-        }
         zones.insert(new.clone());
+        // For IXFR to our own secondaries (after serving: the snapshot above is what makes
+        // the version durable; the journal only shortens their transfers).
+        if let Some(old) = &current {
+            transfers.record_differences(old, &new, received.as_deref());
+        }
         let ms = |from: Instant, to: Instant| to.duration_since(from).as_millis() as u64;
         info!(
             zone = %name, %primary, kind, tls = zone.transfer.tls.is_some(), serial = new.serial(),
