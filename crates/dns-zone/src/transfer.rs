@@ -111,14 +111,48 @@ pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
     let mut removed = Vec::new();
     let mut added = Vec::new();
     let is_soa = |r: &RecordRef<'_>, zone: &Zone| r.rtype == rtype::SOA && r.owner == zone.origin();
-    for record in old.records().filter(|r| !is_soa(r, old)) {
-        if !contains(new, &record) {
-            removed.push(record.to_owned_record());
-        }
-    }
-    for record in new.records().filter(|r| !is_soa(r, new)) {
-        if !contains(old, &record) {
-            added.push(record.to_owned_record());
+    // Both versions list their records in the same order (one builder made both), so they
+    // are walked side by side and only where they differ is a record looked up in the other
+    // version: a lookup per record of both (a cache miss each in a large zone) took half a
+    // second for a million records changed by 1%.
+    let mut before = old.records().filter(|r| !is_soa(r, old)).peekable();
+    let mut after = new.records().filter(|r| !is_soa(r, new)).peekable();
+    loop {
+        match (before.peek(), after.peek()) {
+            (None, None) => break,
+            (Some(a), Some(b)) if same_record(a, b) => {
+                before.next();
+                after.next();
+            }
+            (Some(a), Some(b)) => {
+                // Added here, or removed there; or both elsewhere in the other version.
+                let b_is_new = !contains(old, b);
+                let a_is_gone = !contains(new, a);
+                if b_is_new {
+                    added.push(b.to_owned_record());
+                    after.next();
+                }
+                if a_is_gone {
+                    removed.push(a.to_owned_record());
+                    before.next();
+                }
+                if !b_is_new && !a_is_gone {
+                    before.next();
+                    after.next();
+                }
+            }
+            (Some(a), None) => {
+                if !contains(new, a) {
+                    removed.push(a.to_owned_record());
+                }
+                before.next();
+            }
+            (None, Some(b)) => {
+                if !contains(old, b) {
+                    added.push(b.to_owned_record());
+                }
+                after.next();
+            }
         }
     }
     Some(Diff {
@@ -127,6 +161,11 @@ pub fn diff(old: &Zone, new: &Zone) -> Option<Diff> {
         removed,
         added,
     })
+}
+
+/// Whether two records are the same (owner, type, TTL and RDATA).
+fn same_record(a: &RecordRef<'_>, b: &RecordRef<'_>) -> bool {
+    a.rtype == b.rtype && a.ttl == b.ttl && a.owner == b.owner && a.rdata == b.rdata
 }
 
 /// Whether `zone` has exactly this record (same TTL too: a TTL change is a change).
@@ -506,6 +545,53 @@ mod tests {
         got.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
         want.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_side_by_side_diff_finds_what_lookups_find() {
+        // Insertions, removals, changed RDATA and TTLs, at the start, middle and end.
+        let names = |skip: &[usize], changed: &[usize], ttl: &[usize], extra: &[&str]| {
+            let mut text =
+                String::from("$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 60\n@ NS ns\n");
+            for i in 0..200 {
+                if skip.contains(&i) {
+                    continue;
+                }
+                let last = if changed.contains(&i) { 99 } else { i % 250 };
+                let t = if ttl.contains(&i) { 60 } else { 300 };
+                text.push_str(&format!("h{i} {t} A 192.0.2.{last}\nh{i} TXT \"n{i}\"\n"));
+            }
+            for line in extra {
+                text.push_str(line);
+            }
+            zone(&text)
+        };
+        let old = names(&[5, 6], &[], &[], &["a0 A 192.0.2.1\n"]);
+        let new = names(
+            &[0, 100, 199],
+            &[7, 50, 198],
+            &[120],
+            &["zz A 192.0.2.2\nh5 A 192.0.2.5\n"],
+        );
+        let d = diff(&old, &new).unwrap();
+        let key = |r: &Record| (r.owner.clone(), r.rtype, r.ttl, r.rdata.clone());
+        let mut removed: Vec<_> = d.removed.iter().map(key).collect();
+        let mut added: Vec<_> = d.added.iter().map(key).collect();
+        let brute = |from: &Zone, to: &Zone| {
+            let mut out: Vec<_> = from
+                .records()
+                .skip(1)
+                .filter(|r| !contains(to, r))
+                .map(|r| key(&r.to_owned_record()))
+                .collect();
+            out.sort();
+            out
+        };
+        removed.sort();
+        added.sort();
+        assert_eq!(removed, brute(&old, &new));
+        assert_eq!(added, brute(&new, &old));
+        assert_eq!(removed.len(), 2 * 3 + 3 + 1 + 1, "{removed:?}");
     }
 
     #[test]
