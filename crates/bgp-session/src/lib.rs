@@ -76,10 +76,12 @@
 //!
 //! * **Connection collisions** (RFC 4271 §6.8): a connection that arrives while the
 //!   session's exchanges OPENs is kept as a second connection; once both carry the peer's
-//!   OPEN the collision is resolved by BGP Identifier, and a connection that reaches
-//!   Established first wins; the other is closed with Cease/Connection Collision
-//!   Resolution. A connection arriving once the session is Established is refused. See the
-//!   `fsm::collision` module.
+//!   OPEN the collision is resolved by BGP Identifier and the other connection is closed
+//!   with Cease/Connection Collision Resolution. Deviation: while a collision is pending,
+//!   our KEEPALIVE waits for the outcome (so the peer cannot establish the connection we
+//!   close). A connection arriving once our KEEPALIVE is out stays second to it, and one
+//!   arriving once the session is Established is refused. See the `fsm::collision`
+//!   module.
 //! * **Connect failures**: `TcpFailed` in Connect goes to Active and retries when the
 //!   ConnectRetryTimer expires (the RFC's DelayOpen-style path), rather than to Idle.
 //! * **Any loss of an open connection** (OpenSent, OpenConfirm, Established) goes to Idle
