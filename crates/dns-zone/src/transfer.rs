@@ -189,36 +189,11 @@ pub fn apply(zone: &Zone, diffs: &[Diff]) -> Result<(Zone, Vec<Problem>), ZoneEr
         .collect();
     let mut soa = zone.soa_record();
     for diff in diffs {
-        // One pass per difference (a search per removed record would be quadratic). The
-        // zone's owners are lowercase by construction; the removed ones are lowered here.
-        let lowered: Vec<Vec<u8>> = diff
-            .removed
-            .iter()
-            .map(|r| r.owner.to_ascii_lowercase())
-            .collect();
-        let gone: HashMap<RecordKey<'_>, usize> = diff
-            .removed
-            .iter()
-            .zip(&lowered)
-            .enumerate()
-            .map(|(i, (r, owner))| ((owner.as_slice(), r.rtype, r.rdata.as_slice()), i))
-            .collect();
-        let mut found = vec![false; diff.removed.len()];
-        records.retain(
-            |r| match gone.get(&(r.owner.as_slice(), r.rtype, r.rdata.as_slice())) {
-                Some(&i) => {
-                    found[i] = true;
-                    false
-                }
-                None => true,
-            },
-        );
-        if let Some(missing) = found.iter().position(|f| !f) {
-            return Err(error(format!(
-                "IXFR removes a record the zone does not have: {}",
-                describe(&diff.removed[missing])
-            )));
-        }
+        // One pass per difference (a search per removed record would be quadratic).
+        let lowered = lowered_owners(diff);
+        let mut removals = Removals::new(diff, &lowered);
+        records.retain(|r| !removals.removes(&r.owner, r.rtype, &r.rdata));
+        removals.all_found()?;
         records.extend(diff.added.iter().cloned());
         soa = Some(diff.new_soa.clone());
     }
@@ -239,25 +214,13 @@ pub fn apply(zone: &Zone, diffs: &[Diff]) -> Result<(Zone, Vec<Problem>), ZoneEr
 /// the zone's records go straight into the builder, without an owned copy of each first
 /// (two allocations per record, most of the time of a small change to a large zone).
 fn apply_one(zone: &Zone, diff: &Diff) -> Result<(Zone, Vec<Problem>), ZoneError> {
-    let lowered: Vec<Vec<u8>> = diff
-        .removed
-        .iter()
-        .map(|r| r.owner.to_ascii_lowercase())
-        .collect();
-    let gone: HashMap<RecordKey<'_>, usize> = diff
-        .removed
-        .iter()
-        .zip(&lowered)
-        .enumerate()
-        .map(|(i, (r, owner))| ((owner.as_slice(), r.rtype, r.rdata.as_slice()), i))
-        .collect();
-    let mut found = vec![false; diff.removed.len()];
+    let lowered = lowered_owners(diff);
+    let mut removals = Removals::new(diff, &lowered);
     let mut builder = ZoneBuilder::new(zone.origin(), "<ixfr>");
     let soa = &diff.new_soa;
     builder.add(&soa.owner, soa.rtype, soa.class, soa.ttl, &soa.rdata);
     for record in zone.records().skip(1) {
-        if let Some(&i) = gone.get(&(record.owner, record.rtype, record.rdata)) {
-            found[i] = true;
+        if removals.removes(record.owner, record.rtype, record.rdata) {
             continue;
         }
         builder.add(
@@ -268,12 +231,7 @@ fn apply_one(zone: &Zone, diff: &Diff) -> Result<(Zone, Vec<Problem>), ZoneError
             record.rdata,
         );
     }
-    if let Some(missing) = found.iter().position(|f| !f) {
-        return Err(error(format!(
-            "IXFR removes a record the zone does not have: {}",
-            describe(&diff.removed[missing])
-        )));
-    }
+    removals.all_found()?;
     for record in &diff.added {
         builder.add(
             &record.owner,
@@ -284,6 +242,61 @@ fn apply_one(zone: &Zone, diff: &Diff) -> Result<(Zone, Vec<Problem>), ZoneError
         );
     }
     builder.finish()
+}
+
+/// The owners of a difference's removed records, lowercased (the zone's are by
+/// construction), for [`Removals`] to borrow.
+fn lowered_owners(diff: &Diff) -> Vec<Vec<u8>> {
+    diff.removed
+        .iter()
+        .map(|r| r.owner.to_ascii_lowercase())
+        .collect()
+}
+
+/// The records a difference removes, checked off as the zone's records go by.
+struct Removals<'d> {
+    diff: &'d Diff,
+    gone: HashMap<RecordKey<'d>, usize>,
+    found: Vec<bool>,
+}
+
+impl<'d> Removals<'d> {
+    fn new(diff: &'d Diff, lowered: &'d [Vec<u8>]) -> Self {
+        let gone = diff
+            .removed
+            .iter()
+            .zip(lowered)
+            .enumerate()
+            .map(|(i, (r, owner))| ((owner.as_slice(), r.rtype, r.rdata.as_slice()), i))
+            .collect();
+        Self {
+            diff,
+            gone,
+            found: vec![false; diff.removed.len()],
+        }
+    }
+
+    /// Whether the difference removes this record (which is then checked off).
+    fn removes(&mut self, owner: &[u8], rtype: u16, rdata: &[u8]) -> bool {
+        match self.gone.get(&(owner, rtype, rdata)) {
+            Some(&i) => {
+                self.found[i] = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An error naming a removed record the zone did not have.
+    fn all_found(&self) -> Result<(), ZoneError> {
+        match self.found.iter().position(|f| !f) {
+            Some(missing) => Err(error(format!(
+                "IXFR removes a record the zone does not have: {}",
+                describe(&self.diff.removed[missing])
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What identifies a record in a zone: owner (lowercase), type and RDATA; TTL and class
