@@ -378,23 +378,10 @@ impl Driver {
 
     /// Moves the second connection's bytes out of the session and writes them.
     fn flush_second(&mut self) -> io::Result<()> {
-        let Some(second) = &self.second else {
-            return Ok(());
-        };
-        loop {
-            if self.second_pending.is_empty()
-                && !self.session.poll_second_transmit(&mut self.second_pending)
-            {
-                return Ok(());
-            }
-            match second.try_write(&self.second_pending) {
-                Ok(n) => {
-                    self.second_pending.drain(..n);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(err) => return Err(err),
-            }
-        }
+        let session = &mut self.session;
+        write_out(self.second.as_ref(), &mut self.second_pending, |out| {
+            session.poll_second_transmit(out)
+        })
     }
 
     /// Reads and discards from the closing connection; drops it at end of stream.
@@ -411,21 +398,10 @@ impl Driver {
     /// Step 4: while the connection takes bytes, move them from the session and write
     /// them. Bytes are taken from the session only once the previous ones are written.
     fn flush(&mut self) -> io::Result<()> {
-        let Some(conn) = &self.conn else {
-            return Ok(());
-        };
-        loop {
-            if self.pending.is_empty() && !self.session.poll_transmit(&mut self.pending) {
-                return Ok(());
-            }
-            match conn.try_write(&self.pending) {
-                Ok(n) => {
-                    self.pending.drain(..n);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(err) => return Err(err),
-            }
-        }
+        let session = &mut self.session;
+        write_out(self.conn.as_ref(), &mut self.pending, |out| {
+            session.poll_transmit(out)
+        })
     }
 
     fn publish(&self) {
@@ -444,6 +420,30 @@ impl Driver {
                 Vec::new()
             },
         });
+    }
+}
+
+/// While `conn` takes bytes, moves them from the session (`take`) into `pending` and writes
+/// them; bytes are taken only once the previous ones are written.
+fn write_out(
+    conn: Option<&TcpStream>,
+    pending: &mut Vec<u8>,
+    mut take: impl FnMut(&mut Vec<u8>) -> bool,
+) -> io::Result<()> {
+    let Some(conn) = conn else {
+        return Ok(());
+    };
+    loop {
+        if pending.is_empty() && !take(pending) {
+            return Ok(());
+        }
+        match conn.try_write(pending) {
+            Ok(n) => {
+                pending.drain(..n);
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(err) => return Err(err),
+        }
     }
 }
 
