@@ -12,9 +12,6 @@ use crate::failure::Failure;
 use crate::rrset::RrSet;
 use crate::security::Security;
 
-/// The classic UDP limit when the client sent no EDNS (RFC 1035 §4.2.1).
-const CLASSIC_UDP_LIMIT: usize = 512;
-
 /// How answers are written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnswerSettings {
@@ -233,13 +230,7 @@ fn finish(
     code: u16,
     ede: Option<(u16, &str)>,
 ) -> usize {
-    let limit = match (udp, query.edns) {
-        (false, _) => u16::MAX as usize,
-        (true, None) => CLASSIC_UDP_LIMIT,
-        (true, Some(edns)) => {
-            usize::from(edns.udp_payload.min(settings.udp_payload)).max(CLASSIC_UDP_LIMIT)
-        }
-    };
+    let limit = dns_wire::answer_limit(query.edns, udp, settings.udp_payload);
     let extended = (code >> 4) as u8;
     let mut fits = true;
     if let Some(edns) = query.edns {

@@ -233,6 +233,17 @@ pub(crate) fn skip_record(msg: &[u8], pos: usize) -> Result<SkippedRecord, Parse
     })
 }
 
+/// The largest answer a client takes: over TCP a whole message; over UDP 512 octets without
+/// EDNS (RFC 1035 §4.2.1), else the smaller of its payload size and `ours`, never below 512
+/// (RFC 6891 §6.2.5).
+pub fn answer_limit(edns: Option<Edns>, udp: bool, ours: u16) -> usize {
+    match (udp, edns) {
+        (false, _) => usize::from(u16::MAX),
+        (true, None) => 512,
+        (true, Some(edns)) => usize::from(edns.udp_payload.min(ours)).max(512),
+    }
+}
+
 /// The OPT record of a message that could not be parsed as a query (two questions, bytes
 /// after the last record, an unknown opcode ...) but whose records are all framed soundly:
 /// what a FORMERR or NOTIMP answer echoes (RFC 6891 §7). `None` when the framing breaks,

@@ -94,7 +94,8 @@ pub(crate) fn dispatch(
             let valid = cookie.is_some_and(|(_, valid)| valid);
             let outcome = match cookie {
                 Some((cookie, _)) => {
-                    let limit = answer_limit(context, query, transport);
+                    let udp = transport == Transport::Udp;
+                    let limit = dns_wire::answer_limit(query.edns, udp, context.answer.udp_payload);
                     with_cookie_option(outcome, &cookie, limit, out)
                 }
                 None => outcome,
@@ -200,17 +201,6 @@ fn resolver_cookie(
         cookie,
         checked == dns_auth::cookies::CookieCheck::Valid,
     )))
-}
-
-/// The largest answer the client takes over `transport`.
-fn answer_limit(context: &DnsContext, query: &Query, transport: Transport) -> usize {
-    match (transport, query.edns) {
-        (Transport::Tcp, _) => usize::from(u16::MAX),
-        (Transport::Udp, Some(edns)) => {
-            usize::from(edns.udp_payload.min(context.answer.udp_payload)).max(512)
-        }
-        (Transport::Udp, None) => 512,
-    }
 }
 
 /// `outcome` with `cookie` added to its OPT record, when it fits in `limit` (else as it

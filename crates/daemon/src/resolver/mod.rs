@@ -367,13 +367,7 @@ impl Resolver {
         let Some(cookie) = cookie.filter(|_| out.len() == len) else {
             return len;
         };
-        let limit = match (udp, query.edns) {
-            (false, _) => usize::from(u16::MAX),
-            (true, Some(edns)) => {
-                usize::from(edns.udp_payload.min(self.answer.udp_payload)).max(512)
-            }
-            (true, None) => 512,
-        };
+        let limit = dns_wire::answer_limit(query.edns, udp, self.answer.udp_payload);
         dns_wire::append_opt_option(out, dns_wire::types::option::COOKIE, &cookie, limit)
             .unwrap_or(len)
     }
