@@ -75,7 +75,7 @@ pub(crate) fn dispatch(
         }
         (Inbound::Transfer, _) if transport == Transport::Tcp => return Dispatched::Transfer,
         (Inbound::Query, Some(resolver)) => {
-            let Ok(cookie) = resolver_cookie(context, msg, query, peer, counters, single_writer)
+            let Ok(cookie) = answer_cookie_for(context, msg, query, peer, counters, single_writer)
             else {
                 //= https://www.rfc-editor.org/rfc/rfc7873#section-5.2.2
                 //# If the COOKIE option is too short ... or too long ... FORMERR
@@ -172,11 +172,11 @@ fn answered(outcome: Outcome, cookie_valid: bool) -> Dispatched {
     }
 }
 
-/// The COOKIE option for the answer to a resolver query (RFC 7873 §5.2, the same secrets
-/// as the authoritative side) and whether the query's server cookie was ours and valid;
-/// `Ok(None)` without a client cookie or with cookies off; `Err` for a malformed option.
+/// The COOKIE option for the answer to a query (RFC 7873 §5.2), counted, and whether the
+/// query's server cookie was ours and valid; `Ok(None)` without a client cookie or with
+/// cookies off; `Err` for a malformed option (or no client address to check it against).
 #[inline(never)]
-fn resolver_cookie(
+fn answer_cookie_for(
     context: &DnsContext,
     msg: &[u8],
     query: &Query,
@@ -184,17 +184,18 @@ fn resolver_cookie(
     counters: &QueryCounters,
     single_writer: bool,
 ) -> Result<Option<(AnswerCookie, bool)>, ()> {
-    let (Some(secrets), Some(option), Some(client)) =
-        (&context.cookies, cookie_of(context, msg, query), peer)
-    else {
+    let (Some(secrets), Some(option)) = (&context.cookies, cookie_of(context, msg, query)) else {
         return Ok(None);
     };
     let now = unix_now() as u32;
-    let checked = dns_auth::cookies::check(Some(option), client, now, secrets);
+    let checked = match peer {
+        Some(client) => dns_auth::cookies::check(Some(option), client, now, secrets),
+        None => dns_auth::cookies::CookieCheck::Malformed,
+    };
     count_cookie(counters, checked, single_writer);
-    if checked == dns_auth::cookies::CookieCheck::Malformed {
+    let Some(client) = peer.filter(|_| checked != dns_auth::cookies::CookieCheck::Malformed) else {
         return Err(());
-    }
+    };
     let mut cookie: AnswerCookie = [0; 24];
     dns_auth::cookies::answer_cookie(option, checked, client, now, secrets, &mut cookie);
     Ok(Some((
@@ -267,55 +268,28 @@ fn with_cookie(
     single_writer: bool,
     out: &mut Vec<u8>,
 ) -> Dispatched {
-    let (Some(secrets), Some(option)) = (&context.cookies, cookie_of(context, msg, query)) else {
-        return Dispatched::Nothing;
-    };
-    let now = unix_now() as u32;
-    let checked = match peer {
-        Some(client) => dns_auth::cookies::check(Some(option), client, now, secrets),
-        None => dns_auth::cookies::CookieCheck::Malformed,
-    };
-    count_cookie(counters, checked, single_writer);
-    let mut answer_cookie = [0u8; 24];
-    let outcome = match (checked, peer) {
-        (dns_auth::cookies::CookieCheck::Malformed, _) | (_, None) => {
+    let (outcome, valid) =
+        match answer_cookie_for(context, msg, query, peer, counters, single_writer) {
+            Ok(None) => return Dispatched::Nothing,
             //= https://www.rfc-editor.org/rfc/rfc7873#section-5.2.2
             //# If the COOKIE option is too short ... or too long ... FORMERR
-            error_response_to(msg, query, rcode::FORMERR, None, &context.answer, out)
-        }
-        (_, Some(client)) => {
-            dns_auth::cookies::answer_cookie(
-                option,
-                checked,
-                client,
-                now,
-                secrets,
-                &mut answer_cookie,
-            );
-            let zones = context.zones.load();
-            respond_to_query(
-                msg,
-                query,
-                &zones,
-                &context.answer,
-                transport,
-                AnswerExtras {
-                    cookie: Some(&answer_cookie),
+            Err(()) => (
+                error_response_to(msg, query, rcode::FORMERR, None, &context.answer, out),
+                false,
+            ),
+            Ok(Some((cookie, valid))) => {
+                let zones = context.zones.load();
+                let extras = AnswerExtras {
+                    cookie: Some(&cookie),
                     expire: expire_of(context, query),
-                },
-                out,
-            )
-        }
-    };
+                };
+                let outcome =
+                    respond_to_query(msg, query, &zones, &context.answer, transport, extras, out);
+                (outcome, valid)
+            }
+        };
     counters.record(&outcome, single_writer);
-    match outcome {
-        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
-            len,
-            rcode,
-            cookie_valid: checked == dns_auth::cookies::CookieCheck::Valid,
-        },
-        Outcome::Dropped => Dispatched::Nothing,
-    }
+    answered(outcome, valid)
 }
 
 /// A query carrying a TSIG record (RFC 8945 §5.2): verified against the configured keys;
