@@ -314,13 +314,18 @@ disable-syslog=yes
         return total
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
+
+
+def stop_group(proc):
+    """Stops a server started in its own session: SIGTERM to its group, SIGKILL after 30 s."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def run_dnsperf(port, queries, seconds=None, once=False, rate=None, timeout=2, extra=(), latency=False,
@@ -595,31 +600,14 @@ def bench_bigzone(tmp):
     return results
 
 
-def group_pss_kib(pgid):
-    """PSS of every process in process group `pgid` (a server and its children)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
-                total += int(m.group(1)) if m else 0
-        except (OSError, ProcessLookupError):
-            continue
-    return total
-
-
-def reload_signal(server):
-    """Tells a running server its zone file changed: SIGHUP for anyns and NSD, knotc for
-    Knot (its SIGHUP reloads the configuration too)."""
-    if server.kind == "knot":
-        subprocess.run(["knotc", "-s", os.path.join(server.dir, "knot.sock"), "zone-reload", ORIGIN],
+def reload_signal(kind, proc, workdir):
+    """Tells a running server (`proc`, its files in `workdir`) its zone file changed: SIGHUP
+    for anyns and NSD, knotc for Knot (its SIGHUP reloads the configuration too)."""
+    if kind == "knot":
+        subprocess.run(["knotc", "-s", os.path.join(workdir, "knot.sock"), "zone-reload", ORIGIN],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
-        os.kill(server.proc.pid, signal.SIGHUP)
+        os.kill(proc.pid, signal.SIGHUP)
 
 
 def bench_reload(tmp):
@@ -640,7 +628,7 @@ def bench_reload(tmp):
             os.replace(zone + ".new", zone)
             peak = steady
             signalled = time.monotonic()
-            reload_signal(server)
+            reload_signal(server.kind, server.proc, server.dir)
             seconds = None
             while time.monotonic() - signalled < 120:
                 peak = max(peak, server.pss_kib())
@@ -714,6 +702,44 @@ def bench_bigzone_signed(tmp):
             os.remove(signed)
 
 
+def transfer_pair(kind, pdir, sdir, p_port, s_port, zone, incremental):
+    """Commands for a primary serving `zone` and its secondary (anyns or Knot), each with
+    its files in its directory, on 127.0.0.1. With `incremental` the primary keeps
+    differences for IXFR (anyns: its journal in storage; Knot: `zonefile-load: difference`)
+    and NOTIFYs the secondary; without, Knot keeps no journal."""
+    if kind == "anyns":
+        pconf, sconf = os.path.join(pdir, "anyns.toml"), os.path.join(sdir, "anyns.toml")
+        storage = f'storage = "{pdir}/storage"\n' if incremental else ""
+        notify = f'notify = ["127.0.0.1:{s_port}"]\n' if incremental else ""
+        with open(pconf, "w") as f:
+            f.write(f'[server]\nudp-workers = 1\n{storage}'
+                    f'[[listen]]\naddress = "127.0.0.1:{p_port}"\nrole = "unicast"\n'
+                    f'[[zone]]\nname = "{ORIGIN}"\nfile = "{zone}"\nallow-transfer = ["127.0.0.0/8"]\n{notify}')
+        with open(sconf, "w") as f:
+            f.write(f'[server]\nudp-workers = 1\nstorage = "{sdir}/storage"\n'
+                    f'[[listen]]\naddress = "127.0.0.1:{s_port}"\nrole = "unicast"\n'
+                    f'[[zone]]\nname = "{ORIGIN}"\nprimaries = ["127.0.0.1:{p_port}"]\n')
+        return [ANYNS, "serve", "--config", pconf], [ANYNS, "serve", "--config", sconf]
+
+    def knot_conf(d, port, zone_part):
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n"
+                    f"control:\n    listen: {d}/knot.sock\n"
+                    f"database:\n    storage: {d}\n"
+                    f"remote:\n  - id: primary\n    address: 127.0.0.1@{p_port}\n"
+                    f"  - id: secondary\n    address: 127.0.0.1@{s_port}\n"
+                    f"acl:\n  - id: any\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
+                    f"template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
+                    f"zone:\n  - domain: {ORIGIN}\n{zone_part}")
+        return conf
+    keep = ("    zonefile-load: difference\n    notify: secondary\n" if incremental
+            else "    journal-content: none\n")
+    pcmd = ["knotd", "-c", knot_conf(pdir, p_port, f"    file: {zone}\n    acl: any\n    zonefile-sync: -1\n{keep}")]
+    scmd = ["knotd", "-c", knot_conf(sdir, s_port, "    master: primary\n    acl: any\n")]
+    return pcmd, scmd
+
+
 def bench_axfr(tmp):
     """AXFR of a 1M-record zone: primary -> secondary, anyns->anyns and Knot->Knot. Time from
     starting the secondary until it answers with the zone's serial (the secondary stores the
@@ -728,33 +754,7 @@ def bench_axfr(tmp):
         secondary_dir = os.path.join(workdir, "secondary")
         os.makedirs(primary_dir)
         os.makedirs(secondary_dir)
-        if kind == "anyns":
-            pconf = os.path.join(primary_dir, "anyns.toml")
-            with open(pconf, "w") as f:
-                f.write(f'[server]\nudp-workers = 1\n[[listen]]\naddress = "127.0.0.1:{p_port}"\nrole = "unicast"\n'
-                        f'[[zone]]\nname = "{ORIGIN}"\nfile = "{zone}"\nallow-transfer = ["127.0.0.0/8"]\n')
-            sconf = os.path.join(secondary_dir, "anyns.toml")
-            with open(sconf, "w") as f:
-                f.write(f'[server]\nudp-workers = 1\nstorage = "{secondary_dir}/storage"\n'
-                        f'[[listen]]\naddress = "127.0.0.1:{s_port}"\nrole = "unicast"\n'
-                        f'[[zone]]\nname = "{ORIGIN}"\nprimaries = ["127.0.0.1:{p_port}"]\n')
-            pcmd = [ANYNS, "serve", "--config", pconf]
-            scmd = [ANYNS, "serve", "--config", sconf]
-        else:
-            def knot_conf(d, port, zone_part):
-                conf = os.path.join(d, "knot.conf")
-                with open(conf, "w") as f:
-                    f.write(f"server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n"
-                            f"database:\n    storage: {d}\n"
-                            f"remote:\n  - id: primary\n    address: 127.0.0.1@{p_port}\n"
-                            f"acl:\n  - id: any\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
-                            f"template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
-                            f"zone:\n  - domain: {ORIGIN}\n{zone_part}")
-                return conf
-            pcmd = ["knotd", "-c", knot_conf(primary_dir, p_port,
-                                             f"    file: {zone}\n    acl: any\n    zonefile-sync: -1\n    journal-content: none\n")]
-            scmd = ["knotd", "-c", knot_conf(secondary_dir, s_port,
-                                             "    master: primary\n    acl: any\n")]
+        pcmd, scmd = transfer_pair(kind, primary_dir, secondary_dir, p_port, s_port, zone, incremental=False)
         primary = subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         secondary = None
         try:
@@ -772,13 +772,7 @@ def bench_axfr(tmp):
             results[kind] = time.monotonic() - started
         finally:
             for proc in [secondary, primary]:
-                if proc and proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait()
+                stop_group(proc)
     print("\n## AXFR of %d records, primary -> secondary until the secondary answers" % BIG_RECORDS)
     for kind, seconds in results.items():
         print("%-6s %8.2f s" % (kind, seconds))
@@ -802,36 +796,7 @@ def bench_ixfr(tmp):
         pdir, sdir = os.path.join(workdir, "primary"), os.path.join(workdir, "secondary")
         os.makedirs(pdir)
         os.makedirs(sdir)
-        if kind == "anyns":
-            pconf = os.path.join(pdir, "anyns.toml")
-            with open(pconf, "w") as f:
-                f.write(f'[server]\nudp-workers = 1\nstorage = "{pdir}/storage"\n'
-                        f'[[listen]]\naddress = "127.0.0.1:{p_port}"\nrole = "unicast"\n'
-                        f'[[zone]]\nname = "{ORIGIN}"\nfile = "{zone}"\nallow-transfer = ["127.0.0.0/8"]\n'
-                        f'notify = ["127.0.0.1:{s_port}"]\n')
-            sconf = os.path.join(sdir, "anyns.toml")
-            with open(sconf, "w") as f:
-                f.write(f'[server]\nudp-workers = 1\nstorage = "{sdir}/storage"\n'
-                        f'[[listen]]\naddress = "127.0.0.1:{s_port}"\nrole = "unicast"\n'
-                        f'[[zone]]\nname = "{ORIGIN}"\nprimaries = ["127.0.0.1:{p_port}"]\n')
-            pcmd, scmd = [ANYNS, "serve", "--config", pconf], [ANYNS, "serve", "--config", sconf]
-        else:
-            def knot_conf(d, port, zone_part):
-                conf = os.path.join(d, "knot.conf")
-                with open(conf, "w") as f:
-                    f.write(f"server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    background-workers: 1\n"
-                            f"control:\n    listen: {d}/knot.sock\n"
-                            f"database:\n    storage: {d}\n"
-                            f"remote:\n  - id: primary\n    address: 127.0.0.1@{p_port}\n"
-                            f"  - id: secondary\n    address: 127.0.0.1@{s_port}\n"
-                            f"acl:\n  - id: any\n    address: 127.0.0.0/8\n    action: [transfer, notify]\n"
-                            f"template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
-                            f"zone:\n  - domain: {ORIGIN}\n{zone_part}")
-                return conf
-            pcmd = ["knotd", "-c", knot_conf(pdir, p_port,
-                                             f"    file: {zone}\n    acl: any\n    zonefile-sync: -1\n"
-                                             "    zonefile-load: difference\n    notify: secondary\n")]
-            scmd = ["knotd", "-c", knot_conf(sdir, s_port, "    master: primary\n    acl: any\n")]
+        pcmd, scmd = transfer_pair(kind, pdir, sdir, p_port, s_port, zone, incremental=True)
         procs = []
         try:
             procs.append(subprocess.Popen(pcmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -846,11 +811,7 @@ def bench_ixfr(tmp):
             write_zone(zone + ".new", BIG_RECORDS, serial=2, changed=BIG_RECORDS // 100)
             os.replace(zone + ".new", zone)
             signalled = time.monotonic()
-            if kind == "anyns":
-                os.kill(procs[0].pid, signal.SIGHUP)
-            else:
-                subprocess.run(["knotc", "-s", os.path.join(pdir, "knot.sock"), "zone-reload", ORIGIN],
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            reload_signal(kind, procs[0], pdir)
             primary = wait_serial(p_port, 2, 60)
             secondary = None
             if primary is not None:
@@ -859,13 +820,7 @@ def bench_ixfr(tmp):
             results[kind] = (primary, secondary)
         finally:
             for proc in reversed(procs):
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait()
+                stop_group(proc)
     print("\n## IXFR of 1%% of a %d-record zone: reload signal -> primary, -> secondary (seconds)" % BIG_RECORDS)
     print("%-6s %10s %10s %12s" % ("server", "primary", "secondary", "transfer"))
     for kind, (primary, secondary) in results.items():
