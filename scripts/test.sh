@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the fuzz targets compile (their own crate, run with cargo-fuzz; see fuzz/)"
+CARGO_TARGET_DIR=target cargo check --manifest-path fuzz/Cargo.toml --bins --locked
+
 step "architecture: core crates have no I/O runtime dependencies"
 for core in dns-wire dns-zone dns-auth dns-resolve dns-tsig bgp-wire bgp-session bfd health; do
     cargo metadata --format-version 1 --no-deps --locked | grep -q "\"name\":\"$core\"" || continue

@@ -59,7 +59,10 @@ fn well_formed(out: &[u8]) {
     while !rest.is_empty() {
         assert!(rest.len() >= 19 && rest[..16] == [0xff; 16], "a BGP header");
         let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
-        assert!((19..=4096).contains(&len) && len <= rest.len(), "a message length");
+        assert!(
+            (19..=4096).contains(&len) && len <= rest.len(),
+            "a message length"
+        );
         rest = &rest[len..];
     }
 }

@@ -1,6 +1,7 @@
 //! A secondary reading an AXFR/IXFR response stream: any bytes, cut into messages by the
-//! 2-octet lengths of TCP framing, fed to the transfer reader; it must not panic, and a
-//! transfer it accepts must build a zone or be refused with an error.
+//! 2-octet lengths of TCP framing, fed to the transfer reader; it must not panic, a
+//! transfer it accepts must build a zone or be refused with an error, and the snapshot a
+//! streaming reader writes as the records arrive must give back the zone they built.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     // builder); an even one keeps the records.
     let streaming = data.first().is_some_and(|b| b & 1 == 1);
     let mut reader = if streaming {
-        dns_auth::client::XfrReader::streaming(id, origin)
+        dns_auth::client::XfrReader::streaming(id, origin).keeping_snapshot(0)
     } else {
         dns_auth::client::XfrReader::new(id, origin)
     };
@@ -31,8 +32,17 @@ fuzz_target!(|data: &[u8]| {
         Ok(dns_auth::client::Transferred::Full(records)) => {
             let _ = dns_zone::zone_from_records(origin, &records);
         }
-        Ok(dns_auth::client::Transferred::Streamed(builder)) => {
-            let _ = builder.finish();
+        Ok(dns_auth::client::Transferred::Streamed(builder, snapshot)) => {
+            let built = builder.finish();
+            if let (Ok((zone, _)), Some(snapshot)) = (built, snapshot) {
+                let (stored, _) = dns_zone::decode_snapshot(&snapshot, origin)
+                    .expect("the snapshot of a zone that built is read back");
+                dns_zone::fuzz::assert_same_zone(
+                    &stored,
+                    &zone,
+                    "snapshot written while streaming",
+                );
+            }
         }
         _ => {}
     }

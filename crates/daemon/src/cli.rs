@@ -188,6 +188,10 @@ pub struct ServeArgs {
     /// (`server.udp-batch-window-us`; default 0).
     #[arg(long, value_name = "MICROSECONDS")]
     pub udp_batch_window_us: Option<usize>,
+    /// Answers each UDP worker keeps, to answer a query seen before by a copy
+    /// (`server.answer-cache`; default 65536; 0: none).
+    #[arg(long, value_name = "ENTRIES")]
+    pub answer_cache: Option<usize>,
     /// Serve as DNS instance I of the config's `[supervise]` (the supervisor starts its
     /// instances so).
     #[arg(long, requires = "config", hide = true)]

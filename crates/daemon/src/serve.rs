@@ -30,7 +30,7 @@ use crate::state::{Connections, Counters, ZoneStore};
 use crate::supervise::Supervisor;
 use crate::transfer::notify::send_notifies;
 use crate::transfer::secondary::{Secondaries, spawn_secondaries};
-use crate::transfer::state::Transfers;
+use crate::transfer::state::{JournalWrite, Transfers};
 use crate::{sockets, zones};
 
 /// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
@@ -40,16 +40,31 @@ const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
 /// process exits anyway; peers see the TCP session drop then, which withdraws as well.
 const BGP_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// After a reload: for each zone whose serial changed, journal the difference (for IXFR)
-/// and NOTIFY its secondaries.
-fn after_reload(transfers: &Transfers, old: &ZoneSet, new: &[Arc<Zone>]) {
-    for zone in new {
-        let Some(previous) = old.get(zone.origin()) else {
-            continue;
-        };
-        if previous.serial() != zone.serial() {
-            transfers.record_new_version(previous, zone);
-            send_notifies(transfers, zone.origin(), zone.soa_record());
+/// A reload's new versions whose serial changed, each with the write that stores its
+/// journal.
+type NewVersions = Vec<(Arc<Zone>, Option<JournalWrite>)>;
+
+/// Before a reload's new versions serve: the difference of each whose serial changed goes
+/// to the journal in memory, so that an IXFR asking for a new serial is answered
+/// incrementally from the moment the serial is served (a primary serving a version it
+/// cannot yet give as a difference would send the whole zone).
+fn journal_new_versions(transfers: &Transfers, old: &ZoneSet, new: &[Arc<Zone>]) -> NewVersions {
+    new.iter()
+        .filter_map(|zone| {
+            let previous = old.get(zone.origin())?;
+            (previous.serial() != zone.serial())
+                .then(|| (zone.clone(), transfers.record_new_version(previous, zone)))
+        })
+        .collect()
+}
+
+/// After the new versions serve: NOTIFY their secondaries, then store the journals (the
+/// journal in memory answers IXFR at once; a primary's copy is its zone file).
+fn announce_new_versions(transfers: &Transfers, changed: NewVersions) {
+    for (zone, write) in changed {
+        send_notifies(transfers, zone.origin(), zone.soa_record());
+        if let Some(write) = write {
+            transfers.store_journal(write);
         }
     }
 }
@@ -80,6 +95,7 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
         tcp_idle_timeout: config.tcp_idle_timeout,
         tcp_max_connections: config.tcp_max_connections,
         udp_batch_window: config.udp_batch_window,
+        answer_cache: config.answer_cache,
         rate_limit: config.rate_limit.clone(),
         transfers: transfers.clone(),
         cookies: config.cookies.clone(),
@@ -314,17 +330,19 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
                     info!("SIGHUP: reloading zones");
                     let zone_configs = config.zones.clone();
                     let store = zones.clone();
+                    let journals = transfers.clone();
                     let reloaded = tokio::task::spawn_blocking(move || {
                         let before = store.snapshot();
                         let fresh = zones::reload_primaries(&zone_configs, &before);
+                        let changed = journal_new_versions(&journals, &before, &fresh);
                         // Into the latest set: a transfer may have swapped a secondary in
                         // meanwhile, and that must not be lost.
                         store.insert_all(&fresh);
                         netio::release_free_memory();
-                        (before, fresh)
+                        changed
                     }).await;
                     match reloaded {
-                        Ok((before, fresh)) => after_reload(&transfers, &before, &fresh),
+                        Ok(changed) => announce_new_versions(&transfers, changed),
                         Err(err) => warn!("reload task failed: {err}"),
                     }
                 }
@@ -405,9 +423,10 @@ async fn reload_one(
         Ok(Ok(zone)) => {
             let before = zones.snapshot();
             let zone = Arc::new(zone);
+            let changed = journal_new_versions(transfers, &before, std::slice::from_ref(&zone));
             zones.insert(zone.clone());
             netio::release_free_memory();
-            after_reload(transfers, &before, std::slice::from_ref(&zone));
+            announce_new_versions(transfers, changed);
             Ok(zone.serial())
         }
         Ok(Err(err)) => Err(err.to_string()),

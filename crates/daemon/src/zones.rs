@@ -15,7 +15,7 @@ use crate::clock::unix_now;
 use crate::config::{CatalogRole, ConfigError, KeyPath, ZoneConfig};
 use crate::error::{Error, ZoneFailure};
 use crate::transfer::catalog::produce_catalogs;
-use crate::transfer::state::load_snapshot;
+use crate::transfer::state::load_stored;
 
 /// Loads one zone, logging its warnings.
 pub(crate) fn load_one(zone: &ZoneConfig) -> Result<Zone, Error> {
@@ -63,7 +63,7 @@ pub fn load_all(zones: &[ZoneConfig], storage: Option<&Path>) -> Result<ZoneSet,
         }
         if zone.transfer.is_secondary() {
             let name = dns_wire::name_to_text(&zone.origin);
-            match storage.and_then(|s| load_snapshot(s, &zone.origin)) {
+            match storage.and_then(|s| load_stored(s, &zone.origin)) {
                 Some(stored) => {
                     info!(zone = %name, serial = stored.serial(), "secondary zone served from its stored copy");
                     set.insert(Arc::new(stored));

@@ -7,7 +7,7 @@ use dns_wire::types::{class, rcode, rtype};
 use dns_wire::{
     Header, MessageWriter, Name, Query, Record, Section, read_record, read_record_into,
 };
-use dns_zone::{Diff, ZoneBuilder, rdata_names_for, soa_serial};
+use dns_zone::{Diff, SnapshotWriter, ZoneBuilder, rdata_names_for, soa_serial};
 
 /// NOTIFY's opcode.
 const OPCODE_NOTIFY: u16 = 4 << 11;
@@ -166,8 +166,9 @@ pub enum Transferred {
     /// The whole zone: records, SOA first (trailing SOA removed).
     Full(Vec<Record>),
     /// The whole zone, added to a builder as it arrived ([`XfrReader::streaming`]): call
-    /// [`ZoneBuilder::finish`] for the zone.
-    Streamed(Box<ZoneBuilder>),
+    /// [`ZoneBuilder::finish`] for the zone. With it the zone's snapshot, written as the
+    /// records arrived, when asked for ([`XfrReader::keeping_snapshot`]).
+    Streamed(Box<ZoneBuilder>, Option<Vec<u8>>),
     /// Differences to apply, oldest first.
     Incremental(Vec<Diff>),
 }
@@ -204,6 +205,8 @@ pub struct XfrReader {
     builder: Option<Box<ZoneBuilder>>,
     /// Whether records went to the builder (a whole zone, not an empty one).
     streamed: bool,
+    /// With [`XfrReader::keeping_snapshot`]: the snapshot of what the builder took.
+    snapshot: Option<SnapshotWriter>,
     owner: Vec<u8>,
     rdata: Vec<u8>,
 }
@@ -221,6 +224,7 @@ impl XfrReader {
             diffs: Vec::new(),
             builder: None,
             streamed: false,
+            snapshot: None,
             owner: Vec::new(),
             rdata: Vec::new(),
         }
@@ -235,6 +239,16 @@ impl XfrReader {
             builder: Some(Box::new(ZoneBuilder::new(origin, "<axfr>"))),
             ..Self::new(id, origin)
         }
+    }
+
+    /// A streaming reader that also writes the zone's snapshot (`dns_zone::encode_snapshot`'s
+    /// format) as the records arrive, so that a secondary can store it while the zone is
+    /// built; `size_hint`: the octets to reserve for it.
+    pub fn keeping_snapshot(mut self, size_hint: usize) -> Self {
+        if self.builder.is_some() {
+            self.snapshot = Some(SnapshotWriter::new(&self.origin, size_hint));
+        }
+        self
     }
 
     /// Whether the final SOA has been read.
@@ -295,7 +309,10 @@ impl XfrReader {
                 match self.builder.as_mut() {
                     Some(builder) => {
                         for r in self.final_soa.iter().chain([&record]) {
-                            builder.add(&r.owner, r.rtype, r.class, r.ttl, &r.rdata);
+                            let snapshot = self.snapshot.as_mut();
+                            stream_into(
+                                builder, snapshot, &r.owner, r.rtype, r.class, r.ttl, &r.rdata,
+                            );
                         }
                         self.streamed = true;
                     }
@@ -341,7 +358,9 @@ impl XfrReader {
         if fields.rtype == rtype::SOA && self.owner == self.origin {
             self.phase = Phase::Done;
         } else if let Some(builder) = self.builder.as_mut() {
-            builder.add(
+            stream_into(
+                builder,
+                self.snapshot.as_mut(),
                 &self.owner,
                 fields.rtype,
                 fields.class,
@@ -369,12 +388,31 @@ impl XfrReader {
             return Ok(Transferred::Incremental(self.diffs));
         }
         if let (true, Some(builder)) = (self.streamed, self.builder) {
-            return Ok(Transferred::Streamed(builder));
+            let snapshot = self.snapshot.map(SnapshotWriter::finish);
+            return Ok(Transferred::Streamed(builder, snapshot));
         }
         if self.records.is_empty() || (self.records.len() == 1 && self.messages == 1) {
             return Ok(Transferred::UpToDate);
         }
         Ok(Transferred::Full(self.records))
+    }
+}
+
+/// Adds a record of a whole-zone transfer to `builder`, and to `snapshot` when the
+/// builder took it (a snapshot holds what its zone holds).
+fn stream_into(
+    builder: &mut ZoneBuilder,
+    snapshot: Option<&mut SnapshotWriter>,
+    owner: &[u8],
+    rtype: u16,
+    rclass: u16,
+    ttl: u32,
+    rdata: &[u8],
+) {
+    if builder.add(owner, rtype, rclass, ttl, rdata) {
+        if let Some(snapshot) = snapshot {
+            snapshot.add(owner, rtype, rclass, ttl, rdata);
+        }
     }
 }
 
@@ -508,7 +546,7 @@ mod tests {
         );
         let (mut kept, mut streamed) = (
             XfrReader::new(78, b"\x07example\x00"),
-            XfrReader::streaming(78, b"\x07example\x00"),
+            XfrReader::streaming(78, b"\x07example\x00").keeping_snapshot(1 << 16),
         );
         let mut out = Vec::new();
         let mut messages = 0;
@@ -521,7 +559,7 @@ mod tests {
         let Transferred::Full(records) = kept.finish().unwrap() else {
             panic!()
         };
-        let Transferred::Streamed(builder) = streamed.finish().unwrap() else {
+        let Transferred::Streamed(builder, Some(snapshot)) = streamed.finish().unwrap() else {
             panic!()
         };
         let (from_records, _) = dns_zone::zone_from_records(b"\x07example\x00", &records).unwrap();
@@ -535,6 +573,11 @@ mod tests {
         };
         assert_eq!(listing(&from_stream), listing(&from_records));
         assert_eq!(listing(&from_stream), listing(&v1));
+        // The snapshot written as the records arrived gives back the same zone.
+        let (from_snapshot, problems) =
+            dns_zone::decode_snapshot(&snapshot, b"\x07example\x00").unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(listing(&from_snapshot), listing(&v1));
         // An up-to-date answer and differences read the same in both modes.
         let mut up = XfrReader::streaming(77, b"\x07example\x00");
         let mut response = XfrResponse::new(

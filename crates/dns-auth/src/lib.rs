@@ -23,6 +23,7 @@
 //! allocate once `out` has grown.
 #![forbid(unsafe_code)]
 
+pub mod answer_cache;
 mod chaos;
 pub mod client;
 mod config;

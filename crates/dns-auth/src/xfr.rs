@@ -42,13 +42,22 @@ pub fn plan_ixfr<'j>(zone: &Zone, client_serial: u32, journal: &'j [Diff]) -> Xf
     else {
         return XfrPlan::Full;
     };
-    let chain: Vec<&Diff> = journal[start..].iter().collect();
+    // Up to the served version: the journal may already hold the difference to a version
+    // about to be served (it is recorded first, so that version can be sent as one).
+    let Some(end) = journal[start..]
+        .iter()
+        .position(|d| d.to_serial() == zone.serial())
+    else {
+        return XfrPlan::Full;
+    };
+    let chain: Vec<&Diff> = journal[start..=start + end].iter().collect();
     let linked = chain
         .windows(2)
         .all(|w| w[0].to_serial() == w[1].from_serial());
-    match chain.last() {
-        Some(last) if linked && last.to_serial() == zone.serial() => XfrPlan::Incremental(chain),
-        _ => XfrPlan::Full,
+    if linked {
+        XfrPlan::Incremental(chain)
+    } else {
+        XfrPlan::Full
     }
 }
 
@@ -280,5 +289,18 @@ mod tests {
         assert_eq!(serials, vec![3, 1, 2, 2, 3, 3]);
         // SOA(3) SOA(1) -a SOA(2) +b SOA(2) SOA(3) +c SOA(3)
         assert_eq!(all.len(), 9);
+        // A journal that already leads to the version about to be served: the chain ends
+        // at the served one.
+        let XfrPlan::Incremental(chain) = plan_ixfr(&v2, 1, &journal) else {
+            panic!("a difference ahead of the served version forces no full transfer")
+        };
+        assert_eq!(chain.len(), 1);
+        assert_eq!(chain[0].to_serial(), 2);
+        let gap = vec![diff(&v1, &v2).unwrap(), diff(&v1, &v3).unwrap()];
+        assert!(matches!(plan_ixfr(&v3, 1, &gap[..1]), XfrPlan::Full));
+        assert!(
+            matches!(plan_ixfr(&v3, 2, &gap), XfrPlan::Full),
+            "no difference from 2"
+        );
     }
 }

@@ -12,6 +12,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -154,6 +155,8 @@ pub struct Cache {
     /// The random seed of the shard choice.
     seed: u64,
     policy: CachePolicy,
+    /// Moved by every flush (see [`Cache::generation`]).
+    flushes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -209,7 +212,15 @@ impl Cache {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             seed: RandomState::new().hash_one(0x0061_6e79_6e73_u64) | 1,
             policy,
+            flushes: AtomicU64::new(0),
         }
+    }
+
+    /// A number that moves whenever data is forgotten before its time (a flush): copies
+    /// of answers made from the cache (a UDP worker's answer cache) are good while it
+    /// stays, up to their own TTLs.
+    pub fn generation(&self) -> u64 {
+        self.flushes.load(Ordering::Acquire)
     }
 
     /// The bounds it keeps to.
@@ -548,6 +559,9 @@ impl Cache {
             let Shard { entries, order, .. } = &mut *shard;
             order.retain(|key| entries.contains_key(key));
         }
+        // Moved after the data went: a copy stored under the old number is dropped when
+        // its owner next reads this; one made under the new number cannot hold it.
+        self.flushes.fetch_add(1, Ordering::AcqRel);
         removed
     }
 }
@@ -780,7 +794,9 @@ mod tests {
             a(b"\x0aab\x07example\x00", 300, 1),
             Trust::Authoritative,
         );
+        assert_eq!(cache.generation(), 0, "inserts keep copies good");
         assert_eq!(cache.flush(b"\x01a\x07example\x00", false), 1);
+        assert_eq!(cache.generation(), 1, "a flush ends them");
         assert_eq!(cache.flush(b"\x07example\x00", true), 2);
         assert_eq!(
             cache.size().0,

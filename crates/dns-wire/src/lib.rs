@@ -28,7 +28,7 @@ pub mod writer;
 pub use header::{Header, Opcode};
 pub use name::{Name, NameError, lowercase_in_place, name_from_text, name_to_text};
 pub use query::{Edns, ParseError, Query, answer_limit, framed_edns};
-pub use record::{Record, RecordFields, read_record, read_record_into};
+pub use record::{Record, RecordFields, for_each_ttl, read_record, read_record_into};
 pub use response::{QueryOptions, Records, Response, write_query};
 pub use writer::{
     Checkpoint, MessageWriter, Owner, RdataNames, Section, WriteError, append_opt_option,

@@ -110,6 +110,39 @@ fn fixed_after(rtype: u16) -> usize {
     if rtype == 6 { 20 } else { 0 }
 }
 
+/// Calls `each(offset, ttl)` with the position and value of every record's TTL field in
+/// `msg`, all sections, in order (the OPT record is skipped: its "TTL" holds EDNS flags).
+/// An answer kept whole is aged by rewriting these fields. Errors when the message does
+/// not parse to its last record; bytes after it are allowed.
+pub fn for_each_ttl(msg: &[u8], mut each: impl FnMut(usize, u32)) -> Result<(), ParseError> {
+    let count = |at: usize| {
+        msg.get(at..at + 2)
+            .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])))
+            .ok_or(ParseError::ShortHeader)
+    };
+    let questions = count(4)?;
+    let records = count(6)? + count(8)? + count(10)?;
+    let mut at = 12;
+    for _ in 0..questions {
+        at = walk_compressed(msg, at, |_| {}).map_err(ParseError::QuestionName)? + 4;
+    }
+    for _ in 0..records {
+        at = walk_compressed(msg, at, |_| {}).map_err(ParseError::RecordName)?;
+        let fixed = msg.get(at..at + 10).ok_or(ParseError::Truncated)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        if rtype != crate::types::rtype::OPT {
+            each(at + 4, ttl);
+        }
+        at += 10 + rdlen;
+    }
+    if at > msg.len() {
+        return Err(ParseError::Truncated);
+    }
+    Ok(())
+}
+
 /// Copies RDATA at `start..end`, expanding `names` compressed names after `before` octets.
 fn decompress_rdata(
     msg: &[u8],
@@ -200,6 +233,38 @@ mod tests {
         );
         assert_eq!(end, buf.len());
         assert!(read_record(&buf[..buf.len() - 1], next).is_err());
+    }
+
+    #[test]
+    fn every_ttl_but_the_opt_records_is_found() {
+        let mut buf = Vec::new();
+        let question = b"\x03www\x07example\x00\x00\x01\x00\x01";
+        let mut w = MessageWriter::new(&mut buf, Header::default(), Some(question));
+        let www = b"\x03www\x07example\x00";
+        w.push_record(www, 5, 1, 300, b"\x01a\x07example\x00", RdataNames::One)
+            .unwrap();
+        w.push_record(
+            b"\x01a\x07example\x00",
+            1,
+            1,
+            60,
+            &[192, 0, 2, 1],
+            RdataNames::Opaque,
+        )
+        .unwrap();
+        w.set_section(crate::writer::Section::Additional);
+        w.push_opt(1232, 0, true, &[]).unwrap();
+        w.finish();
+        let mut found = Vec::new();
+        for_each_ttl(&buf, |at, ttl| found.push((at, ttl))).unwrap();
+        assert_eq!(found.iter().map(|f| f.1).collect::<Vec<_>>(), [300, 60]);
+        for (at, ttl) in found {
+            assert_eq!(buf[at..at + 4], ttl.to_be_bytes());
+        }
+        // The OPT record's flags (DO) are not a TTL, and a cut message is an error.
+        for cut in [buf.len() - 1, buf.len() - 12, 20] {
+            assert!(for_each_ttl(&buf[..cut], |_, _| {}).is_err(), "{cut}");
+        }
     }
 
     #[test]

@@ -66,11 +66,22 @@ impl ZoneBuilder {
         }
     }
 
-    /// Adds a record (owner in wire form, any case). Records outside the zone or of
-    /// another class are reported as errors.
-    pub fn add(&mut self, owner: &[u8], rtype: u16, rclass: u16, ttl: u32, rdata: &[u8]) {
+    /// Adds a record (owner in wire form, any case); returns whether it was taken. Records
+    /// outside the zone or of another class are reported as errors and left out.
+    pub fn add(&mut self, owner: &[u8], rtype: u16, rclass: u16, ttl: u32, rdata: &[u8]) -> bool {
         let source = Source { file: 0, line: 0 };
-        self.add_from(owner, rtype, rclass, ttl, rdata, source);
+        self.add_from(owner, rtype, rclass, ttl, rdata, source)
+    }
+
+    /// Adds an owned record (a transfer's, a snapshot's, a journal's), as [`Self::add`].
+    pub fn add_record(&mut self, record: &dns_wire::Record) -> bool {
+        self.add(
+            &record.owner,
+            record.rtype,
+            record.class,
+            record.ttl,
+            &record.rdata,
+        )
     }
 
     pub(crate) fn add_from(
@@ -81,7 +92,7 @@ impl ZoneBuilder {
         ttl: u32,
         rdata: &[u8],
         source: Source,
-    ) {
+    ) -> bool {
         // Records of one owner usually follow each other: share the owner's bytes.
         let last_owner = self.records.last().map(|r| r.owner);
         let owner = match last_owner {
@@ -103,7 +114,7 @@ impl ZoneBuilder {
                 dns_wire::name_to_text(&self.origin)
             );
             self.problem(&source, Severity::Error, message);
-            return;
+            return false;
         }
         if rclass != class::IN {
             self.problem(
@@ -111,12 +122,12 @@ impl ZoneBuilder {
                 Severity::Error,
                 format!("class {rclass} is not IN"),
             );
-            return;
+            return false;
         }
         if rdata.len() > usize::from(u16::MAX) {
             let message = format!("record data too long: {} octets", rdata.len());
             self.problem(&source, Severity::Error, message);
-            return;
+            return false;
         }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(rdata);
@@ -131,6 +142,7 @@ impl ZoneBuilder {
             rtype,
             source,
         });
+        true
     }
 
     /// The index of `file` for [`Source`], adding it when new.
@@ -234,8 +246,8 @@ impl ZoneBuilder {
             });
         }
         let records = std::mem::take(&mut self.records);
-        let record_count = records.len();
         let mut pending = self.group(records);
+        let record_count = pending.rdatas.len(); // duplicates dropped (RFC 2181 §5)
         let apex = pending
             .nodes
             .iter()

@@ -21,7 +21,7 @@ const SHA1_ALGORITHM: u8 = 1;
 /// RFC 5155 §3.1.2.1: the Opt-Out flag of an NSEC3 record.
 const OPT_OUT: u8 = 1;
 /// NSEC3PARAM (RFC 5155 §4).
-const NSEC3PARAM: u16 = 51;
+pub(crate) const NSEC3PARAM: u16 = 51;
 /// How many names without an NSEC3 are listed before the rest are only counted.
 const MAX_LISTED: usize = 10;
 

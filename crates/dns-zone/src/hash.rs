@@ -10,7 +10,13 @@ const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 /// Hashes a byte string.
 pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut hash = bytes.len() as u64;
+    hash_with_seed(0, bytes)
+}
+
+/// Hashes a byte string, mixed with `seed` first: for tables whose keys an attacker
+/// chooses (whole queries), a seed chosen at random per process keeps collisions unknown.
+pub fn hash_with_seed(seed: u64, bytes: &[u8]) -> u64 {
+    let mut hash = seed ^ bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];

@@ -17,6 +17,11 @@
 //! in canonical order, NSEC3 owners in hash order; the NSEC3 chain is checked, and expiring
 //! signatures are reported against a `now` the caller passes in.
 //!
+//! Versions: `transfer` lists a zone's records (AXFR), computes the difference of two
+//! versions and applies differences; `patch` applies a difference that only changes data by
+//! encoding the touched nodes again and sharing the rest with the old version; `journal`
+//! is the appendable file format of differences; `difference` the type they share.
+//!
 //! What it does not do: answer queries (that is `dns-auth`), watch files or read the clock.
 #![forbid(unsafe_code)]
 
@@ -24,11 +29,16 @@ mod build;
 mod catalog;
 mod check;
 mod denial;
+mod difference;
 mod dnssec;
 mod domain_reader;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod hash;
+mod journal;
 mod load;
+mod patch;
 mod pending;
 mod table;
 mod text;
@@ -38,14 +48,16 @@ mod zone;
 pub use build::ZoneBuilder;
 pub use catalog::{CatalogError, CatalogMember, build_catalog, catalog_members};
 pub use denial::{Denial, NSEC3_HASH_LEN, NSEC3_LABEL_LEN, Nsec3Param};
+pub use difference::{Diff, soa_serial};
 pub use dnssec::{Nsec3Lookup, canonical_cmp};
 pub use error::{Problem, Severity, ZoneError};
+pub use hash::hash_with_seed;
+pub use journal::{decode_journal, encode_journal, encode_journal_segments};
 pub use load::{
     DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str, read_records_file,
     read_records_str,
 };
 pub use transfer::{
-    Diff, RecordRef, apply, decode_journal, decode_snapshot, diff, encode_journal, encode_snapshot,
-    soa_serial, zone_from_records,
+    RecordRef, SnapshotWriter, apply, decode_snapshot, diff, encode_snapshot, zone_from_records,
 };
 pub use zone::{Node, Rrset, Zone, ZoneSet, rdata_names_for};

@@ -24,9 +24,9 @@ pub struct Rrset<'z> {
     /// The RDATAs, each preceded by its 2-octet length, in wire form (names uncompressed,
     /// case as in the zone file).
     packed: &'z [u8],
-    /// The RRSIG RDATAs covering this RRset (RFC 4034 §3), packed the same way; a slice of
-    /// the node's RRSIG RRset, found at load.
-    signatures: &'z [u8],
+    /// The node's RRSIG RDATAs (RFC 4034 §3), packed the same way and ordered by type
+    /// covered; empty when it has none.
+    rrsigs: &'z [u8],
 }
 
 impl<'z> Rrset<'z> {
@@ -42,10 +42,9 @@ impl<'z> Rrset<'z> {
 
     /// The RDATAs of the RRSIG records whose type covered is this RRset's type.
     #[inline]
-    pub fn signatures(&self) -> RdataIter<'z> {
-        RdataIter {
-            rest: self.signatures,
-        }
+    pub fn signatures(&self) -> impl Iterator<Item = &'z [u8]> + 'z {
+        let rtype = self.rtype;
+        RdataIter { rest: self.rrsigs }.filter(move |rdata| rrsig_type_covered(rdata) == rtype)
     }
 }
 
@@ -78,8 +77,8 @@ pub fn rdata_names_for(rtype: u16) -> RdataNames {
     }
 }
 
-/// How an RRset is stored: its place in the RDATA arena and the place of the signatures
-/// covering it (inside the node's RRSIG RRset). 24 bytes.
+/// How an RRset is stored: its place in the RDATA arena. 16 bytes (the signatures covering
+/// it are found in the node's RRSIG RRset when asked for).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RrsetEntry {
     data_start: u32,
@@ -87,8 +86,6 @@ pub(crate) struct RrsetEntry {
     ttl: u32,
     rtype: u16,
     count: u16,
-    signatures_start: u32,
-    signatures_len: u32,
 }
 
 /// How a node is stored: its name in the name arena and its RRsets in the RRset table.
@@ -106,6 +103,8 @@ const CNAME: u8 = 2;
 const DNAME: u8 = 4;
 /// The node's hashed name has an NSEC3 record (RFC 5155 §7.1), found at load.
 pub(crate) const HAS_NSEC3: u8 = 8;
+/// The node has an RRSIG RRset.
+const HAS_RRSIG: u8 = 16;
 
 /// One owner name and its RRsets, viewed in its zone. A node without RRsets is an empty
 /// non-terminal.
@@ -120,14 +119,24 @@ pub struct Node<'z> {
 
 impl<'z> Node<'z> {
     fn rrset_at(&self, entry: &RrsetEntry) -> Rrset<'z> {
-        let start = entry.data_start as usize;
-        let signatures = entry.signatures_start as usize;
+        let packed = |e: &RrsetEntry| {
+            let start = e.data_start as usize;
+            &self.rdata[start..start + e.data_len as usize]
+        };
+        let rrsigs = match self.flags & HAS_RRSIG {
+            0 => &[][..],
+            _ => self
+                .rrsets
+                .iter()
+                .find(|e| e.rtype == rtype::RRSIG)
+                .map_or(&[][..], packed),
+        };
         Rrset {
             rtype: entry.rtype,
             ttl: entry.ttl,
             count: entry.count,
-            packed: &self.rdata[start..start + entry.data_len as usize],
-            signatures: &self.rdata[signatures..signatures + entry.signatures_len as usize],
+            packed: packed(entry),
+            rrsigs,
         }
     }
 
@@ -143,6 +152,19 @@ impl<'z> Node<'z> {
     /// The RRsets, in type order.
     pub fn rrsets(self) -> impl Iterator<Item = Rrset<'z>> + 'z {
         self.rrsets.iter().map(move |e| self.rrset_at(e))
+    }
+
+    /// Whether `other` holds the same RRsets: same types and TTLs, and the same RDATA in
+    /// the same order (compared as packed octets).
+    pub(crate) fn same_data(&self, other: &Node<'_>) -> bool {
+        self.rrsets.len() == other.rrsets.len()
+            && self.rrsets.iter().zip(other.rrsets).all(|(a, b)| {
+                let (x, y) = (a.data_start as usize, b.data_start as usize);
+                a.rtype == b.rtype
+                    && a.ttl == b.ttl
+                    && self.rdata[x..x + a.data_len as usize]
+                        == other.rdata[y..y + b.data_len as usize]
+            })
     }
 
     /// A zone cut below the apex: the node has NS records (RFC 1034 §4.2.1).
@@ -181,6 +203,14 @@ impl<'z> Node<'z> {
     }
 }
 
+/// New RRsets for one node (see [`Zone::with_nodes_rewritten`]): the node's index and its
+/// RRsets as (type, TTL, RDATAs), in the node's type order.
+#[derive(Debug)]
+pub(crate) struct NodeRewrite<'a> {
+    pub(crate) index: usize,
+    pub(crate) rrsets: Vec<(u16, u32, Vec<&'a [u8]>)>,
+}
+
 /// Builds the arenas of a zone, node by node, in index order.
 #[derive(Debug, Default)]
 pub(crate) struct ZoneArena {
@@ -210,65 +240,7 @@ impl ZoneArena {
     ) -> Result<(), &'static str> {
         let is_apex = self.nodes.is_empty();
         let rrsets_start = self.rrsets.len();
-        let mut flags = 0;
-        let mut covered: Vec<(u16, u32, u32)> = Vec::new();
-        for (rtype, ttl, rdatas) in rrsets {
-            let data_start = self.rdata.len();
-            let mut count = 0usize;
-            if rtype == rtype::RRSIG {
-                // Grouped by type covered so that each RRset's signatures are one slice.
-                let mut sorted: Vec<&[u8]> = rdatas.collect();
-                sorted.sort_by(|a, b| {
-                    rrsig_type_covered(a)
-                        .cmp(&rrsig_type_covered(b))
-                        .then(a.cmp(b))
-                });
-                for rdata in sorted {
-                    let at = self.rdata.len() as u32;
-                    match covered.last_mut() {
-                        Some(last) if last.0 == rrsig_type_covered(rdata) => {}
-                        _ => covered.push((rrsig_type_covered(rdata), at, at)),
-                    }
-                    self.rdata
-                        .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-                    self.rdata.extend_from_slice(rdata);
-                    if let Some(last) = covered.last_mut() {
-                        last.2 = self.rdata.len() as u32;
-                    }
-                    count += 1;
-                }
-            } else {
-                for rdata in rdatas {
-                    self.rdata
-                        .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-                    self.rdata.extend_from_slice(rdata);
-                    count += 1;
-                }
-            }
-            flags |= match rtype {
-                rtype::NS if !is_apex => DELEGATION,
-                rtype::CNAME => CNAME,
-                rtype::DNAME => DNAME,
-                _ => 0,
-            };
-            self.rrsets.push(RrsetEntry {
-                data_start: u32::try_from(data_start).map_err(|_| "zone data over 4 GiB")?,
-                data_len: (self.rdata.len() - data_start) as u32,
-                ttl,
-                rtype,
-                count: count.min(u16::MAX as usize) as u16,
-                signatures_start: 0,
-                signatures_len: 0,
-            });
-        }
-        if !covered.is_empty() {
-            for entry in &mut self.rrsets[rrsets_start..] {
-                if let Some(&(_, start, end)) = covered.iter().find(|c| c.0 == entry.rtype) {
-                    entry.signatures_start = start;
-                    entry.signatures_len = end - start;
-                }
-            }
-        }
+        let flags = encode_rrsets(&mut self.rrsets, &mut self.rdata, is_apex, rrsets)?;
         let name_start = u32::try_from(self.names.len()).map_err(|_| "zone names over 4 GiB")?;
         self.names.extend_from_slice(name);
         self.nodes.push(NodeEntry {
@@ -280,6 +252,57 @@ impl ZoneArena {
         });
         Ok(())
     }
+}
+
+/// Appends one node's RRsets (type, TTL, RDATAs; at most one per type) to `entries` and
+/// their RDATA to `rdata`. Returns the node's flags. Fails when `rdata` outgrows 4 GiB.
+fn encode_rrsets<'a, R: Iterator<Item = &'a [u8]>>(
+    entries: &mut Vec<RrsetEntry>,
+    rdata_arena: &mut Vec<u8>,
+    is_apex: bool,
+    rrsets: impl Iterator<Item = (u16, u32, R)>,
+) -> Result<u8, &'static str> {
+    let mut flags = 0;
+    for (rtype, ttl, rdatas) in rrsets {
+        let data_start = rdata_arena.len();
+        let mut count = 0usize;
+        if rtype == rtype::RRSIG {
+            // Ordered by type covered, as a build orders them whatever their input order.
+            let mut sorted: Vec<&[u8]> = rdatas.collect();
+            sorted.sort_by(|a, b| {
+                rrsig_type_covered(a)
+                    .cmp(&rrsig_type_covered(b))
+                    .then(a.cmp(b))
+            });
+            for rdata in sorted {
+                rdata_arena.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                rdata_arena.extend_from_slice(rdata);
+                count += 1;
+            }
+        } else {
+            for rdata in rdatas {
+                rdata_arena.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                rdata_arena.extend_from_slice(rdata);
+                count += 1;
+            }
+        }
+        flags |= match rtype {
+            rtype::NS if !is_apex => DELEGATION,
+            rtype::CNAME => CNAME,
+            rtype::DNAME => DNAME,
+            rtype::RRSIG => HAS_RRSIG,
+            _ => 0,
+        };
+        u32::try_from(rdata_arena.len()).map_err(|_| "zone data over 4 GiB")?;
+        entries.push(RrsetEntry {
+            data_start: data_start as u32,
+            data_len: (rdata_arena.len() - data_start) as u32,
+            ttl,
+            rtype,
+            count: count.min(u16::MAX as usize) as u16,
+        });
+    }
+    Ok(flags)
 }
 
 /// The type covered by an RRSIG RDATA (RFC 4034 §3.1.1); 0 when too short.
@@ -297,17 +320,21 @@ pub struct Zone {
     /// Nodes `0..regular_nodes` are in the name table; the rest are NSEC3 owners, which
     /// live in their own hashed namespace (RFC 5155 §7.2.9: not answered as names).
     regular_nodes: usize,
-    denial: Denial,
+    // Names, nodes, their table and the denial index are shared with the versions made
+    // from this one by [`Zone::with_nodes_rewritten`], which changes only RRsets.
+    denial: Arc<Denial>,
     signed: bool,
-    nodes: Box<[NodeEntry]>,
+    nodes: Arc<[NodeEntry]>,
     rrsets: Box<[RrsetEntry]>,
-    names: Box<[u8]>,
+    names: Arc<[u8]>,
     rdata: Box<[u8]>,
-    table: NameTable,
+    table: Arc<NameTable>,
     serial: u32,
     record_count: usize,
     /// The earliest RRSIG expiration (RFC 4034 §3.1.5, serial arithmetic), if signed.
     earliest_expiration: Option<u32>,
+    /// RDATA octets no RRset points to any more (left by rewritten nodes).
+    stale_rdata: usize,
 }
 
 impl Zone {
@@ -323,16 +350,17 @@ impl Zone {
         let mut zone = Self {
             origin_label_count: 0,
             regular_nodes,
-            denial: Denial::None,
+            denial: Arc::new(Denial::None),
             signed: false,
-            nodes: arena.nodes.into_boxed_slice(),
+            nodes: arena.nodes.into(),
             rrsets: arena.rrsets.into_boxed_slice(),
-            names: arena.names.into_boxed_slice(),
+            names: arena.names.into(),
             rdata: arena.rdata.into_boxed_slice(),
-            table,
+            table: Arc::new(table),
             serial,
             record_count,
             earliest_expiration: None,
+            stale_rdata: 0,
         };
         zone.origin_label_count = label_count(zone.origin());
         zone
@@ -341,13 +369,94 @@ impl Zone {
     /// Sets how nonexistence is proved and whether the zone is signed (by the builder,
     /// after the nodes are in place).
     pub(crate) fn set_denial(&mut self, denial: Denial, signed: bool) {
-        self.denial = denial;
+        self.denial = Arc::new(denial);
         self.signed = signed;
     }
 
     /// Sets the earliest RRSIG expiration (by the builder).
     pub(crate) fn set_earliest_expiration(&mut self, expiration: Option<u32>) {
         self.earliest_expiration = expiration;
+    }
+
+    /// A new version of this zone in which each of `rewrites` gives a node new RRsets of
+    /// the same types, in the same order: names, flags, the name table and the denial
+    /// index stay valid and are shared with this version; RRsets and RDATA are copied, the
+    /// new RDATA appended (the old left as [`Zone::stale_rdata`]). `None` when a rewrite
+    /// changes a node's types or the RDATA outgrows 4 GiB.
+    pub(crate) fn with_nodes_rewritten(
+        &self,
+        rewrites: &[NodeRewrite<'_>],
+        serial: u32,
+        record_count: usize,
+    ) -> Option<Self> {
+        let added: usize = rewrites
+            .iter()
+            .flat_map(|r| &r.rrsets)
+            .flat_map(|(_, _, rdatas)| rdatas)
+            .map(|rdata| rdata.len() + 2)
+            .sum();
+        let mut rdata = Vec::with_capacity(self.rdata.len() + added);
+        rdata.extend_from_slice(&self.rdata);
+        let mut rrsets = self.rrsets.to_vec();
+        let mut stale_rdata = self.stale_rdata;
+        let mut encoded = Vec::new();
+        for rewrite in rewrites {
+            let node = self.nodes.get(rewrite.index)?;
+            let start = node.rrsets_start as usize;
+            let old = &mut rrsets[start..start + node.rrset_count as usize];
+            let same_types = old.len() == rewrite.rrsets.len()
+                && old.iter().zip(&rewrite.rrsets).all(|(o, n)| o.rtype == n.0);
+            if !same_types {
+                return None;
+            }
+            stale_rdata += old.iter().map(|o| o.data_len as usize).sum::<usize>();
+            encoded.clear();
+            let new = rewrite
+                .rrsets
+                .iter()
+                .map(|(rtype, ttl, rdatas)| (*rtype, *ttl, rdatas.iter().copied()));
+            encode_rrsets(&mut encoded, &mut rdata, rewrite.index == 0, new).ok()?;
+            old.copy_from_slice(&encoded);
+        }
+        Some(Self {
+            origin_label_count: self.origin_label_count,
+            regular_nodes: self.regular_nodes,
+            denial: self.denial.clone(),
+            signed: self.signed,
+            nodes: self.nodes.clone(),
+            rrsets: rrsets.into_boxed_slice(),
+            names: self.names.clone(),
+            rdata: rdata.into_boxed_slice(),
+            table: self.table.clone(),
+            serial,
+            record_count,
+            earliest_expiration: self.earliest_expiration,
+            stale_rdata,
+        })
+    }
+
+    /// RDATA octets held that no RRset uses (left by [`Zone::with_nodes_rewritten`]; a
+    /// build from records has none).
+    pub(crate) fn stale_rdata(&self) -> usize {
+        self.stale_rdata
+    }
+
+    /// The name arena, for tests that check what versions share.
+    #[cfg(test)]
+    pub(crate) fn names_shared(&self) -> Arc<[u8]> {
+        self.names.clone()
+    }
+
+    /// RDATA octets held, stale ones included.
+    pub(crate) fn rdata_len(&self) -> usize {
+        self.rdata.len()
+    }
+
+    /// The index of the node named `name` in the name table, if any.
+    pub(crate) fn find_index(&self, name: &[u8]) -> Option<usize> {
+        self.table
+            .find(name, |i| self.name_of(&self.nodes[i as usize]))
+            .map(|i| i as usize)
     }
 
     /// Seconds from `now` (seconds since 1970) until the zone's first RRSIG expires;
@@ -360,7 +469,8 @@ impl Zone {
 
     /// Marks node `index` as having a matching NSEC3.
     pub(crate) fn set_node_flag(&mut self, index: usize, flag: u8) {
-        self.nodes[index].flags |= flag;
+        let nodes = Arc::get_mut(&mut self.nodes).expect("flags are set while building");
+        nodes[index].flags |= flag;
     }
 
     /// The node at `index` (any node, NSEC3 owners included).

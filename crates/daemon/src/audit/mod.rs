@@ -153,7 +153,7 @@ pub(crate) fn command(args: &AuditArgs) -> Result<(), Error> {
                 (Some(file), _) => load(file, &zone.origin, zone.signature_window, now)
                     .map_or_else(|problems| findings.extend(problems), |z| add(z, &mut zones)),
                 (None, Some(storage)) => {
-                    match crate::transfer::state::load_snapshot(storage, &zone.origin) {
+                    match crate::transfer::state::load_stored(storage, &zone.origin) {
                         Some(stored) => add(stored, &mut zones),
                         None => findings.push(Finding::new(
                             Severity::Info,

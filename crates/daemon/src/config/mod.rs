@@ -83,6 +83,9 @@ pub struct Config {
     /// so the next read takes several datagrams (fewer wake-ups and system calls per
     /// answer, at the price of up to this much latency under load); zero: read at once.
     pub udp_batch_window: Duration,
+    /// Answers each UDP worker keeps to answer the same query again by a copy (zero: no
+    /// answer cache).
+    pub answer_cache: usize,
     /// TCP idle timeout.
     pub tcp_idle_timeout: Duration,
     /// Concurrent TCP connections.
@@ -208,6 +211,15 @@ impl Config {
                 ));
             }
             config.udp_batch_window = Duration::from_micros(window as u64);
+        }
+        if let Some(entries) = args.answer_cache {
+            if entries > server::MAX_ANSWER_CACHE {
+                return Err(ConfigError::new(
+                    KeyPath::root("--answer-cache"),
+                    format!("{entries} is not 0 to {}", server::MAX_ANSWER_CACHE),
+                ));
+            }
+            config.answer_cache = entries;
         }
         Ok(config)
     }
@@ -358,6 +370,7 @@ impl Config {
             udp_payload: server.udp_payload,
             udp_workers: server.udp_workers,
             udp_batch_window: server.udp_batch_window,
+            answer_cache: server.answer_cache,
             tcp_idle_timeout: server.tcp_idle_timeout,
             tcp_max_connections: server.tcp_max_connections,
             listen,
@@ -395,12 +408,13 @@ impl Config {
         differs(
             "server",
             format!(
-                "{:?}{:?}{}{}{:?}{:?}{}{:?}{:?}{:?}{:?}{:?}",
+                "{:?}{:?}{}{}{:?}{}{:?}{}{:?}{:?}{:?}{:?}{:?}",
                 self.identity,
                 self.version,
                 self.udp_payload,
                 self.udp_workers,
                 self.udp_batch_window,
+                self.answer_cache,
                 self.tcp_idle_timeout,
                 self.tcp_max_connections,
                 self.control_socket,
@@ -410,12 +424,13 @@ impl Config {
                 self.shared_listen
             ),
             format!(
-                "{:?}{:?}{}{}{:?}{:?}{}{:?}{:?}{:?}{:?}{:?}",
+                "{:?}{:?}{}{}{:?}{}{:?}{}{:?}{:?}{:?}{:?}{:?}",
                 new.identity,
                 new.version,
                 new.udp_payload,
                 new.udp_workers,
                 new.udp_batch_window,
+                new.answer_cache,
                 new.tcp_idle_timeout,
                 new.tcp_max_connections,
                 new.control_socket,

@@ -26,6 +26,7 @@ pub(crate) struct RawServer {
     udp_payload: Option<u16>,
     udp_workers: Option<usize>,
     udp_batch_window_us: Option<usize>,
+    answer_cache: Option<usize>,
     tcp_idle_timeout: Option<u64>,
     tcp_max_connections: Option<usize>,
     pub(crate) storage: Option<PathBuf>,
@@ -49,6 +50,7 @@ pub(crate) struct Server {
     pub(crate) udp_payload: u16,
     pub(crate) udp_workers: usize,
     pub(crate) udp_batch_window: Duration,
+    pub(crate) answer_cache: usize,
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_max_connections: usize,
     pub(crate) storage: Option<PathBuf>,
@@ -99,6 +101,11 @@ impl TryFrom<(RawServer, &ServerDefaults<'_>)> for Server {
                 raw.udp_batch_window_us.unwrap_or(0),
                 0..=MAX_UDP_BATCH_WINDOW_US,
             )? as u64),
+            answer_cache: in_range(
+                "answer-cache",
+                raw.answer_cache.unwrap_or(DEFAULT_ANSWER_CACHE),
+                0..=MAX_ANSWER_CACHE,
+            )?,
             tcp_idle_timeout: raw
                 .tcp_idle_timeout
                 .map_or(DEFAULT_TCP_IDLE_TIMEOUT, Duration::from_secs),
@@ -174,6 +181,11 @@ fn metrics(text: &str, listen: &[Listen]) -> Result<SocketAddr, ConfigError> {
 const MAX_UDP_WORKERS: usize = 1024;
 /// The longest batching window: a query may wait this long for the next read.
 pub(crate) const MAX_UDP_BATCH_WINDOW_US: usize = 10_000;
+/// Default answers kept per UDP worker (`answer-cache`): up to about 14 MiB per worker
+/// when full of typical answers (about 200 octets per entry with its query).
+pub(crate) const DEFAULT_ANSWER_CACHE: usize = 65_536;
+/// Largest `answer-cache`.
+pub(crate) const MAX_ANSWER_CACHE: usize = 1 << 24;
 /// The most concurrent TCP connections (each holds a task and buffers).
 const MAX_TCP_CONNECTIONS: usize = 1 << 20;
 

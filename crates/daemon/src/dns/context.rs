@@ -26,6 +26,8 @@ pub(crate) struct DnsContext {
     pub(crate) tcp_max_connections: usize,
     /// How long a UDP worker waits after a batch that did not fill (zero: not at all).
     pub(crate) udp_batch_window: Duration,
+    /// Answers each UDP worker keeps (zero: no answer cache).
+    pub(crate) answer_cache: usize,
     /// UDP response rate limiting, if on (each UDP worker keeps its own limiter).
     pub(crate) rate_limit: Option<RateLimit>,
     /// Transfer state: NOTIFY in, AXFR/IXFR out.

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use dns_auth::answer_cache::Ttls;
 use dns_auth::cookies::AnswerCookie;
 use dns_auth::{
     AnswerExtras, Inbound, Outcome, Transport, classify, error_response_to, respond_to_malformed,
@@ -33,6 +34,10 @@ pub(crate) enum Dispatched {
         rcode: u16,
         /// The query carried a valid server cookie (RFC 7873 §5.2.4: not rate limited).
         cookie_valid: bool,
+        /// The answer over UDP depends only on the query's octets, the zones and the
+        /// resolver's cache (no cookie, TSIG, EXPIRE, nor the client): it may go to the
+        /// answer cache, with `truncated` and how its TTLs behave.
+        cacheable: Option<(bool, Ttls)>,
     },
     /// A NOTIFY answered with `len` octets in `out`.
     Notified(usize),
@@ -66,6 +71,7 @@ pub(crate) fn dispatch(
     single_writer: bool,
     out: &mut Vec<u8>,
 ) -> Dispatched {
+    let mut cacheable = false;
     let outcome = match (classify(msg, query), resolver) {
         (Inbound::Notify, _) => {
             return match peer.and_then(|peer| handle_notify(&context.transfers, msg, peer, out)) {
@@ -82,9 +88,9 @@ pub(crate) fn dispatch(
                 let outcome =
                     error_response_to(msg, query, rcode::FORMERR, None, &context.answer, out);
                 counters.record(&outcome, single_writer);
-                return answered(outcome, false);
+                return answered(outcome, false, None);
             };
-            let Some(outcome) =
+            let Some((outcome, ttls)) =
                 for_the_resolver(context, resolver, msg, query, peer, transport, out)
             else {
                 return Dispatched::Resolve {
@@ -92,16 +98,17 @@ pub(crate) fn dispatch(
                 };
             };
             let valid = cookie.is_some_and(|(_, valid)| valid);
-            let outcome = match cookie {
+            let udp = transport == Transport::Udp;
+            let (outcome, ttls) = match cookie {
                 Some((cookie, _)) => {
-                    let udp = transport == Transport::Udp;
                     let limit = dns_wire::answer_limit(query.edns, udp, context.answer.udp_payload);
-                    with_cookie_option(outcome, &cookie, limit, out)
+                    // The server cookie is the client's own: such an answer is not copied.
+                    (with_cookie_option(outcome, &cookie, limit, out), None)
                 }
-                None => outcome,
+                None => (outcome, ttls.filter(|_| udp)),
             };
             counters.record(&outcome, single_writer);
-            return answered(outcome, valid);
+            return answered(outcome, valid, ttls);
         }
         (Inbound::Query | Inbound::Transfer, _) if query.has_tsig => {
             signed_query(context, msg, query, transport, out)
@@ -124,19 +131,13 @@ pub(crate) fn dispatch(
                 expire: expire_of(context, query),
                 ..AnswerExtras::default()
             };
+            cacheable = extras.expire.is_none() && transport == Transport::Udp;
             respond_to_query(msg, query, &zones, &context.answer, transport, extras, out)
         }
         (Inbound::Malformed(err), _) => respond_to_malformed(msg, err, out),
     };
     counters.record(&outcome, single_writer);
-    match outcome {
-        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
-            len,
-            rcode,
-            cookie_valid: false,
-        },
-        Outcome::Dropped => Dispatched::Nothing,
-    }
+    answered(outcome, false, cacheable.then_some(Ttls::Fixed))
 }
 
 /// RFC 7314: for an SOA query carrying EXPIRE at a secondary zone's apex, the seconds the
@@ -161,12 +162,19 @@ fn expire_left(context: &DnsContext, origin: &[u8]) -> Option<u32> {
     Some(u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
 }
 
-fn answered(outcome: Outcome, cookie_valid: bool) -> Dispatched {
+/// `outcome` as what became of the message; `copied`: how the answer's TTLs behave if it
+/// may go to the answer cache.
+fn answered(outcome: Outcome, cookie_valid: bool, copied: Option<Ttls>) -> Dispatched {
     match outcome {
-        Outcome::Answered { len, rcode, .. } => Dispatched::Answered {
+        Outcome::Answered {
+            len,
+            rcode,
+            truncated,
+        } => Dispatched::Answered {
             len,
             rcode,
             cookie_valid,
+            cacheable: copied.map(|ttls| (truncated, ttls)),
         },
         Outcome::Dropped => Dispatched::Nothing,
     }
@@ -289,7 +297,7 @@ fn with_cookie(
             }
         };
     counters.record(&outcome, single_writer);
-    answered(outcome, valid)
+    answered(outcome, valid, None)
 }
 
 /// A query carrying a TSIG record (RFC 8945 §5.2): verified against the configured keys;
@@ -360,7 +368,8 @@ fn signed_query(
 
 /// A query on a resolver listener, answered now if it can be: refused to clients outside
 /// the allow-list; answered from a zone served here when one holds the name
-/// authoritatively; else from the cache. `None`: it must be resolved.
+/// authoritatively; else from the cache. `None`: it must be resolved. With the answer, how
+/// its TTLs behave if it may be copied (`None`: it may not; it depends on the client).
 #[inline(never)]
 fn for_the_resolver(
     context: &DnsContext,
@@ -370,17 +379,18 @@ fn for_the_resolver(
     peer: Option<IpAddr>,
     transport: Transport,
     out: &mut Vec<u8>,
-) -> Option<Outcome> {
+) -> Option<(Outcome, Option<Ttls>)> {
     if !resolver.allows(peer) {
         // Not an open resolver (docs: an open resolver is an amplifier for anyone).
-        return Some(error_response_to(
+        let refused = error_response_to(
             msg,
             query,
             rcode::REFUSED,
             Some(ede::PROHIBITED),
             &context.answer,
             out,
-        ));
+        );
+        return Some((refused, None));
     }
     let refusal = if query.edns.is_some_and(|e| e.version > 0) {
         // RFC 6891 §6.1.3: only EDNS version 0 is spoken here.
@@ -392,14 +402,8 @@ fn for_the_resolver(
         None
     };
     if let Some(code) = refusal {
-        return Some(error_response_to(
-            msg,
-            query,
-            code,
-            None,
-            &context.answer,
-            out,
-        ));
+        let refused = error_response_to(msg, query, code, None, &context.answer, out);
+        return Some((refused, None));
     }
     let zones = context.zones.load();
     let standard = query.header.opcode() == Opcode::Query && query.qclass == class::IN;
@@ -418,8 +422,9 @@ fn for_the_resolver(
             .is_some_and(|f| u16::from(*f) << 8 & Header::AA != 0);
         // A referral out of a zone served here is not an answer for a resolver's client.
         if !standard || authoritative || !matches!(outcome, Outcome::Answered { .. }) {
-            return Some(outcome);
+            return Some((outcome, Some(Ttls::Fixed)));
         }
     }
-    resolver.answer_from_cache(msg, query, transport, out)
+    let outcome = resolver.answer_from_cache(msg, query, transport, out)?;
+    Some((outcome, Some(Ttls::CountDown)))
 }

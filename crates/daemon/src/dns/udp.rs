@@ -9,9 +9,10 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dns_auth::Transport;
+use dns_auth::answer_cache::AnswerCache;
 use dns_auth::cookies::AnswerCookie;
 use dns_auth::rrl::{self, RateDecision, RateLimiter};
+use dns_auth::{Outcome, Transport};
 use dns_wire::Query;
 use netio::{DEFAULT_BATCH, UdpBatch};
 use tracing::{debug, warn};
@@ -108,6 +109,9 @@ struct Worker {
     socket: Arc<UdpSocket>,
     resolver: Option<Arc<Resolver>>,
     limiter: Option<RateLimiter>,
+    /// Answers to queries seen before (on a resolver listener: those answered from the
+    /// zones or the resolver's cache, TTLs counted down).
+    answers: Option<AnswerCache>,
     query: Query,
     started: Instant,
     now_ms: u64,
@@ -115,6 +119,8 @@ struct Worker {
 
 impl Worker {
     fn new(context: &DnsContext, socket: Arc<UdpSocket>, resolver: Option<Arc<Resolver>>) -> Self {
+        let answers = (context.answer_cache > 0)
+            .then(|| AnswerCache::new(context.answer_cache, random_seed()));
         Self {
             counters: context.counters.udp_worker(),
             socket,
@@ -123,15 +129,17 @@ impl Worker {
                 .rate_limit
                 .as_ref()
                 .map(|r| RateLimiter::new(r.rate, r.slip)),
+            answers,
             query: Query::empty(),
             started: clock::now(),
             now_ms: 0,
         }
     }
 
-    /// Reads the clock (once per batch of datagrams).
+    /// Reads the clock (once per batch of datagrams), for the rate limiter and the
+    /// counting down of a resolver's copied answers.
     fn tick(&mut self) {
-        if self.limiter.is_some() {
+        if self.limiter.is_some() || self.resolver.is_some() {
             self.now_ms = clock::now().duration_since(self.started).as_millis() as u64;
         }
     }
@@ -146,6 +154,25 @@ impl Worker {
         destination: Option<IpAddr>,
         answer: &mut Vec<u8>,
     ) -> Option<usize> {
+        // Read before answering: an answer stored under it is from these zones (and this
+        // resolver's cache) or newer. Both numbers only grow, so their sum moves with either.
+        let mut generation = context.zones.generation();
+        let mut copies = self.answers.as_mut();
+        if let Some(resolver) = &self.resolver {
+            generation = generation.wrapping_add(resolver.cache().generation());
+            // A client outside the allow-list is refused, never answered with a copy.
+            copies = copies.filter(|_| resolver.allows(peer.map(|p| p.ip())));
+        }
+        if let Some(cache) = copies {
+            if let Some(outcome) = cache.answer(generation, self.now_ms, msg, answer) {
+                self.counters.record(&outcome, true);
+                self.counters.record_cached();
+                let Outcome::Answered { len, rcode, .. } = outcome else {
+                    return None;
+                };
+                return self.limit(context, peer, rcode, answer, len);
+            }
+        }
         let dispatched = dispatch(
             context,
             self.resolver.as_deref(),
@@ -157,6 +184,29 @@ impl Worker {
             true,
             answer,
         );
+        if let (
+            Some(cache),
+            Dispatched::Answered {
+                len,
+                rcode,
+                cacheable: Some((truncated, ttls)),
+                ..
+            },
+        ) = (&mut self.answers, dispatched)
+        {
+            let outcome = Outcome::Answered {
+                len,
+                rcode,
+                truncated,
+            };
+            cache.store(
+                generation,
+                self.now_ms,
+                msg,
+                (outcome, ttls),
+                &answer[..len],
+            );
+        }
         match dispatched {
             Dispatched::Answered { len, .. } if self.limiter.is_none() => Some(len),
             Dispatched::Answered {
@@ -230,4 +280,11 @@ impl Worker {
             }
         }
     }
+}
+
+/// A seed for an answer cache's hash that a sender cannot guess (std's per-process random
+/// hash keys, drawn from the OS).
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(clock::now())
 }

@@ -206,6 +206,14 @@ pub(crate) fn render(snapshot: &Snapshot<'_>) -> String {
     );
     header(
         &mut out,
+        "anyns_answer_cache_hits_total",
+        "counter",
+        "UDP answers copied from a worker's answer cache (counted in the answers too; on \
+         a resolver listener, cache hits the resolver's lookups do not count).",
+    );
+    let _ = writeln!(out, "anyns_answer_cache_hits_total {}", snapshot.udp.cached);
+    header(
+        &mut out,
         "anyns_tcp_connections",
         "gauge",
         "Open TCP connections.",

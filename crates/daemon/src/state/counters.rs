@@ -42,6 +42,8 @@ pub(crate) struct QueryCounters {
     dropped: AtomicU64,
     rate_slipped: AtomicU64,
     rate_dropped: AtomicU64,
+    /// Answers copied from a UDP worker's answer cache.
+    cached: AtomicU64,
     /// Answers by size (the last slot: larger than every bound), and their total octets.
     sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
     size_sum: AtomicU64,
@@ -108,6 +110,13 @@ impl QueryCounters {
         bump(counter, true);
     }
 
+    /// Counts an answer copied from the answer cache (UDP workers only; counted by
+    /// [`Self::record`] as well).
+    #[inline]
+    pub(crate) fn record_cached(&self) {
+        bump(&self.cached, true);
+    }
+
     /// Counts a query and its outcome. `single_writer`: only this thread ever writes this
     /// block, so a plain load and store is exact and cheaper than an atomic add.
     #[inline]
@@ -145,6 +154,7 @@ impl QueryCounters {
         totals.dropped += get(&self.dropped);
         totals.rate_slipped += get(&self.rate_slipped);
         totals.rate_dropped += get(&self.rate_dropped);
+        totals.cached += get(&self.cached);
         for (sum, counter) in totals.sizes.iter_mut().zip(&self.sizes) {
             *sum += get(counter);
         }
@@ -180,6 +190,7 @@ pub(crate) struct Totals {
     pub(crate) dropped: u64,
     pub(crate) rate_slipped: u64,
     pub(crate) rate_dropped: u64,
+    pub(crate) cached: u64,
     pub(crate) sizes: [u64; SIZE_BUCKETS.len() + 1],
     pub(crate) size_sum: u64,
     pub(crate) latencies: [u64; LATENCY_BUCKETS_NS.len() + 1],

@@ -3,6 +3,7 @@
 //! never sees half a change and no writer hand-writes a read-copy-update.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::{ArcSwap, Guard};
 use dns_zone::{Zone, ZoneSet};
@@ -10,6 +11,8 @@ use dns_zone::{Zone, ZoneSet};
 /// Owner of the serving [`ZoneSet`].
 pub(crate) struct ZoneStore {
     set: ArcSwap<ZoneSet>,
+    /// Moves after every swap: what the answer caches were filled from is then stale.
+    generation: AtomicU64,
 }
 
 impl ZoneStore {
@@ -17,6 +20,7 @@ impl ZoneStore {
     pub(crate) fn new(set: ZoneSet) -> Self {
         Self {
             set: ArcSwap::from_pointee(set),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -24,6 +28,14 @@ impl ZoneStore {
     #[inline]
     pub(crate) fn load(&self) -> Guard<Arc<ZoneSet>> {
         self.set.load()
+    }
+
+    /// The generation of the zones: read before answering from them, it is older than or
+    /// equal to that of the set answered from (it moves after each swap), so an answer
+    /// stored under it is never newer than it claims.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The current set, to keep.
@@ -77,6 +89,7 @@ impl ZoneStore {
             change(&mut set);
             set
         });
+        self.generation.fetch_add(1, Ordering::Release);
     }
 }
 

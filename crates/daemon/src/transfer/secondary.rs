@@ -19,6 +19,7 @@ use super::error::TransferError;
 use super::notify;
 use super::outbound::{connect_from, udp_socket};
 use super::state::{NotifyReceiver, NotifyReceivers, Poke, TransferResult, Transfers};
+use super::storage;
 use crate::clock::{self, unix_now};
 use crate::config::{CatalogRole, ZoneConfig, ZoneTransfer};
 use crate::dns::framing;
@@ -75,7 +76,7 @@ fn apply_catalog(secondaries: &Secondaries, config: &ZoneConfig, catalog: &Zone)
             } => {
                 if let Some(stored) = transfers
                     .storage()
-                    .and_then(|s| super::state::load_snapshot(s, &member.origin))
+                    .and_then(|s| super::state::load_stored(s, &member.origin))
                 {
                     zones.insert(Arc::new(stored));
                 }
@@ -310,11 +311,16 @@ async fn transfer(
     for &primary in &zone.transfer.primaries {
         let started = Instant::now();
         let ask_ixfr = incremental && current.is_some();
+        // A whole zone's snapshot is written as it arrives, to be stored while it builds.
+        let snapshot_size = transfers
+            .storage()
+            .map(|_| current.as_ref().map_or(0, |z| z.heap_size()));
         let fetched = fetch(
             &zone.transfer,
             origin,
             primary,
             current.as_deref().filter(|_| ask_ixfr),
+            snapshot_size,
         )
         .await;
         let fetched_at = Instant::now();
@@ -327,10 +333,11 @@ async fn transfer(
         };
         let (kind, result) = match &transferred {
             Transferred::UpToDate => ("up to date", TransferResult::InUpToDate),
-            Transferred::Full(_) | Transferred::Streamed(_) => ("AXFR", TransferResult::InFull),
+            Transferred::Full(_) | Transferred::Streamed(..) => ("AXFR", TransferResult::InFull),
             Transferred::Incremental(_) => ("IXFR", TransferResult::InIncremental),
         };
         let mut received = None;
+        let mut prepared = None;
         let built = match transferred {
             Transferred::UpToDate => match &current {
                 Some(zone) => {
@@ -342,10 +349,19 @@ async fn transfer(
             Transferred::Full(records) => zone_from_records(origin, &records)
                 .map(|(z, _)| z)
                 .map_err(TransferError::Rejected),
-            Transferred::Streamed(builder) => builder
-                .finish()
-                .map(|(z, _)| z)
-                .map_err(TransferError::Rejected),
+            Transferred::Streamed(builder, snapshot) => {
+                // The snapshot goes to disk on another thread while the zone is built (the
+                // slowest two steps of a cold start, side by side); it is put in place only
+                // if the zone builds.
+                prepared = snapshot.map(|bytes| {
+                    let (transfers, origin) = (transfers.clone(), origin.clone());
+                    tokio::task::spawn_blocking(move || transfers.prepare_snapshot(&origin, &bytes))
+                });
+                builder
+                    .finish()
+                    .map(|(z, _)| z)
+                    .map_err(TransferError::Rejected)
+            }
             Transferred::Incremental(diffs) => match &current {
                 Some(zone) => {
                     let applied = apply(zone, &diffs)
@@ -365,34 +381,47 @@ async fn transfer(
             }
         };
         let built_at = Instant::now();
-        // Nothing lost: the zone is on disk before it is served (docs/design.md principle 6).
-        let stored = {
-            let transfers = transfers.clone();
-            let new = new.clone();
-            tokio::task::spawn_blocking(move || transfers.store_snapshot(&new)).await
+        // Nothing lost: the zone is on disk before it is served (docs/design.md principle
+        // 6). Differences received by IXFR go to the journal first: when it leads to the
+        // new version from the stored snapshot, that is enough (a start-up applies it), and
+        // the snapshot follows after serving; otherwise the snapshot is stored first.
+        let (journaled, recorded) = match (&current, &received) {
+            (Some(old), Some(_)) => (
+                transfers.record_differences(old, &new, received.as_deref()),
+                true,
+            ),
+            _ => (false, false),
         };
-        match stored {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => return Err(TransferError::Store(err)),
-            Err(err) => return Err(TransferError::Store(std::io::Error::other(err))),
+        if !journaled {
+            match prepared.take() {
+                Some(writing) => commit_snapshot(transfers, writing, &new).await?,
+                None => store_snapshot(transfers, &new).await?,
+            }
         }
         if transfers.zone(origin).is_none() {
             return Err(TransferError::RemovedFromCatalog);
         }
         zones.insert(new.clone());
-        // For IXFR to our own secondaries (after serving: the snapshot above is what makes
-        // the version durable; the journal only shortens their transfers).
-        if let Some(old) = &current {
-            transfers.record_differences(old, &new, received.as_deref());
-        }
+        let served_at = Instant::now();
+        // Logged as soon as the version is served (what follows only shortens later
+        // transfers or start-ups), so the log never lags what the listeners answer.
         let ms = |from: Instant, to: Instant| to.duration_since(from).as_millis() as u64;
         info!(
             zone = %name, %primary, kind, tls = zone.transfer.tls.is_some(), serial = new.serial(),
             records = new.record_count(), ms = started.elapsed().as_millis() as u64,
             fetch_ms = ms(started, fetched_at), build_ms = ms(fetched_at, built_at),
-            store_ms = built_at.elapsed().as_millis() as u64,
+            store_ms = ms(built_at, served_at), journaled,
             "zone transferred and serving"
         );
+        if journaled {
+            if let Err(err) = store_snapshot(transfers, &new).await {
+                warn!(zone = %name, "snapshot not stored (the journal holds this version): {err}");
+            }
+        } else if let Some(old) = current.as_ref().filter(|_| !recorded) {
+            // For IXFR to our own secondaries (after serving: the snapshot above made the
+            // version durable; the journal only shortens their transfers).
+            transfers.record_differences(old, &new, received.as_deref());
+        }
         notify::send_notifies(transfers, origin, new.soa_record());
         if zone.catalog == Some(CatalogRole::Consumer) {
             apply_catalog(secondaries, zone, &new);
@@ -403,6 +432,39 @@ async fn transfer(
     Err(last_error)
 }
 
+/// Puts the snapshot written while `zone` was built in place (off the async threads); if
+/// writing it failed, stores the snapshot of `zone` the usual way.
+async fn commit_snapshot(
+    transfers: &Arc<Transfers>,
+    writing: tokio::task::JoinHandle<std::io::Result<storage::Prepared>>,
+    zone: &Arc<Zone>,
+) -> Result<(), TransferError> {
+    let prepared = match writing.await {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(err)) => {
+            warn!(zone = %dns_wire::name_to_text(zone.origin()), "snapshot written during the transfer failed, writing it again: {err}");
+            return store_snapshot(transfers, zone).await;
+        }
+        Err(err) => return Err(TransferError::Store(std::io::Error::other(err))),
+    };
+    let (transfers, zone) = (transfers.clone(), zone.clone());
+    match tokio::task::spawn_blocking(move || transfers.commit_snapshot(prepared, &zone)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(TransferError::Store(err)),
+        Err(err) => Err(TransferError::Store(std::io::Error::other(err))),
+    }
+}
+
+/// Stores the snapshot of a received zone, off the async threads.
+async fn store_snapshot(transfers: &Arc<Transfers>, zone: &Arc<Zone>) -> Result<(), TransferError> {
+    let (transfers, zone) = (transfers.clone(), zone.clone());
+    match tokio::task::spawn_blocking(move || transfers.store_snapshot(&zone)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(TransferError::Store(err)),
+        Err(err) => Err(TransferError::Store(std::io::Error::other(err))),
+    }
+}
+
 /// Runs one AXFR (or IXFR from `current`) exchange with `primary` over TCP, or over TLS
 /// to its TLS port when the zone has `transfer-tls` (XoT).
 async fn fetch(
@@ -410,17 +472,19 @@ async fn fetch(
     origin: &[u8],
     primary: SocketAddr,
     current: Option<&Zone>,
+    snapshot_size: Option<usize>,
 ) -> Result<Transferred, TransferError> {
+    let key = transfer.key.as_ref();
     match &transfer.tls {
         Some(tls) => {
             let address = SocketAddr::new(primary.ip(), tls.port);
             let stream = connect_from(transfer.source, address).await?;
             let stream = super::xot::connect(stream, address, tls).await?;
-            fetch_over(stream, transfer.key.as_ref(), origin, current).await
+            fetch_over(stream, key, origin, current, snapshot_size).await
         }
         None => {
             let stream = connect_from(transfer.source, primary).await?;
-            fetch_over(stream, transfer.key.as_ref(), origin, current).await
+            fetch_over(stream, key, origin, current, snapshot_size).await
         }
     }
 }
@@ -431,6 +495,7 @@ async fn fetch_over<S: AsyncRead + AsyncWrite + Unpin>(
     key: Option<&dns_tsig::Key>,
     origin: &[u8],
     current: Option<&Zone>,
+    snapshot_size: Option<usize>,
 ) -> Result<Transferred, TransferError> {
     let id = next_id();
     let mut msg = Vec::new();
@@ -444,8 +509,12 @@ async fn fetch_over<S: AsyncRead + AsyncWrite + Unpin>(
     framing::write_message(&mut stream, &msg, &mut Vec::new())
         .await
         .map_err(|e| TransferError::Io("send", e))?;
-    // A whole zone goes into the zone builder as it arrives (no record kept twice).
+    // A whole zone goes into the zone builder as it arrives (no record kept twice), and
+    // into its snapshot when `snapshot_size` is given.
     let mut reader = XfrReader::streaming(id, origin);
+    if let Some(size) = snapshot_size {
+        reader = reader.keeping_snapshot(size);
+    }
     let mut buf = vec![0u8; framing::MAX_MESSAGE];
     while !reader.is_done() {
         let len = timeout(

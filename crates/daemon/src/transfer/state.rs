@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dns_auth::lag::LagTracker;
-use dns_zone::{Diff, Zone, decode_journal, decode_snapshot, diff, encode_journal};
+use dns_zone::{
+    Diff, Zone, decode_journal, decode_snapshot, diff, encode_journal, encode_journal_segments,
+};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -67,6 +69,11 @@ struct Entry {
     members: Vec<Vec<u8>>,
     lag: LagTracker,
     refresh: RefreshView,
+    /// The serial of the snapshot this process last stored (unknown before its first).
+    stored_serial: Option<u32>,
+    /// How many of the journal's first differences its file holds, and nothing more (a
+    /// new version's are then appended; otherwise the file is written whole).
+    journal_stored: usize,
 }
 
 impl Entry {
@@ -78,6 +85,8 @@ impl Entry {
             members: Vec::new(),
             lag: LagTracker::default(),
             refresh: RefreshView::default(),
+            stored_serial: None,
+            journal_stored: 0,
         }
     }
 }
@@ -138,7 +147,9 @@ impl Transfers {
             });
             let mut entry = Entry::new(zone.transfer.clone(), notify);
             if let Some(storage) = &config.storage {
-                if let Some(journal) = read_journal(storage, &zone.origin) {
+                if let Some((journal, whole)) = read_journal(storage, &zone.origin) {
+                    // A torn tail is not appended to: the next write rewrites the file.
+                    entry.journal_stored = if whole { journal.len() } else { 0 };
                     entry.journal = Arc::new(journal);
                 }
             }
@@ -321,18 +332,45 @@ impl Transfers {
         self.with(origin, |e| e.journal.clone()).unwrap_or_default()
     }
 
-    /// Records that `new` replaced `old`: appends their difference to the journal (bounded)
-    /// and stores the journal when storage is configured.
-    pub(crate) fn record_new_version(&self, old: &Zone, new: &Zone) {
-        self.record_differences(old, new, None);
+    /// Records that `new` replaces `old` (a primary's reload, before `new` serves): their
+    /// difference goes to the journal in memory, served to IXFR at once; the returned
+    /// write stores it (the caller sends NOTIFY first: the zone file, not the journal, is
+    /// a primary's copy).
+    /// Nothing is recorded for a zone nobody may transfer (an empty `allow-transfer`): its
+    /// journal would serve no one, and computing a difference compares every record.
+    pub(crate) fn record_new_version(&self, old: &Zone, new: &Zone) -> Option<JournalWrite> {
+        let transferable = self.with(new.origin(), |e| !e.transfer.allow_transfer.is_empty());
+        if transferable != Some(true) {
+            return None;
+        }
+        self.journal_differences(old, new, None)
     }
 
-    /// [`Self::record_new_version`] with the differences already known (an IXFR brought
-    /// them), when they lead from `old` to `new`: computing them again compares every
-    /// record of both versions (half a second for a million records).
-    pub(crate) fn record_differences(&self, old: &Zone, new: &Zone, known: Option<&[Diff]>) {
+    /// [`Self::journal_differences`] and its write at once. Returns whether `new` is now
+    /// durable without a snapshot of its own: the journal on disk leads to it from the
+    /// snapshot this process last stored.
+    pub(crate) fn record_differences(
+        &self,
+        old: &Zone,
+        new: &Zone,
+        known: Option<&[Diff]>,
+    ) -> bool {
+        self.journal_differences(old, new, known)
+            .is_some_and(|write| self.store_journal(write))
+    }
+
+    /// Appends the difference from `old` to `new` to the journal in memory (bounded) and
+    /// returns the write that stores the journal, when storage is configured. `known`:
+    /// the differences an IXFR brought, used when they lead from `old` to `new` (computing
+    /// them again compares every record of both versions).
+    pub(crate) fn journal_differences(
+        &self,
+        old: &Zone,
+        new: &Zone,
+        known: Option<&[Diff]>,
+    ) -> Option<JournalWrite> {
         if old.serial() == new.serial() {
-            return;
+            return None;
         }
         let chained = known.filter(|diffs| {
             diffs
@@ -345,13 +383,11 @@ impl Transfers {
         });
         let differences = match chained {
             Some(diffs) => diffs.to_vec(),
-            None => match diff(old, new) {
-                Some(difference) => vec![difference],
-                None => return,
-            },
+            None => vec![diff(old, new)?],
         };
         let origin = new.origin();
-        let encoded = self.with(origin, |entry| {
+        let added = differences.len();
+        let write = self.with(origin, |entry| {
             let journal = Arc::make_mut(&mut entry.journal);
             // A journal that does not lead to `old` is useless for IXFR from now on.
             if journal
@@ -359,32 +395,142 @@ impl Transfers {
                 .is_some_and(|d| d.to_serial() != old.serial())
             {
                 journal.clear();
+                entry.journal_stored = 0;
             }
+            let kept = journal.len();
             journal.extend(differences);
-            bound_journal(journal, JOURNAL_LIMIT, new.record_count());
-            self.storage.as_ref().map(|_| encode_journal(journal))
+            let dropped = bound_journal(journal, JOURNAL_LIMIT, new.record_count());
+            let from_store = entry
+                .stored_serial
+                .and_then(|serial| chain_from(journal, serial))
+                .is_some_and(|chain| chain.last().is_some_and(|d| d.to_serial() == new.serial()));
+            let storage = self.storage.as_ref()?;
+            // The file holds exactly the differences before these: append them.
+            let append = dropped == 0 && kept > 0 && entry.journal_stored == kept;
+            let bytes = if append {
+                encode_journal_segments(&journal[kept..])
+            } else {
+                encode_journal(journal)
+            };
+            Some(JournalWrite {
+                path: storage::path_for(storage, origin, storage::JOURNAL),
+                origin: origin.to_vec(),
+                bytes,
+                append,
+                holds: journal.len(),
+                from_store,
+            })
         });
-        if let (Some(storage), Some(Some(bytes))) = (&self.storage, encoded) {
-            let path = storage::path_for(storage, origin, storage::JOURNAL);
-            if let Err(err) = storage::write_atomically(&path, &bytes) {
-                warn!(file = %path.display(), "cannot store journal: {err}");
+        info!(zone = %dns_wire::name_to_text(origin), from = old.serial(), to = new.serial(), differences = added, "journal updated");
+        write.flatten()
+    }
+
+    /// Stores a journal write (appended to the file, or the file written whole); returns
+    /// whether the new version is then durable without a snapshot of its own.
+    pub(crate) fn store_journal(&self, write: JournalWrite) -> bool {
+        let written = if write.append {
+            storage::append_durably(&write.path, &write.bytes)
+        } else {
+            storage::write_atomically(&write.path, &write.bytes)
+        };
+        // After a failure the file's end is unknown (a torn append): written whole next.
+        let holds = if written.is_ok() { write.holds } else { 0 };
+        self.with(&write.origin, |e| e.journal_stored = holds);
+        match written {
+            Ok(()) => write.from_store,
+            Err(err) => {
+                warn!(file = %write.path.display(), "cannot store journal: {err}");
+                false
             }
         }
-        info!(zone = %dns_wire::name_to_text(origin), from = old.serial(), to = new.serial(), "journal updated");
     }
 
     /// Stores the snapshot of a received zone; it must succeed before the zone is served.
     pub(crate) fn store_snapshot(&self, zone: &Zone) -> std::io::Result<()> {
+        let prepared = self.prepare_snapshot(zone.origin(), &dns_zone::encode_snapshot(zone))?;
+        self.commit_snapshot(prepared, zone)
+    }
+
+    /// The slow half of [`Self::store_snapshot`] for a snapshot already encoded (written
+    /// as a transfer arrived): written and synced beside its place, while the zone is
+    /// built.
+    pub(crate) fn prepare_snapshot(
+        &self,
+        origin: &[u8],
+        bytes: &[u8],
+    ) -> std::io::Result<storage::Prepared> {
         let Some(storage) = &self.storage else {
             return Err(std::io::Error::other("no storage directory configured"));
         };
-        let path = storage::path_for(storage, zone.origin(), storage::SNAPSHOT);
-        storage::write_atomically(&path, &dns_zone::encode_snapshot(zone))
+        storage::prepare(
+            &storage::path_for(storage, origin, storage::SNAPSHOT),
+            bytes,
+        )
+    }
+
+    /// Puts `prepared`, the snapshot of `zone`, in place.
+    pub(crate) fn commit_snapshot(
+        &self,
+        prepared: storage::Prepared,
+        zone: &Zone,
+    ) -> std::io::Result<()> {
+        prepared.commit()?;
+        self.with(zone.origin(), |e| e.stored_serial = Some(zone.serial()));
+        Ok(())
     }
 }
 
-/// The stored copy of a secondary zone, if any and valid.
-pub(crate) fn load_snapshot(storage: &Path, origin: &[u8]) -> Option<Zone> {
+/// A journal to store (see [`Transfers::journal_differences`] and
+/// [`Transfers::store_journal`]).
+#[must_use = "the journal is only in memory until stored"]
+pub(crate) struct JournalWrite {
+    path: PathBuf,
+    origin: Vec<u8>,
+    bytes: Vec<u8>,
+    /// `bytes` are segments to append, not a whole file.
+    append: bool,
+    /// How many differences the file holds once written.
+    holds: usize,
+    /// The journal leads from the stored snapshot to the new version.
+    from_store: bool,
+}
+
+/// The part of `journal` that leads on from `serial`: from its last difference starting
+/// there, when each difference starts where the one before ends.
+fn chain_from(journal: &[Diff], serial: u32) -> Option<&[Diff]> {
+    let start = journal.iter().rposition(|d| d.from_serial() == serial)?;
+    let chain = &journal[start..];
+    chain
+        .windows(2)
+        .all(|w| w[0].to_serial() == w[1].from_serial())
+        .then_some(chain)
+}
+
+/// The stored copy of a secondary zone brought up to date: its snapshot with the stored
+/// journal's differences after it applied (a version received by IXFR is made durable by
+/// the journal first; its snapshot is written after it serves).
+pub(crate) fn load_stored(storage: &Path, origin: &[u8]) -> Option<Zone> {
+    let zone = load_snapshot(storage, origin)?;
+    let Some((journal, _)) = read_journal(storage, origin) else {
+        return Some(zone);
+    };
+    let Some(chain) = chain_from(&journal, zone.serial()) else {
+        return Some(zone);
+    };
+    match dns_zone::apply(&zone, chain) {
+        Ok((newer, _)) => {
+            info!(zone = %dns_wire::name_to_text(origin), snapshot = zone.serial(), serial = newer.serial(), "stored journal applied to the stored copy");
+            Some(newer)
+        }
+        Err(err) => {
+            warn!(zone = %dns_wire::name_to_text(origin), "stored journal does not apply to the stored copy: {err}");
+            Some(zone)
+        }
+    }
+}
+
+/// The stored snapshot of a secondary zone, if any and valid.
+fn load_snapshot(storage: &Path, origin: &[u8]) -> Option<Zone> {
     let path = storage::path_for(storage, origin, storage::SNAPSHOT);
     let bytes = std::fs::read(&path).ok()?;
     match decode_snapshot(&bytes, origin) {
@@ -396,12 +542,18 @@ pub(crate) fn load_snapshot(storage: &Path, origin: &[u8]) -> Option<Zone> {
     }
 }
 
-/// The stored journal of `origin`, if any and valid.
-fn read_journal(storage: &Path, origin: &[u8]) -> Option<Vec<Diff>> {
+/// The stored journal of `origin`, if any and valid, and whether the file held nothing
+/// more (no torn or corrupt tail).
+fn read_journal(storage: &Path, origin: &[u8]) -> Option<(Vec<Diff>, bool)> {
     let path = storage::path_for(storage, origin, storage::JOURNAL);
     match std::fs::read(&path) {
         Ok(bytes) => match decode_journal(&bytes) {
-            Ok(journal) => Some(journal),
+            Ok((journal, whole)) => {
+                if !whole {
+                    warn!(file = %path.display(), differences = journal.len(), "journal ends in a torn or corrupt segment; kept what precedes it");
+                }
+                Some((journal, whole))
+            }
             Err(err) => {
                 warn!(file = %path.display(), "journal ignored: {err}");
                 None
@@ -420,7 +572,8 @@ fn read_journal(storage: &Path, origin: &[u8]) -> Option<Vec<Diff>> {
 /// no cheaper than an AXFR (RFC 1995 §2 lets a server answer with AXFR), and a re-signed
 /// zone's difference (every RRSIG out and in) would otherwise keep twice the zone in memory
 /// and on disk per version. A client behind the journal gets an AXFR.
-fn bound_journal(journal: &mut Vec<Diff>, max_diffs: usize, zone_records: usize) {
+fn bound_journal(journal: &mut Vec<Diff>, max_diffs: usize, zone_records: usize) -> usize {
+    let before = journal.len();
     if journal.len() > max_diffs {
         journal.drain(..journal.len() - max_diffs);
     }
@@ -432,6 +585,7 @@ fn bound_journal(journal: &mut Vec<Diff>, max_diffs: usize, zone_records: usize)
         drop += 1;
     }
     journal.drain(..drop);
+    before - journal.len()
 }
 
 #[cfg(test)]
@@ -473,5 +627,163 @@ mod tests {
         journal.push(diff_of(80));
         bound_journal(&mut journal, 64, 40);
         assert!(journal.is_empty(), "{} left", journal.len());
+    }
+
+    fn version(serial: u32, www: &str) -> Zone {
+        let text = format!(
+            "$ORIGIN example.\n@ 300 SOA ns hm {serial} 2 3 4 60\n@ NS ns\nns A 192.0.2.1\n\
+             www A {www}\n"
+        );
+        dns_zone::load_zone_str(&text, b"\x07example\x00")
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn a_reload_is_journaled_only_for_a_zone_someone_may_transfer() {
+        let primary = |allow: &str| {
+            let config = Config::from_toml(
+                &format!(
+                    "[[listen]]\naddress = \"127.0.0.1:5353\"\n[[zone]]\nname = \"example.\"\n\
+                     file = \"example.zone\"\n{allow}"
+                ),
+                Path::new("."),
+            )
+            .unwrap();
+            Transfers::new(&config).0
+        };
+        let (v1, v2) = (version(1, "192.0.2.10"), version(2, "192.0.2.11"));
+        let closed = primary("");
+        assert!(closed.record_new_version(&v1, &v2).is_none());
+        assert!(closed.journal(b"\x07example\x00").is_empty());
+        let open = primary("allow-transfer = [\"192.0.2.0/24\"]\n");
+        open.record_new_version(&v1, &v2);
+        assert_eq!(open.journal(b"\x07example\x00").len(), 1);
+    }
+
+    fn secondary_with_storage(storage: &Path) -> Transfers {
+        let config = Config::from_toml(
+            &format!(
+                "[server]\nstorage = \"{}\"\n[[listen]]\naddress = \"127.0.0.1:5353\"\n\
+                 [[zone]]\nname = \"example.\"\nprimaries = [\"127.0.0.1:5354\"]\n",
+                storage.display()
+            ),
+            Path::new("."),
+        )
+        .unwrap();
+        Transfers::new(&config).0
+    }
+
+    #[test]
+    fn a_journal_leading_on_from_the_stored_snapshot_makes_a_version_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let transfers = secondary_with_storage(dir.path());
+        let (v1, v2, v3) = (
+            version(1, "192.0.2.2"),
+            version(2, "192.0.2.3"),
+            version(3, "192.0.2.4"),
+        );
+        let d12 = [diff(&v1, &v2).unwrap()];
+        // Without a stored snapshot this process knows of, the journal proves nothing.
+        assert!(!transfers.record_differences(&v1, &v2, Some(&d12)));
+        transfers.store_snapshot(&v2).unwrap();
+        let d23 = [diff(&v2, &v3).unwrap()];
+        assert!(transfers.record_differences(&v2, &v3, Some(&d23)));
+        // A start-up now serves version 3: the snapshot (2) and the journal's 2 -> 3.
+        assert_eq!(
+            load_stored(dir.path(), b"\x07example\x00")
+                .unwrap()
+                .serial(),
+            3
+        );
+        // With the snapshot of 3 stored, the journal no longer leads anywhere new.
+        transfers.store_snapshot(&v3).unwrap();
+        assert_eq!(
+            load_stored(dir.path(), b"\x07example\x00")
+                .unwrap()
+                .serial(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_stored_journal_that_does_not_fit_leaves_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let transfers = secondary_with_storage(dir.path());
+        let origin = b"\x07example\x00";
+        let (v1, v2, v3) = (
+            version(1, "192.0.2.2"),
+            version(2, "192.0.2.3"),
+            version(3, "192.0.2.4"),
+        );
+        transfers.store_snapshot(&v1).unwrap();
+        // A journal starting elsewhere (2 -> 3) does not apply to snapshot 1.
+        transfers.record_differences(&v2, &v3, Some(&[diff(&v2, &v3).unwrap()]));
+        assert_eq!(load_stored(dir.path(), origin).unwrap().serial(), 1);
+        // A journal that leads from 1 but removes what 1 does not have is refused whole.
+        let mut wrong = diff(&v1, &v2).unwrap();
+        wrong.removed = diff(&v2, &v3).unwrap().removed;
+        let path = storage::path_for(dir.path(), origin, storage::JOURNAL);
+        storage::write_atomically(&path, &encode_journal(&[wrong])).unwrap();
+        assert_eq!(load_stored(dir.path(), origin).unwrap().serial(), 1);
+        // A corrupt journal too.
+        std::fs::write(&path, b"not a journal").unwrap();
+        assert_eq!(load_stored(dir.path(), origin).unwrap().serial(), 1);
+    }
+
+    #[test]
+    fn a_new_version_is_appended_to_the_journal_file_and_a_torn_file_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = b"\x07example\x00";
+        let path = storage::path_for(dir.path(), origin, storage::JOURNAL);
+        // Names beside the changed one, so that the journal's bound (the zone's size)
+        // keeps every difference.
+        let others: String = (0..20)
+            .map(|i| format!("n{i} A 198.51.100.{i}\n"))
+            .collect();
+        let versions: Vec<Zone> = (1..=4)
+            .map(|serial| {
+                let text = format!(
+                    "$ORIGIN example.\n@ 300 SOA ns hm {serial} 2 3 4 60\n@ NS ns\n\
+                     ns A 192.0.2.1\nwww A 192.0.2.{serial}\n{others}"
+                );
+                dns_zone::load_zone_str(&text, origin).unwrap().0
+            })
+            .collect();
+        let step = |n: usize| [diff(&versions[n], &versions[n + 1]).unwrap()];
+        let transfers = secondary_with_storage(dir.path());
+        transfers.store_snapshot(&versions[0]).unwrap();
+        assert!(transfers.record_differences(&versions[0], &versions[1], Some(&step(0))));
+        let first = std::fs::read(&path).unwrap();
+        let inode = || std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+        let first_inode = inode();
+        assert!(transfers.record_differences(&versions[1], &versions[2], Some(&step(1))));
+        let both = std::fs::read(&path).unwrap();
+        assert!(
+            both.starts_with(&first),
+            "the first difference's octets stay in place"
+        );
+        assert_eq!(
+            inode(),
+            first_inode,
+            "appended to the same file, not replaced"
+        );
+        assert_eq!(both, encode_journal(&[step(0), step(1)].concat()));
+
+        // A crash in an append leaves a torn tail: a restart keeps what precedes it and
+        // writes the file whole at the next version.
+        let mut torn = both;
+        torn.extend_from_slice(&[0, 0, 1]);
+        std::fs::write(&path, &torn).unwrap();
+        let restarted = secondary_with_storage(dir.path());
+        assert_eq!(restarted.journal(origin).len(), 2);
+        restarted.record_differences(&versions[2], &versions[3], Some(&step(2)));
+        assert_ne!(
+            inode(),
+            first_inode,
+            "written whole (a new file renamed over)"
+        );
+        let whole = encode_journal(&[step(0), step(1), step(2)].concat());
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
     }
 }

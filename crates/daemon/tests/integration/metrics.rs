@@ -29,6 +29,33 @@ fn scrape(address: SocketAddr) -> HashMap<String, f64> {
         .collect()
 }
 
+/// A scrape taken between UDP batches: a worker counts each answer's size as it builds it
+/// and the batch's time after the send, so a scrape that lands inside a batch (a health
+/// probe's, say) sees sizes ahead of times. Scrapes again until they agree (5 s at most;
+/// the caller's assertions then fail on a scrape that never did).
+fn settled_scrape(address: SocketAddr) -> HashMap<String, f64> {
+    let agree = |samples: &HashMap<String, f64>| {
+        ["udp", "tcp"].iter().all(|transport| {
+            value(
+                samples,
+                &format!("anyns_response_size_bytes_count{{transport=\"{transport}\"}}"),
+            ) == value(
+                samples,
+                &format!("anyns_query_duration_seconds_count{{transport=\"{transport}\"}}"),
+            )
+        })
+    };
+    let mut samples = scrape(address);
+    for _ in 0..250 {
+        if agree(&samples) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        samples = scrape(address);
+    }
+    samples
+}
+
 fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
     samples.get(series).copied().unwrap_or(0.0)
 }
@@ -77,7 +104,7 @@ remote-as = 65001
         },
         || anyns.log(),
     );
-    let before = scrape(metrics);
+    let before = settled_scrape(metrics);
     let (udp_nx, udp_refused, tcp_ok) = (4, 3, 2);
     for (name, count) in [
         ("nothere.example.", udp_nx),
@@ -92,7 +119,7 @@ remote-as = 65001
             .send_tcp(dns)
             .expect("a TCP answer");
     }
-    let after = scrape(metrics);
+    let after = settled_scrape(metrics);
     let delta = |series: &str| value(&after, series) - value(&before, series);
     assert_eq!(
         delta("anyns_responses_total{transport=\"udp\",rcode=\"NXDOMAIN\"}"),

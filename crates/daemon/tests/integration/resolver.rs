@@ -412,6 +412,70 @@ fn a_dead_name_server_is_skipped_and_strangers_are_refused() {
     assert_eq!(reply.rcode, 5, "REFUSED");
 }
 
+#[test]
+fn copied_answers_count_down_skip_strangers_and_end_with_a_flush() {
+    let tree = start("allow-query = [\"127.0.0.1/32\", \"127.0.0.53/32\"]");
+    let copies = || metric(&tree, "anyns_answer_cache_hits_total");
+    let upstream = || {
+        metric(
+            &tree,
+            "anyns_resolver_upstream_queries_total{transport=\"udp\"}",
+        )
+    };
+    let query = Query::new("www.example.test.", A)
+        .rd(true)
+        .edns(Some(Edns::payload(1232)));
+    let send = |id: u16| {
+        query
+            .clone()
+            .id(id)
+            .send_udp(tree.unicast)
+            .expect("an answer")
+    };
+    assert_eq!(send(1).rcode, 0, "resolved: {}", tree.resolver.log());
+    let from_cache = send(2);
+    let before = copies();
+    let copy = send(3);
+    assert_eq!(copies(), before + 1, "the same octets again: a copy");
+    assert_eq!(copy.id, 3);
+    assert_eq!(copy.answer[0].rdata, from_cache.answer[0].rdata);
+    assert!(copy.answer[0].ttl.abs_diff(from_cache.answer[0].ttl) <= 1);
+
+    // Its TTL counts down with the clock, as the cache's own answer does.
+    std::thread::sleep(Duration::from_millis(2100));
+    let aged = send(4);
+    assert_eq!(copies(), before + 2);
+    let (was, now) = (copy.answer[0].ttl, aged.answer[0].ttl);
+    assert!(now + 2 <= was && now + 3 >= was, "{was} -> {now}");
+    let cache_answer = Query::new("WWW.example.test.", A)
+        .rd(true)
+        .edns(Some(Edns::payload(1232)))
+        .send_udp(tree.unicast)
+        .expect("an answer");
+    assert_eq!(copies(), before + 2, "other octets: from the cache");
+    assert!(cache_answer.answer[0].ttl.abs_diff(now) <= 1);
+
+    // A client outside allow-query sending the very same octets is refused.
+    let socket = UdpSocket::bind("127.0.0.9:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    socket
+        .send_to(&query.clone().id(5).to_bytes(), tree.unicast)
+        .expect("send");
+    let mut buf = [0u8; 512];
+    let (len, _) = socket.recv_from(&mut buf).expect("an answer");
+    assert_eq!(Reply::parse(buf[..len].to_vec()).rcode, 5, "REFUSED");
+    assert_eq!(copies(), before + 2);
+
+    // A flush ends the copies: the name is resolved again.
+    let sent = upstream();
+    control(&tree, &["flush", "www.example.test."]);
+    assert_eq!(send(6).answer[0].rdata, "192.0.2.80");
+    assert_eq!(upstream(), sent + 1, "resolved again after the flush");
+    assert_eq!(copies(), before + 2);
+}
+
 /// The first cloud's state, from `anyns status`.
 fn cloud_state(tree: &Tree) -> Option<String> {
     let out = Command::new(anyns_bin())

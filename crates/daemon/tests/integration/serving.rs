@@ -157,6 +157,62 @@ fn sighup_reloads_atomically_and_a_broken_zone_keeps_serving_the_old_one() {
     println!("{answers} queries answered during two reloads");
 }
 
+/// The answer cache's hits, from the metrics endpoint at `metrics`.
+fn cache_hits(metrics: SocketAddr) -> u64 {
+    let (_, body) = support::http_get(metrics, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    body.lines()
+        .find_map(|l| l.strip_prefix("anyns_answer_cache_hits_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no cache metric in {body}"))
+}
+
+#[test]
+fn the_answer_cache_repeats_answers_exactly_and_follows_every_zone_change() {
+    // The listener is anycast by default: metrics go to another loopback address.
+    let addr = loopback(free_port());
+    let metrics: SocketAddr = ([127, 0, 0, 9], free_port()).into();
+    let server = format!("metrics = \"{metrics}\"");
+    let daemon = start(&server, &[addr], &zone_text(1, ""), addr);
+    let zone_file = daemon.dir.path().join("example.zone");
+    let ask = |id: u16| {
+        let query = Query::new("www.example.", 1).id(id).to_bytes();
+        Reply::parse(
+            (0..3)
+                .find_map(|_| udp_exchange(addr, &query))
+                .expect("an answer"),
+        )
+    };
+    let hits_before = cache_hits(metrics);
+    let first = ask(1);
+    for id in 2..40u16 {
+        let again = ask(id);
+        assert_eq!(again.id, id);
+        assert_eq!(
+            again.bytes[2..],
+            first.bytes[2..],
+            "the same answer but the ID"
+        );
+    }
+    // Two workers, each with its own cache: most of the 38 repeats were copies.
+    let hits = cache_hits(metrics) - hits_before;
+    assert!(hits >= 30, "{hits} answers from the cache");
+
+    // A reload changes the address: no worker answers the old one after the new serial.
+    fs::write(
+        &zone_file,
+        zone_text(2, "").replace("192.0.2.80", "192.0.2.81"),
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    wait_for("serial 2", Duration::from_secs(5), || {
+        serial(addr) == Some(2)
+    });
+    for id in 100..140u16 {
+        let reply = ask(id);
+        assert_eq!(reply.answer[0].rdata, "192.0.2.81", "{reply:?}");
+    }
+}
+
 #[test]
 fn test_7766_pipelined_tcp_queries_are_all_answered_in_order() {
     let addr = loopback(free_port());

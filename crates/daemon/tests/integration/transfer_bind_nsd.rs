@@ -121,7 +121,18 @@ fn bind_primary_to_anyns_secondary_with_notify_and_ixfr() {
     fs::write(bind_dir.join("example.zone"), zone(2)).unwrap();
     hup(&bind);
     wait_serial([127, 0, 0, 3], anyns_port, 2, &[&anyns, &bind]);
-    let log = anyns.log();
+    // The log line follows the swap by a moment: wait for it rather than read once.
+    let log = wait_for(
+        "the transfer's log line",
+        Duration::from_secs(5),
+        || {
+            Some(anyns.log()).filter(|log| {
+                log.lines()
+                    .any(|l| l.contains("zone transferred and serving") && l.contains("serial=2"))
+            })
+        },
+        || anyns.log(),
+    );
     assert!(log.contains("NOTIFY received"), "{log}");
     assert!(
         log.contains("kind=\"IXFR\"") || log.contains("kind=IXFR"),

@@ -199,6 +199,8 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
         "{}",
         anyns.log()
     );
+    let snapshot = dir.path().join("storage/example..zone.snapshot");
+    let snapshot_of_serial_1 = fs::read(&snapshot).expect("stored before serving");
 
     // A change on the primary reaches anyns by NOTIFY and IXFR, well before REFRESH.
     fs::write(
@@ -220,9 +222,24 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
         || serial_at(anycast) == Some((0, Some(2))),
     );
     println!("NOTIFY -> IXFR -> serving serial 2 took {took:?}");
-    let log = anyns.log();
+    // The log line follows the swap by a moment: wait for it rather than read once.
+    let log = wait_for(
+        "the transfer's log line",
+        Duration::from_secs(5),
+        || {
+            Some(anyns.log()).filter(|log| {
+                log.lines()
+                    .any(|l| l.contains("zone transferred and serving") && l.contains("serial=2"))
+            })
+        },
+        || anyns.log(),
+    );
     assert!(log.contains("NOTIFY received"), "{log}");
     assert!(log.contains("IXFR"), "the change came as IXFR: {log}");
+    assert!(
+        log.contains("journaled=true"),
+        "the IXFR was made durable by the journal before serving: {log}"
+    );
 
     // Transfers: refused on the anycast listener; on the unicast one only with the key.
     assert_eq!(axfr(anycast).0, 5, "AXFR on the anycast address is REFUSED");
@@ -258,16 +275,18 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
         .filter(|l| !l.starts_with(';') && l.contains("\tIN\t"))
         .count();
     assert_eq!(records, 6, "SOA NS A A A SOA: {text}");
-    let snapshot = dir.path().join("storage/example..zone.snapshot");
     assert!(
         snapshot.exists(),
         "received zone stored at {}",
         snapshot.display()
     );
 
-    // kill -9, primary gone: the restart serves the stored serial at once.
+    // kill -9, primary gone: the restart serves the stored serial at once. The snapshot
+    // of serial 1 is put back first, as a crash between storing the IXFR's journal and
+    // the new snapshot leaves it: the journal brings the restart to serial 2.
     drop(anyns);
     drop(knot);
+    fs::write(&snapshot, &snapshot_of_serial_1).unwrap();
     let anyns = start_anyns(&config, dir.path().join("anyns2.log"));
     let took = wait_until(
         "the stored copy after restart",
@@ -276,6 +295,11 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
         || serial_at(anycast) == Some((0, Some(2))),
     );
     println!("restart to serving the stored serial 2 took {took:?}, primary down");
+    assert!(
+        anyns.log().contains("stored journal applied"),
+        "{}",
+        anyns.log()
+    );
 }
 
 #[test]
