@@ -26,12 +26,13 @@ use crate::dns::{tcp, tls, udp};
 use crate::error::Error;
 use crate::metrics;
 use crate::resolver::Resolver;
+use crate::sockets;
 use crate::state::{Connections, Counters, ZoneStore};
 use crate::supervise::Supervisor;
 use crate::transfer::notify::send_notifies;
 use crate::transfer::secondary::{Secondaries, spawn_secondaries};
 use crate::transfer::state::{JournalWrite, Transfers};
-use crate::{sockets, zones};
+use crate::zones::{self, NewVersion};
 
 /// The RFC 9003 shutdown communication sent to BGP peers when the process stops.
 const SHUTDOWN_MESSAGE: &str = "anyns shutting down";
@@ -48,12 +49,14 @@ type NewVersions = Vec<(Arc<Zone>, Option<JournalWrite>)>;
 /// to the journal in memory, so that an IXFR asking for a new serial is answered
 /// incrementally from the moment the serial is served (a primary serving a version it
 /// cannot yet give as a difference would send the whole zone).
-fn journal_new_versions(transfers: &Transfers, old: &ZoneSet, new: &[Arc<Zone>]) -> NewVersions {
+fn journal_new_versions(transfers: &Transfers, old: &ZoneSet, new: &[NewVersion]) -> NewVersions {
     new.iter()
-        .filter_map(|zone| {
+        .filter_map(|(zone, difference)| {
             let previous = old.get(zone.origin())?;
-            (previous.serial() != zone.serial())
-                .then(|| (zone.clone(), transfers.record_new_version(previous, zone)))
+            (previous.serial() != zone.serial()).then(|| {
+                let write = transfers.record_new_version(previous, zone, difference.as_ref());
+                (zone.clone(), write)
+            })
         })
         .collect()
 }
@@ -337,6 +340,7 @@ pub(crate) fn serve(config: Config, supervisor: Option<Supervisor>) -> Result<()
                         let changed = journal_new_versions(&journals, &before, &fresh);
                         // Into the latest set: a transfer may have swapped a secondary in
                         // meanwhile, and that must not be lost.
+                        let fresh: Vec<Arc<Zone>> = fresh.into_iter().map(|(zone, _)| zone).collect();
                         store.insert_all(&fresh);
                         netio::release_free_memory();
                         changed
@@ -418,12 +422,17 @@ async fn reload_one(
         return;
     };
     info!(zone = %dns_wire::name_to_text(&request.origin), "control: reloading zone");
-    let loaded = tokio::task::spawn_blocking(move || zones::load_one(&zone_config)).await;
+    let serving = zones.snapshot().get(&request.origin).cloned();
+    let loaded = tokio::task::spawn_blocking(move || {
+        zones::load_or_reload(&zone_config, serving.as_deref())
+    })
+    .await;
     let answer = match loaded {
-        Ok(Ok(zone)) => {
+        Ok(Ok((zone, difference))) => {
             let before = zones.snapshot();
             let zone = Arc::new(zone);
-            let changed = journal_new_versions(transfers, &before, std::slice::from_ref(&zone));
+            let new = [(zone.clone(), difference)];
+            let changed = journal_new_versions(transfers, &before, &new);
             zones.insert(zone.clone());
             netio::release_free_memory();
             announce_new_versions(transfers, changed);

@@ -20,7 +20,9 @@
 //! Versions: `transfer` lists a zone's records (AXFR), computes the difference of two
 //! versions and applies differences; `patch` applies a difference that only changes data by
 //! encoding the touched nodes again and sharing the rest with the old version; `journal`
-//! is the appendable file format of differences; `difference` the type they share.
+//! is the appendable file format of differences; `difference` the type they share;
+//! `reload` reads a changed zone file against the serving version into a difference and
+//! patches it, when it can.
 //!
 //! What it does not do: answer queries (that is `dns-auth`), watch files or read the clock.
 #![forbid(unsafe_code)]
@@ -40,6 +42,7 @@ mod journal;
 mod load;
 mod patch;
 mod pending;
+mod reload;
 mod table;
 mod text;
 mod transfer;
@@ -57,6 +60,7 @@ pub use load::{
     DEFAULT_SIGNATURE_WINDOW, load_zone_file, load_zone_file_at, load_zone_str, read_records_file,
     read_records_str,
 };
+pub use reload::{Reloaded, reload_zone_file_at};
 pub use transfer::{
     RecordRef, SnapshotWriter, apply, decode_snapshot, diff, encode_snapshot, zone_from_records,
 };

@@ -170,22 +170,14 @@ fn walk(
     (removed, added)
 }
 
-/// The node of `other` with the name of `node` (node `index` of `zone`). NSEC3 owners are
-/// not in the name table: they are searched among `other`'s, which a build sorts by name.
+/// The node of `other` with the name of `node` (node `index` of `zone`).
 fn counterpart<'o>(other: &'o Zone, index: usize, zone: &Zone, node: Node<'_>) -> Option<Node<'o>> {
-    if index < zone.regular_node_count() {
-        return other.find(node.name);
-    }
-    let (mut low, mut high) = (other.regular_node_count(), other.node_count());
-    while low < high {
-        let middle = low + (high - low) / 2;
-        match other.node(middle).name.cmp(node.name) {
-            std::cmp::Ordering::Less => low = middle + 1,
-            std::cmp::Ordering::Greater => high = middle,
-            std::cmp::Ordering::Equal => return Some(other.node(middle)),
-        }
-    }
-    None
+    let found = if index < zone.regular_node_count() {
+        other.find_index(node.name)
+    } else {
+        other.find_any_index(node.name)
+    };
+    found.map(|i| other.node(i))
 }
 
 /// Appends the records of `node` (of `zone`) that `peer` lacks; the apex SOA is left out.

@@ -459,6 +459,24 @@ impl Zone {
             .map(|i| i as usize)
     }
 
+    /// The index of the node named `name`, NSEC3 owners included (they are not in the
+    /// name table: a build sorts them by name after the others).
+    pub(crate) fn find_any_index(&self, name: &[u8]) -> Option<usize> {
+        if let Some(index) = self.find_index(name) {
+            return Some(index);
+        }
+        let (mut low, mut high) = (self.regular_nodes, self.nodes.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.node_at(middle).name.cmp(name) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
     /// Seconds from `now` (seconds since 1970) until the zone's first RRSIG expires;
     /// negative once one has expired, `None` for a zone without signatures. A site serving
     /// expired signatures gives validating resolvers bogus answers.

@@ -338,12 +338,18 @@ impl Transfers {
     /// a primary's copy).
     /// Nothing is recorded for a zone nobody may transfer (an empty `allow-transfer`): its
     /// journal would serve no one, and computing a difference compares every record.
-    pub(crate) fn record_new_version(&self, old: &Zone, new: &Zone) -> Option<JournalWrite> {
+    /// `difference`: the one the reload read, when it did (then nothing is compared).
+    pub(crate) fn record_new_version(
+        &self,
+        old: &Zone,
+        new: &Zone,
+        difference: Option<&Diff>,
+    ) -> Option<JournalWrite> {
         let transferable = self.with(new.origin(), |e| !e.transfer.allow_transfer.is_empty());
         if transferable != Some(true) {
             return None;
         }
-        self.journal_differences(old, new, None)
+        self.journal_differences(old, new, difference.map(std::slice::from_ref))
     }
 
     /// [`Self::journal_differences`] and its write at once. Returns whether `new` is now
@@ -654,10 +660,10 @@ mod tests {
         };
         let (v1, v2) = (version(1, "192.0.2.10"), version(2, "192.0.2.11"));
         let closed = primary("");
-        assert!(closed.record_new_version(&v1, &v2).is_none());
+        assert!(closed.record_new_version(&v1, &v2, None).is_none());
         assert!(closed.journal(b"\x07example\x00").is_empty());
         let open = primary("allow-transfer = [\"192.0.2.0/24\"]\n");
-        open.record_new_version(&v1, &v2);
+        open.record_new_version(&v1, &v2, None);
         assert_eq!(open.journal(b"\x07example\x00").len(), 1);
     }
 

@@ -19,14 +19,13 @@ mod codec;
 mod cursor;
 mod give_up;
 mod rdata;
+mod sink;
 
-use dns_wire::types::class;
-
-use crate::build::ZoneBuilder;
 use crate::domain_reader::rdata_with_domain;
 use crate::pending::Source;
 use cursor::{Cursor, Token};
 pub(crate) use give_up::GiveUp;
+pub(crate) use sink::RecordSink;
 
 /// Types whose RDATA is character strings only (RFC 1035, RFC 4408, RFC 7553, RFC 8659):
 /// a lone `@` there is text, not the origin.
@@ -45,16 +44,17 @@ pub(crate) struct Include<'a> {
     pub(crate) ttl: Option<u32>,
 }
 
-/// Reads zone text into `builder`. `origin` is the initial origin (wire form), `ttl` the
-/// `$TTL` an including file passes on, `include` reads an included file. On [`GiveUp`] the
-/// builder may hold part of the file's records: roll it back.
-pub(crate) fn read_zone_text(
-    builder: &mut ZoneBuilder,
+/// Reads zone text into `builder` (a zone builder, or anything else that takes records).
+/// `origin` is the initial origin (wire form), `ttl` the `$TTL` an including file passes
+/// on, `include` reads an included file. On [`GiveUp`] the builder may hold part of the
+/// file's records: roll it back.
+pub(crate) fn read_zone_text<S: RecordSink>(
+    builder: &mut S,
     src: &[u8],
     file: u32,
     origin: &[u8],
     ttl: Option<&str>,
-    include: &mut dyn FnMut(&mut ZoneBuilder, Include<'_>) -> Result<(), GiveUp>,
+    include: &mut dyn FnMut(&mut S, Include<'_>) -> Result<(), GiveUp>,
 ) -> Result<(), GiveUp> {
     let mut reader = Reader {
         cursor: Cursor::new(src),
@@ -94,9 +94,9 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn entry(
+    fn entry<S: RecordSink>(
         &mut self,
-        builder: &mut ZoneBuilder,
+        builder: &mut S,
         start: cursor::EntryStart,
         file: u32,
     ) -> Result<(), GiveUp> {
@@ -147,8 +147,7 @@ impl Reader<'_> {
             file,
             line: start.line,
         };
-        builder.add_from(&self.owner, rtype, class::IN, ttl, &self.rdata, source);
-        Ok(())
+        builder.record(&self.owner, rtype, ttl, &self.rdata, source)
     }
 
     /// `[<TTL>] [<class>] <type>` or `[<class>] [<TTL>] <type>`; the class must be IN
@@ -183,10 +182,10 @@ impl Reader<'_> {
     }
 
     /// `$ORIGIN`, `$TTL` and `$INCLUDE`; anything else is left to `domain`.
-    fn directive(
+    fn directive<S: RecordSink>(
         &mut self,
-        builder: &mut ZoneBuilder,
-        include: &mut dyn FnMut(&mut ZoneBuilder, Include<'_>) -> Result<(), GiveUp>,
+        builder: &mut S,
+        include: &mut dyn FnMut(&mut S, Include<'_>) -> Result<(), GiveUp>,
     ) -> Result<(), GiveUp> {
         let word = self.cursor.plain()?;
         if word.eq_ignore_ascii_case(b"$ORIGIN") {
