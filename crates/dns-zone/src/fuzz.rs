@@ -2,7 +2,8 @@
 //!
 //! [`patch_anything`] turns any bytes into a difference against a fixed zone and checks the
 //! patch against the build: whatever the patch accepts, the build must accept too and make
-//! the same zone.
+//! the same zone. [`reload_anything`] reads any bytes as a new version of that zone's file
+//! against it: whatever the reload patches, a build of the text must serve too.
 
 use std::sync::OnceLock;
 
@@ -12,6 +13,7 @@ use dns_wire::types::{class, rtype};
 use crate::difference::Diff;
 use crate::load::load_zone_str;
 use crate::patch::patch;
+use crate::reload::patch_from_text;
 use crate::transfer::rebuild_one;
 use crate::zone::{Node, Zone};
 
@@ -50,7 +52,18 @@ const TYPES: [u16; 12] = [
 
 fn base() -> &'static Zone {
     static BASE: OnceLock<Zone> = OnceLock::new();
+    // A valid fixed zone: a failure here is a bug in this file.
     BASE.get_or_init(|| {
+        load_zone_str(base_text(), ORIGIN)
+            .expect("the fuzz zone loads")
+            .0
+    })
+}
+
+/// The fixed zone's file.
+pub fn base_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
         let mut text = String::from(
             "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 60\n@ NS ns\n@ NS ns2.example.net.\n\
              ns A 192.0.2.1\nc1 CNAME n1\nsub NS ns.sub\nns.sub A 192.0.2.3\nsub DS 1 13 2 00\n\
@@ -63,8 +76,7 @@ fn base() -> &'static Zone {
                 text.push_str(&format!("n{i} AAAA 2001:db8::{i:x}\nn{i} MX {i} n{i}\n"));
             }
         }
-        // A valid fixed zone: a failure here is a bug in this file.
-        load_zone_str(&text, ORIGIN).expect("the fuzz zone loads").0
+        text
     })
 }
 
@@ -138,6 +150,33 @@ pub fn patch_anything(data: &[u8]) -> bool {
         Err(err) => panic!("the patch accepted what the build refuses: {err:?}\n{diff:?}"),
     };
     assert_same_zone(&patched, &built, &format!("{diff:?}"));
+    true
+}
+
+/// Reads `data` as a new version of the fixed zone's file against it, as a reload does;
+/// panics when the reload patches a text that does not build, or serves other records
+/// than the build of the text. Returns whether the reload patched.
+pub fn reload_anything(data: &[u8]) -> bool {
+    // The build reads text (a file that is not UTF-8 goes to `domain`'s scanner, which
+    // takes bytes): compared on UTF-8 only.
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Some(reloaded) = patch_from_text(base(), data, "<fuzz>", 0, 0) else {
+        return false;
+    };
+    let built = match load_zone_str(text, ORIGIN) {
+        Ok((built, _)) => built,
+        Err(err) => panic!("the reload patched what the build refuses: {err:?}\n{text}"),
+    };
+    let listing = |z: &Zone| {
+        let mut records: Vec<Record> = z.records().map(|r| r.to_owned_record()).collect();
+        records.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
+        records
+    };
+    assert_eq!(listing(&reloaded.zone), listing(&built), "{text}");
+    assert_eq!(reloaded.zone.serial(), built.serial(), "{text}");
+    assert_eq!(reloaded.zone.record_count(), built.record_count(), "{text}");
     true
 }
 

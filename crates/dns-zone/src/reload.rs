@@ -63,27 +63,27 @@ pub fn reload_zone_file_at(
 /// The new version patched from the difference read from `path`, or `None` to build it.
 fn patch_from_file(serving: &Zone, path: &Path, now: u64, window: u32) -> Option<Reloaded> {
     let src = std::fs::read(path).ok()?;
+    patch_from_text(serving, &src, &path.display().to_string(), now, window)
+}
+
+/// The new version patched from the difference read from `src` (the text of `file`), or
+/// `None` to build it.
+pub(crate) fn patch_from_text(
+    serving: &Zone,
+    src: &[u8],
+    file: &str,
+    now: u64,
+    window: u32,
+) -> Option<Reloaded> {
     let mut reading = DifferenceReader::new(serving);
-    read_zone_text(
-        &mut reading,
-        &src,
-        0,
-        serving.origin(),
-        None,
-        &mut |_, _| Err(GiveUp),
-    )
+    read_zone_text(&mut reading, src, 0, serving.origin(), None, &mut |_, _| {
+        Err(GiveUp)
+    })
     .ok()?;
-    drop(src);
     let difference = reading.finish()?;
     let zone = patch(serving, &difference)?;
     let mut problems = Vec::new();
-    check_signature_expiry(
-        &zone,
-        now,
-        window,
-        &path.display().to_string(),
-        &mut problems,
-    );
+    check_signature_expiry(&zone, now, window, file, &mut problems);
     Some(Reloaded {
         zone,
         problems,

@@ -3,7 +3,8 @@
 //! target. Both readers run (the fast one, and `domain`'s when the fast one gives up); a
 //! zone that loads must have its SOA, anything else must come back as problems, never a
 //! panic out of the loader. The `patch` seeds (differences against a fixed zone) go
-//! through the patch and the build, which must agree.
+//! through the patch and the build, which must agree; the `reload` seeds (new versions of
+//! that zone's file) through the reload and the build.
 
 #[test]
 fn corpus_and_mutations_load_or_fail_cleanly() {
@@ -41,5 +42,17 @@ fn patch_corpus_and_mutations_agree_with_the_build() {
         patched += usize::from(dns_zone::fuzz::patch_anything(input));
     });
     println!("{runs} differences: {patched} patched and built alike, the rest left to the build");
+    assert!(patched > 0 && patched < runs, "{patched} of {runs} patched");
+}
+
+#[test]
+fn reload_corpus_and_mutations_serve_what_the_build_serves() {
+    let seeds = test_support::read_corpus(env!("CARGO_MANIFEST_DIR"), "reload", 10);
+    // Bounded: 100 mutations per seed; `reload_anything` panics on any disagreement.
+    let mut patched = 0;
+    let runs = test_support::replay_corpus(&seeds, 100, 0, |input| {
+        patched += usize::from(dns_zone::fuzz::reload_anything(input));
+    });
+    println!("{runs} files: {patched} patched and built alike, the rest left to the build");
     assert!(patched > 0 && patched < runs, "{patched} of {runs} patched");
 }
