@@ -13,7 +13,7 @@ use crate::table::NameTable;
 
 /// One RRset: all records of one type at one name (RFC 2181 §5), sharing one TTL. A view
 /// into the zone's RDATA arena.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Rrset<'z> {
     /// The record type.
     pub rtype: u16,
@@ -22,17 +22,33 @@ pub struct Rrset<'z> {
     /// Number of records.
     pub count: u16,
     /// The RDATAs, each preceded by its 2-octet length, in wire form (names uncompressed,
-    /// case as in the zone file).
+    /// case as in the zone file), and the rest of the arena after them: `count` says where
+    /// the RRset ends.
     packed: &'z [u8],
     /// The node's RRSIG RDATAs (RFC 4034 §3), packed the same way and ordered by type
-    /// covered; empty when it has none.
+    /// covered, then the rest of the arena; `rrsig_count` of them (0 when it has none).
     rrsigs: &'z [u8],
+    rrsig_count: u16,
+}
+
+impl std::fmt::Debug for Rrset<'_> {
+    /// The RRset's own RDATAs (its views reach to the end of the arena).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rrset")
+            .field("rtype", &self.rtype)
+            .field("ttl", &self.ttl)
+            .field("rdatas", &self.rdatas().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl<'z> Rrset<'z> {
     /// The RDATAs in wire form.
     pub fn rdatas(&self) -> RdataIter<'z> {
-        RdataIter { rest: self.packed }
+        RdataIter {
+            rest: self.packed,
+            left: self.count,
+        }
     }
 
     /// The first RDATA (every RRset has at least one).
@@ -44,7 +60,11 @@ impl<'z> Rrset<'z> {
     #[inline]
     pub fn signatures(&self) -> impl Iterator<Item = &'z [u8]> + 'z {
         let rtype = self.rtype;
-        RdataIter { rest: self.rrsigs }.filter(move |rdata| rrsig_type_covered(rdata) == rtype)
+        RdataIter {
+            rest: self.rrsigs,
+            left: self.rrsig_count,
+        }
+        .filter(move |rdata| rrsig_type_covered(rdata) == rtype)
     }
 }
 
@@ -52,6 +72,7 @@ impl<'z> Rrset<'z> {
 #[derive(Clone, Debug)]
 pub struct RdataIter<'a> {
     rest: &'a [u8],
+    left: u16,
 }
 
 impl<'a> Iterator for RdataIter<'a> {
@@ -59,6 +80,7 @@ impl<'a> Iterator for RdataIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
+        self.left = self.left.checked_sub(1)?;
         let len = u16::from_be_bytes([*self.rest.first()?, *self.rest.get(1)?]) as usize;
         let rdata = self.rest.get(2..2 + len)?;
         self.rest = &self.rest[2 + len..];
@@ -77,15 +99,30 @@ pub fn rdata_names_for(rtype: u16) -> RdataNames {
     }
 }
 
-/// How an RRset is stored: its place in the RDATA arena. 16 bytes (the signatures covering
-/// it are found in the node's RRSIG RRset when asked for).
+/// How an RRset is stored: where its RDATAs start in the arena and how many there are (they
+/// are length-prefixed, so the end is found by walking them). 12 bytes (the signatures
+/// covering it are found in the node's RRSIG RRset when asked for).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RrsetEntry {
     data_start: u32,
-    data_len: u32,
     ttl: u32,
     rtype: u16,
     count: u16,
+}
+
+impl RrsetEntry {
+    /// The RRset's RDATAs, length-prefixed, within `arena`.
+    fn packed<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        let start = self.data_start as usize;
+        let mut end = start;
+        for _ in 0..self.count {
+            let Some(len) = arena.get(end..end + 2) else {
+                break;
+            };
+            end += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+        }
+        &arena[start..end.min(arena.len())]
+    }
 }
 
 /// How a node is stored: its name in the name arena and its RRsets in the RRset table.
@@ -119,24 +156,22 @@ pub struct Node<'z> {
 
 impl<'z> Node<'z> {
     fn rrset_at(&self, entry: &RrsetEntry) -> Rrset<'z> {
-        let packed = |e: &RrsetEntry| {
-            let start = e.data_start as usize;
-            &self.rdata[start..start + e.data_len as usize]
-        };
-        let rrsigs = match self.flags & HAS_RRSIG {
-            0 => &[][..],
+        let from = |e: &RrsetEntry| &self.rdata[e.data_start as usize..];
+        let (rrsigs, rrsig_count) = match self.flags & HAS_RRSIG {
+            0 => (&[][..], 0),
             _ => self
                 .rrsets
                 .iter()
                 .find(|e| e.rtype == rtype::RRSIG)
-                .map_or(&[][..], packed),
+                .map_or((&[][..], 0), |e| (from(e), e.count)),
         };
         Rrset {
             rtype: entry.rtype,
             ttl: entry.ttl,
             count: entry.count,
-            packed: packed(entry),
+            packed: from(entry),
             rrsigs,
+            rrsig_count,
         }
     }
 
@@ -159,11 +194,10 @@ impl<'z> Node<'z> {
     pub(crate) fn same_data(&self, other: &Node<'_>) -> bool {
         self.rrsets.len() == other.rrsets.len()
             && self.rrsets.iter().zip(other.rrsets).all(|(a, b)| {
-                let (x, y) = (a.data_start as usize, b.data_start as usize);
                 a.rtype == b.rtype
                     && a.ttl == b.ttl
-                    && self.rdata[x..x + a.data_len as usize]
-                        == other.rdata[y..y + b.data_len as usize]
+                    && a.count == b.count
+                    && a.packed(self.rdata) == b.packed(other.rdata)
             })
     }
 
@@ -296,10 +330,9 @@ fn encode_rrsets<'a, R: Iterator<Item = &'a [u8]>>(
         u32::try_from(rdata_arena.len()).map_err(|_| "zone data over 4 GiB")?;
         entries.push(RrsetEntry {
             data_start: data_start as u32,
-            data_len: (rdata_arena.len() - data_start) as u32,
             ttl,
             rtype,
-            count: count.min(u16::MAX as usize) as u16,
+            count: u16::try_from(count).map_err(|_| "an RRset of more than 65,535 records")?,
         });
     }
     Ok(flags)
@@ -409,7 +442,7 @@ impl Zone {
             if !same_types {
                 return None;
             }
-            stale_rdata += old.iter().map(|o| o.data_len as usize).sum::<usize>();
+            stale_rdata += old.iter().map(|o| o.packed(&rdata).len()).sum::<usize>();
             encoded.clear();
             let new = rewrite
                 .rrsets
@@ -716,5 +749,28 @@ impl ZoneSet {
     /// Whether there are no zones.
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_rrset_of_more_than_65535_records_is_refused() {
+        // Its count would not fit the entry's 16 bits (nor any message): refused, where it
+        // used to be cut to 65,535 while all the data stayed.
+        let rdatas: Vec<[u8; 4]> = (0..65_536u32).map(u32::to_be_bytes).collect();
+        let push = |n: usize| {
+            let mut arena = ZoneArena::with_capacity(1, 1, 9, n * 6);
+            let rrset = (rtype::A, 300, rdatas[..n].iter().map(|r| &r[..]));
+            arena.push_node(b"\x07example\x00", std::iter::once(rrset))?;
+            Ok::<_, &str>(arena)
+        };
+        let err = push(65_536).map(|_| ()).unwrap_err();
+        assert!(err.contains("more than 65,535 records"), "{err}");
+        let arena = push(65_535).expect("65,535 records fit");
+        assert_eq!(arena.rrsets[0].count, 65_535);
+        assert_eq!(arena.rrsets[0].packed(&arena.rdata).len(), 65_535 * 6);
     }
 }
