@@ -356,6 +356,9 @@ impl ZoneBuilder {
             bytes,
             ..Pending::default()
         };
+        // The RDATAs of the RRset being grouped, once it is large: the duplicate check stays
+        // linear (a file with 65,536 records at one name took minutes without it).
+        let mut large_rrset: HashSet<&[u8], BuildNameHasher> = HashSet::default();
         for record in &records {
             let owner = &pending.bytes[record.owner.range()];
             let same_node = pending
@@ -377,7 +380,21 @@ impl ZoneBuilder {
             if same_rrset {
                 let rrset = pending.rrsets.last().expect("checked above");
                 let rdata = &pending.bytes[record.rdata.range()];
-                if pending.rdatas(rrset).any(|existing| existing == rdata) {
+                let duplicate = if rrset.rdatas.len() < LARGE_RRSET {
+                    pending.rdatas(rrset).any(|existing| existing == rdata)
+                } else {
+                    if large_rrset.is_empty() {
+                        let bytes = &pending.bytes;
+                        let range = rrset.rdatas.start as usize..rrset.rdatas.end as usize;
+                        large_rrset.extend(
+                            pending.rdatas[range]
+                                .iter()
+                                .map(|span| &bytes[span.range()]),
+                        );
+                    }
+                    !large_rrset.insert(rdata)
+                };
+                if duplicate {
                     continue;
                 }
                 // RRSIGs carry the TTL of the RRset they cover (RFC 4034 §3), so they differ.
@@ -392,6 +409,7 @@ impl ZoneBuilder {
                 let end = pending.rdatas.len() as u32;
                 pending.rrsets.last_mut().expect("checked above").rdatas.end = end;
             } else {
+                large_rrset.clear();
                 let at = pending.rdatas.len() as u32;
                 pending.rdatas.push(record.rdata);
                 pending.rrsets.push(PendingRrset {
@@ -436,6 +454,9 @@ fn add_empty_non_terminals(pending: &mut Pending, table: &NameTable, origin: &[u
     }
     any
 }
+
+/// From this many records an RRset's duplicates are found by hash.
+const LARGE_RRSET: usize = 32;
 
 /// Input with at most this many descents is sorted by merging its runs.
 const NEARLY_SORTED_DESCENTS: usize = 16;

@@ -235,3 +235,24 @@ fn record_data_over_65535_octets_is_an_error() {
     assert_eq!(e[0].0, 16);
     assert!(e[0].1.contains("too long"), "{e:?}");
 }
+
+#[test]
+fn a_huge_rrset_loads_in_linear_time_and_over_65535_records_is_an_error() {
+    // Duplicates are found by hash in a large RRset (a quadratic check took minutes here).
+    let records = |n: u32| -> String {
+        (0..n)
+            .map(|i| format!("many AAAA 2001:db8::{:x}:{:x}\n", i >> 16, i & 0xffff))
+            .collect()
+    };
+    let e = errors(&format!("{ZONE}{}", records(65_536)));
+    assert!(
+        e.iter()
+            .any(|(_, m)| m.contains("more than 65,535 records")),
+        "{e:?}"
+    );
+    let doubled = format!("{ZONE}{}{}", records(65_535), records(65_535));
+    let (zone, _) = load(&doubled).expect("65,535 records (each twice) load");
+    let name = dns_wire::name_from_text("many.example.").unwrap();
+    let rrset = zone.find(&name).unwrap().rrset(rtype::AAAA).unwrap();
+    assert_eq!((rrset.count, rrset.rdatas().count()), (65_535, 65_535));
+}
