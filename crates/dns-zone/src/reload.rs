@@ -104,6 +104,8 @@ struct DifferenceReader<'z> {
     seen_count: usize,
     /// The node after the last one compared.
     next: usize,
+    /// Owner and RDATA octets read, as a build counts them.
+    octets: usize,
     grouped: Grouped,
     new_soa: Option<Record>,
     removed: Vec<Record>,
@@ -122,6 +124,7 @@ impl<'z> DifferenceReader<'z> {
             seen: vec![0; serving.node_count().div_ceil(64)],
             seen_count: 0,
             next: 0,
+            octets: 0,
             grouped: Grouped::default(),
             new_soa: None,
             removed: Vec::new(),
@@ -162,29 +165,52 @@ impl<'z> DifferenceReader<'z> {
         Ok(())
     }
 
-    /// The differences between the owner read and its serving `node`.
+    /// The differences between the owner read and its serving `node`. An RRset whose
+    /// TTL or RDATAs differ, or only their order (a build keeps the file's order), is
+    /// replaced whole, so that the patched RRset has the file's order; RRSIGs are compared
+    /// as sets (both ways order them by type covered).
     fn compare_node(
         &mut self,
         node: Node<'_>,
         at_apex: bool,
         grouped: &mut Grouped,
     ) -> Result<(), GiveUp> {
+        if node.is_empty_non_terminal() {
+            // Records at a name that had none: a new RRset, and the name count below
+            // counts named nodes only.
+            return Err(GiveUp);
+        }
         grouped.group(&mut self.records, &self.rdata)?;
         let rdata = &self.rdata;
         for &(rtype, ttl, ref kept) in &grouped.rrsets {
-            let rdatas = &grouped.kept[kept.clone()];
+            let ours = &grouped.kept[kept.clone()];
             if at_apex && rtype == rtype::SOA {
-                let [soa] = rdatas else {
+                let [soa] = ours else {
                     return Err(GiveUp);
                 };
                 self.new_soa = Some(owned(&self.owner, rtype, ttl, &rdata[soa.clone()]));
                 continue;
             }
             let theirs = node.rrset(rtype).filter(|r| r.ttl == ttl);
-            for range in rdatas {
-                let data = &rdata[range.clone()];
-                if !theirs.is_some_and(|r| r.rdatas().any(|d| d == data)) {
-                    self.added.push(owned(&self.owner, rtype, ttl, data));
+            let ours_data = || ours.iter().map(|range| &rdata[range.clone()]);
+            if rtype == rtype::RRSIG {
+                for data in ours_data() {
+                    if !theirs.is_some_and(|r| r.rdatas().any(|d| d == data)) {
+                        self.added.push(owned(&self.owner, rtype, ttl, data));
+                    }
+                }
+                continue;
+            }
+            let same = theirs
+                .is_some_and(|r| usize::from(r.count) == ours.len() && r.rdatas().eq(ours_data()));
+            if !same {
+                self.added
+                    .extend(ours_data().map(|data| owned(&self.owner, rtype, ttl, data)));
+                if let Some(old) = node.rrset(rtype) {
+                    self.removed.extend(
+                        old.rdatas()
+                            .map(|data| owned(node.name, rtype, old.ttl, data)),
+                    );
                 }
             }
         }
@@ -195,17 +221,27 @@ impl<'z> DifferenceReader<'z> {
             let ours = grouped
                 .rrsets
                 .iter()
-                .find(|&&(rtype, ttl, _)| rtype == rrset.rtype && ttl == rrset.ttl)
-                .map(|(_, _, kept)| &grouped.kept[kept.clone()]);
-            for data in rrset.rdatas() {
-                if !ours.is_some_and(|ours| ours.iter().any(|r| &rdata[r.clone()] == data)) {
-                    self.removed
-                        .push(owned(node.name, rrset.rtype, rrset.ttl, data));
+                .find(|&&(rtype, _, _)| rtype == rrset.rtype)
+                .map(|&(_, ttl, ref kept)| (ttl, &grouped.kept[kept.clone()]));
+            let kept = |data: &[u8]| {
+                ours.is_some_and(|(ttl, ours)| {
+                    ttl == rrset.ttl && ours.iter().any(|r| &rdata[r.clone()] == data)
+                })
+            };
+            match ours {
+                // Replaced whole above.
+                Some(_) if rrset.rtype != rtype::RRSIG => {}
+                _ => {
+                    for data in rrset.rdatas().filter(|d| !kept(d)) {
+                        self.removed
+                            .push(owned(node.name, rrset.rtype, rrset.ttl, data));
+                    }
                 }
             }
         }
         Ok(())
     }
+
     /// The difference, once the file is read: `None` when a name of the serving version
     /// was not in the file or the file has no SOA at the apex.
     fn finish(mut self) -> Option<Diff> {
@@ -227,6 +263,9 @@ impl<'z> DifferenceReader<'z> {
     }
 }
 
+/// Owners with more records than this are left to the build.
+const LARGE_OWNER: usize = 256;
+
 /// One owner's records as a build groups them: by type in the file's order, the TTL of
 /// each type's first record, exact duplicates dropped (RFC 2181 §5). Kept between owners
 /// so that a million owners do not cost a million allocations.
@@ -246,6 +285,10 @@ impl Grouped {
         records: &mut [(u16, u32, Range<usize>)],
         rdata: &[u8],
     ) -> Result<(), GiveUp> {
+        // Its duplicate check is quadratic: an owner with that many records is built.
+        if records.len() > LARGE_OWNER {
+            return Err(GiveUp);
+        }
         records.sort_by_key(|&(rtype, _, _)| rtype);
         self.rrsets.clear();
         self.kept.clear();
@@ -295,7 +338,11 @@ impl RecordSink for DifferenceReader<'_> {
         rdata: &[u8],
         _source: Source,
     ) -> Result<(), GiveUp> {
+        // The octets a build would hold (an owner once per run of it, every RDATA): past
+        // 4 GiB the build refuses the file.
+        self.octets += rdata.len();
         if !self.owner.eq_ignore_ascii_case(owner) {
+            self.octets += owner.len();
             self.compare_owner()?;
             self.owner.clear();
             self.owner.extend_from_slice(owner);
@@ -303,6 +350,9 @@ impl RecordSink for DifferenceReader<'_> {
             if !is_at_or_below(&self.owner, self.serving.origin()) {
                 return Err(GiveUp);
             }
+        }
+        if u32::try_from(self.octets).is_err() {
+            return Err(GiveUp);
         }
         let start = self.rdata.len();
         self.rdata.extend_from_slice(rdata);

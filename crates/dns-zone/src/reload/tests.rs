@@ -50,12 +50,10 @@ fn reload(name: &str, old: &str, new: &str) -> bool {
     let reloaded = reload_zone_file_at(&serving(old), &path, NOW, 0).expect("reloads");
     std::fs::remove_file(&path).unwrap();
     let built = load_zone_str(new, ORIGIN).expect("the new file builds").0;
-    let sorted = |z: &Zone| {
-        let mut records: Vec<_> = z.records().map(|r| r.to_owned_record()).collect();
-        records.sort_by(|a, b| (&a.owner, a.rtype, &a.rdata).cmp(&(&b.owner, b.rtype, &b.rdata)));
-        records
-    };
-    assert_eq!(sorted(&reloaded.zone), sorted(&built), "{name}");
+    // In order: a build keeps each RRset in the file's order, and answers follow it.
+    let listing = |z: &Zone| z.records().map(|r| r.to_owned_record()).collect::<Vec<_>>();
+    assert_eq!(listing(&reloaded.zone), listing(&built), "{name}");
+    assert_eq!(reloaded.zone.record_count(), built.record_count(), "{name}");
     assert_eq!(reloaded.zone.serial(), built.serial(), "{name}");
     reloaded.difference.is_some()
 }
@@ -224,4 +222,40 @@ fn random_edits_reload_to_what_a_build_serves() {
         patched > 100 && built > 30,
         "{patched} patched, {built} built"
     );
+}
+
+#[test]
+fn a_reordered_rrset_is_served_in_the_files_order() {
+    // Answers follow the RRset's order, and the first DNAME is the one followed.
+    let zone = |serial: u32, www: [&str; 2], dname: [&str; 2]| {
+        let body = format!(
+            "www A 192.0.2.{}\nwww A 192.0.2.{}\nd DNAME {}.example.\nd DNAME {}.example.\n{}",
+            www[0],
+            www[1],
+            dname[0],
+            dname[1],
+            hosts(&[])
+        );
+        zone_text(serial, &body)
+    };
+    let old = zone(1, ["10", "11"], ["a", "b"]);
+    assert!(reload(
+        "reordered",
+        &old,
+        &zone(2, ["11", "10"], ["b", "a"])
+    ));
+    assert!(reload(
+        "partly-changed",
+        &old,
+        &zone(2, ["12", "10"], ["a", "b"])
+    ));
+}
+
+#[test]
+fn records_at_an_empty_non_terminal_are_built() {
+    // b.example. exists only as the parent of a.b.example.: a name with records there is
+    // new, even when another name is dropped to keep the count.
+    let old = zone_text(1, "a.b A 192.0.2.1\nc A 192.0.2.3\n");
+    let new = zone_text(2, "a.b A 192.0.2.1\nb A 192.0.2.9\n");
+    assert!(!reload("ent", &old, &new));
 }
