@@ -148,8 +148,8 @@ fn walk(
                 j += 1;
             }
             (a, b) => {
-                let a_peer = a.map(|a| counterpart(new, i, old, a));
-                let b_peer = b.map(|b| counterpart(old, j, new, b));
+                let a_peer = a.map(|a| counterpart(new, a));
+                let b_peer = b.map(|b| counterpart(old, b));
                 let a_is_gone = matches!(a_peer, Some(None));
                 let b_is_new = matches!(b_peer, Some(None));
                 if let (Some(a), Some(peer)) = (a, a_peer) {
@@ -170,14 +170,10 @@ fn walk(
     (removed, added)
 }
 
-/// The node of `other` with the name of `node` (node `index` of `zone`).
-fn counterpart<'o>(other: &'o Zone, index: usize, zone: &Zone, node: Node<'_>) -> Option<Node<'o>> {
-    let found = if index < zone.regular_node_count() {
-        other.find_index(node.name)
-    } else {
-        other.find_any_index(node.name)
-    };
-    found.map(|i| other.node(i))
+/// The node of `other` with the name of `node`, wherever it is there: a name may be an
+/// NSEC3 owner in one version and a regular name in the other.
+fn counterpart<'o>(other: &'o Zone, node: Node<'_>) -> Option<Node<'o>> {
+    other.find_any_index(node.name).map(|i| other.node(i))
 }
 
 /// Appends the records of `node` (of `zone`) that `peer` lacks; the apex SOA is left out.
