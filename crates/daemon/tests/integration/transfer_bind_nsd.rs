@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::support::dns::{Query, Reply, udp_exchange_timeout};
 use crate::support::{
-    self, Daemon, free_port, require_tool, start_local_anyns, test_dir, wait_for,
+    self, Daemon, free_port, require_tool, start_local_anyns, test_dir, wait_for, wait_for_log_line,
 };
 
 const TSIG: &str = "cC8xTnNJMnRmWUp5bTRzUzBzN0xRY0g1WDl6R3VkZXY=";
@@ -122,16 +122,9 @@ fn bind_primary_to_anyns_secondary_with_notify_and_ixfr() {
     hup(&bind);
     wait_serial([127, 0, 0, 3], anyns_port, 2, &[&anyns, &bind]);
     // The log line follows the swap by a moment: wait for it rather than read once.
-    let log = wait_for(
-        "the transfer's log line",
-        Duration::from_secs(5),
-        || {
-            Some(anyns.log()).filter(|log| {
-                log.lines()
-                    .any(|l| l.contains("zone transferred and serving") && l.contains("serial=2"))
-            })
-        },
+    let log = wait_for_log_line(
         || anyns.log(),
+        &["zone transferred and serving", "serial=2"],
     );
     assert!(log.contains("NOTIFY received"), "{log}");
     assert!(

@@ -20,7 +20,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::dns::{self, Query, Reply, SOA, tcp_connect, tcp_read_frame, tcp_send};
-use crate::support::{anyns_bin, free_port, require_tool, spawn_logged, unix_now, wait_for};
+use crate::support::{
+    anyns_bin, free_port, require_tool, spawn_logged, unix_now, wait_for, wait_for_log_line,
+};
 
 const KNOT: [u8; 4] = [127, 0, 0, 1];
 const UNICAST: [u8; 4] = [127, 0, 0, 2];
@@ -223,16 +225,9 @@ fn knot_primary_to_anyns_secondary_with_notify_ixfr_and_restart_from_storage() {
     );
     println!("NOTIFY -> IXFR -> serving serial 2 took {took:?}");
     // The log line follows the swap by a moment: wait for it rather than read once.
-    let log = wait_for(
-        "the transfer's log line",
-        Duration::from_secs(5),
-        || {
-            Some(anyns.log()).filter(|log| {
-                log.lines()
-                    .any(|l| l.contains("zone transferred and serving") && l.contains("serial=2"))
-            })
-        },
+    let log = wait_for_log_line(
         || anyns.log(),
+        &["zone transferred and serving", "serial=2"],
     );
     assert!(log.contains("NOTIFY received"), "{log}");
     assert!(log.contains("IXFR"), "the change came as IXFR: {log}");

@@ -144,6 +144,17 @@ pub(crate) fn wait_for<T>(
     }
 }
 
+/// Waits up to 5 s for a line of `log()` holding every one of `parts` (a line written just
+/// after what the test saw happen); returns the whole log.
+pub(crate) fn wait_for_log_line(log: impl Fn() -> String, parts: &[&str]) -> String {
+    wait_for(
+        &format!("a log line with {parts:?}"),
+        Duration::from_secs(5),
+        || Some(log()).filter(|log| log.lines().any(|l| parts.iter().all(|p| l.contains(p)))),
+        &log,
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Processes
 
