@@ -155,7 +155,8 @@ pub fn patch_anything(data: &[u8]) -> bool {
 
 /// Reads `data` as a new version of the fixed zone's file against it, as a reload does;
 /// panics when the reload patches a text that does not build, or makes another zone than
-/// the build of the text ([`assert_same_zone`]: records in order, counts, flags, TTLs). Returns whether the reload patched.
+/// the build of the text ([`assert_same_zone`]: records in order, counts, flags, TTLs).
+/// Returns whether the reload patched.
 pub fn reload_anything(data: &[u8]) -> bool {
     // The build reads text (a file that is not UTF-8 goes to `domain`'s scanner, which
     // takes bytes): compared on UTF-8 only.

@@ -45,6 +45,20 @@ pub fn load_zone_file_at(
     builder.finish()
 }
 
+/// [`load_zone_file_at`] for a file already read: `src` is the text of `path`.
+pub(crate) fn load_zone_bytes_at(
+    src: &[u8],
+    path: &Path,
+    origin: &[u8],
+    now: u64,
+    signature_window: u32,
+) -> Result<(Zone, Vec<Problem>), ZoneError> {
+    let mut builder = ZoneBuilder::new(origin, &path.display().to_string());
+    builder.check_signatures_at(now, signature_window);
+    scan_bytes(&mut builder, src, path, origin, None, 0);
+    builder.finish()
+}
+
 /// Loads and checks a zone from text (tests, and zones received in memory). $INCLUDE paths
 /// are taken relative to the current directory.
 pub fn load_zone_str(text: &str, origin: &[u8]) -> Result<(Zone, Vec<Problem>), ZoneError> {

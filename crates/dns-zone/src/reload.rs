@@ -22,7 +22,7 @@ use dns_wire::types::{class, rtype};
 use crate::difference::Diff;
 use crate::dnssec::check_signature_expiry;
 use crate::error::{Problem, ZoneError};
-use crate::load::load_zone_file_at;
+use crate::load::{load_zone_bytes_at, load_zone_file_at};
 use crate::patch::patch;
 use crate::pending::{Source, is_at_or_below};
 use crate::text::{GiveUp, RecordSink, read_zone_text};
@@ -49,21 +49,27 @@ pub fn reload_zone_file_at(
     now: u64,
     signature_window: u32,
 ) -> Result<Reloaded, ZoneError> {
-    if let Some(patched) = patch_from_file(serving, path, now, signature_window) {
-        return Ok(patched);
-    }
-    let (zone, problems) = load_zone_file_at(path, serving.origin(), now, signature_window)?;
-    Ok(Reloaded {
+    let origin = serving.origin();
+    let built = |(zone, problems)| Reloaded {
         zone,
         problems,
         difference: None,
-    })
-}
-
-/// The new version patched from the difference read from `path`, or `None` to build it.
-fn patch_from_file(serving: &Zone, path: &Path, now: u64, window: u32) -> Option<Reloaded> {
-    let src = std::fs::read(path).ok()?;
-    patch_from_text(serving, &src, &path.display().to_string(), now, window)
+    };
+    let Ok(src) = std::fs::read(path) else {
+        // The build says why the file cannot be read.
+        return load_zone_file_at(path, origin, now, signature_window).map(built);
+    };
+    let Some(difference) = difference_from_text(serving, &src) else {
+        return load_zone_bytes_at(&src, path, origin, now, signature_window).map(built);
+    };
+    // The text is not needed for the patch: its memory goes before the new RRsets come.
+    drop(src);
+    let file = path.display().to_string();
+    match patched(serving, difference, &file, now, signature_window) {
+        Some(reloaded) => Ok(reloaded),
+        // Rarely: a difference the patch leaves to a build. The file is read again.
+        None => load_zone_file_at(path, origin, now, signature_window).map(built),
+    }
 }
 
 /// The new version patched from the difference read from `src` (the text of `file`), or
@@ -75,12 +81,34 @@ pub(crate) fn patch_from_text(
     now: u64,
     window: u32,
 ) -> Option<Reloaded> {
+    patched(
+        serving,
+        difference_from_text(serving, src)?,
+        file,
+        now,
+        window,
+    )
+}
+
+/// The difference from `serving` read from the text `src`, or `None` to build it.
+fn difference_from_text(serving: &Zone, src: &[u8]) -> Option<Diff> {
     let mut reading = DifferenceReader::new(serving);
     read_zone_text(&mut reading, src, 0, serving.origin(), None, &mut |_, _| {
         Err(GiveUp)
     })
     .ok()?;
-    let difference = reading.finish()?;
+    reading.finish()
+}
+
+/// `serving` with `difference` patched in, checked as a load checks signatures; `None`
+/// when the patch leaves it to a build.
+fn patched(
+    serving: &Zone,
+    difference: Diff,
+    file: &str,
+    now: u64,
+    window: u32,
+) -> Option<Reloaded> {
     let zone = patch(serving, &difference)?;
     let mut problems = Vec::new();
     check_signature_expiry(&zone, now, window, file, &mut problems);
